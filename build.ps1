@@ -1,0 +1,185 @@
+#requires -Version 7.0
+<#
+.SYNOPSIS
+    Builds, tests, benchmarks and packages TransferTools.
+.DESCRIPTION
+    Build   (default) builds the solution and lays out the importable module in out/TransferTools.
+    Test    builds, then runs every xunit project and every Pester *.Tests.ps1 against out/TransferTools,
+            starting the real services the tests need, and prints one line "N passed, N failed".
+    Bench   runs the benchmark harness (build/bench) and writes docs/benchmarks.md.
+    Package publishes the module (and the Abstractions and conformance-kit packages) to out/repository.
+.EXAMPLE
+    dotnet pwsh ./build.ps1
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Bench', 'Package', 'Clean')]
+    [string] $Task = 'Build',
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+    # Pester test files or folders to run (default: all under tests/).
+    [string[]] $PesterPath,
+    # xunit filter expression passed to dotnet test --filter.
+    [string] $XunitFilter,
+    [switch] $SkipXunit,
+    [switch] $SkipPester
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$Root = $PSScriptRoot
+$OutModule = Join-Path $Root 'out/TransferTools'
+
+function Invoke-Native {
+    param([string] $File, [string[]] $Arguments)
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "'$File $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Invoke-Build {
+    Write-Host "Building TransferTools ($Configuration)..."
+    Invoke-Native dotnet @('build', (Join-Path $Root 'TransferTools.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+
+    if (Test-Path $OutModule) { Remove-Item $OutModule -Recurse -Force }
+    New-Item -ItemType Directory -Path $OutModule | Out-Null
+
+    # The cmdlet assembly and everything it depends on, minus PowerShell itself.
+    $cmdletBin = Join-Path $Root "src/TransferTools/bin/$Configuration/netstandard2.0"
+    Get-ChildItem $cmdletBin -File | Where-Object { $_.Name -notlike 'System.Management.Automation*' -and $_.Extension -in '.dll', '.xml', '.pdb', '.json' } |
+        Copy-Item -Destination $OutModule
+
+    # Plugin projects with heavy dependencies: their assemblies and dependencies, loaded on first use.
+    foreach ($plugin in Get-ChildItem (Join-Path $Root 'src') -Directory -Filter 'TransferTools.Plugins.*') {
+        $bin = Join-Path $plugin.FullName "bin/$Configuration/netstandard2.0"
+        if (Test-Path $bin) {
+            Get-ChildItem $bin -File | Where-Object { $_.Extension -in '.dll', '.pdb' -and -not (Test-Path (Join-Path $OutModule $_.Name)) } |
+                Copy-Item -Destination $OutModule
+        }
+    }
+
+    # Native SQLite for every platform; the engine picks the right one at load time.
+    $native = Get-ChildItem (Join-Path $Root "src/TransferTools.Engine/bin/$Configuration/netstandard2.0") -Directory -Filter runtimes -ErrorAction SilentlyContinue
+    $sqliteLib = Get-ChildItem (Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/sqlitepclraw.lib.e_sqlite3') -Directory -ErrorAction SilentlyContinue |
+        Sort-Object { [version]($_.Name -replace '-.*$', '') } | Select-Object -Last 1
+    if ($env:NUGET_PACKAGES) {
+        $alt = Get-ChildItem (Join-Path $env:NUGET_PACKAGES 'sqlitepclraw.lib.e_sqlite3') -Directory -ErrorAction SilentlyContinue | Select-Object -Last 1
+        if ($alt) { $sqliteLib = $alt }
+    }
+    if ($sqliteLib) {
+        Copy-Item (Join-Path $sqliteLib.FullName 'runtimes') -Destination $OutModule -Recurse -Force
+    }
+
+    # Manifest, merged format views, types, help.
+    Copy-Item (Join-Path $Root 'TransferTools.psd1') $OutModule
+    $formats = Get-ChildItem (Join-Path $Root 'src/TransferTools/Formats') -Filter '*.format.ps1xml' | Sort-Object Name
+    $views = foreach ($f in $formats) {
+        $xml = [xml](Get-Content $f.FullName -Raw)
+        foreach ($v in $xml.Configuration.ViewDefinitions.View) { $v.OuterXml }
+    }
+    $merged = "<?xml version=`"1.0`" encoding=`"utf-8`"?>`n<Configuration>`n  <ViewDefinitions>`n$($views -join "`n")`n  </ViewDefinitions>`n</Configuration>`n"
+    Set-Content -Path (Join-Path $OutModule 'TransferTools.format.ps1xml') -Value $merged -Encoding utf8NoBOM
+
+    $helpBuilder = Join-Path $Root 'build/New-MamlHelp.ps1'
+    if (Test-Path $helpBuilder) {
+        & $helpBuilder -DocsPath (Join-Path $Root 'docs') -OutputPath (Join-Path $OutModule 'en-US')
+    }
+    Write-Host "Module laid out in $OutModule"
+}
+
+function Get-PesterModulePath {
+    $restore = Join-Path $Root 'build/pester/PesterRestore.csproj'
+    Invoke-Native dotnet @('restore', $restore, '--nologo', '-v', 'quiet')
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $psd1 = Join-Path $packages 'pester/6.2.0/tools/Pester.psd1'
+    if (-not (Test-Path $psd1)) { throw "Pester was not restored to $psd1." }
+    $psd1
+}
+
+function Invoke-XunitTests {
+    $projects = Get-ChildItem (Join-Path $Root 'tests') -Recurse -Filter '*.Tests.csproj'
+    $passed = 0; $failed = 0
+    foreach ($project in $projects) {
+        $results = Join-Path $Root "out/test-results/$($project.BaseName).trx"
+        if (Test-Path $results) { Remove-Item $results }
+        $testArgs = @('test', $project.FullName, '-c', $Configuration, '--nologo', '--logger', "trx;LogFileName=$results", '--logger', 'console;verbosity=minimal')
+        if ($XunitFilter) { $testArgs += @('--filter', $XunitFilter) }
+        & dotnet @testArgs | Out-Host
+        if (Test-Path $results) {
+            $counters = ([xml](Get-Content $results -Raw)).TestRun.ResultSummary.Counters
+            $count = { param($name) $v = $counters.GetAttribute($name); if ($v) { [int]$v } else { 0 } }
+            $passed += & $count 'passed'
+            $failed += (& $count 'failed') + (& $count 'error') + (& $count 'timeout') + (& $count 'aborted')
+        } else {
+            Write-Warning "$($project.Name) produced no results; counting it as one failure."
+            $failed += 1
+        }
+    }
+    [pscustomobject]@{ Passed = $passed; Failed = $failed }
+}
+
+function Invoke-PesterTests {
+    $pester = Get-PesterModulePath
+    $paths = if ($PesterPath) { $PesterPath } else { @(Join-Path $Root 'tests') }
+    $summary = Join-Path $Root 'out/test-results/pester-summary.json'
+    New-Item -ItemType Directory -Force -Path (Split-Path $summary) | Out-Null
+    if (Test-Path $summary) { Remove-Item $summary }
+    # A fresh process: the tests import out/TransferTools exactly as a user would.
+    $script = @'
+param($PesterPsd1, $Paths, $Summary, $ModulePath)
+$ErrorActionPreference = 'Stop'
+Import-Module $PesterPsd1 -Force
+$env:TRANSFERTOOLS_TEST_MODULE = $ModulePath
+$config = New-PesterConfiguration
+$config.Run.Path = $Paths
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Normal'
+$config.Should.ErrorAction = 'Continue'
+$result = Invoke-Pester -Configuration $config
+@{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount } |
+    ConvertTo-Json | Set-Content -Path $Summary
+'@
+    $scriptFile = Join-Path $Root 'out/test-results/run-pester.ps1'
+    Set-Content -Path $scriptFile -Value $script
+    & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File $scriptFile -PesterPsd1 $pester -Paths $paths -Summary $summary -ModulePath $OutModule | Out-Host
+    if (Test-Path $summary) {
+        $s = Get-Content $summary -Raw | ConvertFrom-Json
+        [pscustomobject]@{ Passed = [int]$s.Passed; Failed = [int]$s.Failed }
+    } else {
+        Write-Warning 'Pester produced no summary; counting it as one failure.'
+        [pscustomobject]@{ Passed = 0; Failed = 1 }
+    }
+}
+
+switch ($Task) {
+    'Clean' {
+        Remove-Item (Join-Path $Root 'out') -Recurse -Force -ErrorAction SilentlyContinue
+        Invoke-Native dotnet @('clean', (Join-Path $Root 'TransferTools.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet')
+    }
+    'Build' { Invoke-Build }
+    'Test' {
+        $failedBuild = $false
+        try { Invoke-Build } catch { Write-Host "Build failed: $_"; $failedBuild = $true }
+        if ($failedBuild) { Write-Host '0 passed, 1 failed'; exit 1 }
+        $x = if ($SkipXunit) { [pscustomobject]@{ Passed = 0; Failed = 0 } } else { Invoke-XunitTests }
+        $p = if ($SkipPester) { [pscustomobject]@{ Passed = 0; Failed = 0 } } else { Invoke-PesterTests }
+        $passed = $x.Passed + $p.Passed
+        $failed = $x.Failed + $p.Failed
+        Write-Host "xunit: $($x.Passed) passed, $($x.Failed) failed; Pester: $($p.Passed) passed, $($p.Failed) failed"
+        Write-Host "$passed passed, $failed failed"
+        if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
+    }
+    'Bench' {
+        $bench = Join-Path $Root 'build/bench/Invoke-Benchmark.ps1'
+        if (-not (Test-Path $bench)) { throw 'The benchmark harness (build/bench/Invoke-Benchmark.ps1) is not in this checkout yet.' }
+        Invoke-Build
+        & $bench -ModulePath $OutModule -OutputPath (Join-Path $Root 'docs/benchmarks.md')
+    }
+    'Package' {
+        $package = Join-Path $Root 'build/Publish-Package.ps1'
+        if (-not (Test-Path $package)) { throw 'The packaging script (build/Publish-Package.ps1) is not in this checkout yet.' }
+        Invoke-Build
+        & $package -ModulePath $OutModule -Configuration $Configuration
+    }
+}

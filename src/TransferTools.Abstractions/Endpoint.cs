@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading.Tasks;
+
+namespace TransferTools.Abstractions
+{
+    /// <summary>What an endpoint knows about one remote file.</summary>
+    public sealed class RemoteFileInfo
+    {
+        /// <summary>A file that does not exist.</summary>
+        public static RemoteFileInfo Missing => new RemoteFileInfo { Exists = false, Length = -1 };
+
+        /// <summary>True when something exists at the location.</summary>
+        public bool Exists { get; set; }
+        /// <summary>True when it is a folder (collection, directory, container).</summary>
+        public bool IsDirectory { get; set; }
+        /// <summary>Size in bytes, or -1 when unknown.</summary>
+        public long Length { get; set; } = -1;
+        /// <summary>Last modification time, when known.</summary>
+        public DateTimeOffset? LastModified { get; set; }
+        /// <summary>A version tag (HTTP ETag, blob ETag) that changes whenever the content does, when known.</summary>
+        public string? Version { get; set; }
+    }
+
+    /// <summary>
+    /// The byte-level side of a protocol: what the engine needs to move a file in chunks, resume it and deliver it
+    /// atomically. Locations are absolute URIs (<c>file:///tmp/a</c>, <c>sftp://u@h:22/x</c>, <c>https://h/x</c>).
+    /// </summary>
+    public interface ITransferEndpoint
+    {
+        /// <summary>The URI schemes this endpoint serves, lower case (<c>file</c>, <c>sftp</c>, <c>https</c>, ...).</summary>
+        IReadOnlyCollection<string> Schemes { get; }
+
+        /// <summary>What is at <paramref name="location"/>; <see cref="RemoteFileInfo.Missing"/> when nothing is.</summary>
+        Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options);
+
+        /// <summary>Opens <paramref name="location"/> for reading from <paramref name="offset"/>.</summary>
+        /// <param name="expectedVersion">When not null, refuse with <see cref="ErrorCode.SourceChanged"/> if the content's version differs.</param>
+        Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options);
+
+        /// <summary>Opens <paramref name="location"/> (a temporary name) for writing at <paramref name="offset"/>,
+        /// creating it when missing and dropping anything stored past the offset.</summary>
+        Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options);
+
+        /// <summary>Moves the finished temporary <paramref name="temporary"/> to <paramref name="final"/> in one step.</summary>
+        /// <param name="overwrite">Replace an existing <paramref name="final"/>; otherwise refuse with <see cref="ErrorCode.Conflict"/>.</param>
+        Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options);
+
+        /// <summary>Deletes a file; succeeds when it is already gone.</summary>
+        Task DeleteAsync(OperationContext context, Uri location, TransferOptions options);
+
+        /// <summary>Creates a folder and its parents; succeeds when it exists.</summary>
+        Task CreateDirectoryAsync(OperationContext context, Uri location, TransferOptions options);
+    }
+
+    /// <summary>The engine's transfer service, offered to plugins through <see cref="IPluginHost.Transfers"/>.</summary>
+    public interface ITransferCoordinator
+    {
+        /// <summary>Sends <paramref name="request"/> through <paramref name="destination"/> with chunking, journal, resume and verification.</summary>
+        Task<Transfer> SendAsync(OperationContext context, SendRequest request, IProtocolPlugin plugin, ITransferEndpoint destination);
+
+        /// <summary>Receives <paramref name="request"/> through <paramref name="source"/> with the same guarantees.</summary>
+        Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request, IProtocolPlugin plugin, ITransferEndpoint source);
+
+        /// <summary>The journaled state of a transfer. <see cref="ErrorCode.NotFound"/> for an unknown id.</summary>
+        Task<Transfer> GetAsync(OperationContext context, string id);
+
+        /// <summary>Cancels a transfer and removes its temporaries.</summary>
+        Task CancelAsync(OperationContext context, string id);
+
+        /// <summary>Resumes a failed or suspended transfer from its last verified chunk.</summary>
+        Task ResumeAsync(OperationContext context, string id);
+    }
+
+    /// <summary>What the engine offers a plugin through <see cref="OperationContext.Host"/>.</summary>
+    public interface IPluginHost
+    {
+        /// <summary>The root of everything the module writes (<c>TRANSFERTOOLS_HOME</c> or the per-user default).</summary>
+        string HomeDirectory { get; }
+
+        /// <summary>A folder that belongs to one plugin registration (created on demand).</summary>
+        string GetPluginDataDirectory(string registrationName);
+
+        /// <summary>The transfer engine.</summary>
+        ITransferCoordinator Transfers { get; }
+    }
+
+    /// <summary>
+    /// A protocol plugin whose seed calls are carried out by the engine's <see cref="ITransferCoordinator"/>:
+    /// the plugin only implements <see cref="ITransferEndpoint"/>.
+    /// </summary>
+    public abstract class StreamingProtocolPlugin : IProtocolPlugin, ITransferEndpoint
+    {
+        /// <inheritdoc/>
+        public abstract PluginMetadata Metadata { get; }
+
+        /// <inheritdoc/>
+        public abstract IReadOnlyCollection<string> Schemes { get; }
+
+        /// <summary>The registration's configuration, set by <see cref="InitAsync"/>.</summary>
+        protected IReadOnlyDictionary<string, string> Configuration { get; private set; } =
+            new Dictionary<string, string>();
+
+        /// <inheritdoc/>
+        public virtual Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config)
+        {
+            Configuration = config;
+            return Task.CompletedTask;
+        }
+
+        /// <inheritdoc/>
+        public virtual Task ShutdownAsync(OperationContext context) => Task.CompletedTask;
+
+        /// <inheritdoc/>
+        public Task<Transfer> SendAsync(OperationContext context, SendRequest request) =>
+            Coordinator(context).SendAsync(context, request, this, this);
+
+        /// <inheritdoc/>
+        public Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request) =>
+            Coordinator(context).ReceiveAsync(context, request, this, this);
+
+        /// <inheritdoc/>
+        public async Task<TransferStatus> StatusAsync(OperationContext context, string id) =>
+            (await Coordinator(context).GetAsync(context, id).ConfigureAwait(false)).Status;
+
+        /// <inheritdoc/>
+        public Task CancelAsync(OperationContext context, string id) => Coordinator(context).CancelAsync(context, id);
+
+        /// <inheritdoc/>
+        public Task ResumeAsync(OperationContext context, string id) => Coordinator(context).ResumeAsync(context, id);
+
+        /// <inheritdoc/>
+        public abstract Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options);
+        /// <inheritdoc/>
+        public abstract Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options);
+        /// <inheritdoc/>
+        public abstract Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options);
+        /// <inheritdoc/>
+        public abstract Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options);
+        /// <inheritdoc/>
+        public abstract Task DeleteAsync(OperationContext context, Uri location, TransferOptions options);
+        /// <inheritdoc/>
+        public abstract Task CreateDirectoryAsync(OperationContext context, Uri location, TransferOptions options);
+
+        private static ITransferCoordinator Coordinator(OperationContext context) =>
+            context.Host?.Transfers ?? throw new PluginException(ErrorCode.LifecycleError,
+                "This protocol plugin moves bytes through the TransferTools engine and was called outside a host.");
+    }
+}

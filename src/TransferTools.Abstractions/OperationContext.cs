@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+
+namespace TransferTools.Abstractions
+{
+    /// <summary>The seed's context keys (<c>ContextKeyTransferID</c>, <c>ContextKeyUserID</c>, <c>ContextKeyRequestID</c>).</summary>
+    public static class ContextKeys
+    {
+        /// <summary>The transfer an operation belongs to.</summary>
+        public const string TransferId = "TransferId";
+        /// <summary>The authenticated user on whose behalf the operation runs.</summary>
+        public const string UserId = "UserId";
+        /// <summary>One id per cmdlet call, shared by every plugin call and event it causes.</summary>
+        public const string RequestId = "RequestId";
+    }
+
+    /// <summary>How important a log line is.</summary>
+    public enum LogLevel
+    {
+        /// <summary>Detail for debugging (PowerShell's debug stream).</summary>
+        Debug,
+        /// <summary>What is happening (verbose stream).</summary>
+        Verbose,
+        /// <summary>Something the user should know (warning stream).</summary>
+        Warning,
+    }
+
+    /// <summary>Where plugins write log lines; the engine forwards them to the calling cmdlet's streams.</summary>
+    /// <remarks>Never pass a secret to a logger.</remarks>
+    public interface IPluginLogger
+    {
+        /// <summary>Writes one line.</summary>
+        void Log(LogLevel level, string message);
+    }
+
+    /// <summary>A logger that drops everything.</summary>
+    public sealed class NullPluginLogger : IPluginLogger
+    {
+        /// <summary>The shared instance.</summary>
+        public static readonly NullPluginLogger Instance = new NullPluginLogger();
+        /// <inheritdoc/>
+        public void Log(LogLevel level, string message) { }
+    }
+
+    /// <summary>
+    /// The C# form of the seed's <c>context.Context</c>: cancellation, the seed's context values, a logger,
+    /// and the host's services. One is made per cmdlet call; <see cref="WithTransfer"/> derives one per transfer.
+    /// </summary>
+    public sealed class OperationContext
+    {
+        private readonly Dictionary<string, object?> _values;
+
+        /// <summary>Creates a context.</summary>
+        public OperationContext(
+            CancellationToken cancellationToken = default,
+            IPluginLogger? logger = null,
+            IPluginHost? host = null,
+            IDictionary<string, object?>? values = null)
+        {
+            CancellationToken = cancellationToken;
+            Logger = logger ?? NullPluginLogger.Instance;
+            Host = host;
+            _values = values is null
+                ? new Dictionary<string, object?>(StringComparer.Ordinal)
+                : new Dictionary<string, object?>(values, StringComparer.Ordinal);
+            if (!_values.ContainsKey(ContextKeys.RequestId))
+            {
+                _values[ContextKeys.RequestId] = Guid.NewGuid().ToString("n");
+            }
+        }
+
+        /// <summary>A context with no cancellation, no logger and no host (tests, simple tools).</summary>
+        public static OperationContext None => new OperationContext();
+
+        /// <summary>Cancelled when the user presses Ctrl+C or the operation is stopped.</summary>
+        public CancellationToken CancellationToken { get; }
+        /// <summary>Where to write log lines.</summary>
+        public IPluginLogger Logger { get; }
+        /// <summary>The engine's services, or null outside a host.</summary>
+        public IPluginHost? Host { get; }
+
+        /// <summary>Seed value <c>TransferId</c>, or null.</summary>
+        public string? TransferId => GetValue(ContextKeys.TransferId) as string;
+        /// <summary>Seed value <c>UserId</c>, or null when nobody is authenticated.</summary>
+        public string? UserId => GetValue(ContextKeys.UserId) as string;
+        /// <summary>Seed value <c>RequestId</c> (always set).</summary>
+        public string RequestId => (GetValue(ContextKeys.RequestId) as string) ?? "";
+
+        /// <summary>
+        /// The session's access token, for plugins that pass it on (an HTTP bearer token).
+        /// Never logged, never in <see cref="ToString"/>.
+        /// </summary>
+        public string? AccessToken { get; private set; }
+
+        /// <summary>All values, including custom ones.</summary>
+        public IReadOnlyDictionary<string, object?> Values => _values;
+
+        /// <summary>One value, or null.</summary>
+        public object? GetValue(string key) => _values.TryGetValue(key, out var v) ? v : null;
+
+        /// <summary>A copy with <paramref name="key"/> set (the seed's <c>context.WithValue</c>).</summary>
+        public OperationContext WithValue(string key, object? value)
+        {
+            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken };
+            copy._values[key] = value;
+            return copy;
+        }
+
+        /// <summary>A copy for one transfer.</summary>
+        public OperationContext WithTransfer(string transferId) => WithValue(ContextKeys.TransferId, transferId);
+
+        /// <summary>A copy with another cancellation token (same values).</summary>
+        public OperationContext WithCancellation(CancellationToken token) =>
+            new OperationContext(token, Logger, Host, _values) { AccessToken = AccessToken };
+
+        /// <summary>A copy carrying the user and the access token of an authenticated session.</summary>
+        public OperationContext WithIdentity(string? userId, string? accessToken)
+        {
+            var copy = WithValue(ContextKeys.UserId, userId);
+            copy.AccessToken = accessToken;
+            return copy;
+        }
+
+        /// <summary>The context values, without the token.</summary>
+        public override string ToString() =>
+            $"RequestId={RequestId} UserId={UserId ?? "-"} TransferId={TransferId ?? "-"}";
+    }
+}

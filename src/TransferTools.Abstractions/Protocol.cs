@@ -1,0 +1,214 @@
+using System;
+using System.Collections.Generic;
+using System.Net;
+using System.Threading.Tasks;
+
+namespace TransferTools.Abstractions
+{
+    /// <summary>Where a transfer is in its life (seed: <c>TransferStatus</c>, plus <see cref="Suspended"/>).</summary>
+    public enum TransferStatus
+    {
+        /// <summary>Created, no byte moved yet (seed value <c>pending</c>).</summary>
+        Pending,
+        /// <summary>Moving bytes (seed value <c>active</c>).</summary>
+        Active,
+        /// <summary>Delivered and verified (seed value <c>completed</c>).</summary>
+        Completed,
+        /// <summary>Stopped by an error; resumable unless the error says otherwise (seed value <c>failed</c>).</summary>
+        Failed,
+        /// <summary>Stopped by <c>Stop-Transfer</c>; temporaries removed (seed value <c>cancelled</c>).</summary>
+        Cancelled,
+        /// <summary>Paused by <c>Suspend-Transfer</c> or Ctrl+C; resumable (<c>suspended</c>, not in the seed).</summary>
+        Suspended,
+    }
+
+    /// <summary>The seed's string constants for <see cref="TransferStatus"/>.</summary>
+    public static class TransferStatuses
+    {
+        /// <summary><c>pending</c></summary>
+        public const string Pending = "pending";
+        /// <summary><c>active</c></summary>
+        public const string Active = "active";
+        /// <summary><c>completed</c></summary>
+        public const string Completed = "completed";
+        /// <summary><c>failed</c></summary>
+        public const string Failed = "failed";
+        /// <summary><c>cancelled</c></summary>
+        public const string Cancelled = "cancelled";
+        /// <summary><c>suspended</c></summary>
+        public const string Suspended = "suspended";
+
+        /// <summary>The wire value of <paramref name="status"/>.</summary>
+        public static string ToSeedValue(this TransferStatus status) => status switch
+        {
+            TransferStatus.Pending => Pending,
+            TransferStatus.Active => Active,
+            TransferStatus.Completed => Completed,
+            TransferStatus.Failed => Failed,
+            TransferStatus.Cancelled => Cancelled,
+            _ => Suspended,
+        };
+
+        /// <summary>True for statuses a transfer never leaves by itself (completed, failed, cancelled, suspended).</summary>
+        public static bool IsFinal(this TransferStatus status) =>
+            status != TransferStatus.Pending && status != TransferStatus.Active;
+    }
+
+    /// <summary>Which way the bytes go, seen from this machine.</summary>
+    public enum TransferDirection
+    {
+        /// <summary><c>Send-Transfer</c>: a local file to a destination.</summary>
+        Send,
+        /// <summary><c>Receive-Transfer</c>: a remote file or a sent transfer to a local folder.</summary>
+        Receive,
+    }
+
+    /// <summary>What to do when the destination file exists already.</summary>
+    public enum ConflictPolicy
+    {
+        /// <summary>Refuse with <see cref="ErrorCode.Conflict"/> (the default).</summary>
+        Fail,
+        /// <summary>Replace it atomically.</summary>
+        Overwrite,
+        /// <summary>Leave it and report the transfer as completed without moving bytes.</summary>
+        Skip,
+        /// <summary>Deliver under a new name: <c>name (1).ext</c>, <c>name (2).ext</c>, ...</summary>
+        Rename,
+    }
+
+    /// <summary>How a transfer behaves (seed: <c>TransferOptions</c>).</summary>
+    public sealed class TransferOptions
+    {
+        /// <summary>The default chunk size: 4 MiB.</summary>
+        public const int DefaultChunkSize = 4 * 1024 * 1024;
+
+        /// <summary>Bytes per chunk: the unit of journal commits and of re-sending after a resume.</summary>
+        public int ChunkSize { get; set; } = DefaultChunkSize;
+        /// <summary>Bandwidth limit in bytes per second; 0 for none.</summary>
+        public long MaxBytesPerSecond { get; set; }
+        /// <summary>How many times a transient failure is retried (exponential backoff with jitter).</summary>
+        public int RetryCount { get; set; } = 5;
+        /// <summary>What to do when the destination exists.</summary>
+        public ConflictPolicy Conflict { get; set; } = ConflictPolicy.Fail;
+        /// <summary>A transfer that moves no byte for this long is treated as a transient failure and retried.</summary>
+        public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+        /// <summary>User name and password for the remote side (SFTP password, HTTP Basic, key passphrase). Never journaled.</summary>
+        public NetworkCredential? Credential { get; set; }
+        /// <summary>An OpenSSH private key file for SFTP.</summary>
+        public string? KeyFile { get; set; }
+        /// <summary>The expected SSH host key fingerprint, <c>SHA256:...</c> as <c>ssh-keygen -l</c> prints it.</summary>
+        public string? HostKeyFingerprint { get; set; }
+        /// <summary>Protocol-specific options (string keys and values; journaled, so never secrets).</summary>
+        public IDictionary<string, string> Custom { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>A copy (the credential is shared, not cloned).</summary>
+        public TransferOptions Clone() => new TransferOptions
+        {
+            ChunkSize = ChunkSize,
+            MaxBytesPerSecond = MaxBytesPerSecond,
+            RetryCount = RetryCount,
+            Conflict = Conflict,
+            StallTimeout = StallTimeout,
+            Credential = Credential,
+            KeyFile = KeyFile,
+            HostKeyFingerprint = HostKeyFingerprint,
+            Custom = new Dictionary<string, string>(Custom, StringComparer.OrdinalIgnoreCase),
+        };
+    }
+
+    /// <summary>A request to send a local file (seed: <c>SendRequest</c>).</summary>
+    public sealed class SendRequest
+    {
+        /// <summary>The local file to send (full path).</summary>
+        public string File { get; set; } = "";
+        /// <summary>Where to: a folder path, a <c>file://</c>, <c>sftp://</c>, <c>http(s)://</c> or <c>storage://</c> URI.</summary>
+        public string Destination { get; set; } = "";
+        /// <summary>How.</summary>
+        public TransferOptions Options { get; set; } = new TransferOptions();
+    }
+
+    /// <summary>A request to receive a transfer or a remote file (seed: <c>ReceiveRequest</c>).</summary>
+    public sealed class ReceiveRequest
+    {
+        /// <summary>The id of a transfer sent earlier (its manifest is looked up at <see cref="Source"/>), or null to pull a plain file.</summary>
+        public string? TransferId { get; set; }
+        /// <summary>The remote file, or the folder holding a sent transfer's manifest; null when the journal knows.</summary>
+        public string? Source { get; set; }
+        /// <summary>The local folder to deliver into.</summary>
+        public string OutputDir { get; set; } = "";
+        /// <summary>How.</summary>
+        public TransferOptions Options { get; set; } = new TransferOptions();
+    }
+
+    /// <summary>One transfer (seed: <c>Transfer</c>, with the fields users see).</summary>
+    public sealed class Transfer
+    {
+        /// <summary>The transfer id.</summary>
+        public string Id { get; set; } = "";
+        /// <summary>Where it is in its life.</summary>
+        public TransferStatus Status { get; set; }
+        /// <summary>Percent done, 0 to 100, of the whole file (a resumed transfer counts what it kept).</summary>
+        public double Progress { get; set; }
+        /// <summary>When it started (UTC).</summary>
+        public DateTimeOffset StartedAt { get; set; }
+        /// <summary>When it reached completed, failed or cancelled (UTC).</summary>
+        public DateTimeOffset? CompletedAt { get; set; }
+        /// <summary>Send or receive.</summary>
+        public TransferDirection Direction { get; set; }
+        /// <summary>The protocol plugin that moves it.</summary>
+        public string Protocol { get; set; } = "";
+        /// <summary>Where the bytes come from.</summary>
+        public string Source { get; set; } = "";
+        /// <summary>Where they are delivered (the final name).</summary>
+        public string Destination { get; set; } = "";
+        /// <summary>The file name.</summary>
+        public string Name { get; set; } = "";
+        /// <summary>Bytes at the destination, verified (counting those kept by a resume).</summary>
+        public long BytesTransferred { get; set; }
+        /// <summary>The file's size; -1 while unknown.</summary>
+        public long TotalBytes { get; set; } = -1;
+        /// <summary>Bytes not sent again because a resume kept them.</summary>
+        public long ResumedFrom { get; set; }
+        /// <summary>Lower-case hex SHA-256 of the whole content, once known.</summary>
+        public string? Sha256 { get; set; }
+        /// <summary>Recent rate in bytes per second while active; the average once finished.</summary>
+        public double BytesPerSecond { get; set; }
+        /// <summary>Transient failures retried so far.</summary>
+        public int Retries { get; set; }
+        /// <summary>The last error's message, or null.</summary>
+        public string? Error { get; set; }
+        /// <summary>The last error's code, or null.</summary>
+        public ErrorCode? ErrorCode { get; set; }
+        /// <summary>The user who started it, or null.</summary>
+        public string? UserId { get; set; }
+
+        /// <summary>Estimated time left while active, or null.</summary>
+        public TimeSpan? TimeRemaining =>
+            Status == TransferStatus.Active && BytesPerSecond > 0 && TotalBytes >= 0
+                ? TimeSpan.FromSeconds(Math.Max(0, TotalBytes - BytesTransferred) / BytesPerSecond)
+                : (TimeSpan?)null;
+
+        /// <summary>A copy, so callers can hold a snapshot while the engine moves on.</summary>
+        public Transfer Clone() => (Transfer)MemberwiseClone();
+
+        /// <inheritdoc/>
+        public override string ToString() => $"{Id} {Status.ToSeedValue()} {Progress:0.#}% {Name}";
+    }
+
+    /// <summary>Moves files (seed: <c>ProtocolPlugin</c>).</summary>
+    /// <remarks>Most plugins derive from <see cref="StreamingProtocolPlugin"/> and let the engine do chunking,
+    /// journaling, resume and verification; a plugin may instead implement this interface on its own.</remarks>
+    public interface IProtocolPlugin : IPlugin
+    {
+        /// <summary>Starts sending a local file; returns the transfer (it may still be running).</summary>
+        Task<Transfer> SendAsync(OperationContext context, SendRequest request);
+        /// <summary>Starts receiving a transfer or remote file; returns the transfer (it may still be running).</summary>
+        Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request);
+        /// <summary>The status of a transfer this plugin moves. <see cref="ErrorCode.NotFound"/> for an unknown id.</summary>
+        Task<TransferStatus> StatusAsync(OperationContext context, string id);
+        /// <summary>Cancels a transfer and removes its temporaries.</summary>
+        Task CancelAsync(OperationContext context, string id);
+        /// <summary>Resumes a failed or suspended transfer from its last verified chunk.</summary>
+        Task ResumeAsync(OperationContext context, string id);
+    }
+}

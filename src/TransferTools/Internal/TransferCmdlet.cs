@@ -1,0 +1,238 @@
+using System;
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+using TransferTools.Engine;
+using TransferTools.Engine.Monitoring;
+
+namespace TransferTools.Internal
+{
+    /// <summary>
+    /// The base of every TransferTools cmdlet: finds the runspace's session, runs engine work off the pipeline thread
+    /// while pumping its log lines and progress onto the pipeline thread (the only one that may call <c>Write*</c>),
+    /// cancels on Ctrl+C, and maps engine errors to <see cref="ErrorRecord"/>s.
+    /// </summary>
+    public abstract class TransferCmdlet : PSCmdlet
+    {
+        private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
+
+        private TransferSession? _session;
+
+        /// <summary>The calling runspace's session, found on the pipeline thread and kept for engine threads.</summary>
+        protected TransferSession Session => _session ??= SessionManager.Current;
+
+        /// <inheritdoc/>
+        protected override void BeginProcessing()
+        {
+            _session = SessionManager.Current;
+            base.BeginProcessing();
+        }
+
+        /// <summary>Cancelled when the user presses Ctrl+C.</summary>
+        protected CancellationToken Stopping => _stopping.Token;
+
+        /// <summary>True when this call should show progress bars.</summary>
+        protected virtual bool WantsProgress => false;
+
+        /// <inheritdoc/>
+        protected override void StopProcessing()
+        {
+            _stopping.Cancel();
+            base.StopProcessing();
+        }
+
+        /// <summary>Runs engine work, pumping its output on this thread until it finishes, and returns its result.</summary>
+        /// <exception cref="PluginException">Rethrown from the work; the caller decides terminating or not.</exception>
+        protected T Run<T>(Func<OperationContext, Task<T>> work)
+        {
+            using var pump = new OutputPump(this);
+            var context = Session.CreateContext(_stopping.Token, pump);
+            if (WantsProgress)
+            {
+                context = context.WithValue(EngineContextKeys.ProgressSink, pump);
+            }
+
+            var task = Task.Run(() => work(context));
+            pump.RunUntil(task);
+            return task.GetAwaiter().GetResult();
+        }
+
+        /// <summary>Runs engine work that returns nothing.</summary>
+        protected void Run(Func<OperationContext, Task> work) => Run<object?>(async c =>
+        {
+            await work(c).ConfigureAwait(false);
+            return null;
+        });
+
+        /// <summary>Runs work and writes a non-terminating error (returning default) when it fails with an expected error.</summary>
+        protected bool TryRun<T>(Func<OperationContext, Task<T>> work, object? target, out T result)
+        {
+            try
+            {
+                result = Run(work);
+                return true;
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, target));
+                result = default!;
+                return false;
+            }
+        }
+
+        /// <summary>Runs work and writes a non-terminating error when it fails with an expected error.</summary>
+        protected bool TryRun(Func<OperationContext, Task> work, object? target) =>
+            TryRun<object?>(async c =>
+            {
+                await work(c).ConfigureAwait(false);
+                return null;
+            }, target, out _);
+
+        /// <summary>Runs work and stops the command with a terminating error when it fails with an expected error.</summary>
+        protected T RunOrThrow<T>(Func<OperationContext, Task<T>> work, object? target)
+        {
+            try
+            {
+                return Run(work);
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                ThrowTerminatingError(ErrorMapping.ToErrorRecord(e, target));
+                throw; // not reached
+            }
+        }
+
+        /// <summary>Stops the command with a terminating error made from <paramref name="exception"/>.</summary>
+        protected void Terminate(Exception exception, object? target) => ThrowTerminatingError(ErrorMapping.ToErrorRecord(exception, target));
+
+        /// <summary>True for failures that become ErrorRecords; Ctrl+C becomes a pipeline stop instead.</summary>
+        protected bool IsExpected(Exception e)
+        {
+            if (e is OperationCanceledException && _stopping.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+
+            return e is PluginException || e is OperationCanceledException || e is UnauthorizedAccessException
+                   || e is System.IO.IOException || e is ArgumentException || e is NotSupportedException;
+        }
+
+        /// <summary>Converts an engine progress update to a PowerShell progress record.</summary>
+        internal static ProgressRecord ToRecord(ProgressUpdate update)
+        {
+            var record = new ProgressRecord(update.ActivityId, string.IsNullOrEmpty(update.Activity) ? "Transfer" : update.Activity,
+                string.IsNullOrEmpty(update.StatusDescription) ? " " : update.StatusDescription)
+            {
+                ParentActivityId = update.ParentActivityId,
+                PercentComplete = update.PercentComplete < 0 ? -1 : Math.Min(100, update.PercentComplete),
+                SecondsRemaining = update.SecondsRemaining,
+                RecordType = update.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            };
+            if (!string.IsNullOrEmpty(update.CurrentOperation))
+            {
+                record.CurrentOperation = update.CurrentOperation;
+            }
+
+            return record;
+        }
+
+        /// <summary>Carries log lines and progress from engine threads to the pipeline thread.</summary>
+        private sealed class OutputPump : IPluginLogger, IProgressSink, IDisposable
+        {
+            private readonly TransferCmdlet _cmdlet;
+            private readonly BlockingCollection<System.Action> _queue = new BlockingCollection<System.Action>(new ConcurrentQueue<System.Action>());
+            private readonly ConcurrentDictionary<int, ProgressUpdate> _latestProgress = new ConcurrentDictionary<int, ProgressUpdate>();
+            private readonly int _ownerThread = Environment.CurrentManagedThreadId;
+
+            public OutputPump(TransferCmdlet cmdlet) => _cmdlet = cmdlet;
+
+            public void Log(LogLevel level, string message)
+            {
+                switch (level)
+                {
+                    case LogLevel.Warning:
+                        Post(() => _cmdlet.WriteWarning(message));
+                        break;
+                    case LogLevel.Verbose:
+                        Post(() => _cmdlet.WriteVerbose(message));
+                        break;
+                    default:
+                        Post(() => _cmdlet.WriteDebug(message));
+                        break;
+                }
+            }
+
+            public void Report(ProgressUpdate update)
+            {
+                // Only the newest update per bar matters; older ones are dropped rather than queued.
+                var isNew = !_latestProgress.ContainsKey(update.ActivityId);
+                _latestProgress[update.ActivityId] = update;
+                if (isNew || update.Completed)
+                {
+                    Post(FlushProgress);
+                }
+            }
+
+            public void RunUntil(Task task)
+            {
+                var lastProgress = DateTime.UtcNow;
+                while (!task.IsCompleted)
+                {
+                    if (_queue.TryTake(out var action, 100))
+                    {
+                        action();
+                    }
+
+                    if (DateTime.UtcNow - lastProgress > TimeSpan.FromMilliseconds(250))
+                    {
+                        FlushProgress();
+                        lastProgress = DateTime.UtcNow;
+                    }
+                }
+
+                while (_queue.TryTake(out var rest))
+                {
+                    rest();
+                }
+
+                FlushProgress();
+            }
+
+            public void Dispose() => _queue.Dispose();
+
+            private void Post(System.Action action)
+            {
+                if (Environment.CurrentManagedThreadId == _ownerThread)
+                {
+                    action();
+                    return;
+                }
+
+                try
+                {
+                    _queue.Add(action);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The cmdlet finished; late lines from background work are dropped.
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
+
+            private void FlushProgress()
+            {
+                foreach (var key in _latestProgress.Keys)
+                {
+                    if (_latestProgress.TryRemove(key, out var update))
+                    {
+                        _cmdlet.WriteProgress(ToRecord(update));
+                    }
+                }
+            }
+        }
+    }
+}

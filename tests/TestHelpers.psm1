@@ -1,0 +1,64 @@
+# Shared helpers for the Pester suites: import the built module and give each test file its own home.
+
+function Get-TestModulePath {
+    if ($env:TRANSFERTOOLS_TEST_MODULE) { return $env:TRANSFERTOOLS_TEST_MODULE }
+    Join-Path (Split-Path $PSScriptRoot) 'out/TransferTools'
+}
+
+function Initialize-TransferToolsTest {
+    <#
+    .SYNOPSIS
+        Points TRANSFERTOOLS_HOME at a new temporary folder and (re)imports the built module, so the next cmdlet
+        starts a new session there. Returns the home path.
+    #>
+    [CmdletBinding()]
+    param()
+    $home_ = Join-Path ([IO.Path]::GetTempPath()) ("tt-pester-" + [guid]::NewGuid().ToString('n'))
+    New-Item -ItemType Directory -Path $home_ | Out-Null
+    $env:TRANSFERTOOLS_HOME = $home_
+    Remove-Module TransferTools -ErrorAction SilentlyContinue
+    Import-Module (Get-TestModulePath) -Force -Global
+    $home_
+}
+
+function Reset-TransferToolsSession {
+    <# Closes the session (as Remove-Module does) and imports again: the next cmdlet starts a new session on the same home. #>
+    Remove-Module TransferTools -ErrorAction SilentlyContinue
+    Import-Module (Get-TestModulePath) -Force -Global
+}
+
+function Remove-TransferToolsTest {
+    param([string] $HomePath)
+    Remove-Module TransferTools -ErrorAction SilentlyContinue
+    if ($HomePath -and (Test-Path $HomePath)) { Remove-Item $HomePath -Recurse -Force -ErrorAction SilentlyContinue }
+    Remove-Item Env:TRANSFERTOOLS_HOME -ErrorAction SilentlyContinue
+}
+
+function New-TestFile {
+    <# A file of $Size pseudo-random bytes (seeded, so reruns are identical). #>
+    param([Parameter(Mandatory)] [string] $Path, [long] $Size = 1024, [int] $Seed = 42)
+    $random = [Random]::new($Seed)
+    $buffer = [byte[]]::new([Math]::Min($Size, 1MB))
+    $stream = [IO.File]::Create($Path)
+    try {
+        $left = $Size
+        while ($left -gt 0) {
+            $random.NextBytes($buffer)
+            $n = [int][Math]::Min($left, $buffer.Length)
+            $stream.Write($buffer, 0, $n)
+            $left -= $n
+        }
+    } finally { $stream.Dispose() }
+    Get-Item $Path
+}
+
+function Invoke-InNewProcess {
+    <# Runs a script block in a fresh pwsh with the module imported and the same home; returns its output as objects (via CLIXML). #>
+    param([Parameter(Mandatory)] [scriptblock] $ScriptBlock, [object[]] $ArgumentList = @())
+    $pwsh = Join-Path $PSHOME 'pwsh'
+    $module = Get-TestModulePath
+    $wrapper = "Import-Module '$module'; & { $ScriptBlock } @args"
+    & $pwsh -NoProfile -NonInteractive -OutputFormat XML -Command $wrapper -args @ArgumentList
+}
+
+Export-ModuleMember -Function *

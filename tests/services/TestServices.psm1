@@ -1,0 +1,742 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Starts and stops REAL servers on 127.0.0.1 (free ports) for TransferTools integration tests.
+
+.DESCRIPTION
+    sshd (OpenSSH, SFTP), nginx (static files, WebDAV, Basic auth, 403/503 endpoints),
+    azurite-blob (Azure Blob emulator) and an oidc-provider based OpenID Connect server.
+    Missing software is installed on demand (apt-get for Debian packages, npm into
+    tests/services/node for the npm servers). Everything generated at runtime lives in a temp
+    directory (the -Root given, or a new folder under [IO.Path]::GetTempPath()).
+    Linux only (the services themselves are Linux packages).
+#>
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+
+$script:ServicesDir = $PSScriptRoot
+$script:NodeDir = Join-Path $PSScriptRoot 'node'
+$script:AptUpdated = $false
+$script:Running = [System.Collections.Generic.List[object]]::new()
+
+# Pinned npm versions (also in node/package.json + node/package-lock.json).
+$script:NpmPins = [ordered]@{ 'azurite' = '3.35.0'; 'oidc-provider' = '9.13.3' }
+
+$script:AzuriteAccountName = 'devstoreaccount1'
+$script:AzuriteAccountKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+
+#region helpers (not exported)
+
+function Write-TsVerbose([string] $Message) { Write-Verbose "[TestServices] $Message" }
+
+function Test-IsRoot { return ((& id -u) -eq '0') }
+
+function Invoke-Native {
+    # Runs a native command, throws with its output when it fails. Returns stdout lines.
+    param([Parameter(Mandatory)][string] $FilePath, [string[]] $ArgumentList = @(), [string] $InputText, [switch] $AllowFailure)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($FilePath)
+    foreach ($a in $ArgumentList) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.RedirectStandardInput = $true
+    $psi.UseShellExecute = $false
+    $psi.Environment['DEBIAN_FRONTEND'] = 'noninteractive'
+    $p = [System.Diagnostics.Process]::Start($psi)
+    $errTask = $p.StandardError.ReadToEndAsync()
+    $outTask = $p.StandardOutput.ReadToEndAsync()
+    if ($InputText) { $p.StandardInput.Write($InputText) }
+    $p.StandardInput.Close()
+    $p.WaitForExit()
+    $out = $outTask.GetAwaiter().GetResult()
+    $err = $errTask.GetAwaiter().GetResult()
+    if ($p.ExitCode -ne 0 -and -not $AllowFailure) {
+        throw "Command failed (exit $($p.ExitCode)): $FilePath $($ArgumentList -join ' ')`n$out`n$err"
+    }
+    if ($out) { return ($out -split "`r?`n" | Where-Object { $_ -ne '' }) }
+}
+
+function Invoke-Privileged {
+    param([Parameter(Mandatory)][string] $FilePath, [string[]] $ArgumentList = @(), [string] $InputText, [switch] $AllowFailure)
+    if (Test-IsRoot) { return Invoke-Native -FilePath $FilePath -ArgumentList $ArgumentList -InputText $InputText -AllowFailure:$AllowFailure }
+    if (-not (Get-Command sudo -ErrorAction SilentlyContinue)) { throw "Need root (or sudo) to run: $FilePath $($ArgumentList -join ' ')" }
+    return Invoke-Native -FilePath 'sudo' -ArgumentList (@('-n', '--preserve-env=DEBIAN_FRONTEND', $FilePath) + $ArgumentList) -InputText $InputText -AllowFailure:$AllowFailure
+}
+
+function Install-AptPackage {
+    param([Parameter(Mandatory)][string[]] $Package)
+    $missing = @($Package | Where-Object {
+            $status = Invoke-Native -FilePath 'dpkg-query' -ArgumentList @('-W', '-f=${Status}', $_) -AllowFailure
+            -not ("$status" -match 'install ok installed')
+        })
+    if ($missing.Count -eq 0) { return }
+    if (-not $script:AptUpdated) {
+        Write-TsVerbose 'apt-get update'
+        Invoke-Privileged -FilePath 'apt-get' -ArgumentList @('update', '-qq') | Out-Null
+        $script:AptUpdated = $true
+    }
+    Write-TsVerbose "apt-get install $($missing -join ' ')"
+    Invoke-Privileged -FilePath 'apt-get' -ArgumentList (@('install', '-y', '-qq', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold') + $missing) | Out-Null
+}
+
+function Get-FreshRoot {
+    param([string] $Root, [Parameter(Mandatory)][string] $Name)
+    if ($Root) {
+        $full = [System.IO.Path]::GetFullPath($Root)
+        [System.IO.Directory]::CreateDirectory($full) | Out-Null
+        return [pscustomobject]@{ Path = $full; Owned = $false }
+    }
+    $full = Join-Path ([System.IO.Path]::GetTempPath()) ("tt-$Name-" + [guid]::NewGuid().ToString('N').Substring(0, 10))
+    [System.IO.Directory]::CreateDirectory($full) | Out-Null
+    return [pscustomobject]@{ Path = $full; Owned = $true }
+}
+
+function Set-Mode([string] $Mode, [string[]] $Path) { Invoke-Native -FilePath 'chmod' -ArgumentList (@($Mode) + $Path) | Out-Null }
+
+function Get-LogTail {
+    param([string[]] $Path, [int] $Lines = 40)
+    $sb = [System.Text.StringBuilder]::new()
+    foreach ($p in $Path) {
+        if ($p -and (Test-Path -LiteralPath $p)) {
+            [void] $sb.AppendLine("----- $p (last $Lines lines) -----")
+            foreach ($l in (Get-Content -LiteralPath $p -Tail $Lines -ErrorAction SilentlyContinue)) { [void] $sb.AppendLine($l) }
+        }
+    }
+    return $sb.ToString()
+}
+
+function Start-LoggedProcess {
+    # Starts FilePath with stdout+stderr appended to LogPath (via /bin/sh exec, so the returned
+    # Process IS the server process). No console needed.
+    param(
+        [Parameter(Mandatory)][string] $FilePath,
+        [string[]] $ArgumentList = @(),
+        [Parameter(Mandatory)][string] $LogPath,
+        [hashtable] $Environment = @{},
+        [string] $WorkingDirectory
+    )
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('/bin/sh')
+    $psi.ArgumentList.Add('-c')
+    $psi.ArgumentList.Add('exec "$0" "$@" >>"$TT_SERVICE_LOG" 2>&1 </dev/null')
+    $psi.ArgumentList.Add($FilePath)
+    foreach ($a in $ArgumentList) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.Environment['TT_SERVICE_LOG'] = $LogPath
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string] $Environment[$k] }
+    if ($WorkingDirectory) { $psi.WorkingDirectory = $WorkingDirectory }
+    Write-TsVerbose "start: $FilePath $($ArgumentList -join ' ')"
+    return [System.Diagnostics.Process]::Start($psi)
+}
+
+function Test-TcpPort {
+    param([int] $Port, [int] $TimeoutMs = 500)
+    $client = [System.Net.Sockets.TcpClient]::new()
+    try {
+        $task = $client.ConnectAsync([System.Net.IPAddress]::Loopback, $Port)
+        if (-not $task.Wait($TimeoutMs)) { return $false }
+        return $client.Connected
+    }
+    catch { return $false }
+    finally { $client.Dispose() }
+}
+
+function Wait-ServiceReady {
+    param(
+        [Parameter(Mandatory)][string] $Name,
+        [Parameter(Mandatory)][System.Diagnostics.Process] $Process,
+        [Parameter(Mandatory)][int] $Port,
+        [string[]] $LogPath,
+        [int] $TimeoutSec = 30,
+        [scriptblock] $Probe
+    )
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if ($Process.HasExited) {
+            throw "$Name exited with code $($Process.ExitCode) before accepting connections on 127.0.0.1:$Port.`n$(Get-LogTail -Path $LogPath)"
+        }
+        if (Test-TcpPort -Port $Port) {
+            if (-not $Probe -or (& $Probe)) { return }
+        }
+        Start-Sleep -Milliseconds 100
+    }
+    try { $Process.Kill($true) } catch { }
+    throw "$Name did not accept connections on 127.0.0.1:$Port within $TimeoutSec s.`n$(Get-LogTail -Path $LogPath)"
+}
+
+function Stop-ServiceProcess {
+    param([System.Diagnostics.Process] $Process, [int] $TimeoutMs = 10000)
+    if (-not $Process) { return }
+    try {
+        if (-not $Process.HasExited) {
+            $Process.Kill($true)   # whole process tree
+            [void] $Process.WaitForExit($TimeoutMs)
+        }
+    }
+    catch [System.InvalidOperationException] { }
+}
+
+function Register-RunningService([object] $Service) { $script:Running.Add($Service) }
+
+function Stop-TestServiceCore {
+    param([Parameter(Mandatory)][object] $Service, [switch] $KeepState)
+    Stop-ServiceProcess -Process $Service.Process
+    [void] $script:Running.Remove($Service)
+    $owned = $Service.PSObject.Properties['OwnedRoot']
+    if (-not $KeepState -and $owned -and $owned.Value -and -not $env:TT_KEEP_SERVICE_STATE) {
+        Remove-Item -LiteralPath $Service.Root -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}
+
+function Get-RandomSecret([int] $Bytes = 18) {
+    $b = [byte[]]::new($Bytes)
+    [System.Security.Cryptography.RandomNumberGenerator]::Fill($b)
+    return ([Convert]::ToBase64String($b) -replace '[+/=]', 'x')
+}
+
+#endregion
+
+function Get-FreeTcpPort {
+    <#
+    .SYNOPSIS
+        Returns a currently free TCP port on 127.0.0.1 (bind port 0, read, close).
+    #>
+    [CmdletBinding()]
+    [OutputType([int])]
+    param()
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    try {
+        $listener.Start()
+        return ([System.Net.IPEndPoint] $listener.LocalEndpoint).Port
+    }
+    finally { $listener.Stop() }
+}
+
+function Install-TestServicePrerequisite {
+    <#
+    .SYNOPSIS
+        Installs what a test service needs when it is missing (idempotent, quiet, fast when present).
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)]
+        [ValidateSet('sshd', 'nginx', 'azurite', 'oidc', 'promtool', 'rclone')]
+        [string[]] $Name
+    )
+    foreach ($n in $Name) {
+        switch ($n) {
+            'sshd' {
+                if (-not (Test-Path /usr/sbin/sshd) -or -not (Get-Command ssh-keygen -ErrorAction SilentlyContinue) -or -not (Get-Command sftp -ErrorAction SilentlyContinue)) {
+                    Install-AptPackage -Package openssh-server, openssh-client, openssh-sftp-server
+                }
+            }
+            'nginx' {
+                $dav = '/usr/lib/nginx/modules/ngx_http_dav_ext_module.so'
+                if (-not (Test-Path /usr/sbin/nginx) -or -not (Test-Path $dav) -or -not (Get-Command openssl -ErrorAction SilentlyContinue)) {
+                    Install-AptPackage -Package nginx, libnginx-mod-http-dav-ext, openssl
+                }
+            }
+            'promtool' {
+                if (-not (Get-Command promtool -ErrorAction SilentlyContinue)) { Install-AptPackage -Package prometheus }
+            }
+            'rclone' {
+                if (-not (Get-Command rclone -ErrorAction SilentlyContinue)) { Install-AptPackage -Package rclone }
+            }
+            { $_ -in 'azurite', 'oidc' } {
+                $pkg = if ($n -eq 'azurite') { 'azurite' } else { 'oidc-provider' }
+                $pj = Join-Path $script:NodeDir "node_modules/$pkg/package.json"
+                $ok = $false
+                if (Test-Path -LiteralPath $pj) {
+                    $ok = ((Get-Content -LiteralPath $pj -Raw | ConvertFrom-Json).version -eq $script:NpmPins[$pkg])
+                }
+                if (-not $ok) {
+                    if (-not (Get-Command node -ErrorAction SilentlyContinue) -or -not (Get-Command npm -ErrorAction SilentlyContinue)) {
+                        Install-AptPackage -Package nodejs, npm
+                    }
+                    $lock = Join-Path $script:NodeDir 'package-lock.json'
+                    $verb = if (Test-Path -LiteralPath $lock) { 'ci' } else { 'install' }
+                    Write-TsVerbose "npm $verb --prefix $($script:NodeDir)"
+                    Invoke-Native -FilePath 'npm' -ArgumentList @($verb, '--prefix', $script:NodeDir, '--no-audit', '--no-fund', '--loglevel=error') | Out-Null
+                }
+            }
+        }
+    }
+}
+
+#region sshd
+
+function Start-SshdProcess([object] $Server) {
+    $log = Join-Path $Server.StateDir 'sshd.log'
+    $p = Start-LoggedProcess -FilePath '/usr/sbin/sshd' -ArgumentList @('-D', '-e', '-f', $Server.ConfigPath) -LogPath $log
+    $port = $Server.Port
+    Wait-ServiceReady -Name 'sshd' -Process $p -Port $port -LogPath $log -Probe {
+        # sshd is ready when it sends its identification banner.
+        $c = [System.Net.Sockets.TcpClient]::new()
+        try {
+            $c.ReceiveTimeout = 1000
+            $c.Connect([System.Net.IPAddress]::Loopback, $port)
+            $buf = [byte[]]::new(64)
+            $n = $c.GetStream().Read($buf, 0, 64)
+            return ([System.Text.Encoding]::ASCII.GetString($buf, 0, $n) -like 'SSH-2.0-*')
+        }
+        catch { return $false }
+        finally { $c.Dispose() }
+    }
+    return $p
+}
+
+function Start-TestSshd {
+    <#
+    .SYNOPSIS
+        Starts OpenSSH sshd on 127.0.0.1:<free port> with two test identities:
+        ttkey (public key only) and ttpass (password only). SFTP sessions start in the user's
+        data folder under <Root>/home/<user>.
+    #>
+    [CmdletBinding()]
+    param(
+        [string] $Root,
+        [int] $Port = 0,
+        [int] $TimeoutSec = 30
+    )
+    if (-not (Test-IsRoot)) { throw 'Start-TestSshd needs to run as root (it creates the local users ttkey and ttpass).' }
+    Install-TestServicePrerequisite -Name sshd
+    $r = Get-FreshRoot -Root $Root -Name 'sshd'
+    if ($Port -le 0) { $Port = Get-FreeTcpPort }
+    $state = Join-Path $r.Path ".sshd-$Port"
+    $akDir = Join-Path $state 'authorized_keys'
+    $homeRoot = Join-Path $r.Path 'home'
+    foreach ($d in $state, $akDir, $homeRoot) { [System.IO.Directory]::CreateDirectory($d) | Out-Null }
+    Set-Mode '755' @($r.Path, $homeRoot)
+    if (-not (Test-Path /run/sshd)) { [System.IO.Directory]::CreateDirectory('/run/sshd') | Out-Null; Set-Mode '755' @('/run/sshd') }
+
+    # Local users (created once per machine).
+    foreach ($u in 'ttkey', 'ttpass') {
+        $exists = Invoke-Native -FilePath 'id' -ArgumentList @('-u', $u) -AllowFailure
+        if (-not $exists) { Invoke-Native -FilePath 'useradd' -ArgumentList @('--create-home', '--shell', '/bin/bash', '--comment', 'TransferTools test user', $u) | Out-Null }
+    }
+    # Passwords are random but stable per machine (kept in the temp dir), so parallel sshd
+    # instances do not invalidate each other's password. ttkey gets one too, only so that the
+    # account is not "locked" (sshd refuses locked accounts even for public keys).
+    $pwDir = Join-Path ([System.IO.Path]::GetTempPath()) 'transfertools-test-users'
+    [System.IO.Directory]::CreateDirectory($pwDir) | Out-Null
+    Set-Mode '700' @($pwDir)
+    $passwords = @{}
+    foreach ($u in 'ttkey', 'ttpass') {
+        $pwFile = Join-Path $pwDir "$u.password"
+        if (-not (Test-Path -LiteralPath $pwFile)) {
+            [System.IO.File]::WriteAllText($pwFile, (Get-RandomSecret))
+            Set-Mode '600' @($pwFile)
+        }
+        $passwords[$u] = ([System.IO.File]::ReadAllText($pwFile)).Trim()
+    }
+    Invoke-Native -FilePath 'chpasswd' -InputText ("ttkey:$($passwords.ttkey)`nttpass:$($passwords.ttpass)`n") | Out-Null
+
+    $data = @{}
+    foreach ($u in 'ttkey', 'ttpass') {
+        $d = Join-Path $homeRoot $u
+        [System.IO.Directory]::CreateDirectory($d) | Out-Null
+        Invoke-Native -FilePath 'chown' -ArgumentList @("$($u):$($u)", $d) | Out-Null
+        Set-Mode '755' @($d)
+        $data[$u] = $d
+    }
+
+    # Host key + client keys.
+    $hostKey = Join-Path $state 'ssh_host_ed25519_key'
+    Invoke-Native -FilePath 'ssh-keygen' -ArgumentList @('-q', '-t', 'ed25519', '-N', '', '-C', 'tt-test-host', '-f', $hostKey) | Out-Null
+    $keyFile = Join-Path $state 'ttkey_ed25519'
+    Invoke-Native -FilePath 'ssh-keygen' -ArgumentList @('-q', '-t', 'ed25519', '-N', '', '-C', 'ttkey@transfertools-test', '-f', $keyFile) | Out-Null
+    $passphrase = Get-RandomSecret 12
+    $encKeyFile = Join-Path $state 'ttkey_ed25519_encrypted'
+    Invoke-Native -FilePath 'ssh-keygen' -ArgumentList @('-q', '-t', 'ed25519', '-N', $passphrase, '-C', 'ttkey-encrypted@transfertools-test', '-f', $encKeyFile) | Out-Null
+    $ak = (Get-Content -LiteralPath "$keyFile.pub" -Raw).Trim() + "`n" + (Get-Content -LiteralPath "$encKeyFile.pub" -Raw).Trim() + "`n"
+    [System.IO.File]::WriteAllText((Join-Path $akDir 'ttkey'), $ak)
+    Set-Mode '644' @((Join-Path $akDir 'ttkey'))
+
+    $fp = (Invoke-Native -FilePath 'ssh-keygen' -ArgumentList @('-l', '-E', 'sha256', '-f', "$hostKey.pub")) | Select-Object -First 1
+    $fingerprint = ($fp -split '\s+')[1]
+    $pubParts = (Get-Content -LiteralPath "$hostKey.pub" -Raw).Trim() -split '\s+'
+    $knownHosts = "[127.0.0.1]:$Port $($pubParts[0]) $($pubParts[1])"
+    $knownHostsFile = Join-Path $state 'known_hosts'
+    [System.IO.File]::WriteAllText($knownHostsFile, "$knownHosts`n")
+
+    $config = Join-Path $state 'sshd_config'
+    @"
+# Generated by TestServices.psm1 - TransferTools integration tests
+Port $Port
+ListenAddress 127.0.0.1
+AddressFamily inet
+HostKey $hostKey
+PidFile $(Join-Path $state 'sshd.pid')
+AuthorizedKeysFile $akDir/%u
+StrictModes no
+UsePAM no
+UseDNS no
+PermitRootLogin no
+AllowUsers ttkey ttpass
+PubkeyAuthentication yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PermitEmptyPasswords no
+LoginGraceTime 30
+MaxStartups 100:30:200
+MaxSessions 50
+MaxAuthTries 6
+ClientAliveInterval 0
+LogLevel VERBOSE
+PrintMotd no
+PrintLastLog no
+AcceptEnv LANG LC_*
+Subsystem sftp internal-sftp -d $homeRoot/%u
+
+Match User ttkey
+    PasswordAuthentication no
+Match User ttpass
+    PubkeyAuthentication no
+"@ | Set-Content -LiteralPath $config -Encoding utf8NoBOM
+    Invoke-Native -FilePath '/usr/sbin/sshd' -ArgumentList @('-t', '-f', $config) | Out-Null
+
+    $server = [pscustomobject]@{
+        PSTypeName         = 'TransferTools.TestSshd'
+        Service            = 'sshd'
+        Host               = '127.0.0.1'
+        Port               = $Port
+        HostKeyFingerprint = $fingerprint
+        HostKeyPublicPath  = "$hostKey.pub"
+        KnownHostsLine     = $knownHosts
+        KnownHostsFile     = $knownHostsFile
+        PasswordUser       = 'ttpass'
+        Password           = $passwords.ttpass
+        PasswordUserData   = $data.ttpass
+        KeyUser            = 'ttkey'
+        KeyFile            = $keyFile
+        KeyPublicPath      = "$keyFile.pub"
+        EncryptedKeyFile   = $encKeyFile
+        KeyPassphrase      = $passphrase
+        KeyUserData        = $data.ttkey
+        ConfigPath         = $config
+        LogPath            = (Join-Path $state 'sshd.log')
+        StateDir           = $state
+        Root               = $r.Path
+        OwnedRoot          = $r.Owned
+        Process            = $null
+    }
+    $server.Process = Start-SshdProcess $server
+    Register-RunningService $server
+    return $server
+}
+
+function Restart-TestSshd {
+    <#
+    .SYNOPSIS
+        Kills the sshd of a Start-TestSshd server and starts it again on the same port (same
+        keys, users and data); returns when it accepts connections again.
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0, ValueFromPipeline)][object] $Server)
+    process {
+        Stop-ServiceProcess -Process $Server.Process
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while ((Test-TcpPort -Port $Server.Port) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        $Server.Process = Start-SshdProcess $Server
+        if (-not $script:Running.Contains($Server)) { Register-RunningService $Server }
+        return $Server
+    }
+}
+
+function Stop-TestSshd {
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0, ValueFromPipeline)][object] $Server, [switch] $KeepState)
+    process { Stop-TestServiceCore -Service $Server -KeepState:$KeepState }
+}
+
+#endregion
+
+#region nginx
+
+function Start-TestNginx {
+    <#
+    .SYNOPSIS
+        Starts nginx on 127.0.0.1:<free port>: /files/ (static, ETag, Range), /dav/ (WebDAV),
+        /basic/ (Basic auth over the same files), /denied/ (403), /flaky/ (503), /slow/ (rate
+        limited files), /index/ (JSON directory listing of files).
+    #>
+    [CmdletBinding()]
+    param(
+        [string] $Root,
+        [int] $Port = 0,
+        [int] $TimeoutSec = 30
+    )
+    Install-TestServicePrerequisite -Name nginx
+    $r = Get-FreshRoot -Root $Root -Name 'nginx'
+    if ($Port -le 0) { $Port = Get-FreeTcpPort }
+    $prefix = Join-Path $r.Path ".nginx-$Port"
+    $files = Join-Path $r.Path 'files'
+    $dav = Join-Path $r.Path 'dav'
+    foreach ($d in $prefix, (Join-Path $prefix 'logs'), (Join-Path $prefix 'tmp'), $files, $dav) { [System.IO.Directory]::CreateDirectory($d) | Out-Null }
+
+    $basicUser = 'ttbasic'
+    $basicPassword = Get-RandomSecret 12
+    $hash = Invoke-Native -FilePath 'openssl' -ArgumentList @('passwd', '-apr1', $basicPassword) | Select-Object -First 1
+    $htpasswd = Join-Path $prefix 'htpasswd'
+    [System.IO.File]::WriteAllText($htpasswd, "$($basicUser):$hash`n")
+
+    $davExt = '/usr/lib/nginx/modules/ngx_http_dav_ext_module.so'
+    $loadDavExt = if (Test-Path $davExt) { "load_module $davExt;" } else { '' }
+    $davExtMethods = if (Test-Path $davExt) { 'dav_ext_methods PROPFIND OPTIONS;' } else { '' }
+    $t = Join-Path $prefix 'tmp'
+    $conf = Join-Path $prefix 'nginx.conf'
+    $errorLog = Join-Path $prefix 'logs/error.log'
+    $accessLog = Join-Path $prefix 'logs/access.log'
+    @"
+# Generated by TestServices.psm1 - TransferTools integration tests
+$loadDavExt
+user root;
+worker_processes 1;
+error_log $errorLog info;
+pid $(Join-Path $prefix 'nginx.pid');
+events { worker_connections 512; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log $accessLog;
+    client_body_temp_path $t/client_body;
+    proxy_temp_path $t/proxy;
+    fastcgi_temp_path $t/fastcgi;
+    uwsgi_temp_path $t/uwsgi;
+    scgi_temp_path $t/scgi;
+    sendfile on;
+    keepalive_timeout 30;
+    client_max_body_size 0;
+    server_tokens off;
+    server {
+        listen 127.0.0.1:$Port;
+        server_name 127.0.0.1 localhost;
+        root $($r.Path);
+        location /files/ { }
+        location /index/ { alias $files/; autoindex on; autoindex_format json; }
+        location /slow/  { alias $files/; limit_rate 32k; }
+        location /dav/ {
+            dav_methods PUT DELETE MKCOL COPY MOVE;
+            $davExtMethods
+            create_full_put_path on;
+            dav_access user:rw group:rw all:r;
+            autoindex on;
+        }
+        location /basic/ {
+            alias $files/;
+            auth_basic "TransferTools test";
+            auth_basic_user_file $htpasswd;
+        }
+        location /denied/ { return 403; }
+        location /flaky/  { add_header Retry-After 1 always; return 503; }
+        location = /health { return 200 "ok\n"; }
+    }
+}
+"@ | Set-Content -LiteralPath $conf -Encoding utf8NoBOM
+
+    $log = Join-Path $prefix 'logs/stderr.log'
+    $p = Start-LoggedProcess -FilePath '/usr/sbin/nginx' -ArgumentList @('-p', $prefix, '-c', $conf, '-e', $errorLog, '-g', 'daemon off;') -LogPath $log
+    Wait-ServiceReady -Name 'nginx' -Process $p -Port $Port -LogPath $log, $errorLog -TimeoutSec $TimeoutSec
+    $server = [pscustomobject]@{
+        PSTypeName    = 'TransferTools.TestNginx'
+        Service       = 'nginx'
+        Host          = '127.0.0.1'
+        Port          = $Port
+        BaseUri       = "http://127.0.0.1:$Port"
+        FilesRoot     = $files
+        DavRoot       = $dav
+        BasicUser     = $basicUser
+        BasicPassword = $basicPassword
+        AccessLogPath = $accessLog
+        ErrorLogPath  = $errorLog
+        ConfigPath    = $conf
+        Root          = $r.Path
+        OwnedRoot     = $r.Owned
+        Process       = $p
+    }
+    Register-RunningService $server
+    return $server
+}
+
+function Stop-TestNginx {
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0, ValueFromPipeline)][object] $Server, [switch] $KeepState)
+    process { Stop-TestServiceCore -Service $Server -KeepState:$KeepState }
+}
+
+#endregion
+
+#region azurite
+
+function Start-TestAzurite {
+    <#
+    .SYNOPSIS
+        Starts azurite-blob on 127.0.0.1:<free port> with the well-known devstoreaccount1 account.
+    #>
+    [CmdletBinding()]
+    param(
+        [string] $Root,
+        [int] $Port = 0,
+        [int] $TimeoutSec = 30
+    )
+    Install-TestServicePrerequisite -Name azurite
+    $r = Get-FreshRoot -Root $Root -Name 'azurite'
+    if ($Port -le 0) { $Port = Get-FreeTcpPort }
+    $location = Join-Path $r.Path "azurite-$Port"
+    [System.IO.Directory]::CreateDirectory($location) | Out-Null
+    $log = Join-Path $location 'azurite.log'
+    $debugLog = Join-Path $location 'debug.log'
+    $main = Join-Path $script:NodeDir 'node_modules/azurite/dist/src/blob/main.js'
+    $p = Start-LoggedProcess -FilePath 'node' -ArgumentList @($main, '--blobHost', '127.0.0.1', '--blobPort', "$Port",
+        '--location', $location, '--silent', '--skipApiVersionCheck', '--loose', '--debug', $debugLog) -LogPath $log -WorkingDirectory $location
+    Wait-ServiceReady -Name 'azurite-blob' -Process $p -Port $Port -LogPath $log, $debugLog -TimeoutSec $TimeoutSec
+    $endpoint = "http://127.0.0.1:$Port/$($script:AzuriteAccountName)"
+    $server = [pscustomobject]@{
+        PSTypeName       = 'TransferTools.TestAzurite'
+        Service          = 'azurite'
+        Host             = '127.0.0.1'
+        Port             = $Port
+        BlobEndpoint     = $endpoint
+        AccountName      = $script:AzuriteAccountName
+        AccountKey       = $script:AzuriteAccountKey
+        ConnectionString = "DefaultEndpointsProtocol=http;AccountName=$($script:AzuriteAccountName);AccountKey=$($script:AzuriteAccountKey);BlobEndpoint=$endpoint;"
+        Location         = $location
+        LogPath          = $log
+        DebugLogPath     = $debugLog
+        Root             = $r.Path
+        OwnedRoot        = $r.Owned
+        Process          = $p
+    }
+    Register-RunningService $server
+    return $server
+}
+
+function Stop-TestAzurite {
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0, ValueFromPipeline)][object] $Server, [switch] $KeepState)
+    process { Stop-TestServiceCore -Service $Server -KeepState:$KeepState }
+}
+
+#endregion
+
+#region oidc
+
+function Start-TestOidcProvider {
+    <#
+    .SYNOPSIS
+        Starts the oidc-provider based test OpenID Provider (oidc-server.mjs) on
+        127.0.0.1:<free port>: client credentials (tt-runbook / tt-runbook-post), device flow
+        (tt-device), refresh, revocation, introspection, JWT access tokens for the audience.
+    #>
+    [CmdletBinding()]
+    param(
+        [string] $Root,
+        [int] $Port = 0,
+        [string] $Audience = 'transfertools',
+        [int] $AccessTokenLifetimeSec = 600,
+        [int] $TimeoutSec = 30
+    )
+    Install-TestServicePrerequisite -Name oidc
+    $r = Get-FreshRoot -Root $Root -Name 'oidc'
+    if ($Port -le 0) { $Port = Get-FreeTcpPort }
+    $state = Join-Path $r.Path "oidc-$Port"
+    [System.IO.Directory]::CreateDirectory($state) | Out-Null
+    $log = Join-Path $state 'oidc.log'
+    $secret = Get-RandomSecret 24
+    $resource = 'urn:transfertools'
+    $issuer = "http://127.0.0.1:$Port"
+    $p = Start-LoggedProcess -FilePath 'node' -ArgumentList @((Join-Path $script:ServicesDir 'oidc-server.mjs')) -LogPath $log -WorkingDirectory $state -Environment @{
+        TT_OIDC_PORT             = $Port
+        TT_OIDC_CLIENT_SECRET    = $secret
+        TT_OIDC_AUDIENCE         = $Audience
+        TT_OIDC_RESOURCE         = $resource
+        TT_OIDC_ACCESS_TOKEN_TTL = $AccessTokenLifetimeSec
+        NODE_NO_WARNINGS         = '1'
+    }
+    Wait-ServiceReady -Name 'oidc-provider' -Process $p -Port $Port -LogPath $log -TimeoutSec $TimeoutSec
+    $server = [pscustomobject]@{
+        PSTypeName              = 'TransferTools.TestOidcProvider'
+        Service                 = 'oidc'
+        Host                    = '127.0.0.1'
+        Port                    = $Port
+        Issuer                  = $issuer
+        DiscoveryUri            = "$issuer/.well-known/openid-configuration"
+        TokenEndpoint           = "$issuer/token"
+        DeviceAuthorizationEndpoint = "$issuer/device/auth"
+        RevocationEndpoint      = "$issuer/token/revocation"
+        IntrospectionEndpoint   = "$issuer/token/introspection"
+        JwksUri                 = "$issuer/jwks"
+        ApproveDeviceUri        = "$issuer/test/approve-device"
+        DenyDeviceUri           = "$issuer/test/deny-device"
+        ClientId                = 'tt-runbook'
+        ClientSecret            = $secret
+        PostClientId            = 'tt-runbook-post'
+        DeviceClientId          = 'tt-device'
+        Audience                = $Audience
+        Resource                = $resource
+        Scopes                  = @('transfer.read', 'transfer.write', 'transfer.delete')
+        AccessTokenLifetimeSec  = $AccessTokenLifetimeSec
+        LogPath                 = $log
+        Root                    = $r.Path
+        OwnedRoot               = $r.Owned
+        Process                 = $p
+    }
+    Register-RunningService $server
+    return $server
+}
+
+function Approve-TestOidcDevice {
+    <#
+    .SYNOPSIS
+        Approves (or with -Deny, denies) a pending device-flow user code on the test OIDC server,
+        as if a user had signed in on the verification page.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][object] $Server,
+        [Parameter(Mandatory, Position = 1)][string] $UserCode,
+        [string] $AccountId = 'alice',
+        [string] $Scope,
+        [switch] $Deny
+    )
+    $body = @{ user_code = $UserCode; accountId = $AccountId }
+    if ($Scope) { $body.scope = $Scope }
+    $uri = if ($Deny) { $Server.DenyDeviceUri } else { $Server.ApproveDeviceUri }
+    return Invoke-RestMethod -Method Post -Uri $uri -ContentType 'application/json' -Body ($body | ConvertTo-Json -Compress)
+}
+
+function Stop-TestOidcProvider {
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0, ValueFromPipeline)][object] $Server, [switch] $KeepState)
+    process { Stop-TestServiceCore -Service $Server -KeepState:$KeepState }
+}
+
+#endregion
+
+function Get-TestService {
+    <# .SYNOPSIS Lists the services started by this module that have not been stopped. #>
+    [CmdletBinding()]
+    param()
+    return $script:Running.ToArray()
+}
+
+function Stop-AllTestServices {
+    <# .SYNOPSIS Stops every service started by this module (safe to call any time, e.g. in AfterAll). #>
+    [CmdletBinding()]
+    param([switch] $KeepState)
+    foreach ($s in @($script:Running.ToArray())) {
+        try { Stop-TestServiceCore -Service $s -KeepState:$KeepState } catch { Write-Warning "Stopping $($s.Service) failed: $_" }
+    }
+}
+
+# Do not leave servers behind when the session/runspace goes away.
+$ExecutionContext.SessionState.Module.OnRemove = { Stop-AllTestServices }
+$null = Register-EngineEvent -SourceIdentifier ([System.Management.Automation.PsEngineEvent]::Exiting) -MessageData $script:Running -Action {
+    foreach ($s in @($Event.MessageData.ToArray())) { try { if ($s.Process -and -not $s.Process.HasExited) { $s.Process.Kill($true) } } catch { } }
+}
+
+Export-ModuleMember -Function Get-FreeTcpPort, Install-TestServicePrerequisite,
+Start-TestSshd, Restart-TestSshd, Stop-TestSshd,
+Start-TestNginx, Stop-TestNginx,
+Start-TestAzurite, Stop-TestAzurite,
+Start-TestOidcProvider, Approve-TestOidcDevice, Stop-TestOidcProvider,
+Get-TestService, Stop-AllTestServices

@@ -177,6 +177,8 @@ namespace TransferTools.Internal
 
             public void RunUntil(Task task)
             {
+                // Wake the loop as soon as the work ends rather than at the next 100 ms poll (fast cmdlets in a pipeline).
+                task.ContinueWith(_ => Post(() => { }), TaskScheduler.Default);
                 var lastProgress = DateTime.UtcNow;
                 while (!task.IsCompleted)
                 {

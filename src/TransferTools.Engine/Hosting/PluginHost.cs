@@ -46,7 +46,7 @@ namespace TransferTools.Engine.Hosting
             _registry = registry;
             _secrets = secrets;
             _services = services;
-            AssemblyLoader = loader ?? new DefaultPluginAssemblyLoader();
+            AssemblyLoader = loader ?? PluginAssemblyLoaders.CreateDefault(ModuleDirectory);
         }
 
         /// <summary>How external plugin assemblies are loaded.</summary>
@@ -210,7 +210,11 @@ namespace TransferTools.Engine.Hosting
         }
 
         /// <summary>Loads an external assembly, mapping failures to a clear error.</summary>
-        public Assembly LoadExternal(string path, string registrationName)
+        /// <param name="path">The assembly's full path.</param>
+        /// <param name="registrationName">The registration it is loaded for (for error messages).</param>
+        /// <param name="isolate">True for third-party plugins (<see cref="AssemblyLoader"/>: their own load context on
+        /// PowerShell 7); false for the module's own plugin assemblies, which share the engine's context.</param>
+        public Assembly LoadExternal(string path, string registrationName, bool isolate = true)
         {
             if (!File.Exists(path))
             {
@@ -220,7 +224,7 @@ namespace TransferTools.Engine.Hosting
 
             try
             {
-                return AssemblyLoader.Load(path);
+                return isolate ? AssemblyLoader.Load(path) : Assembly.LoadFrom(path);
             }
             catch (Exception e) when (e is BadImageFormatException || e is FileLoadException || e is IOException)
             {
@@ -403,7 +407,7 @@ namespace TransferTools.Engine.Hosting
             else
             {
                 var path = Path.Combine(ModuleDirectory, builtIn.AssemblyName + ".dll");
-                assembly = LoadExternal(path, registrationName);
+                assembly = LoadExternal(path, registrationName, isolate: false);
             }
 
             return assembly.GetType(builtIn.ClassName, throwOnError: false) ?? throw new PluginException(ErrorCode.PluginNotFound,

@@ -23,9 +23,21 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
+# -Case Local,Http also works through pwsh -File (one comma-separated string).
+$Case = @($Case | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })
 $RepoRoot = Resolve-Path (Join-Path $PSScriptRoot '../..')
+$ModulePath = (Resolve-Path $ModulePath).Path
+$OutputPath = [IO.Path]::GetFullPath($OutputPath)
 Import-Module (Join-Path $RepoRoot 'tests/services/TestServices.psm1') -Force
 $pwshExe = Join-Path $PSHOME 'pwsh'
+
+# What the contenders and servers need (Debian packages; idempotent and quick when present).
+Install-TestServicePrerequisite -Name sshd, nginx, rclone
+foreach ($tool in 'curl', 'script') {
+    if (-not (Get-Command $tool -ErrorAction SilentlyContinue)) {
+        & apt-get install -y -qq --no-install-recommends $(if ($tool -eq 'script') { 'bsdutils' } else { $tool }) | Out-Null
+    }
+}
 
 #region measurement helpers
 
@@ -56,8 +68,9 @@ function Invoke-PwshTimed {
     $envs = @{ TRANSFERTOOLS_HOME = (Join-Path $WorkRoot 'home') } + $Environment
     $psi = if ($Pty) {
         # A pseudo-terminal, so progress bars are really rendered (as at an interactive prompt).
+        # The terminal gets a real size: a 0x0 pseudo-terminal would let the host skip drawing the bars.
         $x = [Diagnostics.ProcessStartInfo]::new('script')
-        foreach ($a in @('-qec', "$pwshExe -NoProfile -File $file", '/dev/null')) { $x.ArgumentList.Add($a) }
+        foreach ($a in @('-qec', "stty cols 120 rows 40; $pwshExe -NoProfile -File $file", '/dev/null')) { $x.ArgumentList.Add($a) }
         $x
     } else {
         $x = [Diagnostics.ProcessStartInfo]::new($pwshExe)
@@ -70,7 +83,8 @@ function Invoke-PwshTimed {
     $err = $p.StandardError.ReadToEndAsync(); $out = $p.StandardOutput.ReadToEnd(); $p.WaitForExit()
     Remove-Item $file -ErrorAction SilentlyContinue
     $figures = @{}
-    foreach ($m in [regex]::Matches($out, '(?m)^(ELAPSED|PEAKMB|BASEMB|VALUE)\s+([0-9.]+)')) { $figures[$m.Groups[1].Value] = [double]$m.Groups[2].Value }
+    $out = $out -replace '\x1b\[[0-9;?]*[A-Za-z]', '' -replace '\x1b\][^\a]*\a', ''
+    foreach ($m in [regex]::Matches($out, '(?m)^([A-Z][A-Z0-9_]*)\s+(-?[0-9.]+(?:E[-+]?[0-9]+)?)\s*$')) { $figures[$m.Groups[1].Value] = [double]$m.Groups[2].Value }
     if ($p.ExitCode -ne 0 -or -not $figures.ContainsKey('ELAPSED')) {
         $tail = (($out + $err.Result) -split "`n" | Select-Object -Last 8) -join "`n"
         throw "pwsh run failed ($($p.ExitCode)): $tail"
@@ -78,8 +92,27 @@ function Invoke-PwshTimed {
     $figures
 }
 
+function Measure-TransferTools {
+    <#
+    Times one TransferTools command line in a fresh pwsh (module imported beforehand, not timed); the command's output
+    must be Transfer objects, every one Completed. Returns seconds. -Prepare runs untimed before the stopwatch.
+    #>
+    param([string] $Command, [string] $Prepare = '', [switch] $Pty, [switch] $ShowProgress)
+    $progress = if ($ShowProgress) { "`$ProgressPreference = 'Continue'`n" } else { '' }
+    $script = @"
+$Prepare
+$progress`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$result = @($Command)
+`$sw.Stop()
+`$bad = @(`$result | Where-Object { `$_.Status -ne 'Completed' })
+if (`$result.Count -eq 0 -or `$bad.Count) { throw "not completed: `$(`$bad | Select-Object -First 1 | ForEach-Object { `$_.Status, `$_.Error })" }
+'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@
+    (Invoke-PwshTimed $script -Pty:$Pty).ELAPSED
+}
+
 function Get-Median([double[]] $Values) {
-    $s = $Values | Sort-Object
+    $s = @($Values | Sort-Object)
     if ($s.Count -eq 0) { return [double]::NaN }
     if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }
 }
@@ -122,6 +155,8 @@ function Invoke-Case {
 
 $script:Report = [Collections.Generic.List[string]]::new()
 $script:Targets = [Collections.Generic.List[object]]::new()
+# Per-object costs of the cmdlets (What, Bytes retained per object, Time per object in s), reported in one table.
+$script:PerObjectCosts = [Collections.Generic.List[object]]::new()
 
 function Add-Table {
     param([string] $Title, [object[]] $Rows, [string] $Anchor, [double] $Bytes, [string] $Note)
@@ -159,6 +194,22 @@ function New-DataFile([string] $Path, [long] $Bytes) {
     finally { $s.Dispose() }
 }
 
+# Servers are started once, on first use by a case, and stopped at the end of the run.
+$script:BenchSshd = $null
+$script:BenchNginx = $null
+function Get-BenchSshd {
+    if (-not $script:BenchSshd) { $script:BenchSshd = Start-TestSshd -Root (Join-Path $WorkRoot 'sshd') }
+    $script:BenchSshd
+}
+function Get-BenchNginx {
+    if (-not $script:BenchNginx) { $script:BenchNginx = Start-TestNginx -Root (Join-Path $WorkRoot 'nginx') }
+    $script:BenchNginx
+}
+
+function Format-Seconds([object] $Row) { if ($Row -and -not $Row.Error) { '{0:N2} s' -f $Row.Median } else { 'failed' } }
+
+function Test-Rows([object[]] $Rows) { @($Rows | Where-Object { $null -eq $_ -or $_.Error }).Count -eq 0 }
+
 function Reset-Dir([string] $Path) {
     if (Test-Path $Path) { Remove-Item $Path -Recurse -Force }
     New-Item -ItemType Directory -Path $Path | Out-Null
@@ -168,13 +219,16 @@ $Bytes = [long]$SizeMB * 1MB
 New-Item -ItemType Directory -Force -Path $WorkRoot | Out-Null
 $source = Join-Path $WorkRoot 'payload.bin'
 New-DataFile $source $Bytes
+# A small file for warm-up transfers (JIT, plugin loading) that should not be timed.
+$warmFile = Join-Path $WorkRoot 'warm.bin'
+New-DataFile $warmFile 65536
 $dest = Join-Path $WorkRoot 'dest'
 $casesDir = $PSScriptRoot
 
 # Each case lives in its own file (Case.<Name>.ps1) dot-sourced here, so areas can own their benchmarks.
 foreach ($name in $Case) {
     $file = Join-Path $casesDir "Case.$name.ps1"
-    if (-not (Test-Path $file)) { Write-Host "== $name: no $file in this checkout, skipped"; continue }
+    if (-not (Test-Path $file)) { Write-Host "== ${name}: no $file in this checkout, skipped"; continue }
     try { . $file } catch { Write-Host "== $name failed: $_"; $script:Report.Add("### $name`n`nThe case failed: $($_ -replace "`r?`n", ' ')`n") }
 }
 
@@ -200,6 +254,18 @@ $lines = @(
 )
 foreach ($t in $script:Targets) { $lines += "| $($t.Target) | $($t.Measured) | $(if ($t.Met) { 'yes' } else { '**no**' }) |" }
 $lines += ''
+if ($script:PerObjectCosts.Count) {
+    $lines += '## Per-object cost of the cmdlets'
+    $lines += ''
+    $lines += 'Managed memory retained per output object (GC heap after a full collection, objects held in a variable) and wall time per object.'
+    $lines += ''
+    $lines += '| object | memory per object | time per object |'
+    $lines += '| --- | ---: | ---: |'
+    foreach ($c in $script:PerObjectCosts) {
+        $lines += '| {0} | {1:N1} KiB | {2} |' -f $c.What, ($c.Bytes / 1KB), $(if ($c.Time -ge 1e-3) { '{0:N2} ms' -f ($c.Time * 1e3) } else { '{0:N1} µs' -f ($c.Time * 1e6) })
+    }
+    $lines += ''
+}
 $lines += '## Cases'
 $lines += ''
 $lines += $script:Report

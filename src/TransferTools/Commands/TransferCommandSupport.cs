@@ -35,6 +35,16 @@ namespace TransferTools.Commands
         [Credential]
         public PSCredential? Credential { get; set; }
 
+        /// <summary>Private key file for SSH (sftp://) logins; an encrypted key takes its passphrase as the password of -Credential.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFile { get; set; }
+
+        /// <summary>The SSH host key to trust, as <c>ssh-keygen -l -E sha256</c> prints it (<c>SHA256:...</c>); without it known_hosts decides.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? HostKeyFingerprint { get; set; }
+
         /// <summary>Replace an existing destination file (same as -Conflict Overwrite).</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
@@ -59,6 +69,8 @@ namespace TransferTools.Commands
             StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
             Conflict = Force.IsPresent && !MyInvocation.BoundParameters.ContainsKey(nameof(Conflict)) ? ConflictPolicy.Overwrite : Conflict,
             Credential = Credential?.GetNetworkCredential(),
+            KeyFile = KeyFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFile),
+            HostKeyFingerprint = HostKeyFingerprint,
         };
 
         /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>

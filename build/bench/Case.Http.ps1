@@ -1,0 +1,17 @@
+# HTTP 1 GiB download from nginx over loopback: TransferTools vs curl, rclone copyurl and Invoke-WebRequest.
+# Target: at least as fast as rclone.
+$web = Get-BenchNginx
+$served = Join-Path $web.FilesRoot 'payload.bin'
+if (-not (Test-Path $served)) { New-Item -ItemType HardLink -Path $served -Target $source | Out-Null }
+$url = "$($web.BaseUri)/files/payload.bin"
+$out = Join-Path $dest 'payload.bin'
+
+$rows = Invoke-Case "HTTP download, $SizeMB MiB" ([ordered]@{
+        'curl'                              = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'curl' @('-sSf', '-o', $out, $url) } }
+        'rclone copyurl'                    = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'rclone' @('copyurl', $url, $out) } }
+        'Invoke-WebRequest'                 = @{ Before = { Reset-Dir $dest }; Run = { (Invoke-PwshTimed "`$sw=[Diagnostics.Stopwatch]::StartNew(); Invoke-WebRequest -Uri '$url' -OutFile '$out'; 'ELAPSED ' + `$sw.Elapsed.TotalSeconds").ELAPSED } }
+        'Receive-Transfer (http, verified)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$url' -OutputDir '$dest'" } }
+    })
+Add-Table "HTTP download from nginx over loopback, $SizeMB MiB" $rows 'rclone copyurl' $Bytes 'Receive-Transfer hashes (SHA-256) while it downloads, writes under a temporary name and renames into place; Invoke-WebRequest runs with $ProgressPreference = ''SilentlyContinue''.'
+$tt = Get-Row $rows 'Receive-Transfer (http, verified)'; $rc = Get-Row $rows 'rclone copyurl'; $curl = Get-Row $rows 'curl'
+Add-Target 'HTTP download at least as fast as rclone copyurl' ((Test-Rows @($tt, $rc)) -and $tt.Median -le $rc.Median) ('{0} vs rclone {1}, curl {2}' -f (Format-Seconds $tt), (Format-Seconds $rc), (Format-Seconds $curl))

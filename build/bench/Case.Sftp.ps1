@@ -1,0 +1,58 @@
+# SFTP 1 GiB upload and download over loopback: TransferTools vs OpenSSH sftp (batch mode) and rclone, all with the
+# same key and a verified host key. Target: at least as fast as OpenSSH sftp in both directions.
+$ssh = Get-BenchSshd
+$sftpHome = $ssh.KeyUserData
+$upDir = "$sftpHome/up"
+$dlDir = "$sftpHome/dl"
+New-Item -ItemType Directory -Force -Path $dlDir | Out-Null
+$remoteFile = Join-Path $dlDir 'payload.bin'
+if (-not (Test-Path $remoteFile)) { New-Item -ItemType HardLink -Path $remoteFile -Target $source | Out-Null }
+& chmod 755 $dlDir; & chmod 644 $source
+
+$sshOptions = @('-i', $ssh.KeyFile, '-P', "$($ssh.Port)", '-o', 'StrictHostKeyChecking=yes', '-o', "UserKnownHostsFile=$($ssh.KnownHostsFile)",
+    '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR')
+$rcloneEnv = @{
+    RCLONE_CONFIG_TTSFTP_TYPE             = 'sftp'
+    RCLONE_CONFIG_TTSFTP_HOST             = '127.0.0.1'
+    RCLONE_CONFIG_TTSFTP_PORT             = "$($ssh.Port)"
+    RCLONE_CONFIG_TTSFTP_USER             = $ssh.KeyUser
+    RCLONE_CONFIG_TTSFTP_KEY_FILE         = $ssh.KeyFile
+    RCLONE_CONFIG_TTSFTP_KNOWN_HOSTS_FILE = $ssh.KnownHostsFile
+    # No remote shell commands (md5sum and the like): the server offers SFTP only, as most hardened servers do.
+    RCLONE_CONFIG_TTSFTP_SHELL_TYPE       = 'none'
+}
+$sftpUri = "sftp://$($ssh.KeyUser)@127.0.0.1:$($ssh.Port)"
+$ttAuth = "-KeyFile '$($ssh.KeyFile)' -HostKeyFingerprint '$($ssh.HostKeyFingerprint)'"
+
+function Reset-Upload {
+    if (Test-Path $upDir) { Remove-Item $upDir -Recurse -Force }
+    New-Item -ItemType Directory -Path $upDir | Out-Null
+    & chown "$($ssh.KeyUser):$($ssh.KeyUser)" $upDir
+}
+
+function Invoke-SftpBatch([string] $Command) {
+    $batch = Join-Path $WorkRoot 'sftp-batch.txt'
+    Set-Content -Path $batch -Value $Command
+    Measure-Process 'sftp' (@('-q', '-b', $batch) + $sshOptions + @("$($ssh.KeyUser)@127.0.0.1"))
+}
+
+$upload = Invoke-Case "SFTP upload, $SizeMB MiB" ([ordered]@{
+        'OpenSSH sftp put'              = @{ Before = { Reset-Upload }; Run = { Invoke-SftpBatch "put $source $upDir/payload.bin" } }
+        'rclone copy (sftp)'            = @{ Before = { Reset-Upload }; Run = { Measure-Process 'rclone' @('copyto', $source, "ttsftp:$upDir/payload.bin") -Environment $rcloneEnv } }
+        'Send-Transfer (sftp, verified)' = @{ Before = { Reset-Upload }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$sftpUri$upDir/' $ttAuth" } }
+    })
+Add-Table "SFTP upload over loopback, $SizeMB MiB" $upload 'OpenSSH sftp put' $Bytes 'Key login, host key verified. Send-Transfer hashes (SHA-256) while it sends, writes under a temporary name, renames into place and leaves a manifest.'
+
+$download = Invoke-Case "SFTP download, $SizeMB MiB" ([ordered]@{
+        'OpenSSH sftp get'                  = @{ Before = { Reset-Dir $dest }; Run = { Invoke-SftpBatch "get $remoteFile $dest/payload.bin" } }
+        'rclone copy (sftp)'                = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'rclone' @('copyto', "ttsftp:$remoteFile", (Join-Path $dest 'payload.bin')) -Environment $rcloneEnv } }
+        'Receive-Transfer (sftp, verified)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$sftpUri$remoteFile' -OutputDir '$dest' $ttAuth" } }
+    })
+Add-Table "SFTP download over loopback, $SizeMB MiB" $download 'OpenSSH sftp get' $Bytes 'Receive-Transfer hashes while it receives and renames into place after the check.'
+Reset-Upload
+
+foreach ($pair in @(@('upload', $upload, 'Send-Transfer (sftp, verified)', 'OpenSSH sftp put'), @('download', $download, 'Receive-Transfer (sftp, verified)', 'OpenSSH sftp get'))) {
+    $tt = Get-Row $pair[1] $pair[2]; $anchor = Get-Row $pair[1] $pair[3]; $rc = Get-Row $pair[1] 'rclone copy (sftp)'
+    $met = (Test-Rows @($tt, $anchor)) -and $tt.Median -le $anchor.Median
+    Add-Target "SFTP $($pair[0]) at least as fast as OpenSSH sftp" $met ('{0} vs sftp {1}, rclone {2}' -f (Format-Seconds $tt), (Format-Seconds $anchor), (Format-Seconds $rc))
+}

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Diagnostics;
 using System.IO;
 using System.IO.Hashing;
@@ -71,11 +72,17 @@ namespace TransferTools.Engine.Transfers
                 return;
             }
 
-            var segmentSize = SegmentSizeFor(_chunkSize, _maxBytesPerSecond);
-            var free = Channel.CreateBounded<Segment>(SegmentCount);
-            for (var i = 0; i < SegmentCount; i++)
+            // Pooled segments, no larger and no more than the bytes left need: a 4 KiB file takes one 4 KiB buffer,
+            // not 8 MiB of fresh large-object heap (which made every small transfer pay for zeroing and page faults).
+            var remaining = total - offset;
+            var segmentSize = (int)Math.Min(SegmentSizeFor(_chunkSize, _maxBytesPerSecond), remaining);
+            var segmentCount = (int)Math.Min(SegmentCount, (remaining + segmentSize - 1) / segmentSize);
+            var segments = new Segment[segmentCount];
+            var free = Channel.CreateBounded<Segment>(segmentCount);
+            for (var i = 0; i < segmentCount; i++)
             {
-                free.Writer.TryWrite(new Segment(segmentSize));
+                segments[i] = new Segment(ArrayPool<byte>.Shared.Rent(segmentSize), segmentSize);
+                free.Writer.TryWrite(segments[i]);
             }
 
             var toHash = Channel.CreateUnbounded<Segment>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -101,7 +108,7 @@ namespace TransferTools.Engine.Transfers
                     {
                         var segment = await free.Reader.ReadAsync(token).ConfigureAwait(false);
                         var chunkEnd = Math.Min(total, (position / _chunkSize + 1) * _chunkSize);
-                        var want = (int)Math.Min(segment.Buffer.Length, chunkEnd - position);
+                        var want = (int)Math.Min(segment.Size, chunkEnd - position);
                         var filled = 0;
                         while (filled < want)
                         {
@@ -205,6 +212,13 @@ namespace TransferTools.Engine.Transfers
             try
             {
                 await Task.WhenAll(stages).ConfigureAwait(false);
+
+                // Every stage has finished with the buffers. (After a failure they are left to the GC instead: a
+                // cancelled network read is not worth the risk of a late write into a buffer the pool handed on.)
+                foreach (var segment in segments)
+                {
+                    ArrayPool<byte>.Shared.Return(segment.Buffer);
+                }
             }
             catch
             {
@@ -292,9 +306,17 @@ namespace TransferTools.Engine.Transfers
 
         private sealed class Segment
         {
-            public Segment(int size) => Buffer = new byte[size];
+            public Segment(byte[] buffer, int size)
+            {
+                Buffer = buffer;
+                Size = size;
+            }
 
+            /// <summary>A pooled array: it may be longer than <see cref="Size"/>.</summary>
             public readonly byte[] Buffer;
+
+            /// <summary>The bytes of <see cref="Buffer"/> the pipeline uses per segment.</summary>
+            public readonly int Size;
             public int Count;
             public long Offset;
             public int ChunkIndex;

@@ -536,7 +536,14 @@ namespace TransferTools.Engine.Transfers
                     r.ErrorCode = null;
                     r.ErrorId = null;
                 });
-                Save(run, durable: false);
+                if (run.Record.FinalUri != null)
+                {
+                    // A fresh transfer (no destination resolved yet) is saved durably a few file-system calls from
+                    // here, once its destination is known, or as failed: a save now would only add a journal rewrite
+                    // (a temp file and a rename) to every transfer, which is what many small files pay for.
+                    Save(run, durable: false);
+                }
+
                 _session.Monitors.TransferStarted(context, run.Snapshot());
                 var remote = run.Remote ?? await ResolveEndpointAsync(context, run.Record.Protocol).ConfigureAwait(false);
                 var (source, destination) = run.Record.Direction == TransferDirection.Send
@@ -709,10 +716,12 @@ namespace TransferTools.Engine.Transfers
                 var total = record.TotalBytes;
 
                 // 2. Where it goes.
+                var savedJustNow = false;
                 if (record.FinalUri is null)
                 {
                     await ResolveDestinationAsync(run, destination, context, options).ConfigureAwait(false);
                     Save(run, durable: true);
+                    savedJustNow = true;
                     if (record.Skipped)
                     {
                         return;
@@ -752,7 +761,12 @@ namespace TransferTools.Engine.Transfers
                 }
 
                 var offset = Math.Min(total, (long)keep * record.ChunkSize);
-                using (var log = _journal.OpenChunkLog(id, chunks, keep))
+
+                // A transfer that is one chunk from start to end needs no chunk log: its only entry would be written
+                // right before verification and delivery, and a crash after it costs re-sending that one chunk, which
+                // is all the log could save. Small files then skip a file creation and deletion each.
+                var singleChunk = chunks.Count == 0 && offset == 0 && total <= record.ChunkSize;
+                using (var log = singleChunk ? null : _journal.OpenChunkLog(id, chunks, keep))
                 {
                     run.Update(r =>
                     {
@@ -768,7 +782,11 @@ namespace TransferTools.Engine.Transfers
                         context.Logger.Log(LogLevel.Verbose, $"Transfer {Short(id)}: keeping {offset} verified bytes; sending from there.");
                     }
 
-                    Save(run, durable: false);
+                    if (!(savedJustNow && offset == 0))
+                    {
+                        // (A fresh transfer's record was saved a moment ago and nothing in it changed since.)
+                        Save(run, durable: false);
+                    }
 
                     // 4. The bytes: read, hash and write overlap.
                     using (var reader = await source.OpenReadAsync(context, sourceUri, offset, record.SourceVersion, options).ConfigureAwait(false))
@@ -781,7 +799,7 @@ namespace TransferTools.Engine.Transfers
                                 Activity = stall.Touch,
                                 ChunkCommitted = (index, hash, end) =>
                                 {
-                                    log.Append(hash);
+                                    log?.Append(hash);
                                     run.Update(r => r.BytesTransferred = end);
                                 },
                                 Progress = end => ReportProgress(run, end),

@@ -143,6 +143,11 @@ namespace TransferTools.Engine.Protocols.Http
         public override async Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
         {
             Check(location);
+            if (string.IsNullOrEmpty(expectedVersion))
+            {
+                expectedVersion = null;
+            }
+
             if (offset < 0)
             {
                 throw new PluginException(ErrorCode.InvalidArgument, $"Negative offset {offset}.", errorId: "HttpInvalidOffset", target: HttpErrors.Redact(location));

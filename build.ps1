@@ -54,6 +54,8 @@ function Invoke-Build {
     # Plugin projects with heavy dependencies: their assemblies and dependencies, loaded on first use.
     foreach ($plugin in Get-ChildItem (Join-Path $Root 'src') -Directory -Filter 'TransferTools.Plugins.*') {
         $bin = Join-Path $plugin.FullName "bin/$Configuration/netstandard2.0"
+        # TransferTools.Plugins.Isolation targets net8.0 (AssemblyLoadContext); it is loaded only on PowerShell 7.
+        if (-not (Test-Path $bin)) { $bin = Join-Path $plugin.FullName "bin/$Configuration/net8.0" }
         if (Test-Path $bin) {
             Get-ChildItem $bin -File | Where-Object { $_.Extension -in '.dll', '.pdb' -and -not (Test-Path (Join-Path $OutModule $_.Name)) } |
                 Copy-Item -Destination $OutModule

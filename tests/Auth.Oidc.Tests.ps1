@@ -153,6 +153,24 @@ Describe 'Device code' {
         $r.Disconnected | Should -BeTrue
     }
 
+    It 'gives a Reader who asks for the write scope only what both the scope and the role allow' {
+        $job = Start-DeviceSignIn -Scope 'openid offline_access transfer.read transfer.write'
+        $prompt = Wait-DeviceCode $job
+        Approve-TestOidcDevice $script:op $prompt.Code -AccountId bob -Scope 'openid offline_access transfer.read transfer.write' | Out-Null
+        $r = $job | Wait-Job -Timeout 60 | Receive-Job -ErrorAction Stop
+        $r.User | Should -Be 'bob'
+        $r.Read | Should -BeTrue
+        $r.Write | Should -BeFalse
+
+        # The same scopes for an Admin do allow writing: the write scope was granted, the Reader role withheld it.
+        $job = Start-DeviceSignIn -Scope 'openid offline_access transfer.read transfer.write'
+        $prompt = Wait-DeviceCode $job
+        Approve-TestOidcDevice $script:op $prompt.Code -AccountId alice -Scope 'openid offline_access transfer.read transfer.write' | Out-Null
+        $r = $job | Wait-Job -Timeout 60 | Receive-Job -ErrorAction Stop
+        $r.User | Should -Be 'alice'
+        $r.Write | Should -BeTrue
+    }
+
     It 'reports a denied sign-in' {
         $job = Start-DeviceSignIn -Scope 'openid transfer.read'
         $prompt = Wait-DeviceCode $job

@@ -396,8 +396,10 @@ namespace TransferTools.Plugins.Oidc
             }
 
             var roles = jwt.Claims.Where(c => c.Type == _settings.RoleClaim).SelectMany(c => c.Value.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries)).ToList();
-            var mapped = granted.Concat(roles).Where(_settings.ActionMap.ContainsKey).Distinct(StringComparer.Ordinal).ToList();
-            var actions = new HashSet<Action>(mapped.SelectMany(m => _settings.ActionMap[m]));
+            var mappedScopes = granted.Where(_settings.ActionMap.ContainsKey).Distinct(StringComparer.Ordinal).ToList();
+            var mappedRoles = roles.Where(_settings.ActionMap.ContainsKey).Distinct(StringComparer.Ordinal).ToList();
+            var mapped = mappedScopes.Concat(mappedRoles).Distinct(StringComparer.Ordinal).ToList();
+            var actions = EffectiveActions(mappedScopes, mappedRoles);
             string? Claim(string type) => jwt.TryGetPayloadValue<string>(type, out var v) && !string.IsNullOrEmpty(v) ? v : null;
             var subject = Claim("sub") ?? Claim("client_id") ?? "";
             return new Validated
@@ -412,6 +414,28 @@ namespace TransferTools.Plugins.Oidc
                     Scopes = Array.Empty<string>(),
                 },
             };
+        }
+
+        /// <summary>
+        /// What a token may do. Scopes say what the user delegated to this client; roles say what the user may do at
+        /// all. When a token carries both, it gets only what both allow, so a Reader cannot write by asking for the
+        /// write scope; a token with only one kind (client credentials carry no roles) gets what that kind allows.
+        /// </summary>
+        private HashSet<Action> EffectiveActions(IReadOnlyCollection<string> scopes, IReadOnlyCollection<string> roles)
+        {
+            var byScope = new HashSet<Action>(scopes.SelectMany(m => _settings.ActionMap[m]));
+            var byRole = new HashSet<Action>(roles.SelectMany(m => _settings.ActionMap[m]));
+            if (scopes.Count == 0)
+            {
+                return byRole;
+            }
+
+            if (roles.Count > 0)
+            {
+                byScope.IntersectWith(byRole);
+            }
+
+            return byScope;
         }
 
         private async Task LoadKeysAsync(OperationContext context, bool force)

@@ -121,6 +121,18 @@ Describe 'Send-Transfer' {
         foreach ($r in $results) { Get-Sha (Join-Path $dest $r.Name) | Should -Be $r.Sha256 }
     }
 
+    It 'writes each result as soon as it and the ones before it are done, not after the whole batch' {
+        $src = New-Folder 'stream-src'
+        1..4 | ForEach-Object { New-TestFile -Path (Join-Path $src "s$_.bin") -Size 32KB -Seed $_ | Out-Null }
+        $dest = New-Folder 'stream-dest'
+        # One file at a time, each throttled: when the first result reaches the next command, the last file cannot be there yet.
+        $seen = Get-ChildItem $src -File | Sort-Object Name |
+            Send-Transfer -Destination $dest -ThrottleLimit 1 -ChunkSize 16KB -MaxBytesPerSecond 64KB |
+            ForEach-Object { [pscustomobject]@{ Name = $_.Name; Delivered = @(Get-ChildItem $dest -File).Count } }
+        $seen.Name | Should -Be @('s1.bin', 's2.bin', 's3.bin', 's4.bin')
+        $seen[0].Delivered | Should -BeLessThan 4
+    }
+
     It 'does nothing with -WhatIf' {
         $src = New-TestFile -Path (Join-Path $script:work 'w.bin') -Size 1KB
         $dest = New-Folder 'd-whatif'

@@ -109,8 +109,9 @@ namespace TransferTools.Commands
 
         /// <summary>
         /// Starts the given transfers (at most <paramref name="throttleLimit"/> at once), waits for each unless
-        /// -Asynchronous, and writes results in input order: a Transfer, or an error whose target is the input.
-        /// Ctrl+C suspends the transfers in flight (they stay resumable) and stops the pipeline.
+        /// -Asynchronous, and writes results in input order as soon as each one and all before it are done: a Transfer,
+        /// or an error whose target is the input. Ctrl+C suspends the transfers in flight (they stay resumable) and
+        /// stops the pipeline.
         /// </summary>
         protected void RunTransfers(IReadOnlyList<(object Target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start)> work, int throttleLimit)
         {
@@ -120,9 +121,32 @@ namespace TransferTools.Commands
             }
 
             var results = new (Transfer? Transfer, Exception? Error)[work.Count];
+            var done = new bool[work.Count];
+            var written = 0; // touched only on the pipeline thread
+
+            // Runs on the pipeline thread: writes the finished prefix of the results, in input order.
+            void WriteReady()
+            {
+                while (written < results.Length && System.Threading.Volatile.Read(ref done[written]))
+                {
+                    var (transfer, error) = results[written];
+                    if (error != null)
+                    {
+                        WriteError(ErrorMapping.ToErrorRecord(error, work[written].Target));
+                    }
+                    else if (transfer != null)
+                    {
+                        WriteObject(transfer);
+                    }
+
+                    results[written] = default;
+                    written++;
+                }
+            }
+
             try
             {
-                Run(async context =>
+                RunWithOutput(async (context, post) =>
                 {
                     var manager = Session.Transfers;
                     using var gate = new System.Threading.SemaphoreSlim(Math.Max(1, throttleLimit));
@@ -151,6 +175,9 @@ namespace TransferTools.Commands
                             {
                                 gate.Release();
                             }
+
+                            System.Threading.Volatile.Write(ref done[index], true);
+                            post(WriteReady);
                         }));
                     }
 
@@ -163,18 +190,7 @@ namespace TransferTools.Commands
                 return;
             }
 
-            for (var i = 0; i < results.Length; i++)
-            {
-                var (transfer, error) = results[i];
-                if (error != null)
-                {
-                    WriteError(ErrorMapping.ToErrorRecord(error, work[i].Target));
-                }
-                else if (transfer != null)
-                {
-                    WriteObject(transfer);
-                }
-            }
+            WriteReady();
         }
     }
 

@@ -656,7 +656,9 @@ namespace TransferTools.Plugins.AzureBlob
 
         private static bool IsAuthenticationFailure(RequestFailedException e) =>
             e.Status == 401 || string.Equals(e.ErrorCode, "AuthenticationFailed", StringComparison.OrdinalIgnoreCase)
-                            || string.Equals(e.ErrorCode, "InvalidAuthenticationInfo", StringComparison.OrdinalIgnoreCase);
+                            || string.Equals(e.ErrorCode, "InvalidAuthenticationInfo", StringComparison.OrdinalIgnoreCase)
+                            // Azurite answers a bad signature with AuthorizationFailure and Azure's authentication text.
+                            || (e.Status == 403 && e.Message.IndexOf("failed to authenticate", StringComparison.OrdinalIgnoreCase) >= 0);
 
         private static PluginException NotFound(string id) =>
             new PluginException(ErrorCode.NotFound, $"The store has no item with id '{id}'.", errorId: "ItemNotFound", target: id);

@@ -4,6 +4,7 @@
     Builds, tests, benchmarks and packages TransferTools.
 .DESCRIPTION
     Build   (default) builds the solution and lays out the importable module in out/TransferTools.
+    Demo    builds, then runs the main job: a real, verified transfer on the embedded defaults, with progress.
     Test    builds, then runs every xunit project and every Pester *.Tests.ps1 against out/TransferTools,
             starting the real services the tests need, and prints one line "N passed, N failed".
     Bench   runs the benchmark harness (build/bench) and writes docs/benchmarks.md.
@@ -15,7 +16,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Bench', 'Package', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -53,6 +54,8 @@ function Invoke-Build {
     # Plugin projects with heavy dependencies: their assemblies and dependencies, loaded on first use.
     foreach ($plugin in Get-ChildItem (Join-Path $Root 'src') -Directory -Filter 'TransferTools.Plugins.*') {
         $bin = Join-Path $plugin.FullName "bin/$Configuration/netstandard2.0"
+        # TransferTools.Plugins.Isolation targets net8.0 (AssemblyLoadContext); it is loaded only on PowerShell 7.
+        if (-not (Test-Path $bin)) { $bin = Join-Path $plugin.FullName "bin/$Configuration/net8.0" }
         if (Test-Path $bin) {
             Get-ChildItem $bin -File | Where-Object { $_.Extension -in '.dll', '.pdb' -and -not (Test-Path (Join-Path $OutModule $_.Name)) } |
                 Copy-Item -Destination $OutModule
@@ -135,6 +138,7 @@ $config = New-PesterConfiguration
 $config.Run.Path = $Paths
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
+if ($env:CI -or $env:NO_COLOR) { $config.Output.RenderMode = 'Plaintext' }
 $config.Should.ErrorAction = 'Continue'
 $result = Invoke-Pester -Configuration $config
 @{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount } |
@@ -158,6 +162,11 @@ switch ($Task) {
         Invoke-Native dotnet @('clean', (Join-Path $Root 'TransferTools.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet')
     }
     'Build' { Invoke-Build }
+    'Demo' {
+        Invoke-Build
+        & (Join-Path $PSHOME 'pwsh') -NoProfile -File (Join-Path $Root 'build/Demo.ps1') -ModulePath $OutModule
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    }
     'Test' {
         $failedBuild = $false
         try { Invoke-Build } catch { Write-Host "Build failed: $_"; $failedBuild = $true }

@@ -70,8 +70,11 @@ function Invoke-SftpBatch {
     $env:SSH_ASKPASS_REQUIRE = if ($AskPass) { 'force' } else { 'never' }
     $env:TT_ASKPASS = $AskPass
     try {
-        $out = & setsid -w sftp -b $batch -P $Server.Port -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$($Server.KnownHostsFile)" `
-            -o ConnectTimeout=10 -o NumberOfPasswordPrompts=1 @Options "$User@127.0.0.1" 2>&1
+        # ssh uses the FIRST value of an option, and 'sftp -b' adds BatchMode=yes when it sees -b:
+        # caller options go first, then the defaults, then -b.
+        $batchMode = if ($AskPass) { @('-o', 'BatchMode=no') } else { @() }
+        $out = & setsid -w sftp @Options @batchMode -P $Server.Port -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$($Server.KnownHostsFile)" `
+            -o ConnectTimeout=10 -o NumberOfPasswordPrompts=1 -b $batch "$User@127.0.0.1" 2>&1
         return [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out -join "`n") }
     }
     finally { Remove-Item Env:SSH_ASKPASS, Env:SSH_ASKPASS_REQUIRE, Env:TT_ASKPASS -ErrorAction SilentlyContinue }
@@ -132,6 +135,11 @@ try {
         if ($r.ExitCode -ne 0) { throw $r.Output }
         Test-Path (Join-Path $ssh.PasswordUserData 'p.txt')
     }
+    Check 'key user cannot use a password, password user cannot use a key' {
+        $a = Invoke-SftpBatch $ssh $ssh.KeyUser @('ls') -Options @('-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password') -AskPass $ssh.Password
+        $b = Invoke-SftpBatch $ssh $ssh.PasswordUser @('ls') -Options @('-i', $ssh.KeyFile, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes')
+        $a.ExitCode -ne 0 -and $b.ExitCode -ne 0
+    }
     Check 'wrong password is rejected' {
         $r = Invoke-SftpBatch $ssh $ssh.PasswordUser @('ls') -Options @('-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password') -AskPass 'wrong-password'
         $r.ExitCode -ne 0
@@ -169,7 +177,7 @@ try {
             Invoke-Curl @('-X', 'MOVE', '-H', "Destination: $($web.BaseUri)/dav/newdir/moved.txt", "$($web.BaseUri)/dav/a/b/up.txt")
             Invoke-Curl @('-X', 'DELETE', "$($web.BaseUri)/dav/newdir/moved.txt")
         )
-        if (($codes -join ',') -ne '201,207,201,204') { throw "codes: $($codes -join ',')" }; $true
+        if (($codes -join ',') -notmatch '^201,207,20[14],204$') { throw "codes: $($codes -join ',')" }; $true
     }
     Check 'rclone lists WebDAV' {
         Set-Content -LiteralPath (Join-Path $web.DavRoot 'r.txt') -Value 'x'
@@ -234,7 +242,8 @@ try {
         $ref = Invoke-RestMethod -Method Post $op.TokenEndpoint -Body @{ client_id = $op.DeviceClientId; grant_type = 'refresh_token'; refresh_token = $tok.refresh_token }
         $cred = "$($op.ClientId):$($op.ClientSecret)"
         $auth = @{ Authorization = 'Basic ' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($cred)) }
-        $intro = Invoke-RestMethod -Method Post $op.IntrospectionEndpoint -Headers $auth -Body @{ token = $ref.access_token }
+        # oidc-provider does not introspect (or revoke) JWT access tokens; refresh tokens are opaque.
+        $intro = Invoke-RestMethod -Method Post $op.IntrospectionEndpoint -Headers $auth -Body @{ token = $ref.refresh_token }
         $rev = Invoke-WebRequest -Method Post $op.RevocationEndpoint -Body @{ client_id = $op.DeviceClientId; token = $ref.refresh_token }
         $again = Invoke-WebRequest -Method Post $op.TokenEndpoint -Body @{ client_id = $op.DeviceClientId; grant_type = 'refresh_token'; refresh_token = $ref.refresh_token } -SkipHttpErrorCheck
         $intro.active -and $intro.sub -eq 'bob' -and $rev.StatusCode -eq 200 -and ($again.Content | ConvertFrom-Json).error -eq 'invalid_grant'

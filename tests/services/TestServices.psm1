@@ -125,7 +125,43 @@ function Start-LoggedProcess {
     foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string] $Environment[$k] }
     if ($WorkingDirectory) { $psi.WorkingDirectory = $WorkingDirectory }
     Write-TsVerbose "start: $FilePath $($ArgumentList -join ' ')"
-    return [System.Diagnostics.Process]::Start($psi)
+    $p = [System.Diagnostics.Process]::Start($psi)
+    Start-Watchdog -ServicePid $p.Id
+    return $p
+}
+
+function Start-Watchdog {
+    # A detached sh loop that sends SIGTERM to the service when this (pwsh / test host) process
+    # goes away without calling Stop-*; it ends by itself when the service ends.
+    param([int] $ServicePid)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('setsid')
+    foreach ($a in @('/bin/sh', '-c', 'while kill -0 "$1" 2>/dev/null; do kill -0 "$2" 2>/dev/null || { kill -TERM "$1" 2>/dev/null; sleep 3; kill -KILL "$1" 2>/dev/null; exit 0; }; sleep 1; done', 'tt-watchdog', "$ServicePid", "$PID")) {
+        $psi.ArgumentList.Add($a)
+    }
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardInput = $false
+    [void] [System.Diagnostics.Process]::Start($psi)
+}
+
+function Test-ProcessListening {
+    # True when process $ProcessId owns a LISTEN socket on 127.0.0.1:$Port (Linux /proc), so a
+    # readiness probe cannot be fooled by some other process on the same port.
+    param([int] $ProcessId, [int] $Port)
+    $hexPort = '{0:X4}' -f $Port
+    $inodes = [System.Collections.Generic.HashSet[string]]::new()
+    foreach ($line in [System.IO.File]::ReadAllLines('/proc/net/tcp')) {
+        $f = $line.Trim() -split '\s+'
+        if ($f.Count -gt 9 -and $f[1] -eq "0100007F:$hexPort" -and $f[3] -eq '0A') { [void] $inodes.Add("socket:[$($f[9])]") }
+    }
+    if ($inodes.Count -eq 0) { return $false }
+    try {
+        foreach ($fd in [System.IO.Directory]::GetFiles("/proc/$ProcessId/fd")) {
+            $target = (Get-Item -LiteralPath $fd -ErrorAction SilentlyContinue).LinkTarget
+            if ($target -and $inodes.Contains($target)) { return $true }
+        }
+    }
+    catch { }
+    return $false
 }
 
 function Test-TcpPort {
@@ -154,7 +190,7 @@ function Wait-ServiceReady {
         if ($Process.HasExited) {
             throw "$Name exited with code $($Process.ExitCode) before accepting connections on 127.0.0.1:$Port.`n$(Get-LogTail -Path $LogPath)"
         }
-        if (Test-TcpPort -Port $Port) {
+        if ((Test-ProcessListening -ProcessId $Process.Id -Port $Port) -and (Test-TcpPort -Port $Port)) {
             if (-not $Probe -or (& $Probe)) { return }
         }
         Start-Sleep -Milliseconds 100
@@ -728,11 +764,9 @@ function Stop-AllTestServices {
     }
 }
 
-# Do not leave servers behind when the session/runspace goes away.
+# Do not leave servers behind: Remove-Module stops them; if the whole process goes away, the
+# per-service watchdog (Start-Watchdog) terminates them.
 $ExecutionContext.SessionState.Module.OnRemove = { Stop-AllTestServices }
-$null = Register-EngineEvent -SourceIdentifier ([System.Management.Automation.PsEngineEvent]::Exiting) -MessageData $script:Running -Action {
-    foreach ($s in @($Event.MessageData.ToArray())) { try { if ($s.Process -and -not $s.Process.HasExited) { $s.Process.Kill($true) } } catch { } }
-}
 
 Export-ModuleMember -Function Get-FreeTcpPort, Install-TestServicePrerequisite,
 Start-TestSshd, Restart-TestSshd, Stop-TestSshd,

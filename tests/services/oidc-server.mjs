@@ -127,6 +127,7 @@ const configuration = {
   ttl: {
     AccessToken: accessTokenTtl,
     ClientCredentials: accessTokenTtl,
+    IdToken: 3600,
     DeviceCode: 600,
     RefreshToken: 86400,
     Grant: 86400,

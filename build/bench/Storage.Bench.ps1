@@ -28,7 +28,7 @@ $config = [Collections.Generic.Dictionary[string, string]]::new()
 $config['Path'] = Join-Path $WorkDirectory 'store'
 $context = [TransferTools.Abstractions.OperationContext]::new()
 $plugin.InitAsync($context, $config).GetAwaiter().GetResult()
-$existing = $plugin.ReadStats().Items
+$existing = $plugin.ReadStats().Item1  # (Items, Bytes, Blobs, BlobBytes)
 $fill = [Diagnostics.Stopwatch]::StartNew()
 $contents = foreach ($d in 0..($Distinct - 1)) { [Text.Encoding]::UTF8.GetBytes("content $d") }
 $prefixes = 'p', 'q', 'reports/2026/', 'logs/'

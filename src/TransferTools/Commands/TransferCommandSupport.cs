@@ -35,6 +35,20 @@ namespace TransferTools.Commands
         [Credential]
         public PSCredential? Credential { get; set; }
 
+        /// <summary>An OpenSSH private key file for sftp:// (its passphrase, if any, is the password of -Credential).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFile { get; set; }
+
+        /// <summary>The SSH host key fingerprint to trust for sftp://, <c>SHA256:...</c> as <c>ssh-keygen -l</c> prints it.</summary>
+        [Parameter]
+        [ValidatePattern(@"^(SHA256:)?[A-Za-z0-9+/]{43}=?$")]
+        public string? HostKeyFingerprint { get; set; }
+
+        /// <summary>Protocol-specific options (journaled, so never secrets), e.g. <c>@{ KnownHostsPath = '~/.ssh/known_hosts' }</c>.</summary>
+        [Parameter]
+        public System.Collections.Hashtable? ProtocolOption { get; set; }
+
         /// <summary>Replace an existing destination file (same as -Conflict Overwrite).</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
@@ -59,7 +73,24 @@ namespace TransferTools.Commands
             StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
             Conflict = Force.IsPresent && !MyInvocation.BoundParameters.ContainsKey(nameof(Conflict)) ? ConflictPolicy.Overwrite : Conflict,
             Credential = Credential?.GetNetworkCredential(),
+            KeyFile = KeyFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFile),
+            HostKeyFingerprint = HostKeyFingerprint,
+            Custom = ProtocolOptions(),
         };
+
+        private IDictionary<string, string> ProtocolOptions()
+        {
+            var custom = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            if (ProtocolOption != null)
+            {
+                foreach (System.Collections.DictionaryEntry entry in ProtocolOption)
+                {
+                    custom[entry.Key?.ToString() ?? ""] = entry.Value?.ToString() ?? "";
+                }
+            }
+
+            return custom;
+        }
 
         /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>
         protected string ResolveLocation(string location)

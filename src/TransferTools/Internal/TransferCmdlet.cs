@@ -215,8 +215,6 @@ namespace TransferTools.Internal
 
             public void RunUntil(Task task)
             {
-                // Wake the loop as soon as the work ends rather than at the next 100 ms poll (fast cmdlets in a pipeline).
-                task.ContinueWith(_ => Post(() => { }), TaskScheduler.Default);
                 var lastProgress = DateTime.UtcNow;
                 // Wake the loop the moment the work ends, instead of at the next 100 ms poll.
                 task.ContinueWith(_ => Post(() => { }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

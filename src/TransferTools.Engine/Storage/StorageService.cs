@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Security.Cryptography;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
@@ -61,6 +62,79 @@ namespace TransferTools.Engine.Storage
             {
                 var item = await StoreAsync(context, storage, file, metadata).ConfigureAwait(false);
                 return StorageItem.From(NameOf(storage), item.Id, item.Metadata);
+            }
+        }
+
+        /// <summary>
+        /// Stores several local files: authorized and validated one by one, written with one index transaction where
+        /// the plugin supports it (the local store), else one after another. One file's failure fails only its entry.
+        /// </summary>
+        public async Task<IReadOnlyList<(StorageItem? Item, Exception? Error)>> StoreFilesAsync(OperationContext context, string? storage,
+            IReadOnlyList<(string Path, ItemMetadata Metadata)> files)
+        {
+            var results = new (StorageItem? Item, Exception? Error)[files.Count];
+            var allowed = new List<int>();
+            for (var i = 0; i < files.Count; i++)
+            {
+                try
+                {
+                    StorageKeys.RequireName(files[i].Metadata.Name);
+                    StorageKeys.RequireCustomMetadata(files[i].Metadata.Custom);
+                    await _session.Auth.DemandAsync(context, Resource(storage, files[i].Metadata.Name), Action.Write).ConfigureAwait(false);
+                    allowed.Add(i);
+                }
+                catch (PluginException e)
+                {
+                    results[i] = (null, e);
+                }
+            }
+
+            var plugin = await GetPluginAsync(context, storage).ConfigureAwait(false);
+            if (plugin is LocalStorePlugin local)
+            {
+                var entries = allowed.Select(i => ((Func<Stream>)(() => OpenFile(files[i].Path)), files[i].Metadata)).ToList();
+                var stored = await local.StoreManyAsync(context, entries).ConfigureAwait(false);
+                for (var k = 0; k < allowed.Count; k++)
+                {
+                    var i = allowed[k];
+                    results[i] = stored[k].Id != null
+                        ? (StorageItem.From(NameOf(storage), stored[k].Id!, files[i].Metadata), null)
+                        : (null, stored[k].Error);
+                }
+
+                return results;
+            }
+
+            foreach (var i in allowed)
+            {
+                try
+                {
+                    using var file = OpenFile(files[i].Path);
+                    var id = await plugin.StoreAsync(context, file, files[i].Metadata).ConfigureAwait(false);
+                    results[i] = (StorageItem.From(NameOf(storage), id, files[i].Metadata), null);
+                }
+                catch (Exception e) when (e is PluginException || e is IOException || e is UnauthorizedAccessException)
+                {
+                    results[i] = (null, e);
+                }
+            }
+
+            return results;
+        }
+
+        private static FileStream OpenFile(string path)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            }
+            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
+            {
+                throw new PluginException(ErrorCode.NotFound, $"The file '{path}' does not exist.", e, "FileNotFound", path);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new PluginException(ErrorCode.PermissionDenied, $"The file '{path}' cannot be read: {e.Message}", e, "FileAccessDenied", path);
             }
         }
 

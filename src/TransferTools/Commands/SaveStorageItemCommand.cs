@@ -20,6 +20,11 @@ namespace TransferTools.Commands
         private const string PathSet = "Path";
         private const string LiteralPathSet = "LiteralPath";
 
+        // Piped files are saved in batches: one engine call and one index transaction for many small files.
+        private const int BatchSize = 64;
+        private readonly List<(string Path, ItemMetadata Metadata)> _batch = new List<(string, ItemMetadata)>();
+        private string? _batchStorage;
+
         /// <summary>The files to save; wildcards allowed.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true)]
         [SupportsWildcards]
@@ -64,9 +69,16 @@ namespace TransferTools.Commands
             {
                 foreach (var file in Resolve(input, literal))
                 {
-                    SaveOne(file);
+                    Enqueue(file);
                 }
             }
+        }
+
+        /// <inheritdoc/>
+        protected override void EndProcessing()
+        {
+            Flush();
+            base.EndProcessing();
         }
 
         private IEnumerable<string> Resolve(string input, bool literal)
@@ -110,7 +122,7 @@ namespace TransferTools.Commands
             return result;
         }
 
-        private void SaveOne(string file)
+        private void Enqueue(string file)
         {
             var itemName = (Prefix ?? "") + (Name ?? System.IO.Path.GetFileName(file));
             var storage = StorageService.NameOf(Storage);
@@ -119,15 +131,49 @@ namespace TransferTools.Commands
                 return;
             }
 
-            var metadata = new ItemMetadata
+            if (_batch.Count > 0 && !string.Equals(_batchStorage, storage, StringComparison.OrdinalIgnoreCase))
+            {
+                Flush();
+            }
+
+            _batchStorage = storage;
+            _batch.Add((file, new ItemMetadata
             {
                 Name = itemName,
                 MimeType = MimeType ?? MimeTypes.FromFileName(file),
                 Custom = ToDictionary(Metadata),
-            };
-            if (TryRun(c => Session.Storage.StoreFileAsync(c, Storage, file, metadata), file, out StorageItem item))
+            }));
+            if (_batch.Count >= BatchSize)
             {
-                WriteObject(item);
+                Flush();
+            }
+        }
+
+        private void Flush()
+        {
+            if (_batch.Count == 0)
+            {
+                return;
+            }
+
+            var batch = _batch.ToArray();
+            var storage = _batchStorage;
+            _batch.Clear();
+            if (!TryRun(c => Session.Storage.StoreFilesAsync(c, storage, batch), storage, out IReadOnlyList<(StorageItem? Item, Exception? Error)> results))
+            {
+                return;
+            }
+
+            for (var i = 0; i < results.Count; i++)
+            {
+                if (results[i].Item != null)
+                {
+                    WriteObject(results[i].Item);
+                }
+                else if (results[i].Error != null)
+                {
+                    WriteError(ErrorMapping.ToErrorRecord(results[i].Error!, batch[i].Path));
+                }
             }
         }
 

@@ -12,11 +12,14 @@ $smallBytes = [double]$SmallFiles * 4096
 $throttle = 16
 
 $script:ManyFilesObjectBytes = $null
+# Each contender starts 10 s after the previous output was deleted: ext4 (without a journal, as here) scans past
+# recently deleted inodes when it allocates new ones, which would otherwise tax whoever runs next.
+function Reset-SmallDest { Reset-Dir $smallDest; Remove-Item (Join-Path $WorkRoot 'home/journal') -Recurse -Force -ErrorAction SilentlyContinue; Start-Sleep -Seconds 10 }
 $rows = Invoke-Case "$SmallFiles files of 4 KiB" ([ordered]@{
-        'cp -r'              = @{ Before = { Reset-Dir $smallDest }; Run = { Measure-Process 'cp' @('-r', "$smallSource/.", $smallDest) } }
-        'rclone copy'        = @{ Before = { Reset-Dir $smallDest }; Run = { Measure-Process 'rclone' @('copy', $smallSource, $smallDest) } }
+        'cp -r'              = @{ Before = { Reset-SmallDest }; Run = { Measure-Process 'cp' @('-r', "$smallSource/.", $smallDest) } }
+        'rclone copy'        = @{ Before = { Reset-SmallDest }; Run = { Measure-Process 'rclone' @('copy', $smallSource, $smallDest) } }
         "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle" = @{
-            Before = { Reset-Dir $smallDest; Remove-Item (Join-Path $WorkRoot 'home/journal') -Recurse -Force -ErrorAction SilentlyContinue }
+            Before = { Reset-SmallDest }
             Run    = {
                 $f = Invoke-PwshTimed @"
 `$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 | Send-Transfer -Destination '$WorkRoot/warm/' -Force
@@ -38,6 +41,6 @@ Add-Table "$SmallFiles files of 4 KiB, local folder to folder" $rows 'rclone cop
 $tt = Get-Row $rows "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle"; $rc = Get-Row $rows 'rclone copy'
 Add-Target "$SmallFiles files of 4 KiB piped into Send-Transfer faster than rclone copy" ((Test-Rows @($tt, $rc)) -and $tt.Median -lt $rc.Median) ('{0} vs rclone {1} ({2:N0} files/s)' -f (Format-Seconds $tt), (Format-Seconds $rc), $(if (Test-Rows @($tt)) { $SmallFiles / $tt.Median } else { 0 }))
 if ($tt -and -not $tt.Error -and $script:ManyFilesObjectBytes) {
-    $script:PerObjectCosts.Add([pscustomobject]@{ What = 'Transfer object from Send-Transfer (10,000 piped files)'; Bytes = $script:ManyFilesObjectBytes; Time = $tt.Median / $SmallFiles })
+    $script:PerObjectCosts.Add([pscustomobject]@{ What = "Transfer object from Send-Transfer ($('{0:N0}' -f $SmallFiles) piped files)"; Bytes = $script:ManyFilesObjectBytes; Time = $tt.Median / $SmallFiles })
 }
 Remove-Item $smallDest -Recurse -Force -ErrorAction SilentlyContinue

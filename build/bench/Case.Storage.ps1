@@ -9,7 +9,10 @@ Write-Host "== Storage ($storageItems items; the fill is cached in $storeDir)"
 Remove-Item (Join-Path $storeDir 'pipe') -Recurse -Force -ErrorAction SilentlyContinue
 $json = & $pwshExe -NoProfile -NonInteractive -Command "& '$storageScript' -ModulePath '$ModulePath' -Count $storageItems -WorkDirectory '$storeDir' -PipeCount 2000 | ConvertTo-Json -Compress"
 if ($LASTEXITCODE -ne 0) { throw "Storage.Bench.ps1 failed: $($json | Select-Object -Last 5)" }
-$storage = $json | Where-Object { $_ -like '{*' } | Select-Object -Last 1 | ConvertFrom-Json
+# The script may emit stray values before its summary object: keep the one that has the figures.
+$storage = @($json | Where-Object { $_ -match '^\s*[\[{]' } | Select-Object -Last 1 | ConvertFrom-Json) | ForEach-Object { $_ } |
+    Where-Object { $_.PSObject.Properties['Items'] } | Select-Object -Last 1
+if (-not $storage) { throw "Storage.Bench.ps1 printed no figures: $($json | Select-Object -Last 5)" }
 Write-Host "   $($storage | ConvertTo-Json -Compress)"
 
 # Per-object cost of Get-StorageItem: 10,000 items held in a variable, managed heap before/after, time per item.

@@ -65,29 +65,55 @@ function Invoke-PwshTimed {
     $prelude = "`$ErrorActionPreference='Stop'; Import-Module '$ModulePath'; `$ProgressPreference='SilentlyContinue'`n"
     $file = Join-Path $WorkRoot ('run-' + [guid]::NewGuid().ToString('n') + '.ps1')
     Set-Content -Path $file -Value ($prelude + $Script)
-    $envs = @{ TRANSFERTOOLS_HOME = (Join-Path $WorkRoot 'home') } + $Environment
-    $psi = if ($Pty) {
-        # A pseudo-terminal, so progress bars are really rendered (as at an interactive prompt).
-        # The terminal gets a real size: a 0x0 pseudo-terminal would let the host skip drawing the bars.
-        $x = [Diagnostics.ProcessStartInfo]::new('script')
-        foreach ($a in @('-qec', "stty cols 120 rows 40; $pwshExe -NoProfile -File $file", '/dev/null')) { $x.ArgumentList.Add($a) }
-        $x
-    } else {
-        $x = [Diagnostics.ProcessStartInfo]::new($pwshExe)
-        foreach ($a in @('-NoProfile', '-NonInteractive', '-File', $file)) { $x.ArgumentList.Add($a) }
-        $x
-    }
+    $envs = @{ TRANSFERTOOLS_HOME = (Join-Path $WorkRoot 'home') }
+    foreach ($k in $Environment.Keys) { $envs[$k] = $Environment[$k] }
+    if ($Pty) { return Invoke-PwshInTerminal -File $file -Script ($prelude + $Script) -Environment $envs }
+    $x = [Diagnostics.ProcessStartInfo]::new($pwshExe)
+    foreach ($a in @('-NoProfile', '-NonInteractive', '-File', $file)) { $x.ArgumentList.Add($a) }
+    $psi = $x
     foreach ($k in $envs.Keys) { $psi.Environment[$k] = $envs[$k] }
     $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true; $psi.UseShellExecute = $false
     $p = [Diagnostics.Process]::Start($psi)
     $err = $p.StandardError.ReadToEndAsync(); $out = $p.StandardOutput.ReadToEnd(); $p.WaitForExit()
     Remove-Item $file -ErrorAction SilentlyContinue
+    ConvertFrom-Figures $out $p.ExitCode $err.Result
+}
+
+function Invoke-PwshInTerminal {
+    <#
+    Runs the script in pwsh inside a detached tmux session (a real terminal emulator of 120x40, on a private tmux
+    server): progress bars are drawn as at an interactive prompt, and the host's cursor-position queries get answers
+    (a bare pseudo-terminal such as script(1) leaves them unanswered and the host waits on each). The script's output
+    is also teed to a file, which is where the figures are read from.
+    #>
+    param([string] $File, [string] $Script, [hashtable] $Environment)
+    $outFile = "$File.out"
+    $setEnv = ($Environment.Keys | ForEach-Object { "`$env:$_ = '$($Environment[$_])'" }) -join "`n"
+    Set-Content -Path $File -Value ("$setEnv`n& {`n$Script`n} | Tee-Object -FilePath '$outFile'")
+    $socket = 'ttbench-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+    $command = "$pwshExe -NoProfile -File '$File'; echo `"EXITCODE `$?`" >> '$outFile'; tmux -L $socket wait-for -S done"
+    try {
+        & tmux -L $socket -f /dev/null new-session -d -s bench -x 120 -y 40 $command
+        if ($LASTEXITCODE -ne 0) { throw 'tmux could not start a session.' }
+        & tmux -L $socket wait-for done
+        $screen = (& tmux -L $socket capture-pane -p -t bench 2>$null) -join "`n"
+    } finally {
+        & tmux -L $socket kill-server 2>$null
+    }
+    $out = if (Test-Path $outFile) { Get-Content $outFile -Raw } else { '' }
+    Remove-Item $File, $outFile -ErrorAction SilentlyContinue
+    $exit = if ($out -match 'EXITCODE (\d+)') { [int]$Matches[1] } else { -1 }
+    ConvertFrom-Figures $out $exit $screen
+}
+
+function ConvertFrom-Figures([string] $Out, [int] $ExitCode, [string] $ErrorText) {
     $figures = @{}
-    $out = $out -replace '\x1b\[[0-9;?]*[A-Za-z]', '' -replace '\x1b\][^\a]*\a', ''
-    foreach ($m in [regex]::Matches($out, '(?m)^([A-Z][A-Z0-9_]*)\s+(-?[0-9.]+(?:E[-+]?[0-9]+)?)\s*$')) { $figures[$m.Groups[1].Value] = [double]$m.Groups[2].Value }
-    if ($p.ExitCode -ne 0 -or -not $figures.ContainsKey('ELAPSED')) {
-        $tail = (($out + $err.Result) -split "`n" | Select-Object -Last 8) -join "`n"
-        throw "pwsh run failed ($($p.ExitCode)): $tail"
+    # Terminal control sequences (a pseudo-terminal run draws progress bars on the same lines) are removed first.
+    $out = $out -replace '\x1b\[[0-9;?]*[ -/]*[@-~]', '' -replace '\x1b\][^\a\x1b]*(\a|\x1b\\)', '' -replace '\x1b[()][0-9A-Za-z]', '' -replace '\x1b.', ''
+    foreach ($m in [regex]::Matches($out, '(ELAPSED|PEAKMB|BASEMB|OBJECTBYTES|VALUE)\s+(-?[0-9.]+(?:E[-+]?[0-9]+)?)\s*$', 'Multiline')) { $figures[$m.Groups[1].Value] = [double]$m.Groups[2].Value }
+    if ($ExitCode -ne 0 -or -not $figures.ContainsKey('ELAPSED')) {
+        $tail = (($Out + $ErrorText) -split "`n" | Select-Object -Last 8) -join "`n"
+        throw "pwsh run failed ($ExitCode): $tail"
     }
     $figures
 }

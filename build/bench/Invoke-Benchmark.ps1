@@ -122,10 +122,13 @@ function Measure-TransferTools {
     <#
     Times one TransferTools command line in a fresh pwsh (module imported beforehand, not timed); the command's output
     must be Transfer objects, every one Completed. Returns seconds. -Prepare runs untimed before the stopwatch.
+    As at a prompt where the module is in use, one small local transfer runs untimed first (session, journal and JIT
+    warm); what a session's very first call costs on top is measured on its own in Case.Import.ps1.
     #>
     param([string] $Command, [string] $Prepare = '', [switch] $Pty, [switch] $ShowProgress)
     $progress = if ($ShowProgress) { "`$ProgressPreference = 'Continue'`n" } else { '' }
     $script = @"
+`$null = Send-Transfer -Path '$warmFile' -Destination '$WorkRoot/warm/' -Force
 $Prepare
 $progress`$sw = [Diagnostics.Stopwatch]::StartNew()
 `$result = @($Command)

@@ -124,3 +124,46 @@ Describe 'A broken monitor' {
         $info.LastError | Should -Match 'broken monitor \(metric\)'
     }
 }
+
+Describe 'OpenTelemetry monitor in the module' {
+    BeforeAll {
+        Import-Module (Join-Path $PSScriptRoot 'services/TestServices.psm1') -Force
+        $script:port = Get-FreeTcpPort
+        $script:endpoint = "http://127.0.0.1:$($script:port)/metrics"
+    }
+    AfterAll { Unregister-TransferPlugin -Name Otel -Confirm:$false -ErrorAction SilentlyContinue }
+
+    It 'loads with its OpenTelemetry dependencies from the module folder and serves a scrape that promtool accepts' {
+        $info = Register-TransferPlugin -Name Otel -Type OpenTelemetry -Configuration @{ PrometheusEndpoint = $script:endpoint }
+        $info.State | Should -Be 'Active'
+        Write-TransferMetric -Name 'backup.files' -Value 42 -Tag @{ job = 'nightly' }
+        Write-TransferMetric -Name 'backup.files' -Value 40 -Tag @{ job = 'nightly' }
+
+        $scrape = (Invoke-WebRequest -Uri $script:endpoint -UseBasicParsing).Content
+        $scrape | Should -Match 'transfertools_metric_backup_files_last\{[^}]*job="nightly"\} 40'
+        $scrape | Should -Match 'transfertools_metric_backup_files_count\{[^}]*job="nightly"\} 2'
+        $output = $scrape | promtool check metrics 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($output -join "`n")
+
+        $loaded = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'OpenTelemetry' }
+        $loaded | Should -Not -BeNullOrEmpty
+        (Get-TransferPlugin -Name Otel).EventsDelivered | Should -BeGreaterOrEqual 2
+    }
+
+    It 'frees the endpoint when unregistered' {
+        Unregister-TransferPlugin -Name Otel -Confirm:$false
+        { Invoke-WebRequest -Uri $script:endpoint -UseBasicParsing -TimeoutSec 5 } | Should -Throw
+    }
+
+    It 'refuses an endpoint whose port is taken, naming it' {
+        $busy = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, (Get-FreeTcpPort))
+        $busy.Start()
+        try {
+            $taken = "http://127.0.0.1:$(([System.Net.IPEndPoint]$busy.LocalEndpoint).Port)/metrics"
+            Register-TransferPlugin -Name OtelBusy -Type OpenTelemetry -Configuration @{ PrometheusEndpoint = $taken } -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'OpenTelemetryExporterFailed,*'
+            $err[0].Exception.Message | Should -Match 'in use'
+            Get-TransferPlugin -Name OtelBusy -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        } finally { $busy.Stop() }
+    }
+}

@@ -26,7 +26,7 @@
             Tags         = @('transfer', 'sftp', 'http', 'webdav', 'resume', 'azure', 'blob', 'storage', 'file-transfer', 'PSEdition_Core', 'PSEdition_Desktop', 'Linux', 'Windows', 'MacOS')
             LicenseUri   = 'https://github.com/transfertools/TransferTools/blob/main/LICENSE'
             ProjectUri   = 'https://github.com/transfertools/TransferTools'
-            ReleaseNotes = 'See CHANGELOG.md.'
+            ReleaseNotes = '0.1.0: first release. Resumable, verified transfers over the file system, SFTP, HTTP(S) and storage backends; local and Azure Blob storage; LocalUsers and OIDC sign-in; EventLog and OpenTelemetry monitors; third-party plugins in isolated load contexts. Full notes: https://github.com/transfertools/TransferTools/blob/main/CHANGELOG.md'
         }
     }
 }

@@ -36,13 +36,17 @@ namespace TransferTools.Engine.Hosting
         private readonly Dictionary<string, LoadedPlugin> _loaded = new Dictionary<string, LoadedPlugin>(StringComparer.OrdinalIgnoreCase);
         private readonly SemaphoreSlim _gate = new SemaphoreSlim(1, 1);
 
+        /// <summary>The context value, set in the context passed to <see cref="IPlugin.InitAsync"/>, that names the
+        /// registration being initialized (a plugin keeps its data under <c>GetPluginDataDirectory(name)</c>).</summary>
+        public const string RegistrationNameKey = "TransferTools.RegistrationName";
+
         /// <summary>Creates a host.</summary>
         public PluginHost(PluginRegistry registry, SecretProtector secrets, IPluginHost services, IPluginAssemblyLoader? loader = null)
         {
             _registry = registry;
             _secrets = secrets;
             _services = services;
-            AssemblyLoader = loader ?? new DefaultPluginAssemblyLoader();
+            AssemblyLoader = loader ?? PluginAssemblyLoaders.CreateDefault(ModuleDirectory);
         }
 
         /// <summary>How external plugin assemblies are loaded.</summary>
@@ -206,7 +210,11 @@ namespace TransferTools.Engine.Hosting
         }
 
         /// <summary>Loads an external assembly, mapping failures to a clear error.</summary>
-        public Assembly LoadExternal(string path, string registrationName)
+        /// <param name="path">The assembly's full path.</param>
+        /// <param name="registrationName">The registration it is loaded for (for error messages).</param>
+        /// <param name="isolate">True for third-party plugins (<see cref="AssemblyLoader"/>: their own load context on
+        /// PowerShell 7); false for the module's own plugin assemblies, which share the engine's context.</param>
+        public Assembly LoadExternal(string path, string registrationName, bool isolate = true)
         {
             if (!File.Exists(path))
             {
@@ -216,7 +224,7 @@ namespace TransferTools.Engine.Hosting
 
             try
             {
-                return AssemblyLoader.Load(path);
+                return isolate ? AssemblyLoader.Load(path) : Assembly.LoadFrom(path);
             }
             catch (Exception e) when (e is BadImageFormatException || e is FileLoadException || e is IOException)
             {
@@ -369,7 +377,8 @@ namespace TransferTools.Engine.Hosting
                         config[pair.Key] = _secrets.Unprotect(pair.Value);
                     }
 
-                    var initContext = new OperationContext(context.CancellationToken, context.Logger, _services, context.Values.ToDictionary(p => p.Key, p => p.Value));
+                    var initContext = new OperationContext(context.CancellationToken, context.Logger, _services, context.Values.ToDictionary(p => p.Key, p => p.Value))
+                        .WithValue(RegistrationNameKey, registration.Name);
                     await loaded.Plugin.InitAsync(initContext, config).ConfigureAwait(false);
                     loaded.State = PluginState.Active;
                     return loaded.Plugin;
@@ -398,7 +407,7 @@ namespace TransferTools.Engine.Hosting
             else
             {
                 var path = Path.Combine(ModuleDirectory, builtIn.AssemblyName + ".dll");
-                assembly = LoadExternal(path, registrationName);
+                assembly = LoadExternal(path, registrationName, isolate: false);
             }
 
             return assembly.GetType(builtIn.ClassName, throwOnError: false) ?? throw new PluginException(ErrorCode.PluginNotFound,

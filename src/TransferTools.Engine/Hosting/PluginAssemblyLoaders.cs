@@ -1,0 +1,51 @@
+using System;
+using System.IO;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace TransferTools.Engine.Hosting
+{
+    /// <summary>
+    /// Chooses how third-party plugin assemblies load: on .NET 8 or later (PowerShell 7.4+) each gets its own
+    /// AssemblyLoadContext through TransferTools.Plugins.Isolation.dll; elsewhere (Windows PowerShell 5.1) they load
+    /// with <see cref="Assembly.LoadFrom(string)"/>.
+    /// </summary>
+    public static class PluginAssemblyLoaders
+    {
+        internal const string IsolationAssembly = "TransferTools.Plugins.Isolation";
+        internal const string IsolationLoaderType = "TransferTools.Plugins.Isolation.IsolatedPluginAssemblyLoader";
+
+        /// <summary>True when the runtime can give each plugin its own AssemblyLoadContext (.NET 8 or later).</summary>
+        public static bool CanIsolate =>
+            !RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase)
+            && Environment.Version.Major >= 8;
+
+        /// <summary>
+        /// The loader for this runtime. The isolation assembly is loaded on the first plugin load, not here, so that
+        /// Import-Module stays fast.
+        /// </summary>
+        /// <param name="moduleDirectory">The folder holding the isolation assembly (the module folder).</param>
+        public static IPluginAssemblyLoader CreateDefault(string moduleDirectory)
+        {
+            var isolation = Path.Combine(moduleDirectory, IsolationAssembly + ".dll");
+            return CanIsolate && File.Exists(isolation) ? new DeferredLoader(isolation) : new DefaultPluginAssemblyLoader();
+        }
+
+        private sealed class DeferredLoader : IPluginAssemblyLoader
+        {
+            private readonly Lazy<IPluginAssemblyLoader> _inner;
+
+            public DeferredLoader(string isolationPath)
+            {
+                _inner = new Lazy<IPluginAssemblyLoader>(() =>
+                {
+                    var assembly = Assembly.LoadFrom(isolationPath);
+                    var type = assembly.GetType(IsolationLoaderType, throwOnError: true)!;
+                    return (IPluginAssemblyLoader)Activator.CreateInstance(type)!;
+                });
+            }
+
+            public Assembly Load(string path) => _inner.Value.Load(path);
+        }
+    }
+}

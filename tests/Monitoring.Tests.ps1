@@ -177,7 +177,7 @@ Describe 'Monitors during real transfers' {
             param($Module, $Source, $Destination, $Preference)
             $ProgressPreference = $Preference
             Import-Module $Module
-            Get-ChildItem $Source -File | Send-Transfer -Destination $Destination -ChunkSize 1MB -MaxBytesPerSecond 8MB | Out-Null
+            Get-ChildItem $Source -File | Send-Transfer -Destination $Destination -ChunkSize 1MB -MaxBytesPerSecond 2MB | Out-Null
         }
         $records = foreach ($preference in 'Continue', 'SilentlyContinue') {
             # Through a file: pwsh would turn another pwsh's CLIXML back into objects (and its progress into our own bars).

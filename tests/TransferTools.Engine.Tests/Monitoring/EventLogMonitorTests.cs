@@ -178,6 +178,10 @@ namespace TransferTools.Engine.Tests.Monitoring
             Assert.Single(File.ReadAllLines(plugin.FilePath));
         }
 
+        [Fact]
+        public void Otlp_headers_are_stored_as_a_secret() =>
+            Assert.True(TransferTools.Engine.Security.SecretProtector.IsSecretKey("OtlpHeaders")); // they carry API keys
+
         [Theory]
         [InlineData("sftp://bob:p@ss@host/x", "sftp://bob:***@host/x")]
         [InlineData("https://h/p?token=abc&x=1#frag", "https://h/p?token=***&x=***#frag")]

@@ -46,7 +46,7 @@ Describe 'EventLog monitor' {
 
     It 'writes Write-TransferMetric as one JSON line with the documented fields' {
         Write-TransferMetric -Name 'backup.files' -Value 42.5 -Tag @{ job = 'nightly'; site = 'eu-1' }
-        $event = Get-EventLine $script:log { $_.metric -eq 'backup.files' } | Select-Object -Last 1
+        $event = Get-EventLine $script:log { $_.event -eq 'Metric' -and $_.name -eq 'backup.files' } | Select-Object -Last 1
         $event.schemaVersion | Should -Be 1
         $event.event | Should -Be 'Metric'
         $event.value | Should -Be 42.5
@@ -62,7 +62,7 @@ Describe 'EventLog monitor' {
     It 'gives every call its own requestId, shared by all its pipeline input' {
         'a', 'b', 'c' | ForEach-Object { [pscustomobject]@{ Name = "pipe.$_"; Value = 1 } } | Write-TransferMetric
         Write-TransferMetric -Name 'pipe.d' -Value 1
-        $events = @(Get-EventLine $script:log { $_.metric -like 'pipe.*' })
+        $events = @(Get-EventLine $script:log { $_.event -eq 'Metric' -and $_.name -like 'pipe.*' })
         $events.Count | Should -Be 4
         @($events[0..2].requestId | Select-Object -Unique).Count | Should -Be 1
         $events[3].requestId | Should -Not -Be $events[0].requestId
@@ -97,7 +97,7 @@ Describe 'EventLog monitor' {
         $lines.Count | Should -Be 300
         $events = $lines | ForEach-Object { $_ | ConvertFrom-Json }   # every line is valid JSON
         foreach ($w in 'p1', 'p2') {
-            $values = ($events | Where-Object metric -EQ "proc.$w").value | Sort-Object
+            $values = ($events | Where-Object name -EQ "proc.$w").value | Sort-Object
             $values | Should -Be (1..150)
         }
         @(Get-ChildItem (Split-Path $shared) -Filter 'metrics.jsonl.*' | Where-Object Name -NotLike '*.lock').Count | Should -BeGreaterThan 0
@@ -115,7 +115,7 @@ Describe 'A broken monitor' {
         Write-TransferMetric -Name 'after.broken' -Value 7 -WarningVariable warnings -WarningAction SilentlyContinue
         $warnings | Should -HaveCount 1
         "$($warnings[0])" | Should -Match "monitor 'Broken' failed on Metric"
-        Get-EventLine $script:log { $_.metric -eq 'after.broken' } | Should -HaveCount 1
+        Get-EventLine $script:log { $_.name -eq 'after.broken' } | Should -HaveCount 1
 
         $info = Get-TransferPlugin -Name Broken
         $info.State | Should -Be 'Active'

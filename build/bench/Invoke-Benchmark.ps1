@@ -174,7 +174,7 @@ $casesDir = $PSScriptRoot
 # Each case lives in its own file (Case.<Name>.ps1) dot-sourced here, so areas can own their benchmarks.
 foreach ($name in $Case) {
     $file = Join-Path $casesDir "Case.$name.ps1"
-    if (-not (Test-Path $file)) { Write-Host "== $name: no $file in this checkout, skipped"; continue }
+    if (-not (Test-Path $file)) { Write-Host "== ${name}: no $file in this checkout, skipped"; continue }
     try { . $file } catch { Write-Host "== $name failed: $_"; $script:Report.Add("### $name`n`nThe case failed: $($_ -replace "`r?`n", ' ')`n") }
 }
 

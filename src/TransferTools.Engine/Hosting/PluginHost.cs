@@ -36,6 +36,10 @@ namespace TransferTools.Engine.Hosting
         private readonly Dictionary<string, LoadedPlugin> _loaded = new Dictionary<string, LoadedPlugin>(StringComparer.OrdinalIgnoreCase);
         private readonly SemaphoreSlim _gate = new SemaphoreSlim(1, 1);
 
+        /// <summary>The context value, set in the context passed to <see cref="IPlugin.InitAsync"/>, that names the
+        /// registration being initialized (a plugin keeps its data under <c>GetPluginDataDirectory(name)</c>).</summary>
+        public const string RegistrationNameKey = "TransferTools.RegistrationName";
+
         /// <summary>Creates a host.</summary>
         public PluginHost(PluginRegistry registry, SecretProtector secrets, IPluginHost services, IPluginAssemblyLoader? loader = null)
         {
@@ -373,7 +377,8 @@ namespace TransferTools.Engine.Hosting
                         config[pair.Key] = _secrets.Unprotect(pair.Value);
                     }
 
-                    var initContext = new OperationContext(context.CancellationToken, context.Logger, _services, context.Values.ToDictionary(p => p.Key, p => p.Value));
+                    var initContext = new OperationContext(context.CancellationToken, context.Logger, _services, context.Values.ToDictionary(p => p.Key, p => p.Value))
+                        .WithValue(RegistrationNameKey, registration.Name);
                     await loaded.Plugin.InitAsync(initContext, config).ConfigureAwait(false);
                     loaded.State = PluginState.Active;
                     return loaded.Plugin;

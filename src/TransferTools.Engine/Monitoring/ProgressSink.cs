@@ -19,6 +19,9 @@ namespace TransferTools.Engine.Monitoring
         public int SecondsRemaining { get; set; } = -1;
         /// <summary>True to remove the bar.</summary>
         public bool Completed { get; set; }
+
+        /// <inheritdoc/>
+        public override string ToString() => $"[{ActivityId}<{ParentActivityId}] {Activity}: {StatusDescription} {PercentComplete}%{(Completed ? " (done)" : "")}";
     }
 
     /// <summary>Where progress for one cmdlet call goes; the cmdlet writes it from the pipeline thread.</summary>
@@ -33,5 +36,17 @@ namespace TransferTools.Engine.Monitoring
     {
         /// <summary>The <see cref="IProgressSink"/> of the calling cmdlet, when progress is wanted.</summary>
         public const string ProgressSink = "TransferTools.ProgressSink";
+
+        /// <summary>
+        /// On contexts handed to monitors: when the event happened (a UTC <see cref="System.DateTimeOffset"/>), since
+        /// delivery is asynchronous and may come a little later.
+        /// </summary>
+        public const string EventTimestamp = "TransferTools.EventTimestamp";
+
+        /// <summary>
+        /// Optional hint set by a cmdlet that starts several transfers in one call (an <see cref="int"/>): how many it
+        /// will start, so the progress parent bar can say "2 of 5 files" before the last one has begun.
+        /// </summary>
+        public const string ExpectedTransferCount = "TransferTools.ExpectedTransferCount";
     }
 }

@@ -1,7 +1,11 @@
+using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
+using System.Security.Cryptography;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Hosting;
 using Action = TransferTools.Abstractions.Action;
 
 namespace TransferTools.Engine.Storage
@@ -17,33 +21,166 @@ namespace TransferTools.Engine.Storage
         /// <summary>Creates the service for a session.</summary>
         public StorageService(TransferSession session) => _session = session;
 
+        /// <summary>The storage name used for <paramref name="storage"/> (the default when null or empty).</summary>
+        public static string NameOf(string? storage) => string.IsNullOrEmpty(storage) ? DefaultStorage : storage!;
+
         /// <summary>The storage plugin registered as <paramref name="storage"/>.</summary>
         public Task<IStoragePlugin> GetPluginAsync(OperationContext context, string? storage) =>
-            _session.Plugins.GetAsync<IStoragePlugin>(context, string.IsNullOrEmpty(storage) ? DefaultStorage : storage!);
+            _session.Plugins.GetAsync<IStoragePlugin>(context, NameOf(storage));
 
         /// <summary>Stores a stream.</summary>
         public async Task<Item> StoreAsync(OperationContext context, string? storage, Stream content, ItemMetadata metadata)
         {
-            Validation.RequireSafeKey(metadata.Name, "item name", allowSlash: true);
+            StorageKeys.RequireName(metadata.Name);
+            StorageKeys.RequireCustomMetadata(metadata.Custom);
             await _session.Auth.DemandAsync(context, Resource(storage, metadata.Name), Action.Write).ConfigureAwait(false);
             var plugin = await GetPluginAsync(context, storage).ConfigureAwait(false);
             var id = await plugin.StoreAsync(context, content, metadata).ConfigureAwait(false);
             return new Item { Id = id, Metadata = metadata };
         }
 
+        /// <summary>Stores a local file under <paramref name="metadata"/>'s name and returns the item as cmdlets show it.</summary>
+        public async Task<StorageItem> StoreFileAsync(OperationContext context, string? storage, string path, ItemMetadata metadata)
+        {
+            StorageKeys.RequireName(metadata.Name);
+            FileStream file;
+            try
+            {
+                file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            }
+            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
+            {
+                throw new PluginException(ErrorCode.NotFound, $"The file '{path}' does not exist.", e, "FileNotFound", path);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new PluginException(ErrorCode.PermissionDenied, $"The file '{path}' cannot be read: {e.Message}", e, "FileAccessDenied", path);
+            }
+
+            using (file)
+            {
+                var item = await StoreAsync(context, storage, file, metadata).ConfigureAwait(false);
+                return StorageItem.From(NameOf(storage), item.Id, item.Metadata);
+            }
+        }
+
         /// <summary>Opens one item.</summary>
         public async Task<RetrievedItem> RetrieveAsync(OperationContext context, string? storage, string id)
         {
-            Validation.RequireSafeKey(id, "item id", 256);
+            StorageKeys.RequireId(id);
             await _session.Auth.DemandAsync(context, Resource(storage, id), Action.Read).ConfigureAwait(false);
             var plugin = await GetPluginAsync(context, storage).ConfigureAwait(false);
             return await plugin.RetrieveAsync(context, id).ConfigureAwait(false);
         }
 
+        /// <summary>One item's metadata, as cmdlets show it. <see cref="ErrorCode.NotFound"/> for an unknown id.</summary>
+        public async Task<StorageItem> GetItemAsync(OperationContext context, string? storage, string id)
+        {
+            using var retrieved = await RetrieveAsync(context, storage, id).ConfigureAwait(false);
+            return StorageItem.From(NameOf(storage), id, retrieved.Metadata);
+        }
+
+        /// <summary>
+        /// Writes one item to a local file: to a temporary name in the destination's folder, verifying the SHA-256 when
+        /// the store knows it, then renamed into place. Never replaces an existing file unless <paramref name="force"/>.
+        /// </summary>
+        /// <param name="destination">A file path, or an existing folder (the file is then named after the item's last name segment).</param>
+        /// <returns>The full path written.</returns>
+        public async Task<string> ExportAsync(OperationContext context, string? storage, string id, string destination, bool force)
+        {
+            using var retrieved = await RetrieveAsync(context, storage, id).ConfigureAwait(false);
+            var target = Directory.Exists(destination) ? Path.Combine(destination, LocalFileName(retrieved.Metadata.Name, id)) : destination;
+            target = Path.GetFullPath(target);
+            if (Directory.Exists(target))
+            {
+                throw new PluginException(ErrorCode.AlreadyExists, $"'{target}' is a folder; give a file name or another folder.",
+                    errorId: "ExportDestinationIsFolder", target: target);
+            }
+
+            if (!force && File.Exists(target))
+            {
+                throw new PluginException(ErrorCode.AlreadyExists, $"The file '{target}' exists; use -Force to replace it.",
+                    errorId: "ExportDestinationExists", target: target);
+            }
+
+            var folder = Path.GetDirectoryName(target)!;
+            if (!Directory.Exists(folder))
+            {
+                throw new PluginException(ErrorCode.NotFound, $"The folder '{folder}' does not exist.", errorId: "ExportFolderNotFound", target: folder);
+            }
+
+            var temp = Path.Combine(folder, "." + Path.GetFileName(target) + "." + Guid.NewGuid().ToString("n").Substring(0, 8) + ".ttpart");
+            try
+            {
+                string actual;
+                using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.SequentialScan))
+                {
+                    var buffer = ArrayPool<byte>.Shared.Rent(81920);
+                    try
+                    {
+                        int read;
+                        while ((read = await retrieved.Content.ReadAsync(buffer, 0, 81920, context.CancellationToken).ConfigureAwait(false)) > 0)
+                        {
+                            hash.AppendData(buffer, 0, read);
+                            await file.WriteAsync(buffer, 0, read, context.CancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+
+                    file.Flush(flushToDisk: true);
+                    actual = BitConverter.ToString(hash.GetHashAndReset()).Replace("-", "").ToLowerInvariant();
+                }
+
+                var expected = retrieved.Metadata.Sha256;
+                if (!string.IsNullOrEmpty(expected) && !string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new PluginException(ErrorCode.ChecksumMismatch,
+                        $"The content of item '{id}' has SHA-256 {actual}, not the stored {expected}; '{target}' was not written.",
+                        errorId: "ItemChecksumMismatch", target: id);
+                }
+
+                if (force)
+                {
+                    AtomicFile.ReplaceOrMove(temp, target);
+                }
+                else
+                {
+                    try
+                    {
+                        File.Move(temp, target); // fails when someone created the file meanwhile: never overwrite silently
+                    }
+                    catch (IOException) when (File.Exists(target))
+                    {
+                        throw new PluginException(ErrorCode.AlreadyExists, $"The file '{target}' exists; use -Force to replace it.",
+                            errorId: "ExportDestinationExists", target: target);
+                    }
+                }
+
+                return target;
+            }
+            finally
+            {
+                try
+                {
+                    if (File.Exists(temp))
+                    {
+                        File.Delete(temp);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
         /// <summary>Deletes one item.</summary>
         public async Task DeleteAsync(OperationContext context, string? storage, string id)
         {
-            Validation.RequireSafeKey(id, "item id", 256);
+            StorageKeys.RequireId(id);
             await _session.Auth.DemandAsync(context, Resource(storage, id), Action.Delete).ConfigureAwait(false);
             var plugin = await GetPluginAsync(context, storage).ConfigureAwait(false);
             await plugin.DeleteAsync(context, id).ConfigureAwait(false);
@@ -52,14 +189,23 @@ namespace TransferTools.Engine.Storage
         /// <summary>Lists one page.</summary>
         public async Task<IReadOnlyList<Item>> ListAsync(OperationContext context, string? storage, ListFilter filter)
         {
-            if (!string.IsNullOrEmpty(filter.Prefix))
-            {
-                Validation.RequireSafeKey(filter.Prefix, "prefix", allowSlash: true);
-            }
-
+            StorageKeys.RequirePrefix(filter.Prefix);
             await _session.Auth.DemandAsync(context, Resource(storage, filter.Prefix ?? ""), Action.Read).ConfigureAwait(false);
             var plugin = await GetPluginAsync(context, storage).ConfigureAwait(false);
             return await plugin.ListAsync(context, filter).ConfigureAwait(false);
+        }
+
+        /// <summary>Lists one page as cmdlets show it.</summary>
+        public async Task<IReadOnlyList<StorageItem>> ListItemsAsync(OperationContext context, string? storage, ListFilter filter)
+        {
+            var page = await ListAsync(context, storage, filter).ConfigureAwait(false);
+            var result = new List<StorageItem>(page.Count);
+            foreach (var item in page)
+            {
+                result.Add(StorageItem.From(NameOf(storage), item.Id, item.Metadata));
+            }
+
+            return result;
         }
 
         /// <summary>Totals.</summary>
@@ -70,8 +216,39 @@ namespace TransferTools.Engine.Storage
             return await plugin.StatsAsync(context).ConfigureAwait(false);
         }
 
+        /// <summary>Totals as cmdlets show them.</summary>
+        public async Task<StorageStatistics> MeasureAsync(OperationContext context, string? storage)
+        {
+            var stats = await StatsAsync(context, storage).ConfigureAwait(false);
+            return new StorageStatistics { Storage = NameOf(storage), TotalItems = stats.TotalItems, TotalSize = stats.TotalSize };
+        }
+
         /// <summary>The resource name authorization sees: <c>storage/NAME/KEY</c>.</summary>
-        public static string Resource(string? storage, string key) =>
-            $"storage/{(string.IsNullOrEmpty(storage) ? DefaultStorage : storage)}/{key}";
+        public static string Resource(string? storage, string key) => $"storage/{NameOf(storage)}/{key}";
+
+        /// <summary>A local file name for an item: its name's last segment, with characters no file system takes replaced.</summary>
+        public static string LocalFileName(string itemName, string id)
+        {
+            var last = itemName;
+            var slash = last.LastIndexOf('/');
+            if (slash >= 0)
+            {
+                last = last.Substring(slash + 1);
+            }
+
+            var chars = last.ToCharArray();
+            var invalid = Path.GetInvalidFileNameChars();
+            for (var i = 0; i < chars.Length; i++)
+            {
+                if (Array.IndexOf(invalid, chars[i]) >= 0 || chars[i] == ':' || chars[i] == '*' || chars[i] == '?' || chars[i] == '"'
+                    || chars[i] == '<' || chars[i] == '>' || chars[i] == '|' || chars[i] == '\\')
+                {
+                    chars[i] = '_';
+                }
+            }
+
+            var name = new string(chars).Trim();
+            return name.Length == 0 || name == "." || name == ".." ? id : name;
+        }
     }
 }

@@ -1,37 +1,1590 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Protocols;
 
 namespace TransferTools.Engine.Transfers
 {
-    /// <summary>The transfer engine: chunked, journaled, verified, resumable transfers (placeholder; see issue 3).</summary>
+    /// <summary>
+    /// The transfer engine: chunked, journaled, verified, resumable transfers. Cmdlets call the <c>Start*</c>,
+    /// <see cref="WaitAsync"/>, <see cref="SuspendAsync"/>, <see cref="StopAsync"/> and <see cref="ListAsync"/> methods;
+    /// streaming protocol plugins call the <see cref="ITransferCoordinator"/> side.
+    /// </summary>
+    /// <remarks>
+    /// A transfer runs as a background task of the session. The local side is always the file system; the remote side
+    /// is the protocol plugin's <see cref="ITransferEndpoint"/>. Bytes go to a temporary name beside the destination,
+    /// each chunk is recorded in the journal as it is written, and the file is renamed into place only after its size
+    /// and SHA-256 are verified. Ctrl+C while waiting suspends (resumable); Stop-Transfer cancels and cleans up.
+    /// </remarks>
     public sealed class TransferManager : ITransferCoordinator
     {
+        /// <summary>Context value carrying the protocol registration name from <see cref="StartSendAsync"/> to the coordinator.</summary>
+        internal const string ProtocolContextKey = "TransferTools.Protocol";
+
+        private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+        private static readonly TimeSpan RecordInterval = TimeSpan.FromSeconds(2);
+
         private readonly TransferSession _session;
+        private readonly FileSystemProtocolPlugin _local = new FileSystemProtocolPlugin();
+        private readonly ConcurrentDictionary<string, RunningTransfer> _running = new ConcurrentDictionary<string, RunningTransfer>(StringComparer.Ordinal);
+        private readonly CancellationTokenSource _closing = new CancellationTokenSource();
+        private readonly TransferJournal _journal;
 
-        /// <summary>Creates the manager for a session.</summary>
-        public TransferManager(TransferSession session) => _session = session;
+        /// <summary>Creates the manager for a session; the journal lives under the session's home.</summary>
+        public TransferManager(TransferSession session)
+        {
+            _session = session;
+            _journal = new TransferJournal(session.HomeDirectory);
+        }
+
+        /// <summary>The first retry's delay before jitter; doubles per retry up to <see cref="MaxRetryDelay"/>.</summary>
+        public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+        /// <summary>The longest wait between retries.</summary>
+        public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>Where the journal lives.</summary>
+        public string JournalDirectory => _journal.Directory;
+
+        internal TransferJournal Journal => _journal;
+
+        // ---------------------------------------------------------------- cmdlet API
+
+        /// <summary>Starts sending a local file: authorizes, picks the protocol by the destination's scheme and hands over to it.</summary>
+        /// <returns>The transfer, running in the background; <see cref="WaitAsync"/> waits for it.</returns>
+        public async Task<Transfer> StartSendAsync(OperationContext context, SendRequest request)
+        {
+            ThrowIfClosed();
+            var file = RequireSourceFile(request.File);
+            ValidateOptions(request.Options);
+            var destination = TransferLocation.Parse(request.Destination);
+            await _session.Auth.DemandAsync(context, "transfer/" + request.Destination, Abstractions.Action.Write).ConfigureAwait(false);
+            var protocol = await FindProtocolAsync(context, destination).ConfigureAwait(false);
+            var plugin = await _session.Plugins.GetAsync<IProtocolPlugin>(context, protocol).ConfigureAwait(false);
+            var id = NewId();
+            var call = context.WithTransfer(id).WithValue(ProtocolContextKey, protocol);
+            var normalized = new SendRequest { File = file, Destination = request.Destination, Options = request.Options };
+            var transfer = await plugin.SendAsync(call, normalized).ConfigureAwait(false);
+            return transfer.Id == id || _journal.TryLoad(transfer.Id) != null
+                ? transfer
+                : RecordForeign(call, id, protocol, TransferDirection.Send, file, destination, request.Options, transfer);
+        }
+
+        /// <summary>Starts receiving: a sent transfer by id (its manifest is read at the source) or a plain remote file.</summary>
+        public async Task<Transfer> StartReceiveAsync(OperationContext context, ReceiveRequest request)
+        {
+            ThrowIfClosed();
+            ValidateOptions(request.Options);
+            if (string.IsNullOrWhiteSpace(request.OutputDir))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, "-OutputDir is required.", errorId: "OutputDirMissing");
+            }
+
+            var source = request.Source;
+            var transferId = request.TransferId;
+            if (transferId != null)
+            {
+                if (string.IsNullOrWhiteSpace(source))
+                {
+                    // The journal of this machine may know where the transfer went.
+                    var sent = _journal.TryLoad(SafeResolve(transferId) ?? "");
+                    if (sent?.Direction == TransferDirection.Send && sent.FinalUri != null)
+                    {
+                        transferId = sent.Id;
+                        source = TransferLocation.Display(TransferLocation.Parent(new Uri(sent.FinalUri)));
+                    }
+                    else
+                    {
+                        throw new PluginException(ErrorCode.NotFound,
+                            $"The journal here does not know where transfer '{transferId}' was delivered; give -Source (the destination folder of the send).",
+                            errorId: "TransferSourceUnknown", target: transferId);
+                    }
+                }
+                else if (!TransferJournal.IsWellFormedId(transferId.ToLowerInvariant()))
+                {
+                    transferId = SafeResolve(transferId) ?? transferId;
+                }
+            }
+            else if (string.IsNullOrWhiteSpace(source))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, "Give -Source (a remote file) or -TransferId (a sent transfer).", errorId: "SourceMissing");
+            }
+
+            var sourceUri = TransferLocation.Parse(source!);
+            await _session.Auth.DemandAsync(context, "transfer/" + source, Abstractions.Action.Read).ConfigureAwait(false);
+            var protocol = await FindProtocolAsync(context, sourceUri).ConfigureAwait(false);
+            var plugin = await _session.Plugins.GetAsync<IProtocolPlugin>(context, protocol).ConfigureAwait(false);
+            var id = NewId();
+            var call = context.WithTransfer(id).WithValue(ProtocolContextKey, protocol);
+            var normalized = new ReceiveRequest
+            {
+                TransferId = transferId?.ToLowerInvariant(),
+                Source = source,
+                OutputDir = Path.GetFullPath(request.OutputDir),
+                Options = request.Options,
+            };
+            var transfer = await plugin.ReceiveAsync(call, normalized).ConfigureAwait(false);
+            return transfer.Id == id || _journal.TryLoad(transfer.Id) != null
+                ? transfer
+                : RecordForeign(call, id, protocol, TransferDirection.Receive, source!, FileSystemProtocolPlugin.ToUri(normalized.OutputDir), request.Options, transfer);
+        }
+
+        /// <summary>Resumes a failed or suspended transfer (in this process or one started by a process that died).</summary>
+        /// <param name="overrides">Optional new conflict policy, bandwidth limit and credential (the credential is never journaled, so a resume needs it again).</param>
+        public async Task<Transfer> StartResumeAsync(OperationContext context, string id, ResumeOverrides? overrides = null)
+        {
+            ThrowIfClosed();
+            id = _journal.ResolveId(id);
+            if (_running.ContainsKey(id))
+            {
+                throw Running(id, "in this session");
+            }
+
+            var peek = _journal.TryLoad(id) ?? throw NotFound(id);
+            await DemandAsync(context, peek).ConfigureAwait(false);
+            var ownerLock = _journal.TryLock(id) ?? throw Running(id, $"in process {peek.OwnerProcessId} on {peek.OwnerHost}");
+            try
+            {
+                // Read again under the lock: the owner may have finished between the peek and the lock.
+                var record = _journal.TryLoad(id) ?? throw NotFound(id);
+                if (!record.Streaming)
+                {
+                    ownerLock.Dispose();
+                    var foreign = await _session.Plugins.GetAsync<IProtocolPlugin>(context, record.Protocol).ConfigureAwait(false);
+                    await foreign.ResumeAsync(context.WithTransfer(id), record.ForeignId ?? id).ConfigureAwait(false);
+                    return await RefreshForeignAsync(context, record).ConfigureAwait(false);
+                }
+
+                switch (record.Status)
+                {
+                    case TransferStatus.Completed:
+                        throw new PluginException(ErrorCode.InvalidState, $"Transfer {Short(id)} is completed already; there is nothing to resume.",
+                            errorId: "TransferCompleted", target: id);
+                    case TransferStatus.Cancelled:
+                        throw new PluginException(ErrorCode.InvalidState, $"Transfer {Short(id)} was cancelled and its partial data removed; start a new Send-Transfer.",
+                            errorId: "TransferCancelled", target: id);
+                }
+
+                if (record.ErrorCode == ErrorCode.SourceChanged)
+                {
+                    throw SourceChanged(record, "since the transfer began");
+                }
+
+                if (overrides?.Conflict is ConflictPolicy conflict)
+                {
+                    record.Conflict = conflict;
+                }
+
+                if (overrides?.MaxBytesPerSecond is long rate)
+                {
+                    record.MaxBytesPerSecond = rate;
+                }
+
+                record.Resumes++;
+                return Launch(context, record, ownerLock, overrides?.Credential, remote: null);
+            }
+            catch
+            {
+                ownerLock.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Waits for a transfer to finish.</summary>
+        /// <param name="timeout">Give up waiting (not the transfer) after this long; null waits for ever.</param>
+        /// <param name="suspendOnCancel">When the context is cancelled (Ctrl+C), suspend the transfer (resumable) before returning.</param>
+        /// <returns>The transfer and whether it reached a final status.</returns>
+        /// <exception cref="OperationCanceledException">The context was cancelled.</exception>
+        public async Task<(Transfer Transfer, bool Finished)> WaitAsync(OperationContext context, string id, TimeSpan? timeout = null, bool suspendOnCancel = false)
+        {
+            id = _journal.ResolveId(id);
+            var deadline = timeout is null ? (DateTime?)null : DateTime.UtcNow + timeout.Value;
+            if (_running.TryGetValue(id, out var run))
+            {
+                using (context.CancellationToken.Register(() =>
+                       {
+                           if (suspendOnCancel)
+                           {
+                               run.RequestStop(StopReason.Suspend);
+                           }
+                       }))
+                {
+                    var waitFor = timeout is null ? Timeout.InfiniteTimeSpan : timeout.Value;
+                    var finished = await Task.WhenAny(run.Completion, Task.Delay(waitFor, context.CancellationToken)).ConfigureAwait(false) == run.Completion;
+                    if (context.CancellationToken.IsCancellationRequested)
+                    {
+                        if (suspendOnCancel)
+                        {
+                            await run.Completion.ConfigureAwait(false);
+                        }
+
+                        context.CancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    if (!finished)
+                    {
+                        return (run.Snapshot(), false);
+                    }
+                }
+            }
+
+            // Owned by another process (or finished): follow the journal.
+            while (true)
+            {
+                var transfer = Describe(_journal.TryLoad(id) ?? throw NotFound(id));
+                if (transfer.Status.IsFinal())
+                {
+                    return (transfer, true);
+                }
+
+                if (deadline != null && DateTime.UtcNow >= deadline)
+                {
+                    return (transfer, false);
+                }
+
+                await Task.Delay(200, context.CancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>The exception that explains a failed, cancelled or suspended transfer (for a cmdlet to report), or null when it completed.</summary>
+        public Exception? GetFailure(Transfer transfer)
+        {
+            if (transfer.Status == TransferStatus.Completed || !transfer.Status.IsFinal())
+            {
+                return null;
+            }
+
+            var code = transfer.ErrorCode ?? (transfer.Status == TransferStatus.Failed ? ErrorCode.Unknown : ErrorCode.Cancelled);
+            var record = _journal.TryLoad(transfer.Id);
+            var errorId = record?.ErrorId ?? (transfer.Status == TransferStatus.Suspended ? "TransferSuspended"
+                : transfer.Status == TransferStatus.Cancelled ? "TransferCancelled" : code.ToString());
+            var message = transfer.Error ?? $"Transfer {Short(transfer.Id)} is {transfer.Status.ToSeedValue()}.";
+            var hint = transfer.Status == TransferStatus.Cancelled || code == ErrorCode.SourceChanged || code == ErrorCode.ChecksumMismatch
+                       || message.IndexOf("Resume-Transfer", StringComparison.Ordinal) >= 0
+                ? ""
+                : code == ErrorCode.Conflict ? $" Resume-Transfer {Short(transfer.Id)} -Force replaces it."
+                : $" Resume-Transfer {Short(transfer.Id)} continues it.";
+            return new PluginException(code, $"Transfer {Short(transfer.Id)} ({transfer.Name}): {message}{hint}", null, errorId,
+                record?.Direction == TransferDirection.Receive ? transfer.Destination : transfer.Source);
+        }
+
+        /// <summary>Pauses a running transfer, keeping its partial data (Resume-Transfer continues it).</summary>
+        public async Task<Transfer> SuspendAsync(OperationContext context, string id)
+        {
+            id = _journal.ResolveId(id);
+            var record = _journal.TryLoad(id) ?? throw NotFound(id);
+            await DemandAsync(context, record).ConfigureAwait(false);
+            if (_running.TryGetValue(id, out var run))
+            {
+                run.RequestStop(StopReason.Suspend);
+                await run.Completion.ConfigureAwait(false);
+                return Describe(_journal.TryLoad(id) ?? record);
+            }
+
+            if (!record.Streaming)
+            {
+                throw new PluginException(ErrorCode.NotSupported, $"The protocol '{record.Protocol}' cannot suspend transfers.", errorId: "SuspendNotSupported", target: id);
+            }
+
+            if (record.Status.IsFinal())
+            {
+                if (record.Status == TransferStatus.Suspended || record.Status == TransferStatus.Failed)
+                {
+                    return Describe(record);
+                }
+
+                throw new PluginException(ErrorCode.InvalidState, $"Transfer {Short(id)} is {record.Status.ToSeedValue()}; only an active transfer can be suspended.",
+                    errorId: "TransferNotActive", target: id);
+            }
+
+            return await ControlOtherAsync(context, record, "suspend", TransferStatus.Suspended).ConfigureAwait(false);
+        }
+
+        /// <summary>Cancels a transfer (running or resumable): stops it, removes its temporary data, leaves status cancelled.</summary>
+        public async Task<Transfer> StopAsync(OperationContext context, string id)
+        {
+            id = _journal.ResolveId(id);
+            var record = _journal.TryLoad(id) ?? throw NotFound(id);
+            await DemandAsync(context, record).ConfigureAwait(false);
+            if (_running.TryGetValue(id, out var run))
+            {
+                run.RequestStop(StopReason.Cancel);
+                await run.Completion.ConfigureAwait(false);
+                return Describe(_journal.TryLoad(id) ?? record);
+            }
+
+            if (!record.Streaming)
+            {
+                var foreign = await _session.Plugins.GetAsync<IProtocolPlugin>(context, record.Protocol).ConfigureAwait(false);
+                await foreign.CancelAsync(context.WithTransfer(id), record.ForeignId ?? id).ConfigureAwait(false);
+                return await RefreshForeignAsync(context, record).ConfigureAwait(false);
+            }
+
+            switch (record.Status)
+            {
+                case TransferStatus.Cancelled:
+                    return Describe(record);
+                case TransferStatus.Completed:
+                    throw new PluginException(ErrorCode.InvalidState, $"Transfer {Short(id)} is completed; there is nothing to stop.", errorId: "TransferCompleted", target: id);
+            }
+
+            return await ControlOtherAsync(context, record, "cancel", TransferStatus.Cancelled).ConfigureAwait(false);
+        }
+
+        /// <summary>One transfer by id (or unique prefix), as the journal and this session know it.</summary>
+        public async Task<Transfer> GetTransferAsync(OperationContext context, string id)
+        {
+            id = _journal.ResolveId(id);
+            if (_running.TryGetValue(id, out var run))
+            {
+                return run.Snapshot();
+            }
+
+            var record = _journal.TryLoad(id) ?? throw NotFound(id);
+            if (!record.Streaming && !record.Status.IsFinal())
+            {
+                return await RefreshForeignAsync(context, record).ConfigureAwait(false);
+            }
+
+            return Describe(record);
+        }
+
+        /// <summary>Every transfer in the journal (all processes), newest first.</summary>
+        /// <param name="statuses">Only these statuses (as shown); null or empty for all.</param>
+        /// <param name="first">At most this many; 0 for all.</param>
+        public async Task<IReadOnlyList<Transfer>> ListAsync(OperationContext context, IReadOnlyCollection<TransferStatus>? statuses = null, int first = 0)
+        {
+            var result = new List<Transfer>();
+            foreach (var record in _journal.LoadAll().OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id, StringComparer.Ordinal))
+            {
+                var transfer = _running.TryGetValue(record.Id, out var run) ? run.Snapshot() : Describe(record);
+                if (statuses != null && statuses.Count > 0 && !statuses.Contains(transfer.Status))
+                {
+                    continue;
+                }
+
+                if (!await _session.Auth.TestAsync(context, Resource(record), Abstractions.Action.Read).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                result.Add(transfer);
+                if (first > 0 && result.Count >= first)
+                {
+                    break;
+                }
+            }
+
+            return result;
+        }
+
+        /// <summary>Suspends every transfer running in this session (session close), leaving them resumable.</summary>
+        public async Task ShutdownAsync()
+        {
+            _closing.Cancel();
+            var runs = _running.Values.ToList();
+            foreach (var run in runs)
+            {
+                run.RequestStop(StopReason.Shutdown);
+            }
+
+            var all = Task.WhenAll(runs.Select(r => r.Completion));
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(15))).ConfigureAwait(false);
+        }
+
+        // ---------------------------------------------------------------- ITransferCoordinator
 
         /// <inheritdoc/>
-        public Task<Transfer> SendAsync(OperationContext context, SendRequest request, IProtocolPlugin plugin, ITransferEndpoint destination) =>
-            throw new PluginException(ErrorCode.NotSupported, "Not implemented yet.");
+        public Task<Transfer> SendAsync(OperationContext context, SendRequest request, IProtocolPlugin plugin, ITransferEndpoint destination)
+        {
+            ThrowIfClosed();
+            var file = RequireSourceFile(request.File);
+            ValidateOptions(request.Options);
+            var destinationUri = TransferLocation.Parse(request.Destination);
+            var id = ClaimId(context);
+            var record = NewRecord(context, id, plugin, TransferDirection.Send);
+            record.Source = file;
+            record.SourceUri = FileSystemProtocolPlugin.ToUri(file).ToString();
+            record.Name = Path.GetFileName(file);
+            record.RequestedDestination = request.Destination;
+            record.DestinationUri = destinationUri.ToString();
+            record.Destination = TransferLocation.Display(destinationUri);
+            record.TotalBytes = new FileInfo(file).Length;
+            record.ApplyOptions(request.Options);
+            return Task.FromResult(LaunchNew(context, record, request.Options.Credential, destination));
+        }
 
         /// <inheritdoc/>
-        public Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request, IProtocolPlugin plugin, ITransferEndpoint source) =>
-            throw new PluginException(ErrorCode.NotSupported, "Not implemented yet.");
+        public async Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request, IProtocolPlugin plugin, ITransferEndpoint source)
+        {
+            ThrowIfClosed();
+            ValidateOptions(request.Options);
+            var outputDir = Path.GetFullPath(request.OutputDir);
+            var id = ClaimId(context);
+            var record = NewRecord(context, id, plugin, TransferDirection.Receive);
+            record.ApplyOptions(request.Options);
+            var options = request.Options;
+            Uri sourceUri;
+            if (!string.IsNullOrEmpty(request.TransferId))
+            {
+                var folder = TransferLocation.Parse(request.Source ?? throw new PluginException(ErrorCode.InvalidArgument,
+                    "Receiving a transfer by id needs -Source (the folder it was sent to).", errorId: "SourceMissing"));
+                if (!TransferLocation.EndsWithSlash(folder))
+                {
+                    var info = await source.GetInfoAsync(context, folder, options).ConfigureAwait(false);
+                    folder = info.Exists && !info.IsDirectory ? TransferLocation.Parent(folder) : new Uri(folder.GetLeftPart(UriPartial.Path) + "/" + folder.Query);
+                }
+
+                var manifest = await TransferManifest.ReadAsync(context, source, folder, request.TransferId!.ToLowerInvariant(), options).ConfigureAwait(false);
+                sourceUri = TransferLocation.Combine(folder, manifest.Name);
+                record.ReceivedTransferId = manifest.Id;
+                record.ExpectedSha256 = manifest.Sha256;
+                record.TotalBytes = manifest.Size;
+                record.Name = manifest.Name;
+            }
+            else
+            {
+                sourceUri = TransferLocation.Parse(request.Source ?? "");
+                record.Name = TransferLocation.FileName(sourceUri);
+                if (!TransferLocation.IsPlainFileName(record.Name))
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"'{request.Source}' does not end in a file name.", errorId: "SourceNameMissing", target: request.Source);
+                }
+            }
+
+            try
+            {
+                Directory.CreateDirectory(outputDir);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw FileSystemProtocolPlugin.Map(e, outputDir, "CreateDirectory");
+            }
+
+            record.SourceUri = sourceUri.ToString();
+            record.Source = TransferLocation.Display(sourceUri);
+            var folderUri = new Uri(FileSystemProtocolPlugin.ToUri(outputDir) + "/");
+            record.RequestedDestination = outputDir;
+            record.DestinationUri = folderUri.ToString();
+            record.Destination = Path.Combine(outputDir, record.Name);
+            return LaunchNew(context, record, options.Credential, source);
+        }
 
         /// <inheritdoc/>
-        public Task<Transfer> GetAsync(OperationContext context, string id) =>
-            throw new PluginException(ErrorCode.NotFound, $"No transfer '{id}'.");
+        public Task<Transfer> GetAsync(OperationContext context, string id) => GetTransferAsync(context, id);
 
         /// <inheritdoc/>
-        public Task CancelAsync(OperationContext context, string id) =>
-            throw new PluginException(ErrorCode.NotFound, $"No transfer '{id}'.");
+        public Task CancelAsync(OperationContext context, string id) => StopAsync(context, id);
 
         /// <inheritdoc/>
-        public Task ResumeAsync(OperationContext context, string id) =>
-            throw new PluginException(ErrorCode.NotFound, $"No transfer '{id}'.");
+        public Task ResumeAsync(OperationContext context, string id) => StartResumeAsync(context, id);
 
-        /// <summary>Stops background transfers, leaving them resumable.</summary>
-        public Task ShutdownAsync() => Task.CompletedTask;
+        // ---------------------------------------------------------------- running a transfer
+
+        private Transfer LaunchNew(OperationContext context, TransferRecord record, System.Net.NetworkCredential? credential, ITransferEndpoint remote)
+        {
+            var ownerLock = _journal.TryLock(record.Id) ?? throw Running(record.Id, "elsewhere");
+            try
+            {
+                return Launch(context, record, ownerLock, credential, remote);
+            }
+            catch
+            {
+                ownerLock.Dispose();
+                throw;
+            }
+        }
+
+        private Transfer Launch(OperationContext context, TransferRecord record, IDisposable ownerLock, System.Net.NetworkCredential? credential, ITransferEndpoint? remote)
+        {
+            record.OwnerProcessId = CurrentProcessId;
+            record.OwnerHost = Environment.MachineName;
+            record.Status = TransferStatus.Pending;
+            record.CompletedAt = null;
+            _journal.ClearControl(record.Id);
+            _journal.Save(record);
+
+            var run = new RunningTransfer(record, ownerLock, new NetworkCredentialHolder(credential), CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
+            {
+                Remote = remote,
+            };
+            run.Context = context.WithCancellation(run.Cts.Token).WithTransfer(record.Id);
+            _running[record.Id] = run;
+            var snapshot = run.Snapshot();
+            run.Completion = Task.Run(() => ExecuteAsync(run));
+            return snapshot;
+        }
+
+        private async Task ExecuteAsync(RunningTransfer run)
+        {
+            var context = run.Context;
+            var id = run.Record.Id;
+            using var control = StartControlWatch(run);
+            try
+            {
+                run.Update(r =>
+                {
+                    r.Status = TransferStatus.Active;
+                    r.Error = null;
+                    r.ErrorCode = null;
+                    r.ErrorId = null;
+                });
+                Save(run, durable: false);
+                _session.Monitors.TransferStarted(context, run.Snapshot());
+                var remote = run.Remote ?? await ResolveEndpointAsync(context, run.Record.Protocol).ConfigureAwait(false);
+                var (source, destination) = run.Record.Direction == TransferDirection.Send
+                    ? ((ITransferEndpoint)_local, remote)
+                    : (remote, (ITransferEndpoint)_local);
+
+                var attempt = 0;
+                while (true)
+                {
+                    try
+                    {
+                        await AttemptAsync(run, source, destination).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (Exception e) when (ToPluginException(e) is { IsTransient: true } transient && attempt < run.Record.RetryCount
+                                              && run.Stop == StopReason.None && !run.Cts.IsCancellationRequested)
+                    {
+                        attempt++;
+                        var delay = RetryDelay(attempt);
+                        run.Update(r =>
+                        {
+                            r.Retries++;
+                            r.Error = transient.Message;
+                            r.ErrorCode = transient.Code;
+                            r.ErrorId = transient.ErrorId;
+                        });
+                        Save(run, durable: false);
+                        context.Logger.Log(LogLevel.Warning,
+                            $"Transfer {Short(id)}: {transient.Message} Retry {attempt} of {run.Record.RetryCount} in {delay.TotalSeconds:0.#} s.");
+                        await Task.Delay(delay, run.Cts.Token).ConfigureAwait(false);
+                    }
+                }
+
+                run.Update(r =>
+                {
+                    r.Status = TransferStatus.Completed;
+                    r.CompletedAt = DateTimeOffset.UtcNow;
+                    r.BytesTransferred = Math.Max(0, r.TotalBytes);
+                    r.Error = null;
+                    r.ErrorCode = null;
+                    r.ErrorId = null;
+                    r.BytesPerSecond = run.AverageRate();
+                });
+                Save(run, durable: true);
+                _journal.RemoveWorkingFiles(id);
+                _session.Monitors.TransferCompleted(context, run.Snapshot());
+            }
+            catch (Exception e) when (run.Stop == StopReason.Cancel)
+            {
+                await RemoveTemporaryAsync(context.WithCancellation(CancellationToken.None), run.Record, run.Remote).ConfigureAwait(false);
+                _journal.RemoveWorkingFiles(id);
+                run.Update(r =>
+                {
+                    r.Status = TransferStatus.Cancelled;
+                    r.CompletedAt = DateTimeOffset.UtcNow;
+                    r.Error = "Stopped by Stop-Transfer.";
+                    r.ErrorCode = ErrorCode.Cancelled;
+                    r.ErrorId = "TransferCancelled";
+                });
+                Save(run, durable: true);
+                _session.Monitors.TransferFailed(context, run.Snapshot(), ToPluginException(e) is { Code: ErrorCode.Cancelled } pe ? pe
+                    : new PluginException(ErrorCode.Cancelled, "Stopped by Stop-Transfer.", e, "TransferCancelled", id));
+            }
+            catch (Exception e) when (run.Stop != StopReason.None && IsCancellation(e))
+            {
+                var why = run.Stop == StopReason.Shutdown ? "The session closed." : "Suspended.";
+                run.Update(r =>
+                {
+                    r.Status = TransferStatus.Suspended;
+                    r.Error = why + $" Resume-Transfer {Short(id)} continues it.";
+                    r.ErrorCode = ErrorCode.Cancelled;
+                    r.ErrorId = "TransferSuspended";
+                    r.BytesPerSecond = run.AverageRate();
+                });
+                Save(run, durable: true);
+                _session.Monitors.TransferFailed(context, run.Snapshot(), new PluginException(ErrorCode.Cancelled, why, e, "TransferSuspended", id));
+            }
+            catch (Exception e)
+            {
+                var error = ToPluginException(e);
+                run.Update(r =>
+                {
+                    r.Status = TransferStatus.Failed;
+                    r.CompletedAt = DateTimeOffset.UtcNow;
+                    r.Error = error.Message;
+                    r.ErrorCode = error.Code;
+                    r.ErrorId = error.ErrorId;
+                    r.BytesPerSecond = run.AverageRate();
+                });
+                try
+                {
+                    Save(run, durable: true);
+                }
+                catch (Exception saveError) when (saveError is IOException || saveError is UnauthorizedAccessException)
+                {
+                    context.Logger.Log(LogLevel.Warning, $"Transfer {Short(id)}: the journal could not be written: {saveError.Message}");
+                }
+
+                _session.Monitors.TransferFailed(context, run.Snapshot(), error);
+            }
+            finally
+            {
+                var status = run.Record.Status;
+                if (status == TransferStatus.Completed || status == TransferStatus.Cancelled)
+                {
+                    // Nobody may run it again, so nobody needs its lock file (deleted while still held).
+                    _journal.RemoveLockFile(id);
+                }
+
+                run.Lock.Dispose();
+                _running.TryRemove(id, out _);
+            }
+        }
+
+        private async Task AttemptAsync(RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination)
+        {
+            var record = run.Record;
+            var id = record.Id;
+            var options = record.ToOptions(run.Credential);
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(run.Cts.Token);
+            var token = attempt.Token;
+            var context = run.Context.WithCancellation(token);
+            using var stall = new StallWatch(options.StallTimeout, attempt);
+            try
+            {
+                // 1. The source, and whether it changed since the transfer began.
+                var sourceUri = new Uri(record.SourceUri);
+                var info = await source.GetInfoAsync(context, sourceUri, options).ConfigureAwait(false);
+                if (!info.Exists)
+                {
+                    throw new PluginException(ErrorCode.NotFound, $"The source '{record.Source}' does not exist.", errorId: "SourceNotFound", target: record.Source);
+                }
+
+                if (info.IsDirectory)
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"The source '{record.Source}' is a folder; send the files in it.", errorId: "SourceIsFolder", target: record.Source);
+                }
+
+                if (info.Length < 0)
+                {
+                    throw new PluginException(ErrorCode.NotSupported, $"The size of '{record.Source}' is unknown; it cannot be transferred in verified chunks.",
+                        errorId: "SourceSizeUnknown", target: record.Source);
+                }
+
+                if (record.SourceLength >= 0)
+                {
+                    if (HasChanged(record, info))
+                    {
+                        throw SourceChanged(record, "since the transfer began");
+                    }
+                }
+                else
+                {
+                    if (record.ExpectedSha256 != null && record.TotalBytes >= 0 && info.Length != record.TotalBytes)
+                    {
+                        throw new PluginException(ErrorCode.SourceChanged,
+                            $"'{record.Source}' holds {info.Length} bytes but its manifest says {record.TotalBytes}; it is not the file that was sent.",
+                            errorId: "SourceChanged", target: record.Source);
+                    }
+
+                    run.Update(r =>
+                    {
+                        r.SourceLength = info.Length;
+                        r.SourceModified = info.LastModified;
+                        r.SourceVersion = info.Version;
+                        r.TotalBytes = info.Length;
+                    });
+                }
+
+                var total = record.TotalBytes;
+
+                // 2. Where it goes.
+                if (record.FinalUri is null)
+                {
+                    await ResolveDestinationAsync(run, destination, context, options).ConfigureAwait(false);
+                    Save(run, durable: true);
+                    if (record.Skipped)
+                    {
+                        return;
+                    }
+                }
+                else
+                {
+                    await CheckConflictAgainAsync(run, destination, context, options).ConfigureAwait(false);
+                    if (record.Skipped)
+                    {
+                        return;
+                    }
+                }
+
+                var final = new Uri(record.FinalUri!);
+                var temp = new Uri(record.TemporaryUri!);
+
+                // 3. What a partial from an earlier attempt or process still holds, checked chunk by chunk.
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var chunks = _journal.ReadChunks(id);
+                var keep = 0;
+                if (chunks.Count > 0)
+                {
+                    var partialInfo = await destination.GetInfoAsync(context, temp, options).ConfigureAwait(false);
+                    if (partialInfo.Exists && partialInfo.Length > 0)
+                    {
+                        using var partial = await destination.OpenReadAsync(context, temp, 0, null, options).ConfigureAwait(false);
+                        keep = await ChunkPipeline.VerifyPartialAsync(partial, partialInfo.Length, chunks, record.ChunkSize, total, sha, stall.Touch, token)
+                            .ConfigureAwait(false);
+                    }
+
+                    if (keep < chunks.Count)
+                    {
+                        context.Logger.Log(LogLevel.Warning,
+                            $"Transfer {Short(id)}: the partial data holds {keep} intact chunk(s) of {chunks.Count} recorded; sending again from chunk {keep}.");
+                    }
+                }
+
+                var offset = Math.Min(total, (long)keep * record.ChunkSize);
+                using (var log = _journal.OpenChunkLog(id, chunks, keep))
+                {
+                    run.Update(r =>
+                    {
+                        r.BytesTransferred = offset;
+                        if (offset > 0)
+                        {
+                            r.ResumedFrom = offset;
+                        }
+                    });
+                    run.BeginMeasuring(offset);
+                    if (offset > 0)
+                    {
+                        context.Logger.Log(LogLevel.Verbose, $"Transfer {Short(id)}: keeping {offset} verified bytes; sending from there.");
+                    }
+
+                    Save(run, durable: false);
+
+                    // 4. The bytes: read, hash and write overlap.
+                    using (var reader = await source.OpenReadAsync(context, sourceUri, offset, record.SourceVersion, options).ConfigureAwait(false))
+                    {
+                        var writer = await destination.OpenWriteAsync(context, temp, offset, options).ConfigureAwait(false);
+                        try
+                        {
+                            var pipeline = new ChunkPipeline(record.ChunkSize, record.MaxBytesPerSecond)
+                            {
+                                Activity = stall.Touch,
+                                ChunkCommitted = (index, hash, end) =>
+                                {
+                                    log.Append(hash);
+                                    run.Update(r => r.BytesTransferred = end);
+                                },
+                                Progress = end => ReportProgress(run, end),
+                            };
+                            await pipeline.RunAsync(reader, writer, offset, total, sha, token).ConfigureAwait(false);
+                            await writer.FlushAsync(token).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            writer.Dispose();
+                        }
+                    }
+                }
+
+                // 5. Verify before delivery: the size at the destination, the source unchanged, the SHA-256 expected.
+                var written = await destination.GetInfoAsync(context, temp, options).ConfigureAwait(false);
+                if (!written.Exists || (written.Length >= 0 && written.Length != total))
+                {
+                    throw new PluginException(ErrorCode.ChecksumMismatch,
+                        $"The destination holds {(written.Exists ? written.Length : 0)} bytes of '{record.Name}' after the transfer; {total} were sent.",
+                        errorId: "SizeMismatch", target: record.Destination);
+                }
+
+                var after = await source.GetInfoAsync(context, sourceUri, options).ConfigureAwait(false);
+                if (!after.Exists || HasChanged(record, after))
+                {
+                    throw SourceChanged(record, "during the transfer");
+                }
+
+                var digest = ToHex(sha.GetHashAndReset());
+                if (record.ExpectedSha256 != null && !string.Equals(digest, record.ExpectedSha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    // The partial is worthless: drop it so a resume fetches everything again.
+                    _journal.RemoveWorkingFiles(id);
+                    await TryDeleteAsync(destination, context, temp, options).ConfigureAwait(false);
+                    throw new PluginException(ErrorCode.ChecksumMismatch,
+                        $"The SHA-256 of '{record.Source}' is {digest}, but the manifest of transfer {Short(record.ReceivedTransferId ?? "")} says {record.ExpectedSha256}. Nothing was delivered.",
+                        errorId: "ChecksumMismatch", target: record.Source);
+                }
+
+                run.Update(r => r.Sha256 = digest);
+
+                // 6. Deliver atomically, then leave the manifest beside it.
+                await destination.CommitAsync(context, temp, final, record.Conflict == ConflictPolicy.Overwrite, options).ConfigureAwait(false);
+                if (record.Direction == TransferDirection.Send)
+                {
+                    await WriteManifestAsync(run, destination, context, options, final, digest).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException e) when (stall.Stalled && !run.Cts.IsCancellationRequested)
+            {
+                throw new PluginException(ErrorCode.Timeout, $"No bytes moved for {options.StallTimeout.TotalSeconds:0.#} s.", e, "TransferStalled", record.Destination);
+            }
+        }
+
+        private async Task ResolveDestinationAsync(RunningTransfer run, ITransferEndpoint destination, OperationContext context, TransferOptions options)
+        {
+            var record = run.Record;
+            var requested = new Uri(record.DestinationUri);
+            Uri final;
+            if (TransferLocation.EndsWithSlash(requested))
+            {
+                var folder = await destination.GetInfoAsync(context, requested, options).ConfigureAwait(false);
+                if (!folder.Exists)
+                {
+                    await destination.CreateDirectoryAsync(context, requested, options).ConfigureAwait(false);
+                }
+                else if (!folder.IsDirectory)
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"'{TransferLocation.Display(requested)}' is a file, not a folder.",
+                        errorId: "DestinationNotAFolder", target: TransferLocation.Display(requested));
+                }
+
+                final = TransferLocation.Combine(requested, record.Name);
+            }
+            else
+            {
+                var info = await destination.GetInfoAsync(context, requested, options).ConfigureAwait(false);
+                final = info.Exists && info.IsDirectory ? TransferLocation.Combine(requested, record.Name) : requested;
+            }
+
+            var existing = await destination.GetInfoAsync(context, final, options).ConfigureAwait(false);
+            if (existing.Exists)
+            {
+                final = await ApplyConflictPolicyAsync(run, destination, context, options, final, existing).ConfigureAwait(false);
+            }
+
+            run.Update(r =>
+            {
+                r.FinalUri = final.ToString();
+                r.TemporaryUri = TransferLocation.Temporary(final, r.Id).ToString();
+                r.Destination = TransferLocation.Display(final);
+                r.Name = record.Direction == TransferDirection.Send ? r.Name : TransferLocation.FileName(final);
+            });
+        }
+
+        private async Task CheckConflictAgainAsync(RunningTransfer run, ITransferEndpoint destination, OperationContext context, TransferOptions options)
+        {
+            var record = run.Record;
+            if (record.Conflict == ConflictPolicy.Overwrite)
+            {
+                return;
+            }
+
+            var final = new Uri(record.FinalUri!);
+            var existing = await destination.GetInfoAsync(context, final, options).ConfigureAwait(false);
+            if (existing.Exists)
+            {
+                var chosen = await ApplyConflictPolicyAsync(run, destination, context, options, final, existing).ConfigureAwait(false);
+                run.Update(r =>
+                {
+                    r.FinalUri = chosen.ToString();
+                    r.Destination = TransferLocation.Display(chosen);
+                });
+            }
+        }
+
+        private static async Task<Uri> ApplyConflictPolicyAsync(RunningTransfer run, ITransferEndpoint destination, OperationContext context, TransferOptions options,
+            Uri final, RemoteFileInfo existing)
+        {
+            var display = TransferLocation.Display(final);
+            if (existing.IsDirectory)
+            {
+                throw new PluginException(ErrorCode.Conflict, $"'{display}' is a folder; a file cannot be delivered under that name.",
+                    errorId: "DestinationIsFolder", target: display);
+            }
+
+            switch (run.Record.Conflict)
+            {
+                case ConflictPolicy.Overwrite:
+                    return final;
+                case ConflictPolicy.Skip:
+                    run.Update(r =>
+                    {
+                        r.Skipped = true;
+                        r.FinalUri = final.ToString();
+                        r.Destination = display;
+                        r.BytesTransferred = 0;
+                    });
+                    context.Logger.Log(LogLevel.Verbose, $"'{display}' exists; skipped (-Conflict Skip).");
+                    return final;
+                case ConflictPolicy.Rename:
+                    for (var n = 1; n < 10000; n++)
+                    {
+                        var candidate = TransferLocation.Renamed(final, n);
+                        if (!(await destination.GetInfoAsync(context, candidate, options).ConfigureAwait(false)).Exists)
+                        {
+                            return candidate;
+                        }
+                    }
+
+                    throw new PluginException(ErrorCode.Conflict, $"No free name found beside '{display}'.", errorId: "DestinationExists", target: display);
+                default:
+                    throw new PluginException(ErrorCode.Conflict,
+                        $"'{display}' exists already. Use -Force or -Conflict Overwrite to replace it, -Conflict Rename to keep both, or -Conflict Skip.",
+                        errorId: "DestinationExists", target: display);
+            }
+        }
+
+        private async Task WriteManifestAsync(RunningTransfer run, ITransferEndpoint destination, OperationContext context, TransferOptions options, Uri final, string digest)
+        {
+            var record = run.Record;
+            var manifest = new TransferManifest
+            {
+                Id = record.Id,
+                Name = TransferLocation.FileName(final),
+                Size = record.TotalBytes,
+                Sha256 = digest,
+                SenderUser = Environment.UserName,
+                SenderMachine = Environment.MachineName,
+                SenderUserId = record.UserId,
+                SentAt = DateTimeOffset.UtcNow,
+            };
+            try
+            {
+                var folder = TransferLocation.Parent(final);
+                await manifest.WriteAsync(context, destination, folder, options).ConfigureAwait(false);
+                run.Update(r => r.ManifestUri = TransferManifest.LocationIn(folder, record.Id).ToString());
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                // The file is delivered and verified; a missing manifest only stops Receive-Transfer -TransferId.
+                context.Logger.Log(LogLevel.Warning, $"Transfer {Short(record.Id)}: delivered, but the manifest could not be written: {e.Message}");
+            }
+        }
+
+        private async Task RemoveTemporaryAsync(OperationContext context, TransferRecord record, ITransferEndpoint? remote)
+        {
+            if (record.TemporaryUri is null)
+            {
+                return;
+            }
+
+            try
+            {
+                var endpoint = record.Direction == TransferDirection.Receive ? _local
+                    : remote ?? await ResolveEndpointAsync(context, record.Protocol).ConfigureAwait(false);
+                await endpoint.DeleteAsync(context, new Uri(record.TemporaryUri), record.ToOptions()).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OutOfMemoryException))
+            {
+                context.Logger.Log(LogLevel.Warning, $"Transfer {Short(record.Id)}: the temporary file could not be removed: {e.Message}");
+            }
+        }
+
+        private static async Task TryDeleteAsync(ITransferEndpoint endpoint, OperationContext context, Uri location, TransferOptions options)
+        {
+            try
+            {
+                await endpoint.DeleteAsync(context, location, options).ConfigureAwait(false);
+            }
+            catch (PluginException)
+            {
+            }
+        }
+
+        private void ReportProgress(RunningTransfer run, long end)
+        {
+            if (run.ReportDue(end, ProgressInterval))
+            {
+                _session.Monitors.TransferProgress(run.Context, run.Snapshot());
+                if (run.RecordDue(RecordInterval))
+                {
+                    try
+                    {
+                        Save(run, durable: false);
+                    }
+                    catch (IOException)
+                    {
+                        // A progress figure is not worth failing a transfer for; the chunk log is the truth.
+                    }
+                }
+            }
+        }
+
+        private IDisposable StartControlWatch(RunningTransfer run)
+        {
+            // Another process asks a running transfer to stop or pause through journal/ID.control.
+            var timer = new Timer(_ =>
+            {
+                var action = _journal.ReadControl(run.Record.Id);
+                if (action is null)
+                {
+                    return;
+                }
+
+                _journal.ClearControl(run.Record.Id);
+                run.RequestStop(string.Equals(action, "cancel", StringComparison.OrdinalIgnoreCase) ? StopReason.Cancel : StopReason.Suspend);
+            }, null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+            return timer;
+        }
+
+        private async Task<Transfer> ControlOtherAsync(OperationContext context, TransferRecord record, string action, TransferStatus target)
+        {
+            var id = record.Id;
+            using (var ownerLock = _journal.TryLock(id))
+            {
+                if (ownerLock != null)
+                {
+                    // Nobody runs it: its owner died, or it is waiting to be resumed. Act on the journal directly.
+                    var current = _journal.TryLoad(id) ?? record;
+                    if (target == TransferStatus.Cancelled)
+                    {
+                        await RemoveTemporaryAsync(context, current, null).ConfigureAwait(false);
+                        _journal.RemoveWorkingFiles(id);
+                        current.CompletedAt = DateTimeOffset.UtcNow;
+                        current.Error = "Stopped by Stop-Transfer.";
+                        current.ErrorCode = ErrorCode.Cancelled;
+                        current.ErrorId = "TransferCancelled";
+                    }
+                    else
+                    {
+                        current.Error = $"Suspended. Resume-Transfer {Short(id)} continues it.";
+                        current.ErrorCode = ErrorCode.Cancelled;
+                        current.ErrorId = "TransferSuspended";
+                    }
+
+                    current.Status = target;
+                    _journal.Save(current);
+                    if (target == TransferStatus.Cancelled)
+                    {
+                        _journal.RemoveLockFile(id);
+                    }
+
+                    return Describe(current);
+                }
+            }
+
+            _journal.RequestControl(id, action);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, context.CancellationToken).ConfigureAwait(false);
+                var now = _journal.TryLoad(id);
+                if (now != null && now.Status.IsFinal())
+                {
+                    return Describe(now);
+                }
+            }
+
+            throw new PluginException(ErrorCode.Timeout, $"Transfer {Short(id)} runs in process {record.OwnerProcessId} on {record.OwnerHost}, which did not answer the {action} request.",
+                errorId: "TransferControlTimeout", target: id);
+        }
+
+        // ---------------------------------------------------------------- helpers
+
+        private Transfer Describe(TransferRecord record)
+        {
+            var transfer = record.ToTransfer();
+            if (record.Streaming && !record.Status.IsFinal() && !_running.ContainsKey(record.Id))
+            {
+                if (_journal.IsOwned(record.Id))
+                {
+                    // Running in another process: the chunk log is more current than the record.
+                    var committed = Math.Min(Math.Max(0, record.TotalBytes), _journal.CountChunks(record.Id) * (long)record.ChunkSize);
+                    transfer.BytesTransferred = Math.Max(transfer.BytesTransferred, committed);
+                    transfer.Progress = record.TotalBytes > 0 ? transfer.BytesTransferred * 100.0 / record.TotalBytes : 0;
+                }
+                else
+                {
+                    var committed = Math.Min(Math.Max(0, record.TotalBytes), _journal.CountChunks(record.Id) * (long)record.ChunkSize);
+                    transfer.BytesTransferred = committed;
+                    transfer.Progress = record.TotalBytes > 0 ? committed * 100.0 / record.TotalBytes : 0;
+                    transfer.Status = TransferStatus.Failed;
+                    transfer.ErrorCode = ErrorCode.Cancelled;
+                    transfer.Error = $"Interrupted: the process that ran it (pid {record.OwnerProcessId} on {record.OwnerHost}) is gone. Resume-Transfer {Short(record.Id)} continues it.";
+                    transfer.BytesPerSecond = 0;
+                }
+            }
+
+            return transfer;
+        }
+
+        private Transfer RecordForeign(OperationContext context, string id, string protocol, TransferDirection direction, string source, Uri destination,
+            TransferOptions options, Transfer reported)
+        {
+            var record = new TransferRecord
+            {
+                Id = id,
+                ForeignId = reported.Id,
+                Streaming = false,
+                Direction = direction,
+                Protocol = protocol,
+                Source = reported.Source.Length > 0 ? reported.Source : source,
+                SourceUri = source,
+                Destination = reported.Destination.Length > 0 ? reported.Destination : TransferLocation.Display(destination),
+                DestinationUri = destination.ToString(),
+                Name = reported.Name.Length > 0 ? reported.Name : Path.GetFileName(source),
+                Status = reported.Status,
+                StartedAt = reported.StartedAt == default ? DateTimeOffset.UtcNow : reported.StartedAt,
+                CompletedAt = reported.CompletedAt,
+                TotalBytes = reported.TotalBytes,
+                BytesTransferred = reported.BytesTransferred,
+                Sha256 = reported.Sha256,
+                Error = reported.Error,
+                ErrorCode = reported.ErrorCode,
+                UserId = context.UserId,
+                RequestId = context.RequestId,
+                OwnerProcessId = CurrentProcessId,
+                OwnerHost = Environment.MachineName,
+            };
+            record.ApplyOptions(options);
+            _journal.Save(record);
+            return record.ToTransfer();
+        }
+
+        private async Task<Transfer> RefreshForeignAsync(OperationContext context, TransferRecord record)
+        {
+            var plugin = await _session.Plugins.GetAsync<IProtocolPlugin>(context, record.Protocol).ConfigureAwait(false);
+            var status = await plugin.StatusAsync(context.WithTransfer(record.Id), record.ForeignId ?? record.Id).ConfigureAwait(false);
+            if (status != record.Status)
+            {
+                record.Status = status;
+                if (status.IsFinal())
+                {
+                    record.CompletedAt ??= DateTimeOffset.UtcNow;
+                }
+
+                if (_journal.TryLock(record.Id) is { } held)
+                {
+                    using (held)
+                    {
+                        _journal.Save(record);
+                    }
+                }
+            }
+
+            return record.ToTransfer();
+        }
+
+        private async Task<string> FindProtocolAsync(OperationContext context, Uri location)
+        {
+            var scheme = location.Scheme.ToLowerInvariant();
+            return await _session.Plugins.FindProtocolForSchemeAsync(context, scheme).ConfigureAwait(false)
+                   ?? throw new PluginException(ErrorCode.NotSupported,
+                       $"No protocol plugin serves '{scheme}://' locations. Get-TransferPlugin -Kind Protocol lists them.",
+                       errorId: "NoProtocolForScheme", target: TransferLocation.Display(location));
+        }
+
+        private async Task<ITransferEndpoint> ResolveEndpointAsync(OperationContext context, string protocol)
+        {
+            var plugin = await _session.Plugins.GetAsync<IProtocolPlugin>(context, protocol).ConfigureAwait(false);
+            return plugin as ITransferEndpoint ?? throw new PluginException(ErrorCode.NotSupported,
+                $"The protocol plugin '{protocol}' does not expose byte-level endpoints.", errorId: "NotAStreamingProtocol", target: protocol);
+        }
+
+        private Task DemandAsync(OperationContext context, TransferRecord record) =>
+            _session.Auth.DemandAsync(context, Resource(record),
+                record.Direction == TransferDirection.Send ? Abstractions.Action.Write : Abstractions.Action.Read);
+
+        private static string Resource(TransferRecord record) =>
+            "transfer/" + (record.Direction == TransferDirection.Send ? record.RequestedDestination : record.Source);
+
+        private TransferRecord NewRecord(OperationContext context, string id, IProtocolPlugin plugin, TransferDirection direction) => new TransferRecord
+        {
+            Id = id,
+            Direction = direction,
+            Protocol = context.GetValue(ProtocolContextKey) as string ?? NameOf(plugin),
+            Status = TransferStatus.Pending,
+            StartedAt = DateTimeOffset.UtcNow,
+            UserId = context.UserId,
+            RequestId = context.RequestId,
+        };
+
+        private string NameOf(IProtocolPlugin plugin)
+        {
+            foreach (var (name, loaded) in _session.Plugins.Loaded)
+            {
+                if (ReferenceEquals(loaded, plugin))
+                {
+                    return name;
+                }
+            }
+
+            return plugin is FileSystemProtocolPlugin ? "FileSystem" : plugin.Metadata.Name;
+        }
+
+        private string ClaimId(OperationContext context)
+        {
+            var wanted = context.TransferId;
+            return wanted != null && TransferJournal.IsWellFormedId(wanted) && !_running.ContainsKey(wanted) && !File.Exists(_journal.RecordPath(wanted))
+                ? wanted
+                : NewId();
+        }
+
+        private string? SafeResolve(string idOrPrefix)
+        {
+            try
+            {
+                return _journal.ResolveId(idOrPrefix);
+            }
+            catch (PluginException)
+            {
+                return null;
+            }
+        }
+
+        private static string RequireSourceFile(string file)
+        {
+            string full;
+            try
+            {
+                full = Path.GetFullPath(file);
+            }
+            catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{file}' is not a valid path: {e.Message}", e, "InvalidSourcePath", file);
+            }
+
+            if (Directory.Exists(full))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{full}' is a folder; send the files in it (Get-ChildItem -File | Send-Transfer).",
+                    errorId: "SourceIsFolder", target: file);
+            }
+
+            if (!File.Exists(full))
+            {
+                throw new PluginException(ErrorCode.NotFound, $"The source file '{full}' does not exist.", errorId: "SourceNotFound", target: file);
+            }
+
+            return full;
+        }
+
+        private static void ValidateOptions(TransferOptions options)
+        {
+            if (options.ChunkSize < 4096 || options.ChunkSize > 1024 * 1024 * 1024)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"The chunk size must be between 4 KiB and 1 GiB; it is {options.ChunkSize}.",
+                    errorId: "InvalidChunkSize", target: options.ChunkSize);
+            }
+
+            if (options.MaxBytesPerSecond < 0 || options.RetryCount < 0 || options.StallTimeout <= TimeSpan.Zero)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, "MaxBytesPerSecond and RetryCount must not be negative, and StallTimeout must be positive.",
+                    errorId: "InvalidTransferOptions");
+            }
+        }
+
+        private static bool HasChanged(TransferRecord record, RemoteFileInfo info) =>
+            info.Length != record.SourceLength
+            || (record.SourceVersion != null && info.Version != null && !string.Equals(record.SourceVersion, info.Version, StringComparison.Ordinal))
+            || (record.SourceVersion is null && record.SourceModified != null && info.LastModified != null && record.SourceModified != info.LastModified);
+
+        private static PluginException SourceChanged(TransferRecord record, string when) => new PluginException(ErrorCode.SourceChanged,
+            $"The source '{record.Source}' changed {when} (size, time stamp or version differ), so the data already transferred cannot be trusted. " +
+            "Stop-Transfer removes the partial data; start a new transfer.",
+            errorId: "SourceChanged", target: record.Source);
+
+        private static PluginException NotFound(string id) => new PluginException(ErrorCode.NotFound,
+            $"No transfer with id '{id}'. Get-TransferStatus lists the known transfers.", errorId: "TransferNotFound", target: id);
+
+        private static PluginException Running(string id, string where) => new PluginException(ErrorCode.InvalidState,
+            $"Transfer {Short(id)} is running {where}; Suspend-Transfer or Stop-Transfer it first, or Wait-Transfer for it.", errorId: "TransferRunning", target: id);
+
+        internal static PluginException ToPluginException(Exception e)
+        {
+            if (e is AggregateException aggregate && aggregate.InnerExceptions.Count == 1)
+            {
+                e = aggregate.InnerExceptions[0];
+            }
+
+            return e switch
+            {
+                PluginException pe => pe,
+                OperationCanceledException _ => new PluginException(ErrorCode.Cancelled, "The transfer was cancelled.", e, "TransferCancelled"),
+                UnauthorizedAccessException _ => new PluginException(ErrorCode.PermissionDenied, e.Message, e, "AccessDenied"),
+                // A raw I/O failure from a remote stream is a dropped connection; local failures arrive mapped by the FileSystem plugin.
+                IOException _ => new PluginException(ErrorCode.ConnectionError, e.Message, e, "TransferIOError"),
+                _ => new PluginException(ErrorCode.Internal, $"{e.GetType().Name}: {e.Message}", e, "TransferInternalError"),
+            };
+        }
+
+        private static bool IsCancellation(Exception e) =>
+            e is OperationCanceledException || (e is PluginException pe && pe.Code == ErrorCode.Cancelled)
+            || (e is AggregateException a && a.InnerExceptions.All(IsCancellation));
+
+        private TimeSpan RetryDelay(int attempt)
+        {
+            // Exponential backoff with "equal jitter": half the step fixed, half random, so retries from many transfers spread out.
+            var step = Math.Min(MaxRetryDelay.TotalMilliseconds, RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
+            return TimeSpan.FromMilliseconds(step / 2 + ThreadSafeRandom.NextDouble() * step / 2);
+        }
+
+        internal static TimeSpan ComputeRetryDelay(int attempt, TimeSpan baseDelay, TimeSpan max, double random)
+        {
+            var step = Math.Min(max.TotalMilliseconds, baseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
+            return TimeSpan.FromMilliseconds(step / 2 + random * step / 2);
+        }
+
+        private void Save(RunningTransfer run, bool durable) => _journal.Save(run.CloneRecord(), durable);
+
+        private void ThrowIfClosed()
+        {
+            if (_closing.IsCancellationRequested)
+            {
+                throw new PluginException(ErrorCode.LifecycleError, "The session is closing; no new transfer can start.", errorId: "SessionClosed");
+            }
+        }
+
+        internal static string NewId() => Guid.NewGuid().ToString("n");
+
+        internal static string Short(string id) => id.Length > 8 ? id.Substring(0, 8) : id;
+
+        private static string ToHex(byte[] bytes)
+        {
+            var chars = new char[bytes.Length * 2];
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                chars[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
+                chars[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
+            }
+
+            return new string(chars);
+        }
+
+        private static int CurrentProcessId
+        {
+            get
+            {
+                using var process = Process.GetCurrentProcess();
+                return process.Id;
+            }
+        }
+
+        private static class ThreadSafeRandom
+        {
+            private static readonly Random Seed = new Random();
+
+            [ThreadStatic]
+            private static Random? _local;
+
+            public static double NextDouble()
+            {
+                if (_local is null)
+                {
+                    int seed;
+                    lock (Seed)
+                    {
+                        seed = Seed.Next();
+                    }
+
+                    _local = new Random(seed);
+                }
+
+                return _local.NextDouble();
+            }
+        }
+    }
+
+    /// <summary>What <c>Resume-Transfer</c> may change about a transfer it continues.</summary>
+    public sealed class ResumeOverrides
+    {
+        /// <summary>A new conflict policy (e.g. Overwrite after a DestinationExists failure), or null to keep.</summary>
+        public ConflictPolicy? Conflict { get; set; }
+        /// <summary>A new bandwidth limit, or null to keep.</summary>
+        public long? MaxBytesPerSecond { get; set; }
+        /// <summary>The remote credential (never journaled, so a resume of a credentialed transfer needs it again).</summary>
+        public System.Net.NetworkCredential? Credential { get; set; }
+    }
+
+    internal enum StopReason
+    {
+        None,
+        Suspend,
+        Cancel,
+        Shutdown,
+    }
+
+    /// <summary>A transfer running in this session: its record, owner lock, cancellation and live figures.</summary>
+    internal sealed class RunningTransfer
+    {
+        private readonly object _gate = new object();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _measureFrom;
+        private TimeSpan _measureStart;
+        private TimeSpan _lastReport;
+        private TimeSpan _lastRecord;
+        private long _lastReportBytes;
+        private double _rate;
+        private int _stop;
+
+        public RunningTransfer(TransferRecord record, IDisposable ownerLock, NetworkCredentialHolder credential, CancellationTokenSource cts)
+        {
+            Record = record;
+            Lock = ownerLock;
+            Credential = credential;
+            Cts = cts;
+        }
+
+        public TransferRecord Record { get; }
+        public IDisposable Lock { get; }
+        public NetworkCredentialHolder Credential { get; }
+        public CancellationTokenSource Cts { get; }
+        public OperationContext Context { get; set; } = OperationContext.None;
+        public ITransferEndpoint? Remote { get; set; }
+        public Task Completion { get; set; } = Task.CompletedTask;
+        public StopReason Stop => (StopReason)Volatile.Read(ref _stop);
+
+        public void RequestStop(StopReason reason)
+        {
+            // The first reason wins: a Stop-Transfer after Ctrl+C still cancels, a suspend after a cancel does not undo it.
+            if (Interlocked.CompareExchange(ref _stop, (int)reason, (int)StopReason.None) == (int)StopReason.None
+                || (reason == StopReason.Cancel && Interlocked.Exchange(ref _stop, (int)reason) != (int)reason))
+            {
+                try
+                {
+                    Cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+        }
+
+        public void Update(Action<TransferRecord> change)
+        {
+            lock (_gate)
+            {
+                change(Record);
+            }
+        }
+
+        public TransferRecord CloneRecord()
+        {
+            lock (_gate)
+            {
+                return Record.Clone();
+            }
+        }
+
+        public void BeginMeasuring(long offset)
+        {
+            lock (_gate)
+            {
+                _measureFrom = offset;
+                _measureStart = _clock.Elapsed;
+                _lastReport = _measureStart;
+                _lastReportBytes = offset;
+                _live = offset;
+            }
+        }
+
+        private long _live;
+
+        /// <summary>True when a progress report is due; updates the smoothed rate.</summary>
+        public bool ReportDue(long bytes, TimeSpan interval)
+        {
+            lock (_gate)
+            {
+                _live = bytes;
+                var now = _clock.Elapsed;
+                var elapsed = now - _lastReport;
+                if (elapsed < interval && bytes < Record.TotalBytes)
+                {
+                    return false;
+                }
+
+                var sample = (bytes - _lastReportBytes) / Math.Max(0.001, elapsed.TotalSeconds);
+                _rate = _rate <= 0 ? sample : 0.7 * _rate + 0.3 * sample;
+                _lastReport = now;
+                _lastReportBytes = bytes;
+                Record.BytesPerSecond = _rate;
+                return true;
+            }
+        }
+
+        public bool RecordDue(TimeSpan interval)
+        {
+            lock (_gate)
+            {
+                if (_clock.Elapsed - _lastRecord < interval)
+                {
+                    return false;
+                }
+
+                _lastRecord = _clock.Elapsed;
+                return true;
+            }
+        }
+
+        public double AverageRate()
+        {
+            lock (_gate)
+            {
+                var seconds = (_clock.Elapsed - _measureStart).TotalSeconds;
+                var moved = Math.Max(0, Math.Max(_live, Record.BytesTransferred) - _measureFrom);
+                return seconds > 0 ? moved / seconds : 0;
+            }
+        }
+
+        public Transfer Snapshot()
+        {
+            lock (_gate)
+            {
+                var transfer = Record.ToTransfer();
+                if (transfer.Status == TransferStatus.Active)
+                {
+                    transfer.BytesTransferred = Math.Max(transfer.BytesTransferred, _live);
+                    transfer.Progress = Record.TotalBytes > 0 ? Math.Min(100, transfer.BytesTransferred * 100.0 / Record.TotalBytes) : 0;
+                    transfer.BytesPerSecond = _rate;
+                }
+
+                return transfer;
+            }
+        }
+    }
+
+    /// <summary>Cancels an attempt when no byte moved for the stall time-out.</summary>
+    internal sealed class StallWatch : IDisposable
+    {
+        private readonly TimeSpan _timeout;
+        private readonly CancellationTokenSource _attempt;
+        private readonly Timer _timer;
+        private long _lastActivity = Stopwatch.GetTimestamp();
+        private int _stalled;
+
+        public StallWatch(TimeSpan timeout, CancellationTokenSource attempt)
+        {
+            _timeout = timeout;
+            _attempt = attempt;
+            var period = TimeSpan.FromMilliseconds(Math.Max(50, Math.Min(1000, timeout.TotalMilliseconds / 4)));
+            _timer = new Timer(_ => Check(), null, period, period);
+        }
+
+        public bool Stalled => Volatile.Read(ref _stalled) != 0;
+
+        public void Touch() => Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
+
+        public void Dispose() => _timer.Dispose();
+
+        private void Check()
+        {
+            var idle = TimeSpan.FromSeconds((Stopwatch.GetTimestamp() - Interlocked.Read(ref _lastActivity)) / (double)Stopwatch.Frequency);
+            if (idle > _timeout && Interlocked.Exchange(ref _stalled, 1) == 0)
+            {
+                try
+                {
+                    _attempt.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+        }
     }
 }

@@ -9,6 +9,9 @@ namespace TransferTools.Commands
 {
     /// <summary>
     /// <para type="synopsis">Signs the session in through an auth plugin (password, token, OIDC client credentials or device code).</para>
+    /// <para type="description">Once any auth plugin is registered, every storage, transfer and plugin-administration
+    /// operation needs a signed-in session. The token stays in this runspace's memory: it is never written to disk, to a
+    /// log or to the default output. With a refresh token, the session refreshes itself shortly before expiry.</para>
     /// </summary>
     [Cmdlet(VerbsCommunications.Connect, "TransferService", DefaultParameterSetName = CredentialSet)]
     [OutputType(typeof(SessionInfo))]
@@ -28,20 +31,22 @@ namespace TransferTools.Commands
         [Credential]
         public PSCredential? Credential { get; set; }
 
-        /// <summary>A token issued earlier (an access token of the plugin or the identity provider).</summary>
+        /// <summary>A token issued earlier (an access or refresh token of the plugin, or the identity provider's access token).</summary>
         [Parameter(Mandatory = true, ParameterSetName = TokenSet)]
         public SecureString? Token { get; set; }
 
-        /// <summary>Sign in with the OIDC device code flow: shows a code and URL, then waits for approval.</summary>
+        /// <summary>Sign in with the OIDC device code flow: shows a code and URL (as a warning, so it reaches runbook logs), then waits for approval.</summary>
         [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
         public SwitchParameter DeviceCode { get; set; }
 
         /// <summary>The client id for the device code flow (default: the registration's ClientId).</summary>
         [Parameter(ParameterSetName = DeviceCodeSet)]
+        [ValidateNotNullOrEmpty]
         public string? ClientId { get; set; }
 
         /// <summary>Scopes to ask for (OIDC); default: the registration's Scope.</summary>
         [Parameter]
+        [ValidateNotNullOrEmpty]
         public string? Scope { get; set; }
 
         /// <inheritdoc/>
@@ -58,7 +63,6 @@ namespace TransferTools.Commands
                     request.Type = AuthType.DeviceCode;
                     request.Oidc.ClientId = ClientId;
                     request.Oidc.Scope = Scope;
-                    request.Oidc.DeviceCodeCallback = prompt => Host.UI.WriteLine(prompt.ToString());
                     break;
                 default:
                     var network = Credential!.GetNetworkCredential();
@@ -71,9 +75,20 @@ namespace TransferTools.Commands
                     break;
             }
 
-            var result = RunOrThrow(c => Session.Auth.ConnectAsync(c, Plugin, request), Plugin ?? request.ToString());
-            WriteVerbose($"Signed in as '{result.User.Name}' until {result.ExpiresAt:u}.");
-            WriteObject(Session.Auth.Describe());
+            var target = Plugin ?? request.ToString();
+            var connected = TryRun(c =>
+            {
+                // The provider's prompt arrives on an engine thread: hand it to the pipeline thread as a warning, so it
+                // shows at a prompt and in a runbook's log alike.
+                request.Oidc.DeviceCodeCallback = prompt => c.Logger.Log(LogLevel.Warning, prompt.ToString()
+                    + (string.IsNullOrEmpty(prompt.VerificationUriComplete) ? "" : $" (or open {prompt.VerificationUriComplete})")
+                    + $" The code expires at {prompt.ExpiresAt:u}.");
+                return Session.Auth.ConnectAsync(c, Plugin, request);
+            }, target, out AuthResult _);
+            if (connected)
+            {
+                WriteObject(Session.Auth.Describe());
+            }
         }
     }
 }

@@ -4,7 +4,9 @@ using TransferTools.Internal;
 namespace TransferTools.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Revokes the session's token and signs the session out.</para>
+    /// <para type="synopsis">Revokes the session's tokens and signs the session out.</para>
+    /// <para type="description">The access and refresh tokens are revoked through the auth plugin (for OIDC, at the
+    /// provider's revocation endpoint when it has one) and forgotten, even when revocation fails.</para>
     /// </summary>
     [Cmdlet(VerbsCommunications.Disconnect, "TransferService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(void))]
@@ -13,14 +15,14 @@ namespace TransferTools.Commands
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
-            var user = Session.Auth.Current?.User.Name ?? "(not signed in)";
-            if (ShouldProcess(user, "Revoke token and sign out"))
+            var current = Session.Auth.Current;
+            var user = current?.User.Name ?? "(not signed in)";
+            if (ShouldProcess(user, "Revoke tokens and sign out"))
             {
-                RunOrThrow<object?>(async c =>
+                if (TryRun(c => Session.Auth.DisconnectAsync(c), user))
                 {
-                    await Session.Auth.DisconnectAsync(c).ConfigureAwait(false);
-                    return null;
-                }, user);
+                    WriteVerbose($"Signed out '{user}'.");
+                }
             }
         }
     }

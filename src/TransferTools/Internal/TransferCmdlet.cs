@@ -19,6 +19,7 @@ namespace TransferTools.Internal
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
 
         private TransferSession? _session;
+        private string? _requestId;
 
         /// <summary>The calling runspace's session, found on the pipeline thread and kept for engine threads.</summary>
         protected TransferSession Session => _session ??= SessionManager.Current;
@@ -33,8 +34,42 @@ namespace TransferTools.Internal
         /// <summary>Cancelled when the user presses Ctrl+C.</summary>
         protected CancellationToken Stopping => _stopping.Token;
 
-        /// <summary>True when this call should show progress bars.</summary>
+        /// <summary>True when this call should show progress bars (cmdlets that move data return <see cref="ShouldShowProgress"/>).</summary>
         protected virtual bool WantsProgress => false;
+
+        /// <summary>
+        /// True unless progress would be unwelcome: <c>-ProgressAction</c> or <c>$ProgressPreference</c> is SilentlyContinue
+        /// or Ignore, or the host has no interactive UI (a runbook, a runspace without a console host).
+        /// </summary>
+        protected bool ShouldShowProgress()
+        {
+            object? preference = null;
+            if (MyInvocation.BoundParameters.TryGetValue("ProgressAction", out var bound))
+            {
+                preference = bound;
+            }
+
+            preference ??= SessionState.PSVariable.GetValue("ProgressPreference");
+            if (preference is PSObject wrapped)
+            {
+                preference = wrapped.BaseObject;
+            }
+
+            if (preference != null && Enum.TryParse<ActionPreference>(preference.ToString(), ignoreCase: true, out var action)
+                && (action == ActionPreference.SilentlyContinue || action == ActionPreference.Ignore))
+            {
+                return false;
+            }
+
+            try
+            {
+                return Host?.UI?.RawUI != null && !string.Equals(Host.Name, "Default Host", StringComparison.Ordinal);
+            }
+            catch (Exception e) when (e is NotImplementedException || e is NotSupportedException || e is PSNotImplementedException)
+            {
+                return false;
+            }
+        }
 
         /// <inheritdoc/>
         protected override void StopProcessing()
@@ -48,7 +83,10 @@ namespace TransferTools.Internal
         protected T Run<T>(Func<OperationContext, Task<T>> work)
         {
             using var pump = new OutputPump(this);
+            // One RequestId per cmdlet call, shared by every pipeline input it processes (monitors group by it).
             var context = Session.CreateContext(_stopping.Token, pump);
+            _requestId ??= context.RequestId;
+            context = context.WithValue(ContextKeys.RequestId, _requestId);
             if (WantsProgress)
             {
                 context = context.WithValue(EngineContextKeys.ProgressSink, pump);
@@ -177,7 +215,11 @@ namespace TransferTools.Internal
 
             public void RunUntil(Task task)
             {
+                // Wake the loop as soon as the work ends rather than at the next 100 ms poll (fast cmdlets in a pipeline).
+                task.ContinueWith(_ => Post(() => { }), TaskScheduler.Default);
                 var lastProgress = DateTime.UtcNow;
+                // Wake the loop the moment the work ends, instead of at the next 100 ms poll.
+                task.ContinueWith(_ => Post(() => { }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 while (!task.IsCompleted)
                 {
                     if (_queue.TryTake(out var action, 100))

@@ -1,0 +1,360 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Hosting;
+
+namespace TransferTools.Engine.Protocols
+{
+    /// <summary>
+    /// The built-in <c>FileSystem</c> protocol: local, UNC and mounted paths and <c>file://</c> URIs. The engine's
+    /// transfer manager does chunking, journaling and verification; this class only moves bytes on the local disk.
+    /// </summary>
+    public sealed class FileSystemProtocolPlugin : StreamingProtocolPlugin
+    {
+        private static readonly string[] SchemeList = { "file" };
+
+        /// <summary>Large unbuffered I/O: the transfer pipeline hands over 1 MiB segments, so a FileStream buffer only adds a copy.</summary>
+        private const int NoBuffer = 1;
+
+        /// <inheritdoc/>
+        public override PluginMetadata Metadata { get; } = new PluginMetadata
+        {
+            Name = "FileSystem",
+            Version = typeof(FileSystemProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+            Description = "Local, UNC and mounted paths, and file:// URIs.",
+            Type = PluginType.Protocol,
+            Author = "TransferTools contributors",
+            License = "MIT",
+        };
+
+        /// <inheritdoc/>
+        public override IReadOnlyCollection<string> Schemes => SchemeList;
+
+        /// <inheritdoc/>
+        public override Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options)
+        {
+            var path = ToLocalPath(location);
+            try
+            {
+                if (Directory.Exists(path))
+                {
+                    var dir = new DirectoryInfo(path);
+                    return Task.FromResult(new RemoteFileInfo { Exists = true, IsDirectory = true, Length = -1, LastModified = dir.LastWriteTimeUtc });
+                }
+
+                var file = new FileInfo(path);
+                if (!file.Exists)
+                {
+                    return Task.FromResult(RemoteFileInfo.Missing);
+                }
+
+                return Task.FromResult(new RemoteFileInfo
+                {
+                    Exists = true,
+                    Length = file.Length,
+                    LastModified = new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero),
+                });
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw Map(e, path, "Inspect");
+            }
+        }
+
+        /// <inheritdoc/>
+        public override Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
+        {
+            var path = ToLocalPath(location);
+            FileStream? stream = null;
+            try
+            {
+                stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, NoBuffer, FileOptions.SequentialScan);
+                if (offset > stream.Length)
+                {
+                    throw new PluginException(ErrorCode.SourceChanged,
+                        $"'{path}' is shorter ({stream.Length} bytes) than the {offset} bytes already transferred.", errorId: "SourceChanged", target: path);
+                }
+
+                stream.Seek(offset, SeekOrigin.Begin);
+                return Task.FromResult<Stream>(stream);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                stream?.Dispose();
+                throw Map(e, path, "Read");
+            }
+            catch
+            {
+                stream?.Dispose();
+                throw;
+            }
+        }
+
+        /// <inheritdoc/>
+        public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
+        {
+            var path = ToLocalPath(location);
+            FileStream? stream = null;
+            try
+            {
+                stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read | FileShare.Delete, NoBuffer, FileOptions.None);
+                if (stream.Length < offset)
+                {
+                    throw new PluginException(ErrorCode.InvalidState,
+                        $"The partial file '{path}' holds {stream.Length} bytes, fewer than the {offset} to keep.", errorId: "PartialTooShort", target: path);
+                }
+
+                if (stream.Length != offset)
+                {
+                    stream.SetLength(offset);
+                }
+
+                stream.Seek(offset, SeekOrigin.Begin);
+                return Task.FromResult<Stream>(new DurableFileStream(stream));
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                stream?.Dispose();
+                throw Map(e, path, "Write");
+            }
+            catch
+            {
+                stream?.Dispose();
+                throw;
+            }
+        }
+
+        /// <inheritdoc/>
+        public override Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options)
+        {
+            var from = ToLocalPath(temporary);
+            var to = ToLocalPath(final);
+            try
+            {
+                if (overwrite)
+                {
+                    if (Directory.Exists(to))
+                    {
+                        throw new PluginException(ErrorCode.Conflict, $"'{to}' is a folder; a file cannot replace it.", errorId: "DestinationIsFolder", target: to);
+                    }
+
+                    AtomicFile.ReplaceOrMove(from, to);
+                }
+                else
+                {
+                    if (File.Exists(to) || Directory.Exists(to))
+                    {
+                        throw Exists(to);
+                    }
+
+                    // On Unix File.Move without overwrite links then unlinks: it never replaces a file that appeared meanwhile.
+                    File.Move(from, to);
+                }
+
+                return Task.CompletedTask;
+            }
+            catch (IOException) when (!overwrite && File.Exists(to))
+            {
+                throw Exists(to);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw Map(e, to, "Commit");
+            }
+        }
+
+        /// <inheritdoc/>
+        public override Task DeleteAsync(OperationContext context, Uri location, TransferOptions options)
+        {
+            var path = ToLocalPath(location);
+            try
+            {
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                }
+
+                return Task.CompletedTask;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw Map(e, path, "Delete");
+            }
+        }
+
+        /// <inheritdoc/>
+        public override Task CreateDirectoryAsync(OperationContext context, Uri location, TransferOptions options)
+        {
+            var path = ToLocalPath(location);
+            try
+            {
+                Directory.CreateDirectory(path);
+                return Task.CompletedTask;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw Map(e, path, "CreateDirectory");
+            }
+        }
+
+        /// <summary>The <c>file://</c> URI of a local path (made absolute), escaping characters such as '#', '%' and '?'.</summary>
+        public static Uri ToUri(string path)
+        {
+            var full = Path.GetFullPath(path);
+            var isWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+            var builder = new StringBuilder("file://");
+            string rest;
+            if (full.StartsWith(@"\\", StringComparison.Ordinal) || (!isWindows && full.StartsWith("//", StringComparison.Ordinal)))
+            {
+                // UNC: \\server\share\x -> file://server/share/x
+                var trimmed = full.Substring(2).Replace('\\', '/');
+                var slash = trimmed.IndexOf('/');
+                var host = slash < 0 ? trimmed : trimmed.Substring(0, slash);
+                builder.Append(host);
+                rest = slash < 0 ? "/" : trimmed.Substring(slash);
+            }
+            else
+            {
+                rest = full.Replace('\\', '/');
+                if (!rest.StartsWith("/", StringComparison.Ordinal))
+                {
+                    rest = "/" + rest; // C:/x -> /C:/x
+                }
+            }
+
+            var segments = rest.Split('/');
+            for (var i = 0; i < segments.Length; i++)
+            {
+                var keepDrive = isWindows && i == 1 && segments[i].Length == 2 && segments[i][1] == ':';
+                segments[i] = keepDrive ? segments[i] : Uri.EscapeDataString(segments[i]);
+            }
+
+            builder.Append(string.Join("/", segments));
+            return new Uri(builder.ToString());
+        }
+
+        /// <summary>The local path a <c>file://</c> URI names.</summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> for another scheme.</exception>
+        public static string ToLocalPath(Uri location)
+        {
+            if (!location.IsAbsoluteUri || !string.Equals(location.Scheme, "file", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{location}' is not a file:// location.", errorId: "NotAFileLocation", target: location.ToString());
+            }
+
+            var path = Uri.UnescapeDataString(location.AbsolutePath);
+            var isWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+            if (!string.IsNullOrEmpty(location.Host) && !string.Equals(location.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                return isWindows ? @"\\" + location.Host + path.Replace('/', '\\') : "//" + location.Host + path;
+            }
+
+            if (isWindows)
+            {
+                if (path.Length >= 3 && path[0] == '/' && path[2] == ':')
+                {
+                    path = path.Substring(1);
+                }
+
+                path = path.Replace('/', '\\');
+            }
+
+            return path;
+        }
+
+        private static PluginException Exists(string path) => new PluginException(ErrorCode.Conflict,
+            $"'{path}' exists already. Use -Force or -Conflict Overwrite to replace it, -Conflict Rename to keep both, or -Conflict Skip.",
+            errorId: "DestinationExists", target: path);
+
+        /// <summary>Maps a local I/O failure to a plugin error with a stable id.</summary>
+        internal static PluginException Map(Exception e, string path, string operation)
+        {
+            var errorIdPrefix = operation == "Read" ? "Source" : "Destination";
+            return e switch
+            {
+                PluginException pe => pe,
+                FileNotFoundException _ => new PluginException(ErrorCode.NotFound, $"'{path}' does not exist.", e, errorIdPrefix + "NotFound", path),
+                DirectoryNotFoundException _ => new PluginException(ErrorCode.NotFound, $"The folder of '{path}' does not exist.", e,
+                    errorIdPrefix + "FolderNotFound", path),
+                UnauthorizedAccessException _ => new PluginException(ErrorCode.PermissionDenied, $"Access to '{path}' is denied ({operation.ToLowerInvariant()}).", e,
+                    errorIdPrefix + "AccessDenied", path),
+                _ => new PluginException(ErrorCode.Unknown, $"{operation} of '{path}' failed: {e.Message}", e, errorIdPrefix + operation + "Failed", path),
+            };
+        }
+
+        /// <summary>A write stream whose failures carry the file name and a stable error id.</summary>
+        private sealed class DurableFileStream : Stream
+        {
+            private readonly FileStream _inner;
+
+            public DurableFileStream(FileStream inner) => _inner = inner;
+
+            public override bool CanRead => false;
+            public override bool CanSeek => false;
+            public override bool CanWrite => true;
+            public override long Length => _inner.Length;
+
+            public override long Position
+            {
+                get => _inner.Position;
+                set => throw new NotSupportedException();
+            }
+
+            public override void Flush() => Guard(() => _inner.Flush());
+            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => Guard(() => _inner.Write(buffer, offset, count));
+
+            public override async Task WriteAsync(byte[] buffer, int offset, int count, System.Threading.CancellationToken cancellationToken)
+            {
+                try
+                {
+                    await _inner.WriteAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    throw Map(e, _inner.Name, "Write");
+                }
+            }
+
+            public override async Task FlushAsync(System.Threading.CancellationToken cancellationToken)
+            {
+                try
+                {
+                    await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    throw Map(e, _inner.Name, "Write");
+                }
+            }
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                {
+                    _inner.Dispose();
+                }
+
+                base.Dispose(disposing);
+            }
+
+            private void Guard(System.Action action)
+            {
+                try
+                {
+                    action();
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    throw Map(e, _inner.Name, "Write");
+                }
+            }
+        }
+    }
+}

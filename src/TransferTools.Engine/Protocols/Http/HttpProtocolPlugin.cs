@@ -1,0 +1,638 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Engine.Protocols.Http
+{
+    /// <summary>
+    /// The <c>Http</c> protocol plugin: <c>http(s)://</c> URIs as a transfer source (GET with Range resume, guarded by
+    /// ETag/Last-Modified so a changed file is never spliced) or destination (PUT of a temporary name into a WebDAV
+    /// folder, collections created with MKCOL, committed by MOVE).
+    /// </summary>
+    /// <remarks>
+    /// Configuration keys (registration configuration; the per-transfer <see cref="TransferOptions.Custom"/> may set
+    /// <c>SkipCertificateCheck</c> too): <c>SkipCertificateCheck</c> (<c>true</c> turns off TLS certificate validation; off by
+    /// default), <c>BearerTokenHosts</c> (comma-separated <c>host</c> or <c>host:port</c> that receive the session's access
+    /// token as a bearer token when no -Credential is given; empty by default, so the token never leaves the machine
+    /// unless configured), <c>MaxRedirects</c> (default 5).
+    /// An interrupted upload cannot continue a PUT: <see cref="OpenWriteAsync"/> at an offset past 0 refuses with
+    /// <see cref="ErrorCode.InvalidState"/> (error id <c>HttpUploadRestartRequired</c>) and the temporary is sent again from 0.
+    /// </remarks>
+    public sealed class HttpProtocolPlugin : StreamingProtocolPlugin
+    {
+        /// <summary>Configuration key: <c>true</c> to accept any TLS certificate (explicit opt-in only).</summary>
+        public const string SkipCertificateCheckKey = "SkipCertificateCheck";
+        /// <summary>Configuration key: hosts that may receive the session's bearer token.</summary>
+        public const string BearerTokenHostsKey = "BearerTokenHosts";
+        /// <summary>Configuration key: how many redirects a GET or HEAD follows.</summary>
+        public const string MaxRedirectsKey = "MaxRedirects";
+
+        private static readonly string[] SchemeList = { "http", "https" };
+        private static readonly HttpMethod Head = HttpMethod.Head;
+        private static readonly HttpMethod Mkcol = new HttpMethod("MKCOL");
+        private static readonly HttpMethod Move = new HttpMethod("MOVE");
+
+        private readonly object _clientLock = new object();
+        private readonly ConcurrentDictionary<string, HttpUploadStream> _uploads = new ConcurrentDictionary<string, HttpUploadStream>(StringComparer.Ordinal);
+        private HttpClient? _client;
+        private HttpClient? _insecureClient;
+
+        /// <inheritdoc/>
+        public override PluginMetadata Metadata { get; } = new PluginMetadata
+        {
+            Name = "Http",
+            Version = typeof(HttpProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+            Description = "HTTP(S) download with Range resume; PUT and WebDAV upload.",
+            Type = PluginType.Protocol,
+            Author = "TransferTools contributors",
+            License = "MIT",
+        };
+
+        /// <inheritdoc/>
+        public override IReadOnlyCollection<string> Schemes => SchemeList;
+
+        /// <inheritdoc/>
+        public override Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config)
+        {
+            var result = base.InitAsync(context, config);
+            _ = MaxRedirects;
+            if (SkipCertificateCheck(null))
+            {
+                context.Logger.Log(LogLevel.Warning, "Http: SkipCertificateCheck is on: TLS certificates are NOT validated for this plugin registration.");
+            }
+
+            return result;
+        }
+
+        /// <inheritdoc/>
+        public override Task ShutdownAsync(OperationContext context)
+        {
+            foreach (var upload in _uploads.Values)
+            {
+                upload.Abort();
+            }
+
+            _uploads.Clear();
+            lock (_clientLock)
+            {
+                _client?.Dispose();
+                _insecureClient?.Dispose();
+                _client = _insecureClient = null;
+            }
+
+            return Task.CompletedTask;
+        }
+
+        /// <inheritdoc/>
+        public override async Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options)
+        {
+            Check(location);
+            using var head = await SendAsync(context, options, location, Head, null, "GetInfo").ConfigureAwait(false);
+            var response = head;
+            HttpResponseMessage? probe = null;
+            try
+            {
+                if (response.StatusCode == HttpStatusCode.MethodNotAllowed || response.StatusCode == HttpStatusCode.NotImplemented)
+                {
+                    // No HEAD here: ask for the first byte instead.
+                    probe = await SendAsync(context, options, location, HttpMethod.Get, r => r.Headers.Range = new RangeHeaderValue(0, 0), "GetInfo")
+                        .ConfigureAwait(false);
+                    response = probe;
+                }
+
+                if (response.StatusCode == HttpStatusCode.NotFound || response.StatusCode == HttpStatusCode.Gone)
+                {
+                    return RemoteFileInfo.Missing;
+                }
+
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw HttpErrors.FromStatus(response, location, "GetInfo");
+                }
+
+                var finalUri = response.RequestMessage?.RequestUri ?? location;
+                var length = response.Content.Headers.ContentRange?.Length ?? response.Content.Headers.ContentLength ?? -1;
+                var isDirectory = finalUri.AbsolutePath.EndsWith("/", StringComparison.Ordinal);
+                return new RemoteFileInfo
+                {
+                    Exists = true,
+                    IsDirectory = isDirectory,
+                    Length = isDirectory ? -1 : length,
+                    LastModified = response.Content.Headers.LastModified,
+                    Version = isDirectory ? null : VersionOf(response),
+                };
+            }
+            finally
+            {
+                probe?.Dispose();
+            }
+        }
+
+        /// <inheritdoc/>
+        public override async Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
+        {
+            Check(location);
+            if (offset < 0)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"Negative offset {offset}.", errorId: "HttpInvalidOffset", target: HttpErrors.Redact(location));
+            }
+
+            var response = await SendAsync(context, options, location, HttpMethod.Get, request =>
+            {
+                if (offset > 0)
+                {
+                    request.Headers.Range = new RangeHeaderValue(offset, null);
+                }
+
+                AddVersionCondition(request, expectedVersion, offset);
+            }, "Read").ConfigureAwait(false);
+
+            try
+            {
+                var skip = 0L;
+                switch (response.StatusCode)
+                {
+                    case HttpStatusCode.PartialContent:
+                        var range = response.Content.Headers.ContentRange;
+                        if (offset == 0 || range?.From != offset)
+                        {
+                            throw new PluginException(ErrorCode.SourceChanged,
+                                $"Read {HttpErrors.Redact(location)}: asked for bytes from {offset}, the server sent {range}.",
+                                errorId: "HttpRangeMismatch", target: HttpErrors.Redact(location));
+                        }
+
+                        break;
+                    case HttpStatusCode.OK:
+                        if (offset > 0)
+                        {
+                            // Either the If-Range condition failed (the file changed) or the server ignores Range.
+                            if (expectedVersion != null && VersionOf(response) != expectedVersion)
+                            {
+                                break; // reported below
+                            }
+
+                            if (expectedVersion is null && response.Headers.AcceptRanges.Count == 0 && VersionOf(response) is null)
+                            {
+                                throw new PluginException(ErrorCode.SourceChanged,
+                                    $"Read {HttpErrors.Redact(location)}: the server ignores Range and gives no ETag or Last-Modified, so a resume cannot be checked.",
+                                    errorId: "HttpCannotResume", target: HttpErrors.Redact(location));
+                            }
+
+                            context.Logger.Log(LogLevel.Verbose, $"Http: {HttpErrors.Redact(location)} ignores Range; skipping {offset} bytes.");
+                            skip = offset;
+                        }
+
+                        break;
+                    case HttpStatusCode.RequestedRangeNotSatisfiable:
+                        var total = response.Content.Headers.ContentRange?.Length;
+                        if (total == offset && (expectedVersion is null || VersionOf(response) is null || VersionOf(response) == expectedVersion))
+                        {
+                            response.Dispose();
+                            return new MemoryStream(Array.Empty<byte>(), writable: false);
+                        }
+
+                        throw new PluginException(ErrorCode.SourceChanged,
+                            $"Read {HttpErrors.Redact(location)}: it is {total?.ToString(CultureInfo.InvariantCulture) ?? "of unknown size"} bytes now, shorter than the resume offset {offset}.",
+                            errorId: "HttpSourceChanged", target: HttpErrors.Redact(location));
+                    case HttpStatusCode.PreconditionFailed:
+                        throw SourceChanged(location, expectedVersion, null);
+                    default:
+                        throw HttpErrors.FromStatus(response, location, "Read");
+                }
+
+                var version = VersionOf(response);
+                if (expectedVersion != null && version != null && version != expectedVersion)
+                {
+                    throw SourceChanged(location, expectedVersion, version);
+                }
+
+                var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                var stream = new HttpReadStream(response, body, location, offset, options.StallTimeout);
+                if (skip > 0)
+                {
+                    await SkipAsync(stream, skip, context.CancellationToken).ConfigureAwait(false);
+                }
+
+                return stream;
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
+        }
+
+        /// <inheritdoc/>
+        public override async Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
+        {
+            Check(location);
+            var key = Key(location);
+            if (_uploads.TryRemove(key, out var previous))
+            {
+                previous.Abort();
+            }
+
+            if (offset > 0)
+            {
+                throw new PluginException(ErrorCode.InvalidState,
+                    $"Upload {HttpErrors.Redact(location)}: an HTTP PUT cannot continue a partial upload at byte {offset}; the temporary is sent again from the start.",
+                    errorId: "HttpUploadRestartRequired", target: HttpErrors.Redact(location));
+            }
+
+            var content = new StreamingUploadContent();
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            var request = new HttpRequestMessage(HttpMethod.Put, location) { Content = content };
+            request.Headers.ExpectContinue = true; // a 401/403 arrives before any byte is sent
+            Authorize(context, options, request, location);
+            var client = Client(options);
+            // The answer comes once the body has ended: awaited by CommitAsync.
+            var response = Task.Run(() => client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, CancellationToken.None));
+            var upload = new HttpUploadStream(content, response, location, options.StallTimeout);
+            _uploads[key] = upload;
+            _ = response.ContinueWith(_ => request.Dispose(), TaskScheduler.Default);
+            await Task.Yield();
+            return upload;
+        }
+
+        /// <inheritdoc/>
+        public override async Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options)
+        {
+            Check(temporary);
+            Check(final);
+            if (_uploads.TryRemove(Key(temporary), out var upload))
+            {
+                HttpResponseMessage answer;
+                try
+                {
+                    answer = await upload.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    throw HttpErrors.FromException(e, temporary, "Upload");
+                }
+
+                using (answer)
+                {
+                    if (!answer.IsSuccessStatusCode)
+                    {
+                        throw HttpErrors.FromStatus(answer, temporary, "Upload");
+                    }
+                }
+            }
+
+            using var response = await SendAsync(context, options, temporary, Move, request =>
+            {
+                request.Headers.TryAddWithoutValidation("Destination", final.AbsoluteUri);
+                request.Headers.TryAddWithoutValidation("Overwrite", overwrite ? "T" : "F");
+            }, "Commit", follow: false).ConfigureAwait(false);
+
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+            {
+                throw new PluginException(ErrorCode.Conflict,
+                    $"Commit {HttpErrors.Redact(final)}: it exists already; choose another name or allow overwriting.",
+                    errorId: "HttpDestinationExists", target: HttpErrors.Redact(final));
+            }
+
+            if (response.StatusCode == HttpStatusCode.MethodNotAllowed || response.StatusCode == HttpStatusCode.NotImplemented)
+            {
+                throw new PluginException(ErrorCode.NotSupported,
+                    $"Commit {HttpErrors.Redact(final)}: the server does not support WebDAV MOVE, which delivering a file atomically needs. " +
+                    "Upload into a WebDAV folder (nginx dav_methods PUT MOVE, Apache mod_dav, IIS WebDAV).",
+                    errorId: "HttpMoveNotSupported", target: HttpErrors.Redact(final));
+            }
+
+            throw HttpErrors.FromStatus(response, final, "Commit");
+        }
+
+        /// <inheritdoc/>
+        public override async Task DeleteAsync(OperationContext context, Uri location, TransferOptions options)
+        {
+            Check(location);
+            if (_uploads.TryRemove(Key(location), out var upload))
+            {
+                upload.Abort();
+            }
+
+            using var response = await SendAsync(context, options, location, HttpMethod.Delete, null, "Delete", follow: false).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.NotFound && response.StatusCode != HttpStatusCode.Gone)
+            {
+                throw HttpErrors.FromStatus(response, location, "Delete");
+            }
+        }
+
+        /// <inheritdoc/>
+        public override async Task CreateDirectoryAsync(OperationContext context, Uri location, TransferOptions options)
+        {
+            Check(location);
+            await MakeCollectionAsync(context, options, AsCollection(location), depth: 0).ConfigureAwait(false);
+        }
+
+        private async Task MakeCollectionAsync(OperationContext context, TransferOptions options, Uri collection, int depth)
+        {
+            if (collection.AbsolutePath == "/" || depth > 64)
+            {
+                return;
+            }
+
+            using var response = await SendAsync(context, options, collection, Mkcol, null, "CreateDirectory", follow: false).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.MethodNotAllowed:
+                    // RFC 4918: MKCOL on an existing resource is 405; make sure it is a collection.
+                    var info = await GetInfoAsync(context, collection, options).ConfigureAwait(false);
+                    if (info.Exists)
+                    {
+                        return;
+                    }
+
+                    throw HttpErrors.FromStatus(response, collection, "CreateDirectory");
+                case HttpStatusCode.Conflict:
+                    // A parent is missing: create it, then this one.
+                    await MakeCollectionAsync(context, options, new Uri(collection, ".."), depth + 1).ConfigureAwait(false);
+                    using (var retry = await SendAsync(context, options, collection, Mkcol, null, "CreateDirectory", follow: false).ConfigureAwait(false))
+                    {
+                        if (!retry.IsSuccessStatusCode && retry.StatusCode != HttpStatusCode.MethodNotAllowed)
+                        {
+                            throw HttpErrors.FromStatus(retry, collection, "CreateDirectory");
+                        }
+                    }
+
+                    return;
+                default:
+                    throw HttpErrors.FromStatus(response, collection, "CreateDirectory");
+            }
+        }
+
+        /// <summary>Sends one request, following redirects for GET and HEAD; the caller owns the response.</summary>
+        private async Task<HttpResponseMessage> SendAsync(OperationContext context, TransferOptions options, Uri uri, HttpMethod method,
+            Action<HttpRequestMessage>? prepare, string operation, bool follow = true)
+        {
+            var client = Client(options);
+            var current = uri;
+            for (var hop = 0; ; hop++)
+            {
+                using var request = new HttpRequestMessage(method, current);
+                prepare?.Invoke(request);
+                // Credentials go only to the authority the user named, never to where a redirect points.
+                if (string.Equals(current.GetLeftPart(UriPartial.Authority), uri.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+                {
+                    Authorize(context, options, request, current);
+                }
+
+                HttpResponseMessage response;
+                using (var headers = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken))
+                {
+                    if (options.StallTimeout > TimeSpan.Zero)
+                    {
+                        headers.CancelAfter(options.StallTimeout);
+                    }
+
+                    try
+                    {
+                        response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+                    {
+                        throw;
+                    }
+                    catch (Exception e)
+                    {
+                        throw HttpErrors.FromException(e, current, operation);
+                    }
+                }
+
+                var status = (int)response.StatusCode;
+                if (follow && (method == HttpMethod.Get || method == Head) && status >= 300 && status < 400 && status != 304
+                    && response.Headers.Location is Uri next)
+                {
+                    response.Dispose();
+                    if (hop >= MaxRedirects)
+                    {
+                        throw new PluginException(ErrorCode.InvalidArgument, $"{operation} {HttpErrors.Redact(uri)}: more than {MaxRedirects} redirects.",
+                            errorId: "HttpTooManyRedirects", target: HttpErrors.Redact(uri));
+                    }
+
+                    var target = next.IsAbsoluteUri ? next : new Uri(current, next);
+                    if (current.Scheme == Uri.UriSchemeHttps && target.Scheme != Uri.UriSchemeHttps)
+                    {
+                        throw new PluginException(ErrorCode.SecurityError, $"{operation} {HttpErrors.Redact(uri)}: refusing a redirect from https to {target.Scheme}.",
+                            errorId: "HttpInsecureRedirect", target: HttpErrors.Redact(uri));
+                    }
+
+                    current = target;
+                    continue;
+                }
+
+                return response;
+            }
+        }
+
+        private void Authorize(OperationContext context, TransferOptions options, HttpRequestMessage request, Uri target)
+        {
+            var credential = options.Credential;
+            if (credential != null && !string.IsNullOrEmpty(credential.UserName))
+            {
+                var raw = Encoding.UTF8.GetBytes($"{credential.UserName}:{credential.Password}");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(raw));
+                return;
+            }
+
+            if (!string.IsNullOrEmpty(context.AccessToken) && BearerAllowed(target))
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", context.AccessToken);
+            }
+        }
+
+        /// <summary>True when the configuration names <paramref name="target"/>'s host (or host:port) as one that may see the token.</summary>
+        internal bool BearerAllowed(Uri target)
+        {
+            if (!Configuration.TryGetValue(BearerTokenHostsKey, out var hosts) || string.IsNullOrWhiteSpace(hosts))
+            {
+                return false;
+            }
+
+            foreach (var entry in hosts.Split(new[] { ',', ';', ' ' }, StringSplitOptions.RemoveEmptyEntries))
+            {
+                var host = entry.Trim();
+                if (string.Equals(host, target.Host, StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(host, $"{target.Host}:{target.Port}", StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private HttpClient Client(TransferOptions options)
+        {
+            var insecure = SkipCertificateCheck(options);
+            lock (_clientLock)
+            {
+                if (insecure)
+                {
+                    return _insecureClient ??= NewClient(insecure: true);
+                }
+
+                return _client ??= NewClient(insecure: false);
+            }
+        }
+
+        private static HttpClient NewClient(bool insecure)
+        {
+            var handler = new HttpClientHandler
+            {
+                AllowAutoRedirect = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                UseCookies = false,
+                PreAuthenticate = false,
+            };
+            if (insecure)
+            {
+                handler.ServerCertificateCustomValidationCallback = (_, _, _, _) => true;
+            }
+
+            var client = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+            client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("TransferTools",
+                typeof(HttpProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0"));
+            return client;
+        }
+
+        private bool SkipCertificateCheck(TransferOptions? options)
+        {
+            static bool IsTrue(string? v) => string.Equals(v?.Trim(), "true", StringComparison.OrdinalIgnoreCase) || v?.Trim() == "1";
+            return (Configuration.TryGetValue(SkipCertificateCheckKey, out var c) && IsTrue(c))
+                   || (options != null && options.Custom.TryGetValue(SkipCertificateCheckKey, out var o) && IsTrue(o));
+        }
+
+        private int MaxRedirects
+        {
+            get
+            {
+                if (!Configuration.TryGetValue(MaxRedirectsKey, out var v) || string.IsNullOrWhiteSpace(v))
+                {
+                    return 5;
+                }
+
+                if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 0 || n > 50)
+                {
+                    throw new PluginException(ErrorCode.InvalidConfiguration, $"Http option {MaxRedirectsKey}='{v}' must be a whole number from 0 to 50.",
+                        errorId: "HttpInvalidOption", target: MaxRedirectsKey);
+                }
+
+                return n;
+            }
+        }
+
+        /// <summary>The version of a response: its ETag, else <c>lm:</c> and its Last-Modified (RFC 1123); null when it has neither.</summary>
+        internal static string? VersionOf(HttpResponseMessage response)
+        {
+            if (response.Headers.ETag is EntityTagHeaderValue etag)
+            {
+                return etag.ToString();
+            }
+
+            return response.Content.Headers.LastModified is DateTimeOffset lm ? "lm:" + lm.ToString("r", CultureInfo.InvariantCulture) : null;
+        }
+
+        private static void AddVersionCondition(HttpRequestMessage request, string? expectedVersion, long offset)
+        {
+            if (string.IsNullOrEmpty(expectedVersion))
+            {
+                return;
+            }
+
+            if (expectedVersion!.StartsWith("lm:", StringComparison.Ordinal))
+            {
+                if (DateTimeOffset.TryParseExact(expectedVersion.Substring(3), "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var lm))
+                {
+                    if (offset > 0)
+                    {
+                        request.Headers.IfRange = new RangeConditionHeaderValue(lm);
+                    }
+                    else
+                    {
+                        request.Headers.IfUnmodifiedSince = lm;
+                    }
+                }
+
+                return;
+            }
+
+            // Only strong validators may guard a Range (RFC 9110); weak ones are compared after the answer.
+            if (!expectedVersion.StartsWith("W/", StringComparison.Ordinal) && EntityTagHeaderValue.TryParse(expectedVersion, out var tag))
+            {
+                if (offset > 0)
+                {
+                    request.Headers.IfRange = new RangeConditionHeaderValue(tag);
+                }
+                else
+                {
+                    request.Headers.IfMatch.Add(tag);
+                }
+            }
+        }
+
+        private static PluginException SourceChanged(Uri location, string? expected, string? actual) =>
+            new PluginException(ErrorCode.SourceChanged,
+                $"Read {HttpErrors.Redact(location)}: the file changed since the transfer began (version {actual ?? "changed"}, expected {expected}); " +
+                "its parts cannot be spliced together. Start the transfer again.",
+                errorId: "HttpSourceChanged", target: HttpErrors.Redact(location));
+
+        private static async Task SkipAsync(Stream stream, long count, CancellationToken ct)
+        {
+            var buffer = new byte[81920];
+            while (count > 0)
+            {
+                var n = await stream.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, count), ct).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new PluginException(ErrorCode.SourceChanged, "The file ended before the resume offset.", errorId: "HttpSourceChanged");
+                }
+
+                count -= n;
+            }
+        }
+
+        private static Uri AsCollection(Uri location) =>
+            location.AbsolutePath.EndsWith("/", StringComparison.Ordinal) ? location : new UriBuilder(location) { Path = location.AbsolutePath + "/" }.Uri;
+
+        private static string Key(Uri location) => location.GetLeftPart(UriPartial.Query);
+
+        private static void Check(Uri location)
+        {
+            if (location is null || !location.IsAbsoluteUri || (location.Scheme != Uri.UriSchemeHttp && location.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{location}' is not an http:// or https:// URI.", errorId: "HttpInvalidUri");
+            }
+
+            if (!string.IsNullOrEmpty(location.UserInfo))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument,
+                    "An http(s) URI must not carry a user name or password (it would be journaled and logged); pass -Credential instead.",
+                    errorId: "HttpCredentialInUri", target: location.Host);
+            }
+        }
+    }
+}

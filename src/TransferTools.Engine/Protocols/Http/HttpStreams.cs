@@ -1,0 +1,282 @@
+using System;
+using System.IO;
+using System.Net;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Engine.Protocols.Http
+{
+    /// <summary>
+    /// A response body being downloaded: no copy in between (reads go straight to the connection), a read that
+    /// brings no byte within the stall timeout fails as a transient <see cref="ErrorCode.Timeout"/>, and failures
+    /// become <see cref="PluginException"/>s.
+    /// </summary>
+    internal sealed class HttpReadStream : Stream
+    {
+        private readonly HttpResponseMessage _response;
+        private readonly Stream _body;
+        private readonly Uri _uri;
+        private readonly TimeSpan _stallTimeout;
+        private long _position;
+        private bool _disposed;
+
+        public HttpReadStream(HttpResponseMessage response, Stream body, Uri uri, long position, TimeSpan stallTimeout)
+        {
+            _response = response;
+            _body = body;
+            _uri = uri;
+            _position = position;
+            _stallTimeout = stallTimeout;
+        }
+
+        public override bool CanRead => !_disposed;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            using var stall = _stallTimeout > TimeSpan.Zero ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+            stall?.CancelAfter(_stallTimeout);
+            try
+            {
+                var n = await _body.ReadAsync(buffer, offset, count, stall?.Token ?? cancellationToken).ConfigureAwait(false);
+                _position += n;
+                return n;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw e is OperationCanceledException
+                    ? new PluginException(ErrorCode.Timeout,
+                        $"Read {HttpErrors.Redact(_uri)}: no byte arrived for {_stallTimeout.TotalSeconds:0} s (stalled at {_position}); it will be retried.",
+                        e, "HttpStalled", HttpErrors.Redact(_uri))
+                    : HttpErrors.FromException(e, _uri, "Read");
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !_disposed)
+            {
+                _disposed = true;
+                _body.Dispose();
+                _response.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// The body of a PUT being uploaded while the engine writes it: <see cref="HttpClient"/> asks for the body
+    /// (<see cref="SerializeToStreamAsync"/>), the engine's writes go straight into the request stream, and disposing
+    /// the writer ends the body. Sent chunked, since the size is not known up front.
+    /// </summary>
+    internal sealed class StreamingUploadContent : HttpContent
+    {
+        private readonly TaskCompletionSource<Stream> _requestStream = new TaskCompletionSource<Stream>(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<bool> _done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<Stream> RequestStream => _requestStream.Task;
+
+        public void Complete() => _done.TrySetResult(true);
+
+        public void Abort(Exception reason)
+        {
+            _requestStream.TrySetException(reason);
+            _done.TrySetException(reason);
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            if (!_requestStream.TrySetResult(stream))
+            {
+                // Asked twice (a redirect or an authentication retry): the body cannot be replayed.
+                throw new InvalidOperationException("The upload body cannot be sent twice.");
+            }
+
+            await _done.Task.ConfigureAwait(false);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = -1;
+            return false;
+        }
+    }
+
+    /// <summary>The engine's side of an upload: writes go into the PUT body; the server's answer is checked at commit.</summary>
+    internal sealed class HttpUploadStream : Stream
+    {
+        private readonly StreamingUploadContent _content;
+        private readonly Task<HttpResponseMessage> _response;
+        private readonly Uri _uri;
+        private readonly TimeSpan _stallTimeout;
+        private long _position;
+        private bool _disposed;
+
+        public HttpUploadStream(StreamingUploadContent content, Task<HttpResponseMessage> response, Uri uri, TimeSpan stallTimeout)
+        {
+            _content = content;
+            _response = response;
+            _uri = uri;
+            _stallTimeout = stallTimeout;
+        }
+
+        /// <summary>The server's answer, known once the body has ended.</summary>
+        public Task<HttpResponseMessage> Response => _response;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => !_disposed;
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) =>
+            WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(HttpUploadStream));
+            }
+
+            using var stall = _stallTimeout > TimeSpan.Zero ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+            stall?.CancelAfter(_stallTimeout);
+            var token = stall?.Token ?? cancellationToken;
+            try
+            {
+                var body = await WhenBodyRequestedAsync(token).ConfigureAwait(false);
+                await body.WriteAsync(buffer, offset, count, token).ConfigureAwait(false);
+                _position += count;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw await FailureAsync(e).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException e)
+            {
+                _content.Abort(e);
+                throw;
+            }
+        }
+
+        public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+        public override async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            if (!_content.RequestStream.IsCompleted)
+            {
+                return;
+            }
+
+            try
+            {
+                var body = await _content.RequestStream.ConfigureAwait(false);
+                await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw await FailureAsync(e).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Ends the body and waits for the server's answer.</summary>
+        public async Task<HttpResponseMessage> CompleteAsync()
+        {
+            _disposed = true;
+            _content.Complete();
+            return await _response.ConfigureAwait(false);
+        }
+
+        /// <summary>Stops the upload without ending the body, so the server discards what it got.</summary>
+        public void Abort() => _content.Abort(new OperationCanceledException("The upload was abandoned."));
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !_disposed)
+            {
+                _disposed = true;
+                // End the body; the server's answer is awaited (and its errors raised) by CommitAsync.
+                _content.Complete();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private async Task<Stream> WhenBodyRequestedAsync(CancellationToken token)
+        {
+            var requested = _content.RequestStream;
+            if (!requested.IsCompleted)
+            {
+                var cancelled = Task.Delay(Timeout.Infinite, token);
+                var first = await Task.WhenAny(requested, _response, cancelled).ConfigureAwait(false);
+                if (first == cancelled)
+                {
+                    token.ThrowIfCancellationRequested();
+                }
+
+                if (first == _response)
+                {
+                    // The server answered before asking for the body (e.g. 401/403 to Expect: 100-continue).
+                    throw new IOException("The server answered before the upload body was sent.");
+                }
+            }
+
+            return await requested.ConfigureAwait(false);
+        }
+
+        /// <summary>Prefers the server's answer (403, 507, ...) over the broken-pipe error it caused.</summary>
+        private async Task<PluginException> FailureAsync(Exception e)
+        {
+            _content.Abort(e);
+            try
+            {
+                var finished = await Task.WhenAny(_response, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+                if (finished == _response && _response.Status == TaskStatus.RanToCompletion && !_response.Result.IsSuccessStatusCode)
+                {
+                    using var response = _response.Result;
+                    return HttpErrors.FromStatus(response, _uri, "Upload");
+                }
+            }
+            catch (Exception)
+            {
+                // Fall back to the write's own failure.
+            }
+
+            return e is OperationCanceledException
+                ? new PluginException(ErrorCode.Timeout, $"Upload {HttpErrors.Redact(_uri)}: the server took no byte for {_stallTimeout.TotalSeconds:0} s; it will be retried.",
+                    e, "HttpStalled", HttpErrors.Redact(_uri))
+                : HttpErrors.FromException(e, _uri, "Upload");
+        }
+    }
+}

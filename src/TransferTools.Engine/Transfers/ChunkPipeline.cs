@@ -1,0 +1,305 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+using Action = System.Action;
+
+namespace TransferTools.Engine.Transfers
+{
+    /// <summary>
+    /// Moves bytes from a source stream to a destination stream in three overlapping stages — read, SHA-256, write —
+    /// over a small pool of pooled segments, so memory stays flat whatever the file size and hashing runs on another
+    /// core while the disk or network works. The writer computes each chunk's XxHash64 and commits it (to the chunk
+    /// log) as soon as the chunk's bytes are written.
+    /// </summary>
+    internal sealed class ChunkPipeline
+    {
+        /// <summary>The largest I/O unit; chunks are made of segments of at most this size.</summary>
+        internal const int MaxSegmentSize = 1024 * 1024;
+
+        private const int SegmentCount = 8;
+
+        private readonly int _chunkSize;
+        private readonly long _maxBytesPerSecond;
+
+        public ChunkPipeline(int chunkSize, long maxBytesPerSecond)
+        {
+            _chunkSize = chunkSize;
+            _maxBytesPerSecond = maxBytesPerSecond;
+        }
+
+        /// <summary>Called on the writer after each chunk is written (index, XxHash64, end offset).</summary>
+        public Action<int, ulong, long>? ChunkCommitted { get; set; }
+
+        /// <summary>Called on the writer after each segment is written, with the bytes written so far (absolute offset).</summary>
+        public Action<long>? Progress { get; set; }
+
+        /// <summary>Called whenever a stage makes progress (stall detection).</summary>
+        public Action? Activity { get; set; }
+
+        /// <summary>The segment size for a chunk size and a bandwidth limit: small enough that throttling stays smooth.</summary>
+        internal static int SegmentSizeFor(int chunkSize, long maxBytesPerSecond)
+        {
+            var size = Math.Min(chunkSize, MaxSegmentSize);
+            if (maxBytesPerSecond > 0)
+            {
+                // About eight segments a second keeps a limited transfer smooth and its commits frequent.
+                size = (int)Math.Min(size, Math.Max(4096, maxBytesPerSecond / 8));
+            }
+
+            return Math.Max(1, size);
+        }
+
+        /// <summary>
+        /// Copies <c>[offset, total)</c>. <paramref name="sha256"/> already holds the bytes before <paramref name="offset"/>.
+        /// </summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.SourceChanged"/> when the source ends early.</exception>
+        public async Task RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash sha256, CancellationToken cancellationToken)
+        {
+            if (offset % _chunkSize != 0 && offset != total)
+            {
+                throw new ArgumentException("A transfer resumes on a chunk boundary.", nameof(offset));
+            }
+
+            if (offset >= total)
+            {
+                return;
+            }
+
+            var segmentSize = SegmentSizeFor(_chunkSize, _maxBytesPerSecond);
+            var free = Channel.CreateBounded<Segment>(SegmentCount);
+            for (var i = 0; i < SegmentCount; i++)
+            {
+                free.Writer.TryWrite(new Segment(segmentSize));
+            }
+
+            var toHash = Channel.CreateUnbounded<Segment>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var toWrite = Channel.CreateUnbounded<Segment>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var token = failed.Token;
+
+            void Release(Segment segment)
+            {
+                if (Interlocked.Decrement(ref segment.References) == 0)
+                {
+                    free.Writer.TryWrite(segment);
+                }
+            }
+
+            async Task ReadAsync()
+            {
+                try
+                {
+                    var position = offset;
+                    var clock = Stopwatch.StartNew();
+                    while (position < total)
+                    {
+                        var segment = await free.Reader.ReadAsync(token).ConfigureAwait(false);
+                        var chunkEnd = Math.Min(total, (position / _chunkSize + 1) * _chunkSize);
+                        var want = (int)Math.Min(segment.Buffer.Length, chunkEnd - position);
+                        var filled = 0;
+                        while (filled < want)
+                        {
+                            var n = await source.ReadAsync(segment.Buffer, filled, want - filled, token).ConfigureAwait(false);
+                            if (n == 0)
+                            {
+                                throw new PluginException(ErrorCode.SourceChanged,
+                                    $"The source ended after {position + filled} bytes; {total} were expected. It changed during the transfer.",
+                                    errorId: "SourceChanged");
+                            }
+
+                            filled += n;
+                            Activity?.Invoke();
+                        }
+
+                        segment.Count = filled;
+                        segment.Offset = position;
+                        segment.ChunkIndex = (int)(position / _chunkSize);
+                        segment.EndsChunk = position + filled == chunkEnd;
+                        segment.References = 2;
+                        position += filled;
+                        toHash.Writer.TryWrite(segment);
+                        toWrite.Writer.TryWrite(segment);
+
+                        if (_maxBytesPerSecond > 0)
+                        {
+                            var due = TimeSpan.FromSeconds((position - offset) / (double)_maxBytesPerSecond);
+                            var ahead = due - clock.Elapsed;
+                            if (ahead > TimeSpan.FromMilliseconds(1))
+                            {
+                                await Task.Delay(ahead, token).ConfigureAwait(false);
+                                Activity?.Invoke();
+                            }
+                        }
+                    }
+                }
+                finally
+                {
+                    toHash.Writer.TryComplete();
+                    toWrite.Writer.TryComplete();
+                }
+            }
+
+            async Task HashAsync()
+            {
+                // Its own thread: the SHA-256 of a segment is pure CPU work that should overlap the reader's and writer's I/O.
+                await Task.Yield();
+                while (await toHash.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+                {
+                    while (toHash.Reader.TryRead(out var segment))
+                    {
+                        sha256.AppendData(segment.Buffer, 0, segment.Count);
+                        Release(segment);
+                    }
+                }
+            }
+
+            async Task WriteAsync()
+            {
+                var chunkHash = new XxHash64();
+                while (await toWrite.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+                {
+                    while (toWrite.Reader.TryRead(out var segment))
+                    {
+                        await destination.WriteAsync(segment.Buffer, 0, segment.Count, token).ConfigureAwait(false);
+                        chunkHash.Append(new ReadOnlySpan<byte>(segment.Buffer, 0, segment.Count));
+                        var end = segment.Offset + segment.Count;
+                        var index = segment.ChunkIndex;
+                        var endsChunk = segment.EndsChunk;
+                        Release(segment);
+                        Activity?.Invoke();
+                        if (endsChunk)
+                        {
+                            // The chunk counts as committed only once the destination holds it.
+                            await destination.FlushAsync(token).ConfigureAwait(false);
+                            ChunkCommitted?.Invoke(index, chunkHash.GetCurrentHashAsUInt64(), end);
+                            chunkHash.Reset();
+                        }
+
+                        Progress?.Invoke(end);
+                    }
+                }
+            }
+
+            var stages = new[] { Stage(ReadAsync), Stage(HashAsync), Stage(WriteAsync) };
+
+            Task Stage(Func<Task> body) => Task.Run(async () =>
+            {
+                try
+                {
+                    await body().ConfigureAwait(false);
+                }
+                catch
+                {
+                    // One stage failing stops the others at once.
+                    failed.Cancel();
+                    throw;
+                }
+            });
+
+            try
+            {
+                await Task.WhenAll(stages).ConfigureAwait(false);
+            }
+            catch
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                foreach (var stage in stages)
+                {
+                    if (stage.IsFaulted && !(stage.Exception!.InnerException is OperationCanceledException))
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(stage.Exception.InnerException!).Throw();
+                    }
+                }
+
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Re-reads a kept partial from its start, checking each chunk against the journal and feeding the SHA-256.
+        /// </summary>
+        /// <returns>How many leading chunks are intact (at most <paramref name="expected"/>.Count).</returns>
+        public static async Task<int> VerifyPartialAsync(Stream partial, long partialLength, System.Collections.Generic.IReadOnlyList<ulong> expected,
+            int chunkSize, long total, IncrementalHash sha256, Action? activity, CancellationToken cancellationToken)
+        {
+            var buffer = new byte[Math.Min(chunkSize, MaxSegmentSize)];
+            var chunkHash = new XxHash64();
+            var good = 0;
+            for (var index = 0; index < expected.Count; index++)
+            {
+                var start = (long)index * chunkSize;
+                var length = Math.Min(chunkSize, total - start);
+                if (length <= 0 || start + length > partialLength)
+                {
+                    break;
+                }
+
+                // The chunk is hashed into a scratch SHA-256 first: only intact chunks may reach the transfer's hash.
+                var bytes = new System.Collections.Generic.List<byte[]>();
+                var left = length;
+                var ok = true;
+                while (left > 0)
+                {
+                    var want = (int)Math.Min(buffer.Length, left);
+                    var filled = 0;
+                    while (filled < want)
+                    {
+                        var n = await partial.ReadAsync(buffer, filled, want - filled, cancellationToken).ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            ok = false;
+                            break;
+                        }
+
+                        filled += n;
+                    }
+
+                    if (!ok)
+                    {
+                        break;
+                    }
+
+                    chunkHash.Append(new ReadOnlySpan<byte>(buffer, 0, filled));
+                    var copy = new byte[filled];
+                    Buffer.BlockCopy(buffer, 0, copy, 0, filled);
+                    bytes.Add(copy);
+                    left -= filled;
+                    activity?.Invoke();
+                }
+
+                if (!ok || chunkHash.GetCurrentHashAsUInt64() != expected[index])
+                {
+                    break;
+                }
+
+                chunkHash.Reset();
+                foreach (var part in bytes)
+                {
+                    sha256.AppendData(part);
+                }
+
+                good++;
+            }
+
+            return good;
+        }
+
+        private sealed class Segment
+        {
+            public Segment(int size) => Buffer = new byte[size];
+
+            public readonly byte[] Buffer;
+            public int Count;
+            public long Offset;
+            public int ChunkIndex;
+            public bool EndsChunk;
+            public int References;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System;
+using System.IO;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Protocols;
+
+namespace TransferTools.Engine.Transfers
+{
+    /// <summary>Turns what users type (paths, UNC paths, URIs) into absolute URIs, and names files beside others.</summary>
+    internal static class TransferLocation
+    {
+        /// <summary>An absolute URI for <paramref name="text"/>: a URI with a scheme, or a local/UNC path (made absolute).</summary>
+        public static Uri Parse(string text)
+        {
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, "The location is empty.", errorId: "InvalidLocation", target: text);
+            }
+
+            if (LooksLikeUri(text))
+            {
+                if (Uri.TryCreate(text, UriKind.Absolute, out var uri))
+                {
+                    return uri;
+                }
+
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{text}' is not a valid URI.", errorId: "InvalidLocation", target: text);
+            }
+
+            try
+            {
+                var trailing = text.EndsWith("/", StringComparison.Ordinal) || text.EndsWith("\\", StringComparison.Ordinal);
+                var uri = FileSystemProtocolPlugin.ToUri(text);
+                return trailing && !uri.AbsolutePath.EndsWith("/", StringComparison.Ordinal) ? new Uri(uri + "/") : uri;
+            }
+            catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{text}' is not a valid path: {e.Message}", e, "InvalidLocation", text);
+            }
+        }
+
+        /// <summary>True for <c>scheme://...</c> (two or more letters, so <c>C:\x</c> stays a path).</summary>
+        public static bool LooksLikeUri(string text)
+        {
+            var colon = text.IndexOf("://", StringComparison.Ordinal);
+            if (colon < 2)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < colon; i++)
+            {
+                var c = text[i];
+                if (!(char.IsLetterOrDigit(c) || c == '+' || c == '-' || c == '.') || c > 127)
+                {
+                    return false;
+                }
+            }
+
+            return char.IsLetter(text[0]);
+        }
+
+        /// <summary>How users see a location: the local path for <c>file://</c>, otherwise the URI without credentials.</summary>
+        public static string Display(Uri uri)
+        {
+            if (string.Equals(uri.Scheme, "file", StringComparison.OrdinalIgnoreCase))
+            {
+                return FileSystemProtocolPlugin.ToLocalPath(uri);
+            }
+
+            if (!string.IsNullOrEmpty(uri.UserInfo) && uri.UserInfo.Contains(":"))
+            {
+                // Never show a password typed into a URI.
+                var builder = new UriBuilder(uri) { Password = "" };
+                return builder.Uri.ToString();
+            }
+
+            return uri.ToString();
+        }
+
+        /// <summary>True when the URI names a folder explicitly (ends with '/').</summary>
+        public static bool EndsWithSlash(Uri uri) => uri.AbsolutePath.EndsWith("/", StringComparison.Ordinal);
+
+        /// <summary>The last path segment, unescaped ("" for a folder URI).</summary>
+        public static string FileName(Uri uri)
+        {
+            var path = uri.AbsolutePath;
+            var slash = path.LastIndexOf('/');
+            return Uri.UnescapeDataString(slash < 0 ? path : path.Substring(slash + 1));
+        }
+
+        /// <summary><paramref name="folder"/> with <paramref name="name"/> appended as one escaped segment.</summary>
+        public static Uri Combine(Uri folder, string name)
+        {
+            var text = folder.GetLeftPart(UriPartial.Path);
+            if (!text.EndsWith("/", StringComparison.Ordinal))
+            {
+                text += "/";
+            }
+
+            return new Uri(text + Uri.EscapeDataString(name) + folder.Query);
+        }
+
+        /// <summary>The folder holding <paramref name="file"/> (ends with '/').</summary>
+        public static Uri Parent(Uri file)
+        {
+            var text = file.GetLeftPart(UriPartial.Path);
+            var slash = text.LastIndexOf('/', text.Length - (text.EndsWith("/", StringComparison.Ordinal) ? 2 : 1));
+            return new Uri(text.Substring(0, slash + 1) + file.Query);
+        }
+
+        /// <summary>A name beside <paramref name="file"/>.</summary>
+        public static Uri Sibling(Uri file, string name) => Combine(Parent(file), name);
+
+        /// <summary>The temporary name a transfer writes to: <c>.NAME.ID8.ttpart</c> beside the final name.</summary>
+        public static Uri Temporary(Uri final, string id) => Sibling(final, "." + FileName(final) + "." + id.Substring(0, 8) + ".ttpart");
+
+        /// <summary>The <paramref name="attempt"/>-th alternative name: <c>name (1).ext</c>.</summary>
+        public static Uri Renamed(Uri final, int attempt)
+        {
+            var name = FileName(final);
+            var dot = name.LastIndexOf('.');
+            var stem = dot > 0 ? name.Substring(0, dot) : name;
+            var ext = dot > 0 ? name.Substring(dot) : "";
+            return Sibling(final, $"{stem} ({attempt}){ext}");
+        }
+
+        /// <summary>True for a plain file name: no separators, not '.', '..' or empty, no control characters.</summary>
+        public static bool IsPlainFileName(string? name)
+        {
+            if (string.IsNullOrEmpty(name) || name == "." || name == ".." || name!.Length > 255)
+            {
+                return false;
+            }
+
+            foreach (var c in name)
+            {
+                if (c == '/' || c == '\\' || char.IsControl(c) || c == ':' && Path.DirectorySeparatorChar == '\\')
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+}

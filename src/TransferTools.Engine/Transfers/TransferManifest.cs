@@ -1,0 +1,126 @@
+using System;
+using System.IO;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Engine.Transfers
+{
+    /// <summary>
+    /// What a send leaves beside the delivered file, at <c>FOLDER/.transfertools/ID.json</c>, so that
+    /// <c>Receive-Transfer -TransferId ID</c> elsewhere can find, fetch and verify it.
+    /// </summary>
+    public sealed class TransferManifest
+    {
+        /// <summary>The folder (beside the delivered files) that holds manifests.</summary>
+        public const string FolderName = ".transfertools";
+
+        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
+
+        /// <summary>The manifest format version.</summary>
+        public int FormatVersion { get; set; } = 1;
+        /// <summary>The transfer id.</summary>
+        public string Id { get; set; } = "";
+        /// <summary>The delivered file's name, in the same folder as <c>.transfertools</c>.</summary>
+        public string Name { get; set; } = "";
+        /// <summary>Size in bytes.</summary>
+        public long Size { get; set; }
+        /// <summary>Lower-case hex SHA-256 of the content.</summary>
+        public string Sha256 { get; set; } = "";
+        /// <summary>The sending OS user.</summary>
+        public string SenderUser { get; set; } = "";
+        /// <summary>The sending machine.</summary>
+        public string SenderMachine { get; set; } = "";
+        /// <summary>The TransferTools user id when an auth plugin was in use.</summary>
+        public string? SenderUserId { get; set; }
+        /// <summary>When the transfer was delivered (UTC).</summary>
+        public DateTimeOffset SentAt { get; set; }
+
+        /// <summary>The manifest location for transfer <paramref name="id"/> in <paramref name="folder"/>.</summary>
+        public static Uri LocationIn(Uri folder, string id) =>
+            TransferLocation.Combine(TransferLocation.Combine(folder, FolderName), id + ".json");
+
+        /// <summary>Serialized form.</summary>
+        public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+
+        /// <summary>Reads and validates a manifest.</summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> when it is not a valid manifest.</exception>
+        public static TransferManifest Parse(byte[] bytes, string where)
+        {
+            TransferManifest? manifest;
+            try
+            {
+                manifest = JsonSerializer.Deserialize<TransferManifest>(bytes, Json);
+            }
+            catch (JsonException e)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"The manifest at '{where}' is not valid JSON: {e.Message}", e, "ManifestInvalid", where);
+            }
+
+            if (manifest is null || !TransferLocation.IsPlainFileName(manifest.Name) || manifest.Size < 0
+                || manifest.Sha256.Length != 64 || !TransferJournal.IsWellFormedId(manifest.Id))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"The manifest at '{where}' is incomplete or names an unsafe file.",
+                    errorId: "ManifestInvalid", target: where);
+            }
+
+            return manifest;
+        }
+
+        /// <summary>Writes the manifest through <paramref name="endpoint"/> next to the delivered file (atomic where the endpoint is).</summary>
+        internal async Task WriteAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, TransferOptions options)
+        {
+            var manifestFolder = TransferLocation.Combine(folder, FolderName);
+            await endpoint.CreateDirectoryAsync(context, manifestFolder, options).ConfigureAwait(false);
+            var final = LocationIn(folder, Id);
+            var temp = TransferLocation.Sibling(final, "." + Id + ".tmp");
+            var bytes = ToBytes();
+            using (var stream = await endpoint.OpenWriteAsync(context, temp, 0, options).ConfigureAwait(false))
+            {
+                await stream.WriteAsync(bytes, 0, bytes.Length, context.CancellationToken).ConfigureAwait(false);
+                await stream.FlushAsync(context.CancellationToken).ConfigureAwait(false);
+            }
+
+            await endpoint.CommitAsync(context, temp, final, overwrite: true, options).ConfigureAwait(false);
+        }
+
+        /// <summary>Reads the manifest of transfer <paramref name="id"/> from <paramref name="folder"/>.</summary>
+        internal static async Task<TransferManifest> ReadAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, string id, TransferOptions options)
+        {
+            var location = LocationIn(folder, id);
+            var info = await endpoint.GetInfoAsync(context, location, options).ConfigureAwait(false);
+            if (!info.Exists)
+            {
+                throw new PluginException(ErrorCode.NotFound,
+                    $"No manifest for transfer '{id}' at '{TransferLocation.Display(folder)}' (looked for {FolderName}/{id}.json).",
+                    errorId: "ManifestNotFound", target: id);
+            }
+
+            if (info.Length > 1024 * 1024)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"The manifest at '{location}' is too large.", errorId: "ManifestInvalid", target: location.ToString());
+            }
+
+            using var stream = await endpoint.OpenReadAsync(context, location, 0, null, options).ConfigureAwait(false);
+            using var memory = new MemoryStream();
+            await stream.CopyToAsync(memory, 81920, context.CancellationToken).ConfigureAwait(false);
+            var manifest = Parse(memory.ToArray(), TransferLocation.Display(location));
+            if (manifest.Id != id)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"The manifest at '{location}' is for transfer '{manifest.Id}', not '{id}'.",
+                    errorId: "ManifestInvalid", target: id);
+            }
+
+            return manifest;
+        }
+
+        /// <inheritdoc/>
+        public override string ToString() => $"{Id} {Name} ({Size} bytes) sha256:{Sha256}";
+    }
+}

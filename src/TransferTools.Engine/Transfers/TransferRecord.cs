@@ -1,0 +1,137 @@
+using System;
+using System.Collections.Generic;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Engine.Transfers
+{
+    /// <summary>
+    /// One transfer as the journal keeps it (<c>journal/ID.json</c>). Everything a new process needs to resume it,
+    /// and nothing secret: the credential is never recorded.
+    /// </summary>
+    internal sealed class TransferRecord
+    {
+        public int FormatVersion { get; set; } = 1;
+        public string Id { get; set; } = "";
+        public TransferDirection Direction { get; set; }
+        /// <summary>The protocol registration name (the plugin that serves the remote side).</summary>
+        public string Protocol { get; set; } = "";
+        /// <summary>False for a third-party protocol plugin that moves bytes on its own (the engine only records what it reports).</summary>
+        public bool Streaming { get; set; } = true;
+        /// <summary>The id a third-party plugin gave its transfer, when it differs from <see cref="Id"/>.</summary>
+        public string? ForeignId { get; set; }
+
+        /// <summary>What the user asked for (display).</summary>
+        public string RequestedDestination { get; set; } = "";
+        public string Source { get; set; } = "";
+        public string Destination { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string SourceUri { get; set; } = "";
+        /// <summary>The requested destination as a URI (a folder or a full file name); resolved into <see cref="FinalUri"/>.</summary>
+        public string DestinationUri { get; set; } = "";
+        public string? FinalUri { get; set; }
+        public string? TemporaryUri { get; set; }
+        public string? ManifestUri { get; set; }
+
+        /// <summary>For Receive-Transfer -TransferId: the sent transfer's id and the SHA-256 its manifest promises.</summary>
+        public string? ReceivedTransferId { get; set; }
+        public string? ExpectedSha256 { get; set; }
+
+        public int ChunkSize { get; set; } = TransferOptions.DefaultChunkSize;
+        public long MaxBytesPerSecond { get; set; }
+        public int RetryCount { get; set; } = 5;
+        public ConflictPolicy Conflict { get; set; }
+        public double StallTimeoutSeconds { get; set; } = 60;
+        public string? KeyFile { get; set; }
+        public string? HostKeyFingerprint { get; set; }
+        public Dictionary<string, string> Custom { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        public long TotalBytes { get; set; } = -1;
+        public long BytesTransferred { get; set; }
+        public long ResumedFrom { get; set; }
+        /// <summary>The source when the transfer began: size, time stamp and version (ETag); a resume refuses when they differ.</summary>
+        public long SourceLength { get; set; } = -1;
+        public DateTimeOffset? SourceModified { get; set; }
+        public string? SourceVersion { get; set; }
+
+        public TransferStatus Status { get; set; }
+        public DateTimeOffset StartedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+        public DateTimeOffset? CompletedAt { get; set; }
+        public int Retries { get; set; }
+        public int Resumes { get; set; }
+        public string? Error { get; set; }
+        public ErrorCode? ErrorCode { get; set; }
+        public string? ErrorId { get; set; }
+        public string? Sha256 { get; set; }
+        public bool Skipped { get; set; }
+        public double BytesPerSecond { get; set; }
+
+        public string? UserId { get; set; }
+        public string? RequestId { get; set; }
+        public int OwnerProcessId { get; set; }
+        public string OwnerHost { get; set; } = "";
+
+        public TransferOptions ToOptions(NetworkCredentialHolder? credential = null) => new TransferOptions
+        {
+            ChunkSize = ChunkSize,
+            MaxBytesPerSecond = MaxBytesPerSecond,
+            RetryCount = RetryCount,
+            Conflict = Conflict,
+            StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
+            KeyFile = KeyFile,
+            HostKeyFingerprint = HostKeyFingerprint,
+            Credential = credential?.Credential,
+            Custom = new Dictionary<string, string>(Custom, StringComparer.OrdinalIgnoreCase),
+        };
+
+        public void ApplyOptions(TransferOptions options)
+        {
+            ChunkSize = options.ChunkSize;
+            MaxBytesPerSecond = options.MaxBytesPerSecond;
+            RetryCount = options.RetryCount;
+            Conflict = options.Conflict;
+            StallTimeoutSeconds = options.StallTimeout.TotalSeconds;
+            KeyFile = options.KeyFile;
+            HostKeyFingerprint = options.HostKeyFingerprint;
+            Custom = new Dictionary<string, string>(options.Custom ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
+        }
+
+        public Transfer ToTransfer() => new Transfer
+        {
+            Id = Id,
+            Status = Status,
+            Progress = TotalBytes > 0 ? Math.Min(100.0, BytesTransferred * 100.0 / TotalBytes) : Status == TransferStatus.Completed ? 100 : 0,
+            StartedAt = StartedAt,
+            CompletedAt = CompletedAt,
+            Direction = Direction,
+            Protocol = Protocol,
+            Source = Source,
+            Destination = Destination,
+            Name = Name,
+            BytesTransferred = BytesTransferred,
+            TotalBytes = TotalBytes,
+            ResumedFrom = ResumedFrom,
+            Sha256 = Sha256,
+            BytesPerSecond = BytesPerSecond,
+            Retries = Retries,
+            Error = Error,
+            ErrorCode = ErrorCode,
+            UserId = UserId,
+        };
+
+        public TransferRecord Clone()
+        {
+            var copy = (TransferRecord)MemberwiseClone();
+            copy.Custom = new Dictionary<string, string>(Custom, StringComparer.OrdinalIgnoreCase);
+            return copy;
+        }
+    }
+
+    /// <summary>Carries the credential of a running transfer in memory only (never serialized).</summary>
+    internal sealed class NetworkCredentialHolder
+    {
+        public NetworkCredentialHolder(System.Net.NetworkCredential? credential) => Credential = credential;
+
+        public System.Net.NetworkCredential? Credential { get; }
+    }
+}

@@ -1,0 +1,404 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Plugins.Sftp
+{
+    /// <summary>Settings of one SFTP connection, from the plugin configuration and the transfer's options.</summary>
+    internal sealed class SftpConnectionSettings
+    {
+        public IReadOnlyList<string> KnownHostsFiles { get; set; } = new[] { KnownHosts.UserFile };
+        public string? PinnedFingerprint { get; set; }
+        public uint BufferSize { get; set; } = 64 * 1024;
+        public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+        public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+        public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);
+    }
+
+    /// <summary>
+    /// One connected <see cref="SftpClient"/> per server and identity, shared by the operations of a plugin instance
+    /// (SFTP multiplexes requests), replaced transparently after the connection drops.
+    /// </summary>
+    internal sealed class SftpConnectionPool : IDisposable
+    {
+        private readonly Dictionary<string, Slot> _slots = new Dictionary<string, Slot>(StringComparer.Ordinal);
+        private bool _disposed;
+
+        private sealed class Slot
+        {
+            public readonly SemaphoreSlim Gate = new SemaphoreSlim(1, 1);
+            public SftpClient? Client;
+        }
+
+        /// <summary>A connected client for <paramref name="location"/>; connects (or reconnects) when needed.</summary>
+        public async Task<SftpClient> AcquireAsync(OperationContext context, SftpLocation location, TransferOptions options,
+            SftpConnectionSettings settings)
+        {
+            var user = location.User ?? options.Credential?.UserName;
+            if (string.IsNullOrEmpty(user))
+            {
+                user = Environment.UserName;
+            }
+
+            var key = PoolKey(location, user!, options, settings);
+            Slot slot;
+            lock (_slots)
+            {
+                if (_disposed)
+                {
+                    throw new PluginException(ErrorCode.LifecycleError, "The Sftp plugin has been shut down.", errorId: "SftpShutDown");
+                }
+
+                if (!_slots.TryGetValue(key, out slot!))
+                {
+                    slot = new Slot();
+                    _slots[key] = slot;
+                }
+            }
+
+            await slot.Gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (slot.Client != null && slot.Client.IsConnected)
+                {
+                    slot.Client.OperationTimeout = OperationTimeout(settings);
+                    return slot.Client;
+                }
+
+                if (slot.Client != null)
+                {
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: the connection to {location.Host}:{location.Port} was lost; reconnecting.");
+                    DisposeQuietly(slot.Client);
+                    slot.Client = null;
+                }
+
+                slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
+                return slot.Client;
+            }
+            finally
+            {
+                slot.Gate.Release();
+            }
+        }
+
+        /// <summary>Drops <paramref name="client"/> from the pool (after a connection failure) so the next call reconnects.</summary>
+        public void Invalidate(SftpClient client)
+        {
+            lock (_slots)
+            {
+                foreach (var slot in _slots.Values)
+                {
+                    if (ReferenceEquals(slot.Client, client))
+                    {
+                        slot.Client = null;
+                    }
+                }
+            }
+
+            DisposeQuietly(client);
+        }
+
+        public void Dispose()
+        {
+            List<SftpClient> clients;
+            lock (_slots)
+            {
+                _disposed = true;
+                clients = _slots.Values.Select(s => s.Client).Where(c => c != null).Select(c => c!).ToList();
+                _slots.Clear();
+            }
+
+            foreach (var c in clients)
+            {
+                DisposeQuietly(c);
+            }
+        }
+
+        private static TimeSpan OperationTimeout(SftpConnectionSettings settings) =>
+            settings.StallTimeout > TimeSpan.Zero ? settings.StallTimeout : Timeout.InfiniteTimeSpan;
+
+        private static async Task<SftpClient> ConnectAsync(OperationContext context, SftpLocation location, string user,
+            TransferOptions options, SftpConnectionSettings settings)
+        {
+            var methods = AuthenticationMethods(location, user, options);
+            var info = new ConnectionInfo(location.Host, location.Port, user, methods)
+            {
+                Timeout = settings.StallTimeout > TimeSpan.Zero && settings.StallTimeout < settings.ConnectTimeout
+                    ? settings.StallTimeout : settings.ConnectTimeout,
+            };
+
+            PreferKnownHostKeyTypes(info, location, settings);
+            var client = new SftpClient(info)
+            {
+                BufferSize = settings.BufferSize,
+                OperationTimeout = OperationTimeout(settings),
+                KeepAliveInterval = settings.KeepAlive > TimeSpan.Zero ? settings.KeepAlive : Timeout.InfiniteTimeSpan,
+            };
+
+            var check = new HostKeyCheck(location, settings);
+            client.HostKeyReceived += (_, e) => e.CanTrust = check.Decide(e.HostKeyName, e.FingerPrintSHA256);
+            try
+            {
+                await client.ConnectAsync(context.CancellationToken).ConfigureAwait(false);
+                context.Logger.Log(LogLevel.Verbose,
+                    $"Sftp: connected to {location.Host}:{location.Port} as {user} (host key {check.Presented}, {check.TrustedBy}).");
+                return client;
+            }
+            catch (Exception e)
+            {
+                DisposeQuietly(client);
+                if (check.Refusal != null)
+                {
+                    throw check.Refusal;
+                }
+
+                if (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                if (e is SocketException se)
+                {
+                    throw new PluginException(ErrorCode.ConnectionError,
+                        $"Could not connect to the SSH server {location.Host}:{location.Port}: {se.Message}.", e, "SftpConnectFailed", location.Host);
+                }
+
+                if (e is SshOperationTimeoutException)
+                {
+                    throw new PluginException(ErrorCode.Timeout,
+                        $"The SSH server {location.Host}:{location.Port} did not complete the connection within {info.Timeout.TotalSeconds:0} s.",
+                        e, "SftpConnectTimeout", location.Host);
+                }
+
+                if (e is SshAuthenticationException)
+                {
+                    throw new PluginException(ErrorCode.AuthenticationFailed,
+                        $"The SSH server {location.Host}:{location.Port} rejected the login of '{user}' ({e.Message}). Check -Credential or -KeyFile.",
+                        e, "SftpAuthenticationFailed", location.Host);
+                }
+
+                throw SftpErrors.Map(e, location, "Connect");
+            }
+        }
+
+        private static AuthenticationMethod[] AuthenticationMethods(SftpLocation location, string user, TransferOptions options)
+        {
+            var password = options.Credential?.Password;
+            if (!string.IsNullOrEmpty(options.KeyFile))
+            {
+                var path = options.KeyFile!;
+                if (!File.Exists(path))
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"The key file '{path}' does not exist.", errorId: "SftpKeyFileNotFound", target: path);
+                }
+
+                PrivateKeyFile key;
+                try
+                {
+                    key = string.IsNullOrEmpty(password) ? new PrivateKeyFile(path) : new PrivateKeyFile(path, password);
+                }
+                catch (SshPassPhraseNullOrEmptyException e)
+                {
+                    throw new PluginException(ErrorCode.AuthenticationFailed,
+                        $"The key file '{path}' is encrypted: pass its passphrase as the password of -Credential.", e, "SftpKeyPassphraseRequired", path);
+                }
+                catch (Exception e) when (e is SshException || e is CryptographicException || e is InvalidOperationException
+                                          || e is ArgumentException || e is FormatException || e is NotSupportedException
+                                          || e.GetType().FullName?.StartsWith("Org.BouncyCastle", StringComparison.Ordinal) == true)
+                {
+                    throw new PluginException(ErrorCode.AuthenticationFailed,
+                        $"The key file '{path}' could not be read: wrong passphrase, or not an OpenSSH/PEM private key ({e.Message}).",
+                        e, "SftpKeyFileUnreadable", path);
+                }
+
+                return new AuthenticationMethod[] { new PrivateKeyAuthenticationMethod(user, key) };
+            }
+
+            if (!string.IsNullOrEmpty(password))
+            {
+                var keyboard = new KeyboardInteractiveAuthenticationMethod(user);
+                keyboard.AuthenticationPrompt += (_, e) =>
+                {
+                    foreach (var prompt in e.Prompts)
+                    {
+                        if (prompt.Request.IndexOf("password", StringComparison.OrdinalIgnoreCase) >= 0)
+                        {
+                            prompt.Response = password;
+                        }
+                    }
+                };
+                return new AuthenticationMethod[] { new PasswordAuthenticationMethod(user, password), keyboard };
+            }
+
+            // Like ssh: the user's default unencrypted keys.
+            var sshDir = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ssh");
+            var defaults = new List<IPrivateKeySource>();
+            foreach (var name in new[] { "id_ed25519", "id_ecdsa", "id_rsa" })
+            {
+                var path = Path.Combine(sshDir, name);
+                try
+                {
+                    if (File.Exists(path))
+                    {
+                        defaults.Add(new PrivateKeyFile(path));
+                    }
+                }
+                catch (Exception)
+                {
+                    // An encrypted or unreadable default key is simply not offered.
+                }
+            }
+
+            if (defaults.Count == 0)
+            {
+                throw new PluginException(ErrorCode.AuthenticationFailed,
+                    $"No credential for sftp://{user}@{location.Host}:{location.Port}: pass -Credential (password) or -KeyFile (private key).",
+                    errorId: "SftpNoCredential", target: location.Host);
+            }
+
+            return new AuthenticationMethod[] { new PrivateKeyAuthenticationMethod(user, defaults.ToArray()) };
+        }
+
+        /// <summary>Offers only the host key types known_hosts lists for the server, as ssh does, so a server with several
+        /// keys presents the one we can check.</summary>
+        private static void PreferKnownHostKeyTypes(ConnectionInfo info, SftpLocation location, SftpConnectionSettings settings)
+        {
+            if (!string.IsNullOrEmpty(settings.PinnedFingerprint))
+            {
+                return;
+            }
+
+            var known = KnownHosts.KeyTypesFor(settings.KnownHostsFiles, location.Host, location.Port);
+            if (known.Count == 0)
+            {
+                return;
+            }
+
+            var algorithms = info.HostKeyAlgorithms;
+            var keep = algorithms.Keys.Where(a => known.Contains(KeyTypeOf(a))).ToList();
+            if (keep.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var name in algorithms.Keys.ToList())
+            {
+                if (!keep.Contains(name))
+                {
+                    algorithms.Remove(name);
+                }
+            }
+        }
+
+        private static string KeyTypeOf(string algorithm) =>
+            algorithm.StartsWith("rsa-sha2-", StringComparison.Ordinal) ? "ssh-rsa" : algorithm;
+
+        private static string PoolKey(SftpLocation location, string user, TransferOptions options, SftpConnectionSettings settings)
+        {
+            var secret = options.Credential?.Password ?? "";
+            string secretHash;
+            using (var sha = SHA256.Create())
+            {
+                secretHash = Convert.ToBase64String(sha.ComputeHash(Encoding.UTF8.GetBytes(secret)));
+            }
+
+            return string.Join("\n", user, location.Host.ToLowerInvariant(), location.Port, options.KeyFile ?? "", secretHash,
+                settings.PinnedFingerprint ?? "", string.Join(";", settings.KnownHostsFiles));
+        }
+
+        private static void DisposeQuietly(SftpClient client)
+        {
+            try
+            {
+                client.Dispose();
+            }
+            catch (Exception)
+            {
+                // A dead connection may fail to close cleanly; it is gone either way.
+            }
+        }
+
+        /// <summary>Decides on the presented host key and keeps the refusal to report after the handshake fails.</summary>
+        private sealed class HostKeyCheck
+        {
+            private readonly SftpLocation _location;
+            private readonly SftpConnectionSettings _settings;
+
+            public HostKeyCheck(SftpLocation location, SftpConnectionSettings settings)
+            {
+                _location = location;
+                _settings = settings;
+            }
+
+            public string? Presented { get; private set; }
+            public string TrustedBy { get; private set; } = "";
+            public PluginException? Refusal { get; private set; }
+
+            public bool Decide(string keyType, string sha256)
+            {
+                var presented = "SHA256:" + sha256;
+                Presented = $"{keyType} {presented}";
+                var target = KnownHosts.HostPattern(_location.Host, _location.Port);
+                var pinHint = $"To trust it, pass -HostKeyFingerprint '{presented}' after checking it out of band (on the server: ssh-keygen -l -f /etc/ssh/ssh_host_{KeyFileHint(keyType)}_key.pub), " +
+                              $"or add the server to known_hosts (ssh-keyscan -p {_location.Port} {_location.Host} >> ~/.ssh/known_hosts).";
+                if (!string.IsNullOrEmpty(_settings.PinnedFingerprint))
+                {
+                    var pinned = KnownHosts.NormalizeFingerprint(_settings.PinnedFingerprint!);
+                    if (string.Equals(pinned, presented, StringComparison.Ordinal))
+                    {
+                        TrustedBy = "pinned fingerprint";
+                        return true;
+                    }
+
+                    Refusal = new PluginException(ErrorCode.SecurityError,
+                        $"The SSH server {target} presented host key {keyType} {presented}, which is not the pinned {pinned}. " +
+                        "The connection was refused: someone may be impersonating the server, or its key was changed. " +
+                        "If the change is expected, pin the new fingerprint with -HostKeyFingerprint.",
+                        errorId: "SftpHostKeyMismatch", target: presented);
+                    return false;
+                }
+
+                var verdict = KnownHosts.Check(_settings.KnownHostsFiles, _location.Host, _location.Port, presented);
+                switch (verdict)
+                {
+                    case HostKeyVerdict.Trusted:
+                        TrustedBy = "known_hosts";
+                        return true;
+                    case HostKeyVerdict.Revoked:
+                        Refusal = new PluginException(ErrorCode.SecurityError,
+                            $"The SSH server {target} presented host key {keyType} {presented}, which known_hosts marks @revoked. The connection was refused.",
+                            errorId: "SftpHostKeyRevoked", target: presented);
+                        return false;
+                    case HostKeyVerdict.Mismatch:
+                        Refusal = new PluginException(ErrorCode.SecurityError,
+                            $"WARNING: the SSH server {target} presented host key {keyType} {presented}, which does not match the key recorded for it in " +
+                            $"{string.Join(", ", _settings.KnownHostsFiles)}. The connection was refused: someone may be impersonating the server, " +
+                            $"or its key was changed. If the change is expected, remove the old entry (ssh-keygen -R '{target}') and add the new one, " +
+                            $"or pass -HostKeyFingerprint '{presented}'.",
+                            errorId: "SftpHostKeyMismatch", target: presented);
+                        return false;
+                    default:
+                        Refusal = new PluginException(ErrorCode.SecurityError,
+                            $"The SSH server {target} is not known: it presented host key {keyType} {presented}, and no known_hosts entry " +
+                            $"({string.Join(", ", _settings.KnownHostsFiles)}) names it. Unknown keys are never trusted silently. {pinHint}",
+                            errorId: "SftpHostKeyUnknown", target: presented);
+                        return false;
+                }
+            }
+
+            private static string KeyFileHint(string keyType) =>
+                keyType.IndexOf("ed25519", StringComparison.Ordinal) >= 0 ? "ed25519"
+                : keyType.IndexOf("ecdsa", StringComparison.Ordinal) >= 0 ? "ecdsa"
+                : "rsa";
+        }
+    }
+}

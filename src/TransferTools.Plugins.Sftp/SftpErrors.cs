@@ -1,0 +1,74 @@
+using System;
+using System.IO;
+using System.Net.Sockets;
+using Renci.SshNet.Common;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Plugins.Sftp
+{
+    /// <summary>Turns SSH.NET and socket failures into <see cref="PluginException"/>s with the codes the engine acts on.</summary>
+    internal static class SftpErrors
+    {
+        public static PluginException Map(Exception e, SftpLocation location, string operation)
+        {
+            if (e is PluginException pe)
+            {
+                return pe;
+            }
+
+            if (e is AggregateException ae && ae.InnerExceptions.Count == 1)
+            {
+                return Map(ae.InnerExceptions[0], location, operation);
+            }
+
+            var where = $"sftp://{location.Host}:{location.Port} {location.Path}";
+            switch (e)
+            {
+                case SftpPathNotFoundException:
+                    return new PluginException(ErrorCode.NotFound, $"{operation}: '{location.Path}' does not exist on {location.Host}:{location.Port}.",
+                        e, "SftpPathNotFound", location.Path);
+                case SftpPermissionDeniedException:
+                    return new PluginException(ErrorCode.PermissionDenied,
+                        $"{operation}: the server denied permission for '{location.Path}' on {location.Host}:{location.Port}.",
+                        e, "SftpPermissionDenied", location.Path);
+                case SshAuthenticationException:
+                    return new PluginException(ErrorCode.AuthenticationFailed,
+                        $"The SSH server {location.Host}:{location.Port} rejected the login of '{location.User}' ({e.Message}). Check -Credential or -KeyFile.",
+                        e, "SftpAuthenticationFailed", location.Host);
+                case SshPassPhraseNullOrEmptyException:
+                    return new PluginException(ErrorCode.AuthenticationFailed,
+                        "The private key file is encrypted: pass its passphrase as the password of -Credential.",
+                        e, "SftpKeyPassphraseRequired", location.Host);
+                case SshOperationTimeoutException:
+                    return new PluginException(ErrorCode.Timeout,
+                        $"{operation}: {where} made no progress within the stall timeout; the connection will be re-established.",
+                        e, "SftpStalled", location.Host);
+                case ProxyException:
+                case SshConnectionException:
+                case SocketException:
+                case ObjectDisposedException:
+                    return new PluginException(ErrorCode.ConnectionError,
+                        $"{operation}: the connection to {location.Host}:{location.Port} failed or was dropped ({e.Message}).",
+                        e, "SftpConnectionLost", location.Host);
+                case IOException io when io.InnerException is SocketException:
+                    return new PluginException(ErrorCode.ConnectionError,
+                        $"{operation}: the connection to {location.Host}:{location.Port} failed ({io.InnerException.Message}).",
+                        e, "SftpConnectionLost", location.Host);
+                case InvalidOperationException when e.Message.IndexOf("not connected", StringComparison.OrdinalIgnoreCase) >= 0:
+                    return new PluginException(ErrorCode.ConnectionError,
+                        $"{operation}: the connection to {location.Host}:{location.Port} is closed.",
+                        e, "SftpConnectionLost", location.Host);
+                case OperationCanceledException:
+                    return new PluginException(ErrorCode.Timeout,
+                        $"{operation}: {where} did not answer in time.", e, "SftpTimeout", location.Host);
+                case SshException ssh when ssh.Message.IndexOf("Failure", StringComparison.OrdinalIgnoreCase) >= 0:
+                    return new PluginException(ErrorCode.Unknown, $"{operation}: the server reported a failure for '{location.Path}'.",
+                        e, "SftpServerFailure", location.Path);
+                case SshException:
+                    return new PluginException(ErrorCode.Unknown, $"{operation}: {where}: {e.Message}", e, "SftpError", location.Path);
+                default:
+                    return new PluginException(ErrorCode.Internal, $"{operation}: {where}: {e.Message}", e, "SftpUnexpectedError", location.Path);
+            }
+        }
+    }
+}

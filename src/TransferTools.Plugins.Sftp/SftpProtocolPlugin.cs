@@ -1,0 +1,474 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using Renci.SshNet.Sftp;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Plugins.Sftp
+{
+    /// <summary>
+    /// The <c>Sftp</c> protocol plugin: <c>sftp://user@host[:port]/path</c> as a transfer source or destination over
+    /// SSH.NET. Host keys are always verified (pinned fingerprint or known_hosts); the engine does chunking, journal,
+    /// resume and verification through <see cref="ITransferEndpoint"/>.
+    /// </summary>
+    /// <remarks>
+    /// Configuration keys (registration configuration, or per transfer in <see cref="TransferOptions.Custom"/>):
+    /// <c>KnownHostsPath</c> (one or more files separated by <c>;</c>; default <c>~/.ssh/known_hosts</c>),
+    /// <c>HostKeyFingerprint</c> (default pin when the transfer gives none), <c>BufferSize</c> (bytes per SFTP request),
+    /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>.
+    /// </remarks>
+    public sealed class SftpProtocolPlugin : StreamingProtocolPlugin
+    {
+        /// <summary>Configuration key: known_hosts file(s), separated by <c>;</c>.</summary>
+        public const string KnownHostsPathKey = "KnownHostsPath";
+        /// <summary>Configuration key: default pinned host key fingerprint.</summary>
+        public const string HostKeyFingerprintKey = "HostKeyFingerprint";
+        /// <summary>Configuration key: payload bytes per SFTP read/write request.</summary>
+        public const string BufferSizeKey = "BufferSize";
+        /// <summary>Configuration key: seconds to wait for the TCP connection and SSH handshake.</summary>
+        public const string ConnectTimeoutKey = "ConnectTimeoutSeconds";
+        /// <summary>Configuration key: seconds between SSH keep-alive messages (0 turns them off).</summary>
+        public const string KeepAliveKey = "KeepAliveSeconds";
+
+        private static readonly string[] SchemeList = { "sftp" };
+        private readonly SftpConnectionPool _pool = new SftpConnectionPool();
+
+        /// <inheritdoc/>
+        public override PluginMetadata Metadata { get; } = new PluginMetadata
+        {
+            Name = "Sftp",
+            Version = typeof(SftpProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+            Description = "SFTP over SSH (SSH.NET) with pinned or known_hosts-verified host keys.",
+            Type = PluginType.Protocol,
+            Author = "TransferTools contributors",
+            License = "MIT",
+        };
+
+        /// <inheritdoc/>
+        public override IReadOnlyCollection<string> Schemes => SchemeList;
+
+        /// <inheritdoc/>
+        public override Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config)
+        {
+            var result = base.InitAsync(context, config);
+            // Validate the configuration now, so a bad registration fails at Register-TransferPlugin, not mid-transfer.
+            Settings(new TransferOptions());
+            return result;
+        }
+
+        /// <inheritdoc/>
+        public override Task ShutdownAsync(OperationContext context)
+        {
+            _pool.Dispose();
+            return Task.CompletedTask;
+        }
+
+        /// <inheritdoc/>
+        public override Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options) =>
+            RunAsync(context, location, options, "GetInfo", idempotent: true, async (client, loc, ct) =>
+            {
+                var attributes = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
+                return attributes is null ? RemoteFileInfo.Missing : ToInfo(attributes);
+            });
+
+        /// <inheritdoc/>
+        public override Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options) =>
+            RunAsync(context, location, options, "OpenRead", idempotent: true, async (client, loc, ct) =>
+            {
+                var attributes = await client.GetAttributesAsync(loc.Path, ct).ConfigureAwait(false);
+                if (attributes.IsDirectory)
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"'{loc.Path}' on {loc.Host} is a folder, not a file.",
+                        errorId: "SftpSourceIsFolder", target: location);
+                }
+
+                var version = VersionOf(attributes);
+                if (expectedVersion != null && !string.Equals(expectedVersion, version, StringComparison.Ordinal))
+                {
+                    throw new PluginException(ErrorCode.SourceChanged,
+                        $"'{loc.Path}' on {loc.Host} changed since the transfer began (size/time {version}, expected {expectedVersion}); it cannot be resumed.",
+                        errorId: "SftpSourceChanged", target: location);
+                }
+
+                if (offset > attributes.Size)
+                {
+                    throw new PluginException(ErrorCode.SourceChanged,
+                        $"'{loc.Path}' on {loc.Host} is {attributes.Size} bytes, shorter than the resume offset {offset}.",
+                        errorId: "SftpSourceChanged", target: location);
+                }
+
+                var stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
+                try
+                {
+                    if (offset > 0)
+                    {
+                        stream.Seek(offset, SeekOrigin.Begin);
+                    }
+                }
+                catch
+                {
+                    stream.Dispose();
+                    throw;
+                }
+
+                return (Stream)new SftpStream(stream, offset, write: false, e => Fail(client, loc, "Read", e));
+            });
+
+        /// <inheritdoc/>
+        public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options) =>
+            RunAsync(context, location, options, "OpenWrite", idempotent: true, async (client, loc, ct) =>
+            {
+                if (offset < 0)
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"Negative offset {offset}.", errorId: "SftpInvalidOffset", target: location);
+                }
+
+                SftpFileStream stream;
+                if (offset == 0)
+                {
+                    try
+                    {
+                        stream = await client.OpenAsync(loc.Path, FileMode.Create, FileAccess.Write, ct).ConfigureAwait(false);
+                    }
+                    catch (SftpPathNotFoundException) when (loc.ParentPath != null)
+                    {
+                        await CreateDirectoriesAsync(client, loc.ParentPath!, ct).ConfigureAwait(false);
+                        stream = await client.OpenAsync(loc.Path, FileMode.Create, FileAccess.Write, ct).ConfigureAwait(false);
+                    }
+
+                    return (Stream)new SftpStream(stream, 0, write: true, e => Fail(client, loc, "Write", e));
+                }
+
+                var attributes = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
+                var existing = attributes?.Size ?? -1;
+                if (existing < offset)
+                {
+                    throw new PluginException(ErrorCode.InvalidState,
+                        $"The temporary file '{loc.Path}' on {loc.Host} holds {Math.Max(existing, 0)} bytes, fewer than the resume offset {offset}; the upload must restart.",
+                        errorId: "SftpTemporaryShorterThanOffset", target: location);
+                }
+
+                stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Write, ct).ConfigureAwait(false);
+                try
+                {
+                    if (existing > offset)
+                    {
+                        stream.SetLength(offset);
+                    }
+
+                    stream.Seek(offset, SeekOrigin.Begin);
+                }
+                catch
+                {
+                    stream.Dispose();
+                    throw;
+                }
+
+                return (Stream)new SftpStream(stream, offset, write: true, e => Fail(client, loc, "Write", e));
+            });
+
+        /// <inheritdoc/>
+        public override Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options)
+        {
+            var to = SftpLocation.Parse(final);
+            return RunAsync(context, temporary, options, "Commit", idempotent: false, async (client, from, ct) =>
+            {
+                if (!from.SameServer(to))
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument,
+                        $"Cannot commit across servers ({from.Host}:{from.Port} to {to.Host}:{to.Port}).", errorId: "SftpCommitAcrossServers", target: final);
+                }
+
+                var target = await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false);
+                if (target != null && (!overwrite || target.IsDirectory))
+                {
+                    throw new PluginException(ErrorCode.Conflict,
+                        target.IsDirectory
+                            ? $"'{to.Path}' on {to.Host} is a folder; the file cannot replace it."
+                            : $"'{to.Path}' exists on {to.Host}; choose another name or allow overwriting.",
+                        errorId: "SftpDestinationExists", target: final);
+                }
+
+                if (target is null)
+                {
+                    Exception? failure = null;
+                    try
+                    {
+                        // A plain SFTP rename never replaces an existing file: a racing writer yields Conflict, not loss.
+                        await client.RenameFileAsync(from.Path, to.Path, ct).ConfigureAwait(false);
+                        return true;
+                    }
+                    catch (SshException e) when (!(e is SftpPathNotFoundException) && !(e is SftpPermissionDeniedException) && !(e is SshConnectionException))
+                    {
+                        failure = e;
+                    }
+
+                    if (await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false) != null)
+                    {
+                        throw new PluginException(ErrorCode.Conflict, $"'{to.Path}' appeared on {to.Host} while committing.", failure,
+                            "SftpDestinationExists", final);
+                    }
+
+                    throw failure;
+                }
+
+                await ReplaceAsync(context, client, from, to, ct).ConfigureAwait(false);
+                return true;
+            });
+        }
+
+        /// <inheritdoc/>
+        public override Task DeleteAsync(OperationContext context, Uri location, TransferOptions options) =>
+            RunAsync(context, location, options, "Delete", idempotent: true, async (client, loc, ct) =>
+            {
+                try
+                {
+                    await client.DeleteFileAsync(loc.Path, ct).ConfigureAwait(false);
+                }
+                catch (SftpPathNotFoundException)
+                {
+                    // Already gone.
+                }
+
+                return true;
+            });
+
+        /// <inheritdoc/>
+        public override Task CreateDirectoryAsync(OperationContext context, Uri location, TransferOptions options) =>
+            RunAsync(context, location, options, "CreateDirectory", idempotent: true, async (client, loc, ct) =>
+            {
+                await CreateDirectoriesAsync(client, loc.Path, ct).ConfigureAwait(false);
+                return true;
+            });
+
+        /// <summary>The version of a remote file: modification time and size (SFTP has no content tag).</summary>
+        private static string VersionOf(SftpFileAttributes attributes) => VersionOf(attributes.Size, attributes.LastWriteTimeUtc);
+
+        private static string VersionOf(long size, DateTime lastWriteUtc) =>
+            string.Format(CultureInfo.InvariantCulture, "{0:x}-{1:x}", new DateTimeOffset(DateTime.SpecifyKind(lastWriteUtc, DateTimeKind.Utc)).ToUnixTimeSeconds(), size);
+
+        private static RemoteFileInfo ToInfo(SftpFileAttributes a) => new RemoteFileInfo
+        {
+            Exists = true,
+            IsDirectory = a.IsDirectory,
+            Length = a.IsDirectory ? -1 : a.Size,
+            LastModified = new DateTimeOffset(DateTime.SpecifyKind(a.LastWriteTimeUtc, DateTimeKind.Utc)),
+            Version = a.IsDirectory ? null : VersionOf(a),
+        };
+
+        private static async Task<SftpFileAttributes?> TryGetAttributesAsync(SftpClient client, string path, CancellationToken ct)
+        {
+            try
+            {
+                return await client.GetAttributesAsync(path, ct).ConfigureAwait(false);
+            }
+            catch (SftpPathNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        private static async Task CreateDirectoriesAsync(SftpClient client, string path, CancellationToken ct)
+        {
+            var trimmed = path.Length > 1 ? path.TrimEnd('/') : path;
+            if (trimmed.Length == 0 || trimmed == "." || trimmed == "/")
+            {
+                return;
+            }
+
+            var existing = await TryGetAttributesAsync(client, trimmed, ct).ConfigureAwait(false);
+            if (existing != null)
+            {
+                if (!existing.IsDirectory)
+                {
+                    throw new PluginException(ErrorCode.Conflict, $"'{trimmed}' exists and is not a folder.", errorId: "SftpNotAFolder", target: trimmed);
+                }
+
+                return;
+            }
+
+            var slash = trimmed.LastIndexOf('/');
+            if (slash > 0)
+            {
+                await CreateDirectoriesAsync(client, trimmed.Substring(0, slash), ct).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await client.CreateDirectoryAsync(trimmed, ct).ConfigureAwait(false);
+            }
+            catch (SshException) when (!(ct.IsCancellationRequested))
+            {
+                // Created by someone else meanwhile, or a real failure: look again.
+                var now = await TryGetAttributesAsync(client, trimmed, ct).ConfigureAwait(false);
+                if (now is null || !now.IsDirectory)
+                {
+                    throw;
+                }
+            }
+        }
+
+        /// <summary>Replaces an existing file: posix-rename@openssh.com in one step where the server offers it, otherwise
+        /// move the old file aside, rename, then delete the old one (restoring it if the rename fails).</summary>
+        private static async Task ReplaceAsync(OperationContext context, SftpClient client, SftpLocation from, SftpLocation to, CancellationToken ct)
+        {
+            try
+            {
+                await Task.Run(() => client.RenameFile(from.Path, to.Path, isPosix: true), ct).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is NotSupportedException || (e is SshException && !(e is SshConnectionException)
+                                      && !(e is SftpPathNotFoundException) && !(e is SftpPermissionDeniedException)))
+            {
+                context.Logger.Log(LogLevel.Verbose, $"Sftp: {to.Host} has no posix-rename ({e.Message}); replacing in three steps.");
+            }
+
+            var aside = to.Path + ".tt-old-" + Guid.NewGuid().ToString("n").Substring(0, 8);
+            await client.RenameFileAsync(to.Path, aside, ct).ConfigureAwait(false);
+            try
+            {
+                await client.RenameFileAsync(from.Path, to.Path, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                await client.RenameFileAsync(aside, to.Path, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+
+            try
+            {
+                await client.DeleteFileAsync(aside, ct).ConfigureAwait(false);
+            }
+            catch (SshException e)
+            {
+                context.Logger.Log(LogLevel.Warning, $"Sftp: the replaced file was left as '{aside}' on {to.Host}: {e.Message}");
+            }
+        }
+
+        private PluginException Fail(SftpClient client, SftpLocation location, string operation, Exception e)
+        {
+            var mapped = SftpErrors.Map(e, location, operation);
+            if (mapped.IsTransient || !client.IsConnected)
+            {
+                _pool.Invalidate(client);
+            }
+
+            return mapped;
+        }
+
+        private async Task<T> RunAsync<T>(OperationContext context, Uri uri, TransferOptions options, string operation, bool idempotent,
+            Func<SftpClient, SftpLocation, CancellationToken, Task<T>> action)
+        {
+            var location = SftpLocation.Parse(uri);
+            var settings = Settings(options);
+            var ct = context.CancellationToken;
+            for (var attempt = 1; ; attempt++)
+            {
+                var client = await _pool.AcquireAsync(context, location, options, settings).ConfigureAwait(false);
+                try
+                {
+                    return await action(client, location, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (PluginException)
+                {
+                    throw;
+                }
+                catch (Exception e)
+                {
+                    var mapped = Fail(client, location, operation, e);
+                    // A pooled connection may have died unnoticed (server restart): one immediate retry on a fresh
+                    // connection for calls that are safe to repeat; anything longer is the engine's backoff.
+                    if (mapped.IsTransient && idempotent && attempt == 1)
+                    {
+                        context.Logger.Log(LogLevel.Verbose, $"Sftp: {operation} failed ({mapped.Message}); retrying once on a new connection.");
+                        continue;
+                    }
+
+                    throw mapped;
+                }
+            }
+        }
+
+        private SftpConnectionSettings Settings(TransferOptions options)
+        {
+            string? Get(string key) =>
+                options.Custom.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v
+                : Configuration.TryGetValue(key, out var c) && !string.IsNullOrWhiteSpace(c) ? c
+                : null;
+
+            var settings = new SftpConnectionSettings
+            {
+                PinnedFingerprint = !string.IsNullOrWhiteSpace(options.HostKeyFingerprint) ? options.HostKeyFingerprint : Get(HostKeyFingerprintKey),
+                StallTimeout = options.StallTimeout,
+            };
+
+            var knownHosts = Get(KnownHostsPathKey);
+            if (knownHosts != null)
+            {
+                settings.KnownHostsFiles = knownHosts.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries)
+                    .Select(p => p.Trim()).Select(ExpandHome).ToArray();
+            }
+
+            if (settings.PinnedFingerprint != null && !IsFingerprint(settings.PinnedFingerprint))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument,
+                    $"'{settings.PinnedFingerprint}' is not a host key fingerprint: expected SHA256:<base64>, as ssh-keygen -l prints it.",
+                    errorId: "SftpInvalidFingerprint", target: settings.PinnedFingerprint);
+            }
+
+            settings.BufferSize = (uint)Number(Get(BufferSizeKey), BufferSizeKey, 1024, 4 * 1024 * 1024, (int)settings.BufferSize);
+            settings.ConnectTimeout = TimeSpan.FromSeconds(Number(Get(ConnectTimeoutKey), ConnectTimeoutKey, 1, 3600, 30));
+            settings.KeepAlive = TimeSpan.FromSeconds(Number(Get(KeepAliveKey), KeepAliveKey, 0, 3600, 15));
+            return settings;
+        }
+
+        private static bool IsFingerprint(string value)
+        {
+            var body = KnownHosts.NormalizeFingerprint(value).Substring(7);
+            if (body.Length != 43)
+            {
+                return false;
+            }
+
+            try
+            {
+                return Convert.FromBase64String(body + "=").Length == 32;
+            }
+            catch (FormatException)
+            {
+                return false;
+            }
+        }
+
+        private static int Number(string? value, string key, int min, int max, int fallback)
+        {
+            if (value is null)
+            {
+                return fallback;
+            }
+
+            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < min || n > max)
+            {
+                throw new PluginException(ErrorCode.InvalidConfiguration, $"Sftp option {key}='{value}' must be a whole number from {min} to {max}.",
+                    errorId: "SftpInvalidOption", target: key);
+            }
+
+            return n;
+        }
+
+        private static string ExpandHome(string path) =>
+            path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
+                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path.Length > 2 ? path.Substring(2) : "")
+                : path;
+    }
+}

@@ -1,0 +1,36 @@
+using System.Management.Automation;
+using TransferTools.Engine.Storage;
+using TransferTools.Internal;
+
+namespace TransferTools.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Deletes stored items by id.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Remove, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(void))]
+    public sealed class RemoveStorageItemCommand : TransferCmdlet
+    {
+        /// <summary>The ids of the items to delete.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string[]? Id { get; set; }
+
+        /// <summary>The storage plugin that holds the items (default: LocalStore).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? Storage { get; set; }
+
+        /// <inheritdoc/>
+        protected override void ProcessRecord()
+        {
+            foreach (var id in Id!)
+            {
+                if (ShouldProcess($"{StorageService.NameOf(Storage)}:{id}", "Remove storage item"))
+                {
+                    TryRun(c => Session.Storage.DeleteAsync(c, Storage, id), id);
+                }
+            }
+        }
+    }
+}

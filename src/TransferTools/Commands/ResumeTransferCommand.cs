@@ -1,0 +1,61 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
+
+namespace TransferTools.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Resumes failed, interrupted or suspended transfers from their last verified chunk — in this process or a new one after a crash.</para>
+    /// <para type="description">The partial data is checked chunk by chunk against the journal; a damaged chunk and everything after it is sent
+    /// again. A source that changed since the transfer began is refused (SourceChanged). The result reports ResumedFrom, the bytes not sent again.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Resume, "Transfer", SupportsShouldProcess = true)]
+    [OutputType(typeof(Transfer))]
+    public sealed class ResumeTransferCommand : TransferOptionsCommand
+    {
+        private readonly List<string> _ids = new List<string>();
+
+        /// <summary>Transfer ids (or unique prefixes); Transfer objects bind by their Id.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string[]? Id { get; set; }
+
+        /// <summary>How many transfers resume at once (default 4).</summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = 4;
+
+        /// <inheritdoc/>
+        protected override void ProcessRecord()
+        {
+            foreach (var id in Id!)
+            {
+                if (ShouldProcess(id, "Resume transfer"))
+                {
+                    _ids.Add(id);
+                }
+            }
+        }
+
+        /// <inheritdoc/>
+        protected override void EndProcessing()
+        {
+            var bound = MyInvocation.BoundParameters;
+            var overrides = new ResumeOverrides
+            {
+                Conflict = bound.ContainsKey(nameof(Conflict)) ? Conflict : Force.IsPresent ? ConflictPolicy.Overwrite : (ConflictPolicy?)null,
+                MaxBytesPerSecond = bound.ContainsKey(nameof(MaxBytesPerSecond)) ? MaxBytesPerSecond : (long?)null,
+                Credential = Credential?.GetNetworkCredential(),
+            };
+            var work = new List<(object, Func<OperationContext, System.Threading.Tasks.Task<Transfer>>)>();
+            foreach (var id in _ids)
+            {
+                work.Add((id, c => Session.Transfers.StartResumeAsync(c, id, overrides)));
+            }
+
+            RunTransfers(work, ThrottleLimit);
+        }
+    }
+}

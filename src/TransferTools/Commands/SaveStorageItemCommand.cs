@@ -1,0 +1,158 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Management.Automation;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Storage;
+using TransferTools.Internal;
+
+namespace TransferTools.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Saves files into a store (the local store by default) and outputs the stored items.</para>
+    /// </summary>
+    [Cmdlet(VerbsData.Save, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(StorageItem))]
+    public sealed class SaveStorageItemCommand : TransferCmdlet
+    {
+        private const string PathSet = "Path";
+        private const string LiteralPathSet = "LiteralPath";
+
+        /// <summary>The files to save; wildcards allowed.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[]? Path { get; set; }
+
+        /// <summary>The files to save, taken literally (no wildcards); binds the PSPath of piped files.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+        [Alias("PSPath", "LP")]
+        [ValidateNotNullOrEmpty]
+        public string[]? LiteralPath { get; set; }
+
+        /// <summary>The item name (default: the file name). Path-like names such as <c>reports/2026/q3.csv</c> are fine.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
+        /// <summary>Put before each item's name, e.g. <c>reports/2026/</c>.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Prefix { get; set; }
+
+        /// <summary>Custom metadata stored with each item.</summary>
+        [Parameter]
+        public Hashtable? Metadata { get; set; }
+
+        /// <summary>The MIME type (default: guessed from the file extension).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? MimeType { get; set; }
+
+        /// <summary>The storage plugin to save into (default: LocalStore).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? Storage { get; set; }
+
+        /// <inheritdoc/>
+        protected override void ProcessRecord()
+        {
+            var literal = ParameterSetName == LiteralPathSet;
+            foreach (var input in (literal ? LiteralPath : Path) ?? Array.Empty<string>())
+            {
+                foreach (var file in Resolve(input, literal))
+                {
+                    SaveOne(file);
+                }
+            }
+        }
+
+        private IEnumerable<string> Resolve(string input, bool literal)
+        {
+            var files = new List<string>();
+            try
+            {
+                if (literal)
+                {
+                    var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(input);
+                    if (!File.Exists(full) && !Directory.Exists(full))
+                    {
+                        throw new ItemNotFoundException($"Cannot find path '{full}' because it does not exist.");
+                    }
+
+                    files.Add(full);
+                }
+                else
+                {
+                    files.AddRange(GetResolvedProviderPathFromPSPath(input, out _));
+                }
+            }
+            catch (Exception e) when (e is ItemNotFoundException || e is System.Management.Automation.DriveNotFoundException || e is ProviderNotFoundException)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(new PluginException(ErrorCode.NotFound, e.Message, e, "FileNotFound", input), input));
+                return Array.Empty<string>();
+            }
+
+            var result = new List<string>();
+            foreach (var f in files)
+            {
+                if (Directory.Exists(f))
+                {
+                    WriteVerbose($"Skipping the folder '{f}': Save-StorageItem saves files.");
+                    continue;
+                }
+
+                result.Add(f);
+            }
+
+            return result;
+        }
+
+        private void SaveOne(string file)
+        {
+            var itemName = (Prefix ?? "") + (Name ?? System.IO.Path.GetFileName(file));
+            var storage = StorageService.NameOf(Storage);
+            if (!ShouldProcess($"{file} -> {storage}:{itemName}", "Save storage item"))
+            {
+                return;
+            }
+
+            var metadata = new ItemMetadata
+            {
+                Name = itemName,
+                MimeType = MimeType ?? MimeTypes.FromFileName(file),
+                Custom = ToDictionary(Metadata),
+            };
+            if (TryRun(c => Session.Storage.StoreFileAsync(c, Storage, file, metadata), file, out StorageItem item))
+            {
+                WriteObject(item);
+            }
+        }
+
+        private static IDictionary<string, string> ToDictionary(Hashtable? table)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (table is null)
+            {
+                return result;
+            }
+
+            foreach (DictionaryEntry entry in table)
+            {
+                var value = entry.Value is PSObject ps ? ps.BaseObject : entry.Value;
+                result[entry.Key.ToString()!] = value switch
+                {
+                    null => "",
+                    DateTime dt => dt.ToUniversalTime().ToString("o", CultureInfo.InvariantCulture),
+                    DateTimeOffset dto => dto.ToString("o", CultureInfo.InvariantCulture),
+                    bool b => b ? "true" : "false",
+                    _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+                };
+            }
+
+            return result;
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
+using TransferTools.Internal;
+
+namespace TransferTools.Commands
+{
+    /// <summary>Parameters and helpers shared by the transfer cmdlets that move bytes (Send, Receive, Resume).</summary>
+    public abstract class TransferOptionsCommand : TransferCmdlet
+    {
+        /// <summary>Bytes per chunk: the unit of journal commits and of re-sending after a resume (default 4 MiB).</summary>
+        [Parameter]
+        [ValidateRange(4096, 1024 * 1024 * 1024)]
+        public int ChunkSize { get; set; } = TransferOptions.DefaultChunkSize;
+
+        /// <summary>Bandwidth limit in bytes per second (0: none).</summary>
+        [Parameter]
+        [ValidateRange(0, long.MaxValue)]
+        public long MaxBytesPerSecond { get; set; }
+
+        /// <summary>How many times a transient failure (connection lost, stall) is retried, with exponential backoff and jitter.</summary>
+        [Parameter]
+        [ValidateRange(0, 100)]
+        public int RetryCount { get; set; } = 5;
+
+        /// <summary>Seconds without a byte moving before an attempt counts as stalled (and is retried).</summary>
+        [Parameter]
+        [ValidateRange(1, 86400)]
+        public int StallTimeoutSeconds { get; set; } = 60;
+
+        /// <summary>User name and password for the remote side (never journaled).</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? Credential { get; set; }
+
+        /// <summary>Replace an existing destination file (same as -Conflict Overwrite).</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>What to do when the destination file exists: Fail (default), Overwrite, Skip or Rename.</summary>
+        [Parameter]
+        public ConflictPolicy Conflict { get; set; } = ConflictPolicy.Fail;
+
+        /// <summary>Return the transfer at once and let it run in the background of the session.</summary>
+        [Parameter]
+        public SwitchParameter Asynchronous { get; set; }
+
+        /// <inheritdoc/>
+        protected override bool WantsProgress => !Asynchronous.IsPresent;
+
+        /// <summary>The options the parameters describe.</summary>
+        protected TransferOptions BuildOptions() => new TransferOptions
+        {
+            ChunkSize = ChunkSize,
+            MaxBytesPerSecond = MaxBytesPerSecond,
+            RetryCount = RetryCount,
+            StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
+            Conflict = Force.IsPresent && !MyInvocation.BoundParameters.ContainsKey(nameof(Conflict)) ? ConflictPolicy.Overwrite : Conflict,
+            Credential = Credential?.GetNetworkCredential(),
+        };
+
+        /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>
+        protected string ResolveLocation(string location)
+        {
+            if (TransferLocationText.LooksLikeUri(location))
+            {
+                return location;
+            }
+
+            var trailing = location.EndsWith("/", StringComparison.Ordinal) || location.EndsWith("\\", StringComparison.Ordinal);
+            var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(location);
+            return trailing && !resolved.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal)
+                ? resolved + System.IO.Path.DirectorySeparatorChar
+                : resolved;
+        }
+
+        /// <summary>
+        /// Starts the given transfers (at most <paramref name="throttleLimit"/> at once), waits for each unless
+        /// -Asynchronous, and writes results in input order: a Transfer, or an error whose target is the input.
+        /// Ctrl+C suspends the transfers in flight (they stay resumable) and stops the pipeline.
+        /// </summary>
+        protected void RunTransfers(IReadOnlyList<(object Target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start)> work, int throttleLimit)
+        {
+            if (work.Count == 0)
+            {
+                return;
+            }
+
+            var results = new (Transfer? Transfer, Exception? Error)[work.Count];
+            try
+            {
+                Run(async context =>
+                {
+                    var manager = Session.Transfers;
+                    using var gate = new System.Threading.SemaphoreSlim(Math.Max(1, throttleLimit));
+                    var tasks = new List<System.Threading.Tasks.Task>();
+                    for (var i = 0; i < work.Count; i++)
+                    {
+                        var index = i;
+                        tasks.Add(System.Threading.Tasks.Task.Run(async () =>
+                        {
+                            await gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                            try
+                            {
+                                var transfer = await work[index].Start(context).ConfigureAwait(false);
+                                if (!Asynchronous.IsPresent)
+                                {
+                                    transfer = (await manager.WaitAsync(context, transfer.Id, null, suspendOnCancel: true).ConfigureAwait(false)).Transfer;
+                                }
+
+                                results[index] = (transfer, Asynchronous.IsPresent ? null : manager.GetFailure(transfer));
+                            }
+                            catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
+                            {
+                                results[index] = (null, e);
+                            }
+                            finally
+                            {
+                                gate.Release();
+                            }
+                        }));
+                    }
+
+                    await System.Threading.Tasks.Task.WhenAll(tasks).ConfigureAwait(false);
+                });
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, null));
+                return;
+            }
+
+            for (var i = 0; i < results.Length; i++)
+            {
+                var (transfer, error) = results[i];
+                if (error != null)
+                {
+                    WriteError(ErrorMapping.ToErrorRecord(error, work[i].Target));
+                }
+                else if (transfer != null)
+                {
+                    WriteObject(transfer);
+                }
+            }
+        }
+    }
+
+    /// <summary>Tells URIs from paths the same way the engine does.</summary>
+    internal static class TransferLocationText
+    {
+        /// <summary>True for <c>scheme://...</c> with a scheme of two or more characters (so <c>C:\x</c> stays a path).</summary>
+        public static bool LooksLikeUri(string text)
+        {
+            var colon = text.IndexOf("://", StringComparison.Ordinal);
+            if (colon < 2 || !char.IsLetter(text[0]))
+            {
+                return false;
+            }
+
+            for (var i = 0; i < colon; i++)
+            {
+                var c = text[i];
+                if (c > 127 || !(char.IsLetterOrDigit(c) || c == '+' || c == '-' || c == '.'))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Helpers for cmdlets that act on transfers by id.</summary>
+    internal static class TransferIds
+    {
+        /// <summary>The id values of a pipeline input (ids or Transfer objects).</summary>
+        public static IEnumerable<string> Of(string[]? ids) => ids ?? Array.Empty<string>();
+
+        /// <summary>The short form shown in messages.</summary>
+        public static string Short(string id) => id.Length > 8 ? id.Substring(0, 8) : id;
+    }
+}

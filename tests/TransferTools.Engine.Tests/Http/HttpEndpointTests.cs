@@ -1,0 +1,295 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Protocols.Http;
+
+namespace TransferTools.Engine.Tests.Http
+{
+    /// <summary>A real nginx (Start-TestNginx): static files with ETag/Range, WebDAV, Basic auth, 403 and 503 paths.</summary>
+    public class NginxFixture : IDisposable
+    {
+        public NginxFixture()
+        {
+            Server = TestServiceHost.Start("Nginx");
+            WorkDir = Path.Combine(Path.GetTempPath(), $"tt-http-tests-{Guid.NewGuid():n}");
+            Directory.CreateDirectory(WorkDir);
+            Plugin = NewPlugin();
+        }
+
+        public TestServiceHost Server { get; }
+        public string WorkDir { get; }
+        public HttpProtocolPlugin Plugin { get; }
+        public string FilesRoot => Server.Get("FilesRoot");
+        public string DavRoot => Server.Get("DavRoot");
+        public Uri Url(string path) => new Uri(Server.Get("BaseUri") + path);
+
+        public static HttpProtocolPlugin NewPlugin(Dictionary<string, string>? config = null)
+        {
+            var plugin = new HttpProtocolPlugin();
+            plugin.InitAsync(OperationContext.None, config ?? new Dictionary<string, string>()).GetAwaiter().GetResult();
+            return plugin;
+        }
+
+        public static TransferOptions Options(NetworkCredential? credential = null) =>
+            new TransferOptions { Credential = credential, StallTimeout = TimeSpan.FromSeconds(20) };
+
+        public void Dispose()
+        {
+            Plugin.ShutdownAsync(OperationContext.None).GetAwaiter().GetResult();
+            Server.Dispose();
+            try
+            {
+                Directory.Delete(WorkDir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    public class HttpEndpointTests : IClassFixture<NginxFixture>
+    {
+        private readonly NginxFixture _f;
+
+        public HttpEndpointTests(NginxFixture fixture) => _f = fixture;
+
+        private (string Local, Uri Url) Published(int size, int seed)
+        {
+            var local = EndpointDriver.NewRandomFile(_f.WorkDir, size, seed);
+            var name = Path.GetFileName(local);
+            File.Copy(local, Path.Combine(_f.FilesRoot, name));
+            return (local, _f.Url($"/files/{name}"));
+        }
+
+        [Fact]
+        public async Task Download_is_byte_identical_and_info_has_size_and_etag()
+        {
+            var (local, url) = Published(2 * 1024 * 1024 + 1, seed: 1);
+            var info = await _f.Plugin.GetInfoAsync(OperationContext.None, url, NginxFixture.Options());
+            Assert.True(info.Exists);
+            Assert.False(info.IsDirectory);
+            Assert.Equal(new FileInfo(local).Length, info.Length);
+            Assert.StartsWith("\"", info.Version);
+            Assert.NotNull(info.LastModified);
+
+            var back = Path.Combine(_f.WorkDir, "back-" + Path.GetFileName(local));
+            await EndpointDriver.DownloadAsync(_f.Plugin, url, back, NginxFixture.Options(), expectedVersion: info.Version);
+            Assert.Equal(EndpointDriver.Sha256(local), EndpointDriver.Sha256(back));
+        }
+
+        [Fact]
+        public async Task Interrupted_download_resumes_with_Range()
+        {
+            var (local, url) = Published(3 * 1024 * 1024, seed: 2);
+            var info = await _f.Plugin.GetInfoAsync(OperationContext.None, url, NginxFixture.Options());
+            var back = Path.Combine(_f.WorkDir, "resume-" + Path.GetFileName(local));
+            var first = await EndpointDriver.DownloadAsync(_f.Plugin, url, back, NginxFixture.Options(), expectedVersion: info.Version, stopAfter: 1_000_000);
+            Assert.Equal(1_000_000, first);
+            var rest = await EndpointDriver.DownloadAsync(_f.Plugin, url, back, NginxFixture.Options(), offset: first, expectedVersion: info.Version);
+            Assert.Equal(info.Length - first, rest);
+            Assert.Equal(EndpointDriver.Sha256(local), EndpointDriver.Sha256(back));
+
+            // At the very end there is nothing left to read.
+            using var empty = await _f.Plugin.OpenReadAsync(OperationContext.None, url, info.Length, info.Version, NginxFixture.Options());
+            Assert.Equal(0, await empty.ReadAsync(new byte[10], 0, 10));
+        }
+
+        [Fact]
+        public async Task Changed_file_is_never_spliced()
+        {
+            var (_, url) = Published(100_000, seed: 3);
+            var info = await _f.Plugin.GetInfoAsync(OperationContext.None, url, NginxFixture.Options());
+            var path = Path.Combine(_f.FilesRoot, Path.GetFileName(url.AbsolutePath));
+            File.WriteAllBytes(path, new byte[120_000]);
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(5));
+
+            var resumed = await Assert.ThrowsAsync<PluginException>(() => _f.Plugin.OpenReadAsync(OperationContext.None, url, 50_000, info.Version, NginxFixture.Options()));
+            Assert.Equal(ErrorCode.SourceChanged, resumed.Code);
+            var restarted = await Assert.ThrowsAsync<PluginException>(() => _f.Plugin.OpenReadAsync(OperationContext.None, url, 0, info.Version, NginxFixture.Options()));
+            Assert.Equal(ErrorCode.SourceChanged, restarted.Code);
+        }
+
+        [Fact]
+        public async Task Missing_file_is_NotFound()
+        {
+            var url = _f.Url($"/files/missing-{Guid.NewGuid():n}.bin");
+            Assert.False((await _f.Plugin.GetInfoAsync(OperationContext.None, url, NginxFixture.Options())).Exists);
+            var e = await Assert.ThrowsAsync<PluginException>(() => _f.Plugin.OpenReadAsync(OperationContext.None, url, 0, null, NginxFixture.Options()));
+            Assert.Equal(ErrorCode.NotFound, e.Code);
+            Assert.Equal("HttpNotFound", e.ErrorId);
+        }
+
+        [Fact]
+        public async Task Forbidden_is_PermissionDenied()
+        {
+            var e = await Assert.ThrowsAsync<PluginException>(() => _f.Plugin.OpenReadAsync(OperationContext.None, _f.Url("/denied/x.bin"), 0, null, NginxFixture.Options()));
+            Assert.Equal(ErrorCode.PermissionDenied, e.Code);
+            var up = await Assert.ThrowsAnyAsync<PluginException>(() =>
+                EndpointDriver.UploadAsync(_f.Plugin, EndpointDriver.NewRandomFile(_f.WorkDir, 1000), _f.Url("/denied/x.partial"), _f.Url("/denied/x"), NginxFixture.Options()));
+            Assert.Equal(ErrorCode.PermissionDenied, up.Code);
+        }
+
+        [Fact]
+        public async Task Basic_auth_needs_the_right_credential()
+        {
+            var (local, _) = Published(10_000, seed: 4);
+            var url = _f.Url($"/basic/{Path.GetFileName(local)}");
+            var none = await Assert.ThrowsAsync<PluginException>(() => _f.Plugin.GetInfoAsync(OperationContext.None, url, NginxFixture.Options()));
+            Assert.Equal(ErrorCode.AuthenticationFailed, none.Code);
+            var wrong = await Assert.ThrowsAsync<PluginException>(() =>
+                _f.Plugin.GetInfoAsync(OperationContext.None, url, NginxFixture.Options(new NetworkCredential(_f.Server.Get("BasicUser"), "wrong"))));
+            Assert.Equal(ErrorCode.AuthenticationFailed, wrong.Code);
+
+            var good = NginxFixture.Options(new NetworkCredential(_f.Server.Get("BasicUser"), _f.Server.Get("BasicPassword")));
+            var back = Path.Combine(_f.WorkDir, "basic-" + Path.GetFileName(local));
+            await EndpointDriver.DownloadAsync(_f.Plugin, url, back, good);
+            Assert.Equal(EndpointDriver.Sha256(local), EndpointDriver.Sha256(back));
+        }
+
+        [Fact]
+        public async Task Server_errors_are_transient()
+        {
+            var e = await Assert.ThrowsAsync<PluginException>(() => _f.Plugin.OpenReadAsync(OperationContext.None, _f.Url("/flaky/x.bin"), 0, null, NginxFixture.Options()));
+            Assert.Equal(ErrorCode.ConnectionError, e.Code);
+            Assert.True(e.IsTransient);
+            Assert.Contains("503", e.Message);
+        }
+
+        [Fact]
+        public async Task Connection_refused_is_transient()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            listener.Stop();
+            var e = await Assert.ThrowsAsync<PluginException>(() =>
+                _f.Plugin.GetInfoAsync(OperationContext.None, new Uri($"http://127.0.0.1:{port}/x"), NginxFixture.Options()));
+            Assert.Equal(ErrorCode.ConnectionError, e.Code);
+        }
+
+        [Fact]
+        public async Task Upload_into_a_new_webdav_folder_then_commit_by_move()
+        {
+            var local = EndpointDriver.NewRandomFile(_f.WorkDir, 3 * 1024 * 1024 + 11, seed: 5);
+            var folder = $"/dav/up-{Guid.NewGuid():n}/a/b";
+            await _f.Plugin.CreateDirectoryAsync(OperationContext.None, _f.Url(folder), NginxFixture.Options());
+            await _f.Plugin.CreateDirectoryAsync(OperationContext.None, _f.Url(folder), NginxFixture.Options());
+            var folderInfo = await _f.Plugin.GetInfoAsync(OperationContext.None, _f.Url(folder + "/"), NginxFixture.Options());
+            Assert.True(folderInfo.Exists && folderInfo.IsDirectory);
+
+            var temp = _f.Url($"{folder}/file.bin.partial");
+            var final = _f.Url($"{folder}/file.bin");
+            await EndpointDriver.UploadAsync(_f.Plugin, local, temp, final, NginxFixture.Options());
+            var onDisk = Path.Combine(_f.DavRoot, folder.Substring("/dav/".Length), "file.bin");
+            Assert.Equal(EndpointDriver.Sha256(local), EndpointDriver.Sha256(onDisk));
+            Assert.False(File.Exists(onDisk + ".partial"));
+            Assert.Equal(new FileInfo(local).Length, (await _f.Plugin.GetInfoAsync(OperationContext.None, final, NginxFixture.Options())).Length);
+        }
+
+        [Fact]
+        public async Task Commit_respects_overwrite()
+        {
+            var name = $"/dav/conflict-{Guid.NewGuid():n}.txt";
+            File.WriteAllText(Path.Combine(_f.DavRoot, name.Substring(5)), "old");
+            var local = EndpointDriver.NewRandomFile(_f.WorkDir, 5000, seed: 6);
+            var temp = _f.Url(name + ".partial");
+            var e = await Assert.ThrowsAsync<PluginException>(() => EndpointDriver.UploadAsync(_f.Plugin, local, temp, _f.Url(name), NginxFixture.Options()));
+            Assert.Equal(ErrorCode.Conflict, e.Code);
+            Assert.Equal("old", File.ReadAllText(Path.Combine(_f.DavRoot, name.Substring(5))));
+
+            await _f.Plugin.CommitAsync(OperationContext.None, temp, _f.Url(name), overwrite: true, NginxFixture.Options());
+            Assert.Equal(EndpointDriver.Sha256(local), EndpointDriver.Sha256(Path.Combine(_f.DavRoot, name.Substring(5))));
+            await _f.Plugin.DeleteAsync(OperationContext.None, _f.Url(name), NginxFixture.Options());
+            await _f.Plugin.DeleteAsync(OperationContext.None, _f.Url(name), NginxFixture.Options());
+            Assert.False(File.Exists(Path.Combine(_f.DavRoot, name.Substring(5))));
+        }
+
+        [Fact]
+        public async Task Upload_cannot_continue_a_partial_put()
+        {
+            var e = await Assert.ThrowsAsync<PluginException>(() =>
+                _f.Plugin.OpenWriteAsync(OperationContext.None, _f.Url("/dav/x.partial"), 1000, NginxFixture.Options()));
+            Assert.Equal(ErrorCode.InvalidState, e.Code);
+            Assert.Equal("HttpUploadRestartRequired", e.ErrorId);
+        }
+
+        [Fact]
+        public async Task Credentials_in_the_uri_are_refused()
+        {
+            var e = await Assert.ThrowsAsync<PluginException>(() =>
+                _f.Plugin.GetInfoAsync(OperationContext.None, new Uri($"http://u:s3cret@127.0.0.1:{_f.Server.Port}/files/x"), NginxFixture.Options()));
+            Assert.Equal(ErrorCode.InvalidArgument, e.Code);
+            Assert.DoesNotContain("s3cret", e.Message);
+        }
+    }
+
+    /// <summary>The session's bearer token reaches only the hosts the configuration names.</summary>
+    public class HttpBearerTokenTests
+    {
+        private static async Task<string> CaptureAuthorizationAsync(HttpProtocolPlugin plugin)
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            try
+            {
+                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                var accept = Task.Run(async () =>
+                {
+                    using var socket = await listener.AcceptTcpClientAsync();
+                    var stream = socket.GetStream();
+                    var buffer = new byte[8192];
+                    var text = new StringBuilder();
+                    while (!text.ToString().Contains("\r\n\r\n"))
+                    {
+                        var n = await stream.ReadAsync(buffer);
+                        if (n == 0)
+                        {
+                            break;
+                        }
+
+                        text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                    }
+
+                    var reply = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    await stream.WriteAsync(reply);
+                    foreach (var line in text.ToString().Split("\r\n"))
+                    {
+                        if (line.StartsWith("Authorization:", StringComparison.OrdinalIgnoreCase))
+                        {
+                            return line.Substring(14).Trim();
+                        }
+                    }
+
+                    return "";
+                });
+                var context = OperationContext.None.WithIdentity("alice", "session-token-123");
+                await plugin.GetInfoAsync(context, new Uri($"http://127.0.0.1:{port}/file"), NginxFixture.Options());
+                return await accept;
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+
+        [Fact]
+        public async Task Token_is_not_sent_by_default()
+        {
+            Assert.Equal("", await CaptureAuthorizationAsync(NginxFixture.NewPlugin()));
+        }
+
+        [Fact]
+        public async Task Token_is_sent_to_configured_hosts_only()
+        {
+            var configured = NginxFixture.NewPlugin(new Dictionary<string, string> { [HttpProtocolPlugin.BearerTokenHostsKey] = "127.0.0.1" });
+            Assert.Equal("Bearer session-token-123", await CaptureAuthorizationAsync(configured));
+            var elsewhere = NginxFixture.NewPlugin(new Dictionary<string, string> { [HttpProtocolPlugin.BearerTokenHostsKey] = "files.example.org" });
+            Assert.Equal("", await CaptureAuthorizationAsync(elsewhere));
+        }
+    }
+}

@@ -19,21 +19,31 @@ namespace TransferTools.Conformance
         /// <inheritdoc/>
         protected override PluginType ExpectedKind => PluginType.Auth;
 
-        /// <summary>A request that signs in (called after Init; create the user here if the plugin needs one).</summary>
+        /// <summary>A request that signs in (called once per test, after Init; create the user here if the plugin needs one).</summary>
         protected abstract Task<AuthRequest> CreateValidRequestAsync();
 
-        /// <summary>A request that must fail with AuthenticationFailed (default: the valid one with a wrong password or token).</summary>
-        protected virtual async Task<AuthRequest> CreateInvalidRequestAsync()
+        /// <summary>The request from <see cref="CreateValidRequestAsync"/>, made once per test.</summary>
+        protected AuthRequest ValidRequest { get; private set; } = new AuthRequest();
+
+        /// <summary>Initializes the plugin, then asks for the valid request once.</summary>
+        public override async Task InitializeAsync()
         {
-            var valid = await CreateValidRequestAsync().ConfigureAwait(false);
-            return new AuthRequest
+            await base.InitializeAsync().ConfigureAwait(false);
+            ValidRequest = await WithTimeout(CreateValidRequestAsync()).ConfigureAwait(false);
+        }
+
+        /// <summary>A request that must fail with AuthenticationFailed (default: the valid one with a wrong password or token).</summary>
+        protected virtual Task<AuthRequest> CreateInvalidRequestAsync()
+        {
+            var valid = ValidRequest;
+            return Task.FromResult(new AuthRequest
             {
                 Type = valid.Type,
                 Username = valid.Username,
                 Password = valid.Password is null ? null : valid.Password + "-wrong",
                 Token = valid.Token is null ? null : valid.Token + "x",
                 Oidc = new OidcCredentials { ClientId = valid.Oidc.ClientId, ClientSecret = valid.Oidc.ClientSecret is null ? null : valid.Oidc.ClientSecret + "-wrong" },
-            };
+            });
         }
 
         /// <summary>A resource and action the valid user may do, or null to skip that check.</summary>
@@ -48,14 +58,13 @@ namespace TransferTools.Conformance
         /// <summary>True when <see cref="IAuthPlugin.RevokeAsync"/> makes the token unusable at once.</summary>
         protected virtual bool RevokesTokens => true;
 
-        private async Task<AuthResult> SignInAsync() =>
-            await WithTimeout(Plugin.AuthenticateAsync(NewContext(), await CreateValidRequestAsync()));
+        private Task<AuthResult> SignInAsync() => WithTimeout(Plugin.AuthenticateAsync(NewContext(), ValidRequest));
 
         /// <summary>A valid request gives a token, a future expiry and a user; no secret shows in ToString.</summary>
         [Fact]
         public async Task Auth_sign_in_round_trip()
         {
-            var request = await CreateValidRequestAsync();
+            var request = ValidRequest;
             var result = await WithTimeout(Plugin.AuthenticateAsync(NewContext(), request));
             Assert.False(string.IsNullOrEmpty(result.Token), "No token.");
             Assert.True(result.ExpiresAt > DateTimeOffset.UtcNow, "The token expires in the past.");
@@ -181,8 +190,7 @@ namespace TransferTools.Conformance
         [Fact]
         public async Task Auth_cancelled_token_cancels()
         {
-            var request = await CreateValidRequestAsync();
-            await IsCancelled(() => Plugin.AuthenticateAsync(CancelledContext(), request));
+            await IsCancelled(() => Plugin.AuthenticateAsync(CancelledContext(), ValidRequest));
         }
 
         /// <summary>Parallel sign-ins and checks all succeed.</summary>

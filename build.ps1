@@ -135,7 +135,7 @@ $ErrorActionPreference = 'Stop'
 Import-Module $PesterPsd1 -Force
 $env:TRANSFERTOOLS_TEST_MODULE = $ModulePath
 $config = New-PesterConfiguration
-$config.Run.Path = $Paths
+$config.Run.Path = [string[]]($Paths -split [IO.Path]::PathSeparator)
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
 if ($env:CI -or $env:NO_COLOR) { $config.Output.RenderMode = 'Plaintext' }
@@ -146,7 +146,8 @@ $result = Invoke-Pester -Configuration $config
 '@
     $scriptFile = Join-Path $Root 'out/test-results/run-pester.ps1'
     Set-Content -Path $scriptFile -Value $script
-    & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File $scriptFile -PesterPsd1 $pester -Paths $paths -Summary $summary -ModulePath $OutModule | Out-Host
+    # -File passes each argument as one string, so the list of paths travels joined and is split again inside.
+    & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File $scriptFile -PesterPsd1 $pester -Paths ($paths -join [IO.Path]::PathSeparator) -Summary $summary -ModulePath $OutModule | Out-Host
     if (Test-Path $summary) {
         $s = Get-Content $summary -Raw | ConvertFrom-Json
         [pscustomobject]@{ Passed = [int]$s.Passed; Failed = [int]$s.Failed }

@@ -145,7 +145,13 @@ Describe 'A read-only runbook identity' {
     It 'carries the signed-in UserId and a RequestId to monitor events' {
         $s = Connect-TransferService -Credential $script:helper
         Write-TransferMetric -Name 'runbook.files' -Value 3
-        $event = Get-Content $script:eventLog | ForEach-Object { $_ | ConvertFrom-Json } | Where-Object name -eq 'runbook.files' | Select-Object -Last 1
+        # Monitors are fed from an asynchronous queue: wait (bounded) for the line to land.
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        do {
+            $event = Get-Content $script:eventLog -ErrorAction SilentlyContinue | ForEach-Object { $_ | ConvertFrom-Json } |
+                Where-Object metric -eq 'runbook.files' | Select-Object -Last 1
+            if (-not $event) { Start-Sleep -Milliseconds 100 }
+        } while (-not $event -and [DateTime]::UtcNow -lt $deadline)
         $event.userId | Should -Be $s.UserId
         $event.userId | Should -Not -BeNullOrEmpty
         $event.requestId | Should -Match '^[0-9a-f]{32}$'

@@ -57,8 +57,10 @@ function Invoke-InNewProcess {
     param([Parameter(Mandatory)] [scriptblock] $ScriptBlock, [object[]] $ArgumentList = @())
     $pwsh = Join-Path $PSHOME 'pwsh'
     $module = Get-TestModulePath
-    $wrapper = "Import-Module '$module'; & { $ScriptBlock } @args"
-    & $pwsh -NoProfile -NonInteractive -OutputFormat XML -Command $wrapper -args @ArgumentList
+    # A script block (not a string) makes pwsh pass -EncodedCommand and -EncodedArguments, so arguments and results
+    # travel as serialized objects.
+    $wrapper = [scriptblock]::Create("Import-Module '$module'; & { $ScriptBlock } @args")
+    & $pwsh -NoProfile -NonInteractive -Command $wrapper -args $ArgumentList
 }
 
 Export-ModuleMember -Function *

@@ -22,6 +22,8 @@ namespace TransferTools.Plugins.Sftp
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
         public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
         public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);
+        public int ParallelWrites { get; set; } = 8;
+        public int WriteSegmentSize { get; set; } = 256 * 1024;
     }
 
     /// <summary>

@@ -35,6 +35,10 @@ namespace TransferTools.Plugins.Sftp
         public const string ConnectTimeoutKey = "ConnectTimeoutSeconds";
         /// <summary>Configuration key: seconds between SSH keep-alive messages (0 turns them off).</summary>
         public const string KeepAliveKey = "KeepAliveSeconds";
+        /// <summary>Configuration key: how many SFTP handles write one file concurrently (1 writes strictly in order).</summary>
+        public const string ParallelWritesKey = "ParallelWrites";
+        /// <summary>Configuration key: bytes each concurrent write takes at a time.</summary>
+        public const string WriteSegmentSizeKey = "WriteSegmentSize";
 
         private static readonly string[] SchemeList = { "sftp" };
         private readonly SftpConnectionPool _pool = new SftpConnectionPool();
@@ -89,7 +93,7 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 var version = VersionOf(attributes);
-                if (expectedVersion != null && !string.Equals(expectedVersion, version, StringComparison.Ordinal))
+                if (!string.IsNullOrEmpty(expectedVersion) && !string.Equals(expectedVersion, version, StringComparison.Ordinal))
                 {
                     throw new PluginException(ErrorCode.SourceChanged,
                         $"'{loc.Path}' on {loc.Host} changed since the transfer began (size/time {version}, expected {expectedVersion}); it cannot be resumed.",
@@ -121,8 +125,10 @@ namespace TransferTools.Plugins.Sftp
             });
 
         /// <inheritdoc/>
-        public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options) =>
-            RunAsync(context, location, options, "OpenWrite", idempotent: true, async (client, loc, ct) =>
+        public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
+        {
+            var settings = Settings(options);
+            return RunAsync(context, location, options, "OpenWrite", idempotent: true, async (client, loc, ct) =>
             {
                 if (offset < 0)
                 {
@@ -142,7 +148,7 @@ namespace TransferTools.Plugins.Sftp
                         stream = await client.OpenAsync(loc.Path, FileMode.Create, FileAccess.Write, ct).ConfigureAwait(false);
                     }
 
-                    return (Stream)new SftpStream(stream, 0, write: true, e => Fail(client, loc, "Write", e));
+                    return Writer(client, stream, loc, 0, settings);
                 }
 
                 var attributes = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
@@ -170,8 +176,15 @@ namespace TransferTools.Plugins.Sftp
                     throw;
                 }
 
-                return (Stream)new SftpStream(stream, offset, write: true, e => Fail(client, loc, "Write", e));
+                return Writer(client, stream, loc, offset, settings);
             });
+        }
+
+        private Stream Writer(SftpClient client, SftpFileStream stream, SftpLocation location, long offset, SftpConnectionSettings settings) =>
+            settings.ParallelWrites <= 1
+                ? new SftpStream(stream, offset, write: true, e => Fail(client, location, "Write", e))
+                : new SftpParallelWriteStream(client, stream, location.Path, offset, settings.ParallelWrites, settings.WriteSegmentSize,
+                    e => Fail(client, location, "Write", e));
 
         /// <inheritdoc/>
         public override Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options)
@@ -429,6 +442,8 @@ namespace TransferTools.Plugins.Sftp
             settings.BufferSize = (uint)Number(Get(BufferSizeKey), BufferSizeKey, 1024, 4 * 1024 * 1024, (int)settings.BufferSize);
             settings.ConnectTimeout = TimeSpan.FromSeconds(Number(Get(ConnectTimeoutKey), ConnectTimeoutKey, 1, 3600, 30));
             settings.KeepAlive = TimeSpan.FromSeconds(Number(Get(KeepAliveKey), KeepAliveKey, 0, 3600, 15));
+            settings.ParallelWrites = Number(Get(ParallelWritesKey), ParallelWritesKey, 1, 64, settings.ParallelWrites);
+            settings.WriteSegmentSize = Number(Get(WriteSegmentSizeKey), WriteSegmentSizeKey, 4096, 16 * 1024 * 1024, settings.WriteSegmentSize);
             return settings;
         }
 

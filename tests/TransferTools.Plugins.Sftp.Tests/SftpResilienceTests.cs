@@ -42,6 +42,33 @@ namespace TransferTools.Plugins.Sftp.Tests
         }
 
         [Fact]
+        public async Task Restarting_sshd_mid_upload_is_transient_and_the_upload_resumes_from_the_flushed_offset()
+        {
+            var file = EndpointDriver.NewRandomFile(_f.WorkDir, 3 * 1024 * 1024 + 99, seed: 22);
+            var name = $"restart-up-{Guid.NewGuid():n}.bin";
+            var temp = _f.KeyUri($"/~/{name}.partial");
+            var final = _f.KeyUri($"/~/{name}");
+            var options = _f.KeyOptions();
+            const int committed = 1024 * 1024;
+            using (var source = File.OpenRead(file))
+            using (var output = await _f.Plugin.OpenWriteAsync(OperationContext.None, temp, 0, options))
+            {
+                await EndpointDriver.CopyAsync(source, output, stopAfter: committed);
+                await output.FlushAsync(); // what the journal records as committed
+                _f.Server.Restart();
+                var e = await Assert.ThrowsAsync<PluginException>(async () =>
+                {
+                    await EndpointDriver.CopyAsync(source, output);
+                    await output.FlushAsync();
+                });
+                Assert.True(e.IsTransient, $"{e.Code}: {e.Message}");
+            }
+
+            await EndpointDriver.UploadAsync(_f.Plugin, file, temp, final, options, offset: committed);
+            Assert.Equal(EndpointDriver.Sha256(file), EndpointDriver.Sha256(Path.Combine(_f.KeyUserData, name)));
+        }
+
+        [Fact]
         public async Task Restarting_sshd_between_calls_is_invisible()
         {
             var options = _f.PasswordOptions();

@@ -269,24 +269,16 @@ namespace TransferTools.Engine.Auth
                     return (name, current); // another thread refreshed while this one waited
                 }
 
+                // Without a refresh token the plugin may still renew (an OIDC client-credentials sign-in asks again).
                 var expired = current.ExpiresAt <= Clock();
-                if (string.IsNullOrEmpty(current.RefreshToken))
-                {
-                    if (expired)
-                    {
-                        throw Expired(current, null);
-                    }
-
-                    return (name, current);
-                }
-
                 try
                 {
                     var refreshed = await RefreshLockedAsync(context).ConfigureAwait(false);
                     context.Logger.Log(LogLevel.Verbose, $"Refreshed the session of '{refreshed.User.Name}' (now valid until {refreshed.ExpiresAt:u}).");
                     return (name, refreshed);
                 }
-                catch (PluginException e) when (e.Code == ErrorCode.AuthenticationFailed || e.Code == ErrorCode.ConnectionError || e.Code == ErrorCode.Timeout)
+                catch (PluginException e) when (e.Code == ErrorCode.AuthenticationFailed || e.Code == ErrorCode.ConnectionError
+                                                || e.Code == ErrorCode.Timeout || e.Code == ErrorCode.NotSupported)
                 {
                     if (expired)
                     {
@@ -294,7 +286,7 @@ namespace TransferTools.Engine.Auth
                     }
 
                     // Still valid for a little while: carry on and try again at the next operation.
-                    context.Logger.Log(LogLevel.Warning, $"Could not refresh the session before it expires at {current.ExpiresAt:u}: {e.Message}");
+                    context.Logger.Log(string.IsNullOrEmpty(current.RefreshToken) ? LogLevel.Verbose : LogLevel.Warning, $"Could not refresh the session before it expires at {current.ExpiresAt:u}: {e.Message}");
                     return (name, current);
                 }
             }

@@ -272,7 +272,7 @@ namespace TransferTools.Engine.Transfers
                 : code == ErrorCode.Conflict ? $" Resume-Transfer {Short(transfer.Id)} -Force replaces it."
                 : $" Resume-Transfer {Short(transfer.Id)} continues it.";
             return new PluginException(code, $"Transfer {Short(transfer.Id)} ({transfer.Name}): {message}{hint}", null, errorId,
-                record?.Direction == TransferDirection.Receive ? transfer.Destination : transfer.Source);
+                record?.ErrorTarget ?? (record?.Direction == TransferDirection.Receive ? transfer.Destination : transfer.Source));
         }
 
         /// <summary>Pauses a running transfer, keeping its partial data (Resume-Transfer continues it).</summary>
@@ -525,6 +525,8 @@ namespace TransferTools.Engine.Transfers
         private async Task ExecuteAsync(RunningTransfer run)
         {
             var context = run.Context;
+            // Events go out even after the transfer's own token is cancelled (suspend, stop, shutdown).
+            var events = context.WithCancellation(CancellationToken.None);
             var id = run.Record.Id;
             using var control = StartControlWatch(run);
             try
@@ -535,9 +537,10 @@ namespace TransferTools.Engine.Transfers
                     r.Error = null;
                     r.ErrorCode = null;
                     r.ErrorId = null;
+                    r.ErrorTarget = null;
                 });
                 Save(run, durable: false);
-                _session.Monitors.TransferStarted(context, run.Snapshot());
+                Notify(() => _session.Monitors.TransferStarted(events, run.Snapshot()));
                 var remote = run.Remote ?? await ResolveEndpointAsync(context, run.Record.Protocol).ConfigureAwait(false);
                 var (source, destination) = run.Record.Direction == TransferDirection.Send
                     ? ((ITransferEndpoint)_local, remote)
@@ -582,11 +585,11 @@ namespace TransferTools.Engine.Transfers
                 });
                 Save(run, durable: true);
                 _journal.RemoveWorkingFiles(id);
-                _session.Monitors.TransferCompleted(context, run.Snapshot());
+                Notify(() => _session.Monitors.TransferCompleted(events, run.Snapshot()));
             }
             catch (Exception e) when (run.Stop == StopReason.Cancel)
             {
-                await RemoveTemporaryAsync(context.WithCancellation(CancellationToken.None), run.Record, run.Remote).ConfigureAwait(false);
+                await RemoveTemporaryAsync(events, run.Record, run.Remote).ConfigureAwait(false);
                 _journal.RemoveWorkingFiles(id);
                 run.Update(r =>
                 {
@@ -597,8 +600,8 @@ namespace TransferTools.Engine.Transfers
                     r.ErrorId = "TransferCancelled";
                 });
                 Save(run, durable: true);
-                _session.Monitors.TransferFailed(context, run.Snapshot(), ToPluginException(e) is { Code: ErrorCode.Cancelled } pe ? pe
-                    : new PluginException(ErrorCode.Cancelled, "Stopped by Stop-Transfer.", e, "TransferCancelled", id));
+                Notify(() => _session.Monitors.TransferFailed(events, run.Snapshot(), ToPluginException(e) is { Code: ErrorCode.Cancelled } pe ? pe
+                    : new PluginException(ErrorCode.Cancelled, "Stopped by Stop-Transfer.", e, "TransferCancelled", id)));
             }
             catch (Exception e) when (run.Stop != StopReason.None && IsCancellation(e))
             {
@@ -612,7 +615,7 @@ namespace TransferTools.Engine.Transfers
                     r.BytesPerSecond = run.AverageRate();
                 });
                 Save(run, durable: true);
-                _session.Monitors.TransferFailed(context, run.Snapshot(), new PluginException(ErrorCode.Cancelled, why, e, "TransferSuspended", id));
+                Notify(() => _session.Monitors.TransferFailed(events, run.Snapshot(), new PluginException(ErrorCode.Cancelled, why, e, "TransferSuspended", id)));
             }
             catch (Exception e)
             {
@@ -624,6 +627,9 @@ namespace TransferTools.Engine.Transfers
                     r.Error = error.Message;
                     r.ErrorCode = error.Code;
                     r.ErrorId = error.ErrorId;
+                    r.ErrorTarget = error.Target is string target && target == TransferLocation.Display(new Uri(r.TemporaryUri ?? r.SourceUri))
+                        ? r.Destination
+                        : error.Target?.ToString();
                     r.BytesPerSecond = run.AverageRate();
                 });
                 try
@@ -635,7 +641,7 @@ namespace TransferTools.Engine.Transfers
                     context.Logger.Log(LogLevel.Warning, $"Transfer {Short(id)}: the journal could not be written: {saveError.Message}");
                 }
 
-                _session.Monitors.TransferFailed(context, run.Snapshot(), error);
+                Notify(() => _session.Monitors.TransferFailed(events, run.Snapshot(), error));
             }
             finally
             {
@@ -798,7 +804,14 @@ namespace TransferTools.Engine.Transfers
 
                 // 5. Verify before delivery: the size at the destination, the source unchanged, the SHA-256 expected.
                 var written = await destination.GetInfoAsync(context, temp, options).ConfigureAwait(false);
-                if (!written.Exists || (written.Length >= 0 && written.Length != total))
+                if (!written.Exists)
+                {
+                    throw new PluginException(ErrorCode.NotFound,
+                        $"The temporary file of '{record.Name}' vanished from the destination during the transfer (was its folder removed?). Nothing was delivered.",
+                        errorId: "DestinationVanished", target: record.Destination);
+                }
+
+                if (written.Length >= 0 && written.Length != total)
                 {
                     throw new PluginException(ErrorCode.ChecksumMismatch,
                         $"The destination holds {(written.Exists ? written.Length : 0)} bytes of '{record.Name}' after the transfer; {total} were sent.",
@@ -1002,7 +1015,7 @@ namespace TransferTools.Engine.Transfers
         {
             if (run.ReportDue(end, ProgressInterval))
             {
-                _session.Monitors.TransferProgress(run.Context, run.Snapshot());
+                Notify(() => _session.Monitors.TransferProgress(run.EventContext, run.Snapshot()));
                 if (run.RecordDue(RecordInterval))
                 {
                     try
@@ -1331,6 +1344,18 @@ namespace TransferTools.Engine.Transfers
             return TimeSpan.FromMilliseconds(step / 2 + random * step / 2);
         }
 
+        private static void Notify(System.Action publish)
+        {
+            try
+            {
+                publish();
+            }
+            catch (Exception)
+            {
+                // Monitors never fail or stall a transfer's bookkeeping.
+            }
+        }
+
         private void Save(RunningTransfer run, bool durable) => _journal.Save(run.CloneRecord(), durable);
 
         private void ThrowIfClosed()
@@ -1436,6 +1461,8 @@ namespace TransferTools.Engine.Transfers
         public NetworkCredentialHolder Credential { get; }
         public CancellationTokenSource Cts { get; }
         public OperationContext Context { get; set; } = OperationContext.None;
+        /// <summary>The context for monitor events: the same values, never cancelled.</summary>
+        public OperationContext EventContext => Context.WithCancellation(CancellationToken.None);
         public ITransferEndpoint? Remote { get; set; }
         public Task Completion { get; set; } = Task.CompletedTask;
         public StopReason Stop => (StopReason)Volatile.Read(ref _stop);

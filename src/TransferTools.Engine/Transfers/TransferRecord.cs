@@ -62,6 +62,8 @@ namespace TransferTools.Engine.Transfers
         public string? Error { get; set; }
         public ErrorCode? ErrorCode { get; set; }
         public string? ErrorId { get; set; }
+        /// <summary>What the last error was about (a path or URI), for the ErrorRecord's target.</summary>
+        public string? ErrorTarget { get; set; }
         public string? Sha256 { get; set; }
         public bool Skipped { get; set; }
         public double BytesPerSecond { get; set; }

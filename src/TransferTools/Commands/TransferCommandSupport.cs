@@ -35,6 +35,20 @@ namespace TransferTools.Commands
         [Credential]
         public PSCredential? Credential { get; set; }
 
+        /// <summary>An OpenSSH private key file for sftp:// (its passphrase, if any, is the password of -Credential).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFile { get; set; }
+
+        /// <summary>The SSH host key fingerprint to trust for sftp://, <c>SHA256:...</c> as <c>ssh-keygen -l</c> prints it.</summary>
+        [Parameter]
+        [ValidatePattern(@"^(SHA256:)?[A-Za-z0-9+/]{43}=?$")]
+        public string? HostKeyFingerprint { get; set; }
+
+        /// <summary>Protocol-specific options (journaled, so never secrets), e.g. <c>@{ KnownHostsPath = '~/.ssh/known_hosts' }</c>.</summary>
+        [Parameter]
+        public System.Collections.Hashtable? ProtocolOption { get; set; }
+
         /// <summary>Replace an existing destination file (same as -Conflict Overwrite).</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
@@ -59,7 +73,24 @@ namespace TransferTools.Commands
             StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
             Conflict = Force.IsPresent && !MyInvocation.BoundParameters.ContainsKey(nameof(Conflict)) ? ConflictPolicy.Overwrite : Conflict,
             Credential = Credential?.GetNetworkCredential(),
+            KeyFile = KeyFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFile),
+            HostKeyFingerprint = HostKeyFingerprint,
+            Custom = ProtocolOptions(),
         };
+
+        private IDictionary<string, string> ProtocolOptions()
+        {
+            var custom = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            if (ProtocolOption != null)
+            {
+                foreach (System.Collections.DictionaryEntry entry in ProtocolOption)
+                {
+                    custom[entry.Key?.ToString() ?? ""] = entry.Value?.ToString() ?? "";
+                }
+            }
+
+            return custom;
+        }
 
         /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>
         protected string ResolveLocation(string location)
@@ -78,8 +109,9 @@ namespace TransferTools.Commands
 
         /// <summary>
         /// Starts the given transfers (at most <paramref name="throttleLimit"/> at once), waits for each unless
-        /// -Asynchronous, and writes results in input order: a Transfer, or an error whose target is the input.
-        /// Ctrl+C suspends the transfers in flight (they stay resumable) and stops the pipeline.
+        /// -Asynchronous, and writes results in input order as soon as each one and all before it are done: a Transfer,
+        /// or an error whose target is the input. Ctrl+C suspends the transfers in flight (they stay resumable) and
+        /// stops the pipeline.
         /// </summary>
         protected void RunTransfers(IReadOnlyList<(object Target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start)> work, int throttleLimit)
         {
@@ -89,9 +121,32 @@ namespace TransferTools.Commands
             }
 
             var results = new (Transfer? Transfer, Exception? Error)[work.Count];
+            var done = new bool[work.Count];
+            var written = 0; // touched only on the pipeline thread
+
+            // Runs on the pipeline thread: writes the finished prefix of the results, in input order.
+            void WriteReady()
+            {
+                while (written < results.Length && System.Threading.Volatile.Read(ref done[written]))
+                {
+                    var (transfer, error) = results[written];
+                    if (error != null)
+                    {
+                        WriteError(ErrorMapping.ToErrorRecord(error, work[written].Target));
+                    }
+                    else if (transfer != null)
+                    {
+                        WriteObject(transfer);
+                    }
+
+                    results[written] = default;
+                    written++;
+                }
+            }
+
             try
             {
-                Run(async context =>
+                RunWithOutput(async (context, post) =>
                 {
                     var manager = Session.Transfers;
                     using var gate = new System.Threading.SemaphoreSlim(Math.Max(1, throttleLimit));
@@ -120,6 +175,9 @@ namespace TransferTools.Commands
                             {
                                 gate.Release();
                             }
+
+                            System.Threading.Volatile.Write(ref done[index], true);
+                            post(WriteReady);
                         }));
                     }
 
@@ -132,18 +190,7 @@ namespace TransferTools.Commands
                 return;
             }
 
-            for (var i = 0; i < results.Length; i++)
-            {
-                var (transfer, error) = results[i];
-                if (error != null)
-                {
-                    WriteError(ErrorMapping.ToErrorRecord(error, work[i].Target));
-                }
-                else if (transfer != null)
-                {
-                    WriteObject(transfer);
-                }
-            }
+            WriteReady();
         }
     }
 

@@ -80,7 +80,19 @@ namespace TransferTools.Internal
 
         /// <summary>Runs engine work, pumping its output on this thread until it finishes, and returns its result.</summary>
         /// <exception cref="PluginException">Rethrown from the work; the caller decides terminating or not.</exception>
-        protected T Run<T>(Func<OperationContext, Task<T>> work)
+        protected T Run<T>(Func<OperationContext, Task<T>> work) => RunCore((context, _) => work(context));
+
+        /// <summary>
+        /// Runs engine work that hands actions to the pipeline thread while it runs (e.g. <c>WriteObject</c> of each
+        /// result as soon as it is ready); <paramref name="work"/>'s second argument queues one.
+        /// </summary>
+        protected void RunWithOutput(Func<OperationContext, Action<System.Action>, Task> work) => RunCore<object?>(async (context, post) =>
+        {
+            await work(context, post).ConfigureAwait(false);
+            return null;
+        });
+
+        private T RunCore<T>(Func<OperationContext, Action<System.Action>, Task<T>> work)
         {
             using var pump = new OutputPump(this);
             // One RequestId per cmdlet call, shared by every pipeline input it processes (monitors group by it).
@@ -92,7 +104,7 @@ namespace TransferTools.Internal
                 context = context.WithValue(EngineContextKeys.ProgressSink, pump);
             }
 
-            var task = Task.Run(() => work(context));
+            var task = Task.Run(() => work(context, pump.Post));
             pump.RunUntil(task);
             return task.GetAwaiter().GetResult();
         }
@@ -215,8 +227,6 @@ namespace TransferTools.Internal
 
             public void RunUntil(Task task)
             {
-                // Wake the loop as soon as the work ends rather than at the next 100 ms poll (fast cmdlets in a pipeline).
-                task.ContinueWith(_ => Post(() => { }), TaskScheduler.Default);
                 var lastProgress = DateTime.UtcNow;
                 // Wake the loop the moment the work ends, instead of at the next 100 ms poll.
                 task.ContinueWith(_ => Post(() => { }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -244,7 +254,7 @@ namespace TransferTools.Internal
 
             public void Dispose() => _queue.Dispose();
 
-            private void Post(System.Action action)
+            public void Post(System.Action action)
             {
                 if (Environment.CurrentManagedThreadId == _ownerThread)
                 {

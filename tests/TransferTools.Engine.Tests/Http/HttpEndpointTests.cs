@@ -210,12 +210,34 @@ namespace TransferTools.Engine.Tests.Http
         }
 
         [Fact]
-        public async Task Upload_cannot_continue_a_partial_put()
+        public async Task Upload_resumes_at_an_offset_by_resending_the_servers_copy()
         {
+            var local = EndpointDriver.NewRandomFile(_f.WorkDir, 2 * 1024 * 1024 + 7, seed: 8);
+            var name = $"/dav/resume-{Guid.NewGuid():n}.bin";
+            var temp = _f.Url(name + ".partial");
+            // The first attempt flushed 1.5 MiB and ended; the journal committed 1 MiB of it.
+            await EndpointDriver.UploadAsync(_f.Plugin, local, temp, _f.Url(name), NginxFixture.Options(), stopAfter: 1536 * 1024);
+            Assert.Equal(1536 * 1024, (await _f.Plugin.GetInfoAsync(OperationContext.None, temp, NginxFixture.Options())).Length);
+
+            await EndpointDriver.UploadAsync(_f.Plugin, local, temp, _f.Url(name), NginxFixture.Options(), offset: 1024 * 1024);
+            Assert.Equal(EndpointDriver.Sha256(local), EndpointDriver.Sha256(Path.Combine(_f.DavRoot, name.Substring(5))));
+
             var e = await Assert.ThrowsAsync<PluginException>(() =>
-                _f.Plugin.OpenWriteAsync(OperationContext.None, _f.Url("/dav/x.partial"), 1000, NginxFixture.Options()));
+                _f.Plugin.OpenWriteAsync(OperationContext.None, _f.Url($"/dav/none-{Guid.NewGuid():n}.partial"), 1000, NginxFixture.Options()));
             Assert.Equal(ErrorCode.InvalidState, e.Code);
             Assert.Equal("HttpUploadRestartRequired", e.ErrorId);
+        }
+
+        [Fact]
+        public async Task An_abandoned_unflushed_upload_is_not_stored()
+        {
+            var temp = _f.Url($"/dav/abandoned-{Guid.NewGuid():n}.partial");
+            using (var stream = await _f.Plugin.OpenWriteAsync(OperationContext.None, temp, 0, NginxFixture.Options()))
+            {
+                await stream.WriteAsync(new byte[300_000], 0, 300_000);
+            }
+
+            Assert.False((await _f.Plugin.GetInfoAsync(OperationContext.None, temp, NginxFixture.Options())).Exists);
         }
 
         [Fact]

@@ -26,8 +26,10 @@ namespace TransferTools.Engine.Protocols.Http
     /// default), <c>BearerTokenHosts</c> (comma-separated <c>host</c> or <c>host:port</c> that receive the session's access
     /// token as a bearer token when no -Credential is given; empty by default, so the token never leaves the machine
     /// unless configured), <c>MaxRedirects</c> (default 5).
-    /// An interrupted upload cannot continue a PUT: <see cref="OpenWriteAsync"/> at an offset past 0 refuses with
-    /// <see cref="ErrorCode.InvalidState"/> (error id <c>HttpUploadRestartRequired</c>) and the temporary is sent again from 0.
+    /// A PUT cannot append: <see cref="OpenWriteAsync"/> at an offset past 0 starts a new PUT of the temporary whose body
+    /// begins with the server's own copy of the kept bytes (read back with Range), so a resumed upload does not send
+    /// them over the upload link again. An upload is abandoned (not stored truncated) when its stream is disposed with
+    /// unflushed writes; a finished one is confirmed by the next <see cref="GetInfoAsync"/> or <see cref="CommitAsync"/>.
     /// </remarks>
     public sealed class HttpProtocolPlugin : StreamingProtocolPlugin
     {
@@ -98,6 +100,7 @@ namespace TransferTools.Engine.Protocols.Http
         public override async Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options)
         {
             Check(location);
+            await FinishUploadAsync(location).ConfigureAwait(false);
             using var head = await SendAsync(context, options, location, Head, null, "GetInfo").ConfigureAwait(false);
             var response = head;
             HttpResponseMessage? probe = null;
@@ -143,6 +146,11 @@ namespace TransferTools.Engine.Protocols.Http
         public override async Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
         {
             Check(location);
+            if (string.IsNullOrEmpty(expectedVersion))
+            {
+                expectedVersion = null;
+            }
+
             if (offset < 0)
             {
                 throw new PluginException(ErrorCode.InvalidArgument, $"Negative offset {offset}.", errorId: "HttpInvalidOffset", target: HttpErrors.Redact(location));
@@ -238,16 +246,36 @@ namespace TransferTools.Engine.Protocols.Http
         {
             Check(location);
             var key = Key(location);
-            if (_uploads.TryRemove(key, out var previous))
+            try
             {
-                previous.Abort();
+                // An earlier upload of the same temporary (flushed and ended) must be on the server before this one reads it.
+                await FinishUploadAsync(location).ConfigureAwait(false);
+            }
+            catch (PluginException e)
+            {
+                context.Logger.Log(LogLevel.Verbose, $"Http: the previous upload of {HttpErrors.Redact(location)} did not complete ({e.Message}).");
             }
 
+            if (offset < 0)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"Negative offset {offset}.", errorId: "HttpInvalidOffset", target: HttpErrors.Redact(location));
+            }
+
+            // PUT cannot append. To continue at an offset, the new PUT starts with the first bytes of the server's own
+            // copy (fetched with Range), then carries on with the engine's writes: the upload link is not used for the
+            // kept part, and anything past the offset is dropped. The resource is replaced only when the PUT ends.
+            Stream? prefix = null;
             if (offset > 0)
             {
-                throw new PluginException(ErrorCode.InvalidState,
-                    $"Upload {HttpErrors.Redact(location)}: an HTTP PUT cannot continue a partial upload at byte {offset}; the temporary is sent again from the start.",
-                    errorId: "HttpUploadRestartRequired", target: HttpErrors.Redact(location));
+                var existing = await GetInfoAsync(context, location, options).ConfigureAwait(false);
+                if (!existing.Exists || existing.Length < offset)
+                {
+                    throw new PluginException(ErrorCode.InvalidState,
+                        $"Upload {HttpErrors.Redact(location)}: the server holds {Math.Max(0, existing.Length)} bytes of the temporary, fewer than the resume offset {offset}; the upload must restart.",
+                        errorId: "HttpUploadRestartRequired", target: HttpErrors.Redact(location));
+                }
+
+                prefix = await OpenReadAsync(context, location, 0, existing.Version, options).ConfigureAwait(false);
             }
 
             var content = new StreamingUploadContent();
@@ -261,7 +289,38 @@ namespace TransferTools.Engine.Protocols.Http
             var upload = new HttpUploadStream(content, response, location, options.StallTimeout);
             _uploads[key] = upload;
             _ = response.ContinueWith(_ => request.Dispose(), TaskScheduler.Default);
-            await Task.Yield();
+            if (prefix != null)
+            {
+                using (prefix)
+                {
+                    try
+                    {
+                        var buffer = new byte[256 * 1024];
+                        var left = offset;
+                        while (left > 0)
+                        {
+                            var n = await prefix.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, left), context.CancellationToken).ConfigureAwait(false);
+                            if (n == 0)
+                            {
+                                throw new PluginException(ErrorCode.InvalidState, $"Upload {HttpErrors.Redact(location)}: the temporary ended before the resume offset.",
+                                    errorId: "HttpUploadRestartRequired", target: HttpErrors.Redact(location));
+                            }
+
+                            await upload.WriteAsync(buffer, 0, n, context.CancellationToken).ConfigureAwait(false);
+                            left -= n;
+                        }
+                    }
+                    catch
+                    {
+                        _uploads.TryRemove(key, out _);
+                        upload.Abort();
+                        throw;
+                    }
+                }
+
+                context.Logger.Log(LogLevel.Verbose, $"Http: re-sent the first {offset} bytes of {HttpErrors.Redact(location)} from the server's copy.");
+            }
+
             return upload;
         }
 
@@ -270,26 +329,7 @@ namespace TransferTools.Engine.Protocols.Http
         {
             Check(temporary);
             Check(final);
-            if (_uploads.TryRemove(Key(temporary), out var upload))
-            {
-                HttpResponseMessage answer;
-                try
-                {
-                    answer = await upload.CompleteAsync().ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    throw HttpErrors.FromException(e, temporary, "Upload");
-                }
-
-                using (answer)
-                {
-                    if (!answer.IsSuccessStatusCode)
-                    {
-                        throw HttpErrors.FromStatus(answer, temporary, "Upload");
-                    }
-                }
-            }
+            await FinishUploadAsync(temporary).ConfigureAwait(false);
 
             using var response = await SendAsync(context, options, temporary, Move, request =>
             {
@@ -341,6 +381,33 @@ namespace TransferTools.Engine.Protocols.Http
         {
             Check(location);
             await MakeCollectionAsync(context, options, AsCollection(location), depth: 0).ConfigureAwait(false);
+        }
+
+        /// <summary>Waits for the server's answer to a finished upload of <paramref name="location"/>, raising its error.</summary>
+        private async Task FinishUploadAsync(Uri location)
+        {
+            if (!_uploads.TryRemove(Key(location), out var upload) || upload.Abandoned)
+            {
+                return;
+            }
+
+            HttpResponseMessage answer;
+            try
+            {
+                answer = await upload.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                throw HttpErrors.FromException(e, location, "Upload");
+            }
+
+            using (answer)
+            {
+                if (!answer.IsSuccessStatusCode)
+                {
+                    throw HttpErrors.FromStatus(answer, location, "Upload");
+                }
+            }
         }
 
         private async Task MakeCollectionAsync(OperationContext context, TransferOptions options, Uri collection, int depth)

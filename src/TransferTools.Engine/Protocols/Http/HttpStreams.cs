@@ -100,8 +100,12 @@ namespace TransferTools.Engine.Protocols.Http
 
         public void Complete() => _done.TrySetResult(true);
 
+        /// <summary>True once the body was abandoned: the server discards it and nobody waits for its answer.</summary>
+        public bool IsAborted { get; private set; }
+
         public void Abort(Exception reason)
         {
+            IsAborted = !_done.Task.IsCompleted || IsAborted;
             _requestStream.TrySetException(reason);
             _done.TrySetException(reason);
         }
@@ -133,6 +137,7 @@ namespace TransferTools.Engine.Protocols.Http
         private readonly TimeSpan _stallTimeout;
         private long _position;
         private bool _disposed;
+        private bool _flushedSinceWrite = true;
 
         public HttpUploadStream(StreamingUploadContent content, Task<HttpResponseMessage> response, Uri uri, TimeSpan stallTimeout)
         {
@@ -141,6 +146,9 @@ namespace TransferTools.Engine.Protocols.Http
             _uri = uri;
             _stallTimeout = stallTimeout;
         }
+
+        /// <summary>True when the upload was abandoned (failed or disposed unflushed): nothing will be stored.</summary>
+        public bool Abandoned => _content.IsAborted;
 
         /// <summary>The server's answer, known once the body has ended.</summary>
         public Task<HttpResponseMessage> Response => _response;
@@ -171,6 +179,7 @@ namespace TransferTools.Engine.Protocols.Http
             var token = stall?.Token ?? cancellationToken;
             try
             {
+                _flushedSinceWrite = false;
                 var body = await WhenBodyRequestedAsync(token).ConfigureAwait(false);
                 await body.WriteAsync(buffer, offset, count, token).ConfigureAwait(false);
                 _position += count;
@@ -192,6 +201,7 @@ namespace TransferTools.Engine.Protocols.Http
         {
             if (!_content.RequestStream.IsCompleted)
             {
+                _flushedSinceWrite = true;
                 return;
             }
 
@@ -199,6 +209,7 @@ namespace TransferTools.Engine.Protocols.Http
             {
                 var body = await _content.RequestStream.ConfigureAwait(false);
                 await body.FlushAsync(cancellationToken).ConfigureAwait(false);
+                _flushedSinceWrite = true;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -226,8 +237,17 @@ namespace TransferTools.Engine.Protocols.Http
             if (disposing && !_disposed)
             {
                 _disposed = true;
-                // End the body; the server's answer is awaited (and its errors raised) by CommitAsync.
-                _content.Complete();
+                if (_flushedSinceWrite)
+                {
+                    // End the body; the server's answer is awaited (and its errors raised) by GetInfoAsync or CommitAsync.
+                    _content.Complete();
+                }
+                else
+                {
+                    // Written but never flushed: the copy failed midway. Abort, so the server discards the partial body
+                    // instead of storing a truncated file.
+                    _content.Abort(new OperationCanceledException("The upload was abandoned before its data was flushed."));
+                }
             }
 
             base.Dispose(disposing);

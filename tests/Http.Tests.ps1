@@ -1,0 +1,89 @@
+#Requires -Modules Pester
+# End-to-end HTTP(S) through Receive-Transfer / Send-Transfer / Resume-Transfer against a real nginx on 127.0.0.1.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'services/TestServices.psm1') -Force
+    $script:home_ = Initialize-TransferToolsTest
+    $script:nginx = Start-TestNginx
+    $script:work = New-Item -ItemType Directory -Path (Join-Path $script:home_ 'work')
+}
+
+AfterAll {
+    Stop-AllTestServices
+    Remove-TransferToolsTest -HomePath $script:home_
+}
+
+Describe 'Http transfers' {
+    It 'pulls a plain file and verifies it' {
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'plain.bin') -Size 2MB -Seed 5
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'plain')
+        $t = Receive-Transfer -Source "$($nginx.BaseUri)/files/plain.bin" -OutputDir $out
+        $t.Status | Should -Be 'Completed'
+        $t.Sha256 | Should -Be (Get-FileHash $file).Hash.ToLowerInvariant()
+        (Get-FileHash (Join-Path $out 'plain.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
+    It 'pushes into a new WebDAV folder' {
+        $file = New-TestFile -Path (Join-Path $work 'push.bin') -Size 1MB -Seed 6
+        (Send-Transfer -Path $file -Destination "$($nginx.BaseUri)/dav/a/b/").Status | Should -Be 'Completed'
+        (Get-FileHash (Join-Path $nginx.DavRoot 'a/b/push.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
+    It 'finishes with Range after the client is killed mid-download' {
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'slow.bin') -Size 192KB -Seed 7
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'killed')
+        $script = Join-Path $work 'download.ps1'
+        Set-Content $script @"
+Import-Module '$(Get-TestModulePath)'
+Receive-Transfer -Source '$($nginx.BaseUri)/slow/slow.bin' -OutputDir '$out' -ChunkSize 16KB | Out-Null
+"@
+        $child = Start-Process -FilePath (Join-Path $PSHOME 'pwsh') -ArgumentList '-NoProfile', '-NonInteractive', '-File', $script -PassThru
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        $t = $null
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $t = Get-TransferStatus | Where-Object Source -Like '*slow.bin' | Select-Object -First 1
+            if ($t -and $t.BytesTransferred -ge 48KB) { break }
+            Start-Sleep -Milliseconds 200
+        }
+        $child.Kill($true); $child.WaitForExit()
+        $t | Should -Not -BeNullOrEmpty
+
+        Resume-Transfer -Id $t.Id | Out-Null
+        $done = Wait-Transfer -Id $t.Id
+        $done.Status | Should -Be 'Completed'
+        $done.ResumedFrom | Should -BeGreaterThan 0
+        (Get-FileHash (Join-Path $out 'slow.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+        # nginx saw the resumed request as a Range request (206).
+        (Get-Content $nginx.AccessLogPath | Where-Object { $_ -like '*/slow/slow.bin*" 206 *' }) | Should -Not -BeNullOrEmpty
+    }
+
+    It 'maps 404 to ObjectNotFound' {
+        $err = $null
+        Receive-Transfer -Source "$($nginx.BaseUri)/files/none.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'maps 403 to PermissionDenied' {
+        $err = $null
+        Receive-Transfer -Source "$($nginx.BaseUri)/denied/x.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+    }
+
+    It 'needs -Credential for Basic auth' {
+        New-TestFile -Path (Join-Path $nginx.FilesRoot 'secret.bin') -Size 10KB | Out-Null
+        $err = $null
+        Receive-Transfer -Source "$($nginx.BaseUri)/basic/secret.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+        $cred = [pscredential]::new($nginx.BasicUser, (ConvertTo-SecureString $nginx.BasicPassword -AsPlainText -Force))
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'basic')
+        (Receive-Transfer -Source "$($nginx.BaseUri)/basic/secret.bin" -OutputDir $out -Credential $cred).Status | Should -Be 'Completed'
+    }
+
+    It 'retries 503 and then reports a connection error' {
+        $err = $null
+        $t = Receive-Transfer -Source "$($nginx.BaseUri)/flaky/x.bin" -OutputDir $work -RetryCount 1 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        "$($err[0])" | Should -BeLike '*503*'
+    }
+}

@@ -1,0 +1,105 @@
+#Requires -Modules Pester
+# End-to-end SFTP through Send-Transfer / Receive-Transfer against a real OpenSSH sshd on 127.0.0.1.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'services/TestServices.psm1') -Force
+    $script:home_ = Initialize-TransferToolsTest
+    $script:sshd = Start-TestSshd
+    $script:work = New-Item -ItemType Directory -Path (Join-Path $script:home_ 'work')
+    $script:pass = [pscredential]::new($sshd.PasswordUser, (ConvertTo-SecureString $sshd.Password -AsPlainText -Force))
+    $script:base = "sftp://$($sshd.PasswordUser)@127.0.0.1:$($sshd.Port)"
+    $script:keyBase = "sftp://$($sshd.KeyUser)@127.0.0.1:$($sshd.Port)"
+}
+
+AfterAll {
+    Stop-AllTestServices
+    Remove-TransferToolsTest -HomePath $script:home_
+}
+
+Describe 'Sftp transfers' {
+    It 'pushes with a password and pulls back with a key, pinned host key, byte-identical' {
+        $file = New-TestFile -Path (Join-Path $work 'push.bin') -Size 3MB -Seed 1
+        $sent = Send-Transfer -Path $file -Destination "$base/~/inbox/" -Credential $pass -HostKeyFingerprint $sshd.HostKeyFingerprint -ChunkSize 1MB
+        $sent.Status | Should -Be 'Completed'
+        $remote = Join-Path $sshd.PasswordUserData 'inbox/push.bin'
+        (Get-FileHash $remote).Hash | Should -Be (Get-FileHash $file).Hash
+
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'pulled')
+        $got = Receive-Transfer -Source "$keyBase$remote" -OutputDir $out -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint
+        $got.Status | Should -Be 'Completed'
+        $got.Sha256 | Should -Be $sent.Sha256
+        (Get-FileHash (Join-Path $out 'push.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
+    It 'completes by retrying when sshd restarts in the middle of the transfer' {
+        $file = New-TestFile -Path (Join-Path $work 'restart.bin') -Size 6MB -Seed 2
+        $t = Send-Transfer -Path $file -Destination "$base/~/restart/" -Credential $pass -HostKeyFingerprint $sshd.HostKeyFingerprint `
+            -ChunkSize 256KB -MaxBytesPerSecond 2MB -Asynchronous
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ((Get-TransferStatus -Id $t.Id).BytesTransferred -lt 512KB -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        Restart-TestSshd $sshd | Out-Null
+        $done = Wait-Transfer -Id $t.Id
+        $done.Status | Should -Be 'Completed'
+        $done.Retries | Should -BeGreaterThan 0
+        (Get-FileHash (Join-Path $sshd.PasswordUserData 'restart/restart.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
+    It 'unlocks an encrypted key with the passphrase given as -Credential' {
+        $file = New-TestFile -Path (Join-Path $work 'enc.bin') -Size 100KB -Seed 3
+        $cred = [pscredential]::new($sshd.KeyUser, (ConvertTo-SecureString $sshd.KeyPassphrase -AsPlainText -Force))
+        (Send-Transfer -Path $file -Destination "$keyBase/~/" -KeyFile $sshd.EncryptedKeyFile -Credential $cred -HostKeyFingerprint $sshd.HostKeyFingerprint).Status |
+            Should -Be 'Completed'
+    }
+
+    It 'refuses a wrong host key and shows the presented fingerprint' {
+        $file = New-TestFile -Path (Join-Path $work 'wrongkey.bin') -Size 1KB
+        $wrong = 'SHA256:' + [Convert]::ToBase64String([byte[]]::new(32)).TrimEnd('=')
+        $err = $null
+        Send-Transfer -Path $file -Destination "$base/~/" -Credential $pass -HostKeyFingerprint $wrong -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err | Should -Not -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SftpHostKeyMismatch*'
+        $err[0].CategoryInfo.Category | Should -Be 'SecurityError'
+        "$($err[0])" | Should -BeLike "*$($sshd.HostKeyFingerprint)*"
+    }
+
+    It 'refuses an unknown host key, never trusting it silently' {
+        $file = New-TestFile -Path (Join-Path $work 'unknown.bin') -Size 1KB
+        $empty = Join-Path $work 'empty_known_hosts'
+        Set-Content $empty ''
+        $err = $null
+        Send-Transfer -Path $file -Destination "$base/~/" -Credential $pass -ProtocolOption @{ KnownHostsPath = $empty } -RetryCount 0 `
+            -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SftpHostKeyUnknown*'
+        "$($err[0])" | Should -BeLike "*$($sshd.HostKeyFingerprint)*"
+        Test-Path (Join-Path $sshd.PasswordUserData 'unknown.bin') | Should -BeFalse
+    }
+
+    It 'trusts a known_hosts entry with [host]:port' {
+        $file = New-TestFile -Path (Join-Path $work 'known.bin') -Size 10KB
+        (Send-Transfer -Path $file -Destination "$base/~/" -Credential $pass -ProtocolOption @{ KnownHostsPath = $sshd.KnownHostsFile }).Status |
+            Should -Be 'Completed'
+    }
+
+    It 'reports a wrong password as an authentication error' {
+        $file = New-TestFile -Path (Join-Path $work 'badpw.bin') -Size 1KB
+        $bad = [pscredential]::new($sshd.PasswordUser, (ConvertTo-SecureString 'not-it' -AsPlainText -Force))
+        $err = $null
+        Send-Transfer -Path $file -Destination "$base/~/" -Credential $bad -HostKeyFingerprint $sshd.HostKeyFingerprint -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+        "$($err[0])" | Should -Not -BeLike '*not-it*'
+    }
+
+    It 'reports permission denied on the server side' {
+        $file = New-TestFile -Path (Join-Path $work 'denied.bin') -Size 1KB
+        $err = $null
+        Send-Transfer -Path $file -Destination "$base/etc/" -Credential $pass -HostKeyFingerprint $sshd.HostKeyFingerprint -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+    }
+
+    It 'reports a missing remote file as not found' {
+        $err = $null
+        Receive-Transfer -Source "$base/~/no-such-file.bin" -OutputDir $work -Credential $pass -HostKeyFingerprint $sshd.HostKeyFingerprint -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+}

@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
+
+namespace TransferTools.Engine.Tests.Transfers
+{
+    public sealed class ChunkPipelineTests
+    {
+        private static byte[] Data(int size, int seed = 7)
+        {
+            var bytes = new byte[size];
+            new Random(seed).NextBytes(bytes);
+            return bytes;
+        }
+
+        private static ulong XxHash(byte[] data, long start, long length) =>
+            XxHash64.HashToUInt64(new ReadOnlySpan<byte>(data, (int)start, (int)length));
+
+        [Theory]
+        [InlineData(0, 4096)]
+        [InlineData(1, 4096)]
+        [InlineData(4096, 4096)]
+        [InlineData(100_000, 4096)]
+        [InlineData(3 * 1024 * 1024 + 17, 1024 * 1024)]
+        [InlineData(3 * 1024 * 1024 + 17, 3_000_000)]
+        public async Task Copies_hashes_and_commits_every_chunk_in_order(int size, int chunkSize)
+        {
+            var data = Data(size);
+            var destination = new MemoryStream();
+            var commits = new List<(int Index, ulong Hash, long End)>();
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var pipeline = new ChunkPipeline(chunkSize, 0) { ChunkCommitted = (i, h, e) => commits.Add((i, h, e)) };
+            await pipeline.RunAsync(new MemoryStream(data), destination, 0, size, sha, CancellationToken.None);
+
+            Assert.Equal(data, destination.ToArray());
+            Assert.Equal(SHA256.HashData(data), sha.GetHashAndReset());
+            var expectedChunks = (size + chunkSize - 1) / chunkSize;
+            Assert.Equal(expectedChunks, commits.Count);
+            for (var i = 0; i < commits.Count; i++)
+            {
+                var start = (long)i * chunkSize;
+                var length = Math.Min(chunkSize, size - start);
+                Assert.Equal(i, commits[i].Index);
+                Assert.Equal(start + length, commits[i].End);
+                Assert.Equal(XxHash(data, start, length), commits[i].Hash);
+            }
+        }
+
+        [Fact]
+        public async Task Continues_from_an_offset_with_a_hash_primed_by_the_kept_part()
+        {
+            var data = Data(50_000);
+            const int chunk = 8192;
+            var offset = 3 * chunk;
+            var destination = new MemoryStream();
+            destination.Write(data, 0, offset);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            sha.AppendData(data, 0, offset);
+            var source = new MemoryStream(data) { Position = offset };
+            var first = -1;
+            var pipeline = new ChunkPipeline(chunk, 0) { ChunkCommitted = (i, h, e) => first = first < 0 ? i : first };
+            await pipeline.RunAsync(source, destination, offset, data.Length, sha, CancellationToken.None);
+            Assert.Equal(data, destination.ToArray());
+            Assert.Equal(SHA256.HashData(data), sha.GetHashAndReset());
+            Assert.Equal(3, first);
+        }
+
+        [Fact]
+        public async Task A_source_that_ends_early_is_reported_as_changed()
+        {
+            var data = Data(10_000);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var pipeline = new ChunkPipeline(4096, 0);
+            var error = await Assert.ThrowsAsync<PluginException>(() =>
+                pipeline.RunAsync(new MemoryStream(data), new MemoryStream(), 0, 20_000, sha, CancellationToken.None));
+            Assert.Equal(ErrorCode.SourceChanged, error.Code);
+        }
+
+        [Fact]
+        public async Task A_failing_destination_stops_the_pipeline_with_its_error()
+        {
+            var data = Data(200_000);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var pipeline = new ChunkPipeline(4096, 0);
+            var error = await Assert.ThrowsAsync<PluginException>(() =>
+                pipeline.RunAsync(new MemoryStream(data), new FailingStream(50_000), 0, data.Length, sha, CancellationToken.None));
+            Assert.Equal("DiskFull", error.ErrorId);
+        }
+
+        [Fact]
+        public async Task Verifying_a_partial_stops_at_the_first_damaged_chunk()
+        {
+            var data = Data(40_000);
+            const int chunk = 4096;
+            var hashes = new List<ulong>();
+            for (var start = 0; start < data.Length; start += chunk)
+            {
+                hashes.Add(XxHash(data, start, Math.Min(chunk, data.Length - start)));
+            }
+
+            var partial = (byte[])data.Clone();
+            partial[2 * chunk + 5] ^= 0xFF;
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var good = await ChunkPipeline.VerifyPartialAsync(new MemoryStream(partial), partial.Length, hashes, chunk, data.Length, sha, null, CancellationToken.None);
+            Assert.Equal(2, good);
+            Assert.Equal(SHA256.HashData(new ReadOnlySpan<byte>(data, 0, 2 * chunk)), sha.GetHashAndReset());
+
+            // A partial shorter than the journal claims keeps only its complete chunks.
+            using var sha2 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var shortPartial = new MemoryStream(data, 0, 3 * chunk + 100);
+            Assert.Equal(3, await ChunkPipeline.VerifyPartialAsync(shortPartial, 3 * chunk + 100, hashes, chunk, data.Length, sha2, null, CancellationToken.None));
+        }
+
+        [Fact]
+        public void Segments_shrink_under_a_bandwidth_limit()
+        {
+            Assert.Equal(1024 * 1024, ChunkPipeline.SegmentSizeFor(4 * 1024 * 1024, 0));
+            Assert.Equal(16384, ChunkPipeline.SegmentSizeFor(16384, 0));
+            Assert.Equal(4096, ChunkPipeline.SegmentSizeFor(65536, 32768));
+            Assert.Equal(131072, ChunkPipeline.SegmentSizeFor(4 * 1024 * 1024, 1024 * 1024));
+        }
+
+        private sealed class FailingStream : MemoryStream
+        {
+            private readonly long _limit;
+
+            public FailingStream(long limit) => _limit = limit;
+
+            public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            {
+                if (Length + count > _limit)
+                {
+                    throw new PluginException(ErrorCode.LimitExceeded, "No space left.", errorId: "DiskFull");
+                }
+
+                return base.WriteAsync(buffer, offset, count, cancellationToken);
+            }
+        }
+    }
+}

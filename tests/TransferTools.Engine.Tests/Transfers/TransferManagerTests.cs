@@ -1,0 +1,268 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Protocols;
+using TransferTools.Engine.Transfers;
+
+namespace TransferTools.Engine.Tests.Transfers
+{
+    public sealed class TransferManagerTests : IDisposable
+    {
+        private readonly TestHome _home = new TestHome();
+        private readonly TransferSession _session;
+        private readonly string _work;
+
+        public TransferManagerTests()
+        {
+            _session = _home.NewSession();
+            _session.Transfers.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
+            _work = Directory.CreateDirectory(Path.Combine(_home.Path, "work")).FullName;
+        }
+
+        public void Dispose()
+        {
+            _session.Dispose();
+            _home.Dispose();
+        }
+
+        private string NewFile(string name, int size)
+        {
+            var bytes = new byte[size];
+            new Random(size).NextBytes(bytes);
+            var path = Path.Combine(_work, name);
+            File.WriteAllBytes(path, bytes);
+            return path;
+        }
+
+        private string NewFolder(string name) => Directory.CreateDirectory(Path.Combine(_work, name)).FullName;
+
+        private OperationContext Context => _session.CreateContext(CancellationToken.None);
+
+        private static string Sha(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
+
+        private async Task<Transfer> SendThroughAsync(FlakyEndpoint endpoint, string file, string destination, TransferOptions options)
+        {
+            var started = await _session.Transfers.SendAsync(Context, new SendRequest { File = file, Destination = destination, Options = options }, endpoint, endpoint);
+            return (await _session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+        }
+
+        [Fact]
+        public async Task Sends_and_verifies_through_the_FileSystem_protocol()
+        {
+            var file = NewFile("a.bin", 1_000_000);
+            var dest = NewFolder("out");
+            var started = await _session.Transfers.StartSendAsync(Context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 65536 } });
+            var done = (await _session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.Equal("FileSystem", done.Protocol);
+            Assert.Equal(Sha(file), done.Sha256);
+            Assert.Equal(Sha(file), Sha(Path.Combine(dest, "a.bin")));
+            Assert.False(File.Exists(_session.Transfers.Journal.ChunkPath(done.Id)));
+            var listed = await _session.Transfers.ListAsync(Context);
+            Assert.Equal(done.Id, listed[0].Id);
+        }
+
+        [Fact]
+        public async Task Retries_transient_failures_and_keeps_the_committed_chunks()
+        {
+            var file = NewFile("flaky.bin", 300_000);
+            var dest = NewFolder("flaky");
+            var endpoint = new FlakyEndpoint { FailWritesAfterBytes = 100_000, Failures = 2 };
+            var done = await SendThroughAsync(endpoint, file, dest, new TransferOptions { ChunkSize = 16384, RetryCount = 3 });
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.Equal(2, done.Retries);
+            Assert.True(done.ResumedFrom >= 16384 * 5, $"ResumedFrom {done.ResumedFrom}");
+            Assert.Equal(Sha(file), Sha(Path.Combine(dest, "flaky.bin")));
+        }
+
+        [Fact]
+        public async Task Gives_up_after_the_retry_count_with_the_last_error()
+        {
+            var file = NewFile("down.bin", 50_000);
+            var endpoint = new FlakyEndpoint { FailWritesAfterBytes = 0, Failures = int.MaxValue, FailureStep = 0 };
+            var done = await SendThroughAsync(endpoint, file, NewFolder("down"), new TransferOptions { ChunkSize = 4096, RetryCount = 2 });
+            Assert.Equal(TransferStatus.Failed, done.Status);
+            Assert.Equal(ErrorCode.ConnectionError, done.ErrorCode);
+            Assert.Equal(2, done.Retries);
+            Assert.Equal(3, endpoint.OpenWrites);
+        }
+
+        [Fact]
+        public async Task Does_not_retry_a_permanent_failure()
+        {
+            var file = NewFile("denied.bin", 50_000);
+            var endpoint = new FlakyEndpoint { DenyWrites = true };
+            var done = await SendThroughAsync(endpoint, file, NewFolder("denied"), new TransferOptions { RetryCount = 5 });
+            Assert.Equal(TransferStatus.Failed, done.Status);
+            Assert.Equal(ErrorCode.PermissionDenied, done.ErrorCode);
+            Assert.Equal(0, done.Retries);
+            Assert.Equal(1, endpoint.OpenWrites);
+        }
+
+        [Fact]
+        public async Task A_stalled_destination_times_out_as_a_transient_failure()
+        {
+            var file = NewFile("stall.bin", 50_000);
+            var endpoint = new FlakyEndpoint { StallWrites = true };
+            var done = await SendThroughAsync(endpoint, file, NewFolder("stall"),
+                new TransferOptions { ChunkSize = 4096, RetryCount = 1, StallTimeout = TimeSpan.FromMilliseconds(300) });
+            Assert.Equal(TransferStatus.Failed, done.Status);
+            Assert.Equal(ErrorCode.Timeout, done.ErrorCode);
+            Assert.Equal(1, done.Retries);
+            var failure = Assert.IsType<PluginException>(_session.Transfers.GetFailure(done));
+            Assert.Equal("TransferStalled", failure.ErrorId);
+        }
+
+        [Fact]
+        public async Task A_new_session_resumes_a_suspended_transfer_from_its_verified_chunks()
+        {
+            var file = NewFile("resume.bin", 256 * 1024);
+            var dest = NewFolder("resume");
+            var started = await _session.Transfers.StartSendAsync(Context, new SendRequest
+            {
+                File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 16384, MaxBytesPerSecond = 128 * 1024 },
+            });
+            while (_session.Transfers.Journal.CountChunks(started.Id) < 3)
+            {
+                await Task.Delay(20);
+            }
+
+            var suspended = await _session.Transfers.SuspendAsync(Context, started.Id);
+            Assert.Equal(TransferStatus.Suspended, suspended.Status);
+
+            using var other = _home.NewSession();
+            var resumed = await other.Transfers.StartResumeAsync(other.CreateContext(CancellationToken.None), started.Id.Substring(0, 8),
+                new ResumeOverrides { MaxBytesPerSecond = 0 });
+            var done = (await other.Transfers.WaitAsync(other.CreateContext(CancellationToken.None), resumed.Id)).Transfer;
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.True(done.ResumedFrom >= 3 * 16384);
+            Assert.Equal(Sha(file), Sha(Path.Combine(dest, "resume.bin")));
+        }
+
+        [Fact]
+        public void Backoff_grows_exponentially_within_jitter_and_is_capped()
+        {
+            var baseDelay = TimeSpan.FromSeconds(1);
+            var max = TimeSpan.FromSeconds(30);
+            Assert.Equal(TimeSpan.FromMilliseconds(500), TransferManager.ComputeRetryDelay(1, baseDelay, max, 0));
+            Assert.Equal(TimeSpan.FromSeconds(1), TransferManager.ComputeRetryDelay(1, baseDelay, max, 1));
+            Assert.Equal(TimeSpan.FromSeconds(2), TransferManager.ComputeRetryDelay(3, baseDelay, max, 0));
+            Assert.Equal(TimeSpan.FromSeconds(4), TransferManager.ComputeRetryDelay(3, baseDelay, max, 1));
+            Assert.Equal(TimeSpan.FromSeconds(30), TransferManager.ComputeRetryDelay(20, baseDelay, max, 1));
+        }
+
+        [Theory]
+        [InlineData("/tmp/a b/c#d%e?.txt")]
+        [InlineData("/tmp/plain.txt")]
+        public void File_locations_round_trip_through_URIs(string path)
+        {
+            var uri = FileSystemProtocolPlugin.ToUri(path);
+            Assert.Equal("file", uri.Scheme);
+            Assert.Equal(path, FileSystemProtocolPlugin.ToLocalPath(uri));
+            Assert.Equal(path, TransferLocation.Display(uri));
+        }
+
+        [Fact]
+        public void Names_temporaries_and_alternatives_beside_the_destination()
+        {
+            var final = new Uri("sftp://h/x/report.csv");
+            Assert.Equal("sftp://h/x/.report.csv.0123abcd.ttpart", TransferLocation.Temporary(final, "0123abcd" + new string('0', 24)).ToString());
+            Assert.Equal("report (2).csv", TransferLocation.FileName(TransferLocation.Renamed(final, 2)));
+            Assert.Equal("sftp://h/x/", TransferLocation.Parent(final).ToString());
+            Assert.True(TransferLocation.LooksLikeUri("storage://LocalStore/a"));
+            Assert.False(TransferLocation.LooksLikeUri("C:\\x"));
+            Assert.Equal("https://u@h/f", TransferLocation.Display(new Uri("https://u:secret@h/f")));
+        }
+
+        /// <summary>The FileSystem endpoint with injected failures.</summary>
+        private sealed class FlakyEndpoint : StreamingProtocolPlugin
+        {
+            private readonly FileSystemProtocolPlugin _inner = new FileSystemProtocolPlugin();
+
+            public long FailWritesAfterBytes { get; set; } = -1;
+            public int Failures { get; set; }
+            public long FailureStep { get; set; } = 50_000;
+            public bool DenyWrites { get; set; }
+            public bool StallWrites { get; set; }
+            public int OpenWrites;
+
+            public override PluginMetadata Metadata { get; } = new PluginMetadata { Name = "Flaky", Type = PluginType.Protocol };
+            public override IReadOnlyCollection<string> Schemes => new[] { "file" };
+
+            public override Task<RemoteFileInfo> GetInfoAsync(OperationContext c, Uri l, TransferOptions o) => _inner.GetInfoAsync(c, l, o);
+            public override Task<Stream> OpenReadAsync(OperationContext c, Uri l, long off, string? v, TransferOptions o) => _inner.OpenReadAsync(c, l, off, v, o);
+            public override Task CommitAsync(OperationContext c, Uri t, Uri f, bool ow, TransferOptions o) => _inner.CommitAsync(c, t, f, ow, o);
+            public override Task DeleteAsync(OperationContext c, Uri l, TransferOptions o) => _inner.DeleteAsync(c, l, o);
+            public override Task CreateDirectoryAsync(OperationContext c, Uri l, TransferOptions o) => _inner.CreateDirectoryAsync(c, l, o);
+
+            public override async Task<Stream> OpenWriteAsync(OperationContext c, Uri l, long off, TransferOptions o)
+            {
+                Interlocked.Increment(ref OpenWrites);
+                if (DenyWrites)
+                {
+                    throw new PluginException(ErrorCode.PermissionDenied, "Denied.", errorId: "DestinationAccessDenied");
+                }
+
+                var inner = await _inner.OpenWriteAsync(c, l, off, o);
+                return new FaultyStream(this, inner, off);
+            }
+
+            private sealed class FaultyStream : Stream
+            {
+                private readonly FlakyEndpoint _owner;
+                private readonly Stream _inner;
+                private long _position;
+
+                public FaultyStream(FlakyEndpoint owner, Stream inner, long position)
+                {
+                    _owner = owner;
+                    _inner = inner;
+                    _position = position;
+                }
+
+                public override bool CanRead => false;
+                public override bool CanSeek => false;
+                public override bool CanWrite => true;
+                public override long Length => throw new NotSupportedException();
+                public override long Position { get => _position; set => throw new NotSupportedException(); }
+                public override void Flush() => _inner.Flush();
+                public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+                public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+                public override void SetLength(long value) => throw new NotSupportedException();
+                public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+                public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+                {
+                    if (_owner.StallWrites)
+                    {
+                        await Task.Delay(Timeout.Infinite, cancellationToken);
+                    }
+
+                    if (_owner.FailWritesAfterBytes >= 0 && _position + count > _owner.FailWritesAfterBytes && _owner.Failures > 0)
+                    {
+                        _owner.Failures--;
+                        _owner.FailWritesAfterBytes += _owner.FailureStep;
+                        throw new PluginException(ErrorCode.ConnectionError, "Connection reset.", errorId: "ConnectionReset");
+                    }
+
+                    await _inner.WriteAsync(buffer, offset, count, cancellationToken);
+                    _position += count;
+                }
+
+                protected override void Dispose(bool disposing)
+                {
+                    if (disposing)
+                    {
+                        _inner.Dispose();
+                    }
+
+                    base.Dispose(disposing);
+                }
+            }
+        }
+    }
+}

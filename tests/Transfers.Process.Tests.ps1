@@ -1,0 +1,94 @@
+# Transfers across processes: kill -9 mid-transfer and resume elsewhere, two processes at once, control from another process.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:home_ = Initialize-TransferToolsTest
+    $script:work = Join-Path $script:home_ 'work'
+    New-Item -ItemType Directory -Path $script:work | Out-Null
+
+    function Get-Sha([string] $Path) { (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLowerInvariant() }
+
+    function Get-ChunkCount([string] $Id) {
+        $log = Join-Path $script:home_ "journal/$Id.chunks"
+        if (Test-Path $log) { [int]((Get-Item $log).Length / 28) } else { 0 }
+    }
+
+    # Starts "Send-Transfer $Source $Destination <slow>" in another pwsh and returns the process and the transfer id.
+    function Start-SendProcess([string] $Source, [string] $Destination, [int] $Chunks = 2) {
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        $command = "Import-Module '$(Get-TestModulePath)'; Send-Transfer -LiteralPath '$Source' -Destination '$Destination' -ChunkSize 16KB -MaxBytesPerSecond 32KB | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new($pwsh)
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        $id = $null
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $id = (Get-TransferStatus | Where-Object { $_.Source -eq $Source } | Select-Object -First 1).Id
+            if ($id -and (Get-ChunkCount $id) -ge $Chunks) { break }
+            if ($process.HasExited) { throw "The sending process exited early: $($process.StandardError.ReadToEnd())" }
+            Start-Sleep -Milliseconds 100
+        }
+        if (-not $id -or (Get-ChunkCount $id) -lt $Chunks) { $process.Kill(); throw 'The sending process committed no chunks in time.' }
+        [pscustomobject]@{ Process = $process; Id = $id }
+    }
+}
+AfterAll { Remove-TransferToolsTest $script:home_ }
+
+Describe 'A transfer whose process is killed' {
+    It 'shows as interrupted and resumes from a new process with identical bytes, re-sending at most one chunk' {
+        $src = New-TestFile -Path (Join-Path $script:work 'killed.bin') -Size 512KB -Seed 11
+        $dest = Join-Path $script:work 'd-killed'
+        New-Item -ItemType Directory $dest | Out-Null
+        $run = Start-SendProcess $src.FullName $dest -Chunks 3
+        (Get-TransferStatus $run.Id).Status | Should -Be 'Active'
+        $run.Process.Kill()   # SIGKILL on Unix: no cleanup code runs
+        $run.Process.WaitForExit()
+        $committed = (Get-ChunkCount $run.Id) * 16KB
+
+        $seen = Get-TransferStatus $run.Id
+        $seen.Status | Should -Be 'Failed'
+        $seen.Error | Should -Match 'Interrupted'
+        Test-Path (Join-Path $dest 'killed.bin') | Should -BeFalse
+
+        $id = $run.Id
+        $resumed = Invoke-InNewProcess ([scriptblock]::Create("Resume-Transfer -Id $id -MaxBytesPerSecond 0"))
+        [TransferTools.Abstractions.TransferStatus]$resumed.Status | Should -Be 'Completed'
+        $resumed.ResumedFrom | Should -BeGreaterOrEqual $committed
+        $resumed.ResumedFrom | Should -BeGreaterThan 0
+        Get-Sha (Join-Path $dest 'killed.bin') | Should -Be (Get-Sha $src.FullName)
+        (Get-ChildItem -Force $dest -Filter '*.ttpart') | Should -BeNullOrEmpty
+        (Get-TransferStatus $id).Status | Should -Be 'Completed'
+    }
+}
+
+Describe 'Several processes' {
+    It 'move two transfers at once into one folder, and every process sees both' {
+        $a = New-TestFile -Path (Join-Path $script:work 'p1.bin') -Size 96KB -Seed 12
+        $b = New-TestFile -Path (Join-Path $script:work 'p2.bin') -Size 96KB -Seed 13
+        $dest = Join-Path $script:work 'd-two'
+        New-Item -ItemType Directory $dest | Out-Null
+        $one = Start-SendProcess $a.FullName $dest -Chunks 1
+        $two = Start-SendProcess $b.FullName $dest -Chunks 1
+        $listed = Invoke-InNewProcess { Get-TransferStatus }
+        $listed.Id | Should -Contain $one.Id
+        $listed.Id | Should -Contain $two.Id
+        $one.Process.WaitForExit(60000) | Should -BeTrue
+        $two.Process.WaitForExit(60000) | Should -BeTrue
+        (Wait-Transfer $one.Id, $two.Id).Status | Should -Be @('Completed', 'Completed')
+        Get-Sha (Join-Path $dest 'p1.bin') | Should -Be (Get-Sha $a.FullName)
+        Get-Sha (Join-Path $dest 'p2.bin') | Should -Be (Get-Sha $b.FullName)
+    }
+
+    It 'stops a transfer running in another process' {
+        $src = New-TestFile -Path (Join-Path $script:work 'remote-stop.bin') -Size 256KB -Seed 14
+        $dest = Join-Path $script:work 'd-remote-stop'
+        New-Item -ItemType Directory $dest | Out-Null
+        $run = Start-SendProcess $src.FullName $dest -Chunks 1
+        try {
+            (Stop-Transfer $run.Id -PassThru).Status | Should -Be 'Cancelled'
+            $run.Process.WaitForExit(30000) | Should -BeTrue
+            Get-ChildItem -Force $dest | Where-Object Name -ne '.transfertools' | Should -BeNullOrEmpty
+        } finally { if (-not $run.Process.HasExited) { $run.Process.Kill() } }
+    }
+}

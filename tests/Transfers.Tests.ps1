@@ -1,0 +1,348 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:home_ = Initialize-TransferToolsTest
+    $script:work = Join-Path $script:home_ 'work'
+    New-Item -ItemType Directory -Path $script:work | Out-Null
+
+    function New-Folder([string] $Name) {
+        $p = Join-Path $script:work $Name
+        New-Item -ItemType Directory -Path $p -Force | Out-Null
+        $p
+    }
+
+    function Get-Sha([string] $Path) { (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLowerInvariant() }
+
+    function Get-ChunkCount([string] $Id) {
+        $log = Join-Path $script:home_ "journal/$Id.chunks"
+        if (Test-Path $log) { [int]((Get-Item $log).Length / 28) } else { 0 }
+    }
+
+    function Wait-Chunks([string] $Id, [int] $Count = 2) {
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while ((Get-ChunkCount $Id) -lt $Count) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "Transfer $Id committed no $Count chunks in time." }
+            Start-Sleep -Milliseconds 50
+        }
+    }
+
+    # A throttled transfer: 256 KiB in 16 KiB chunks at 32 KiB/s takes about 8 s, long enough to act on mid-way.
+    $script:slow = @{ ChunkSize = 16KB; MaxBytesPerSecond = 32KB }
+}
+AfterAll { Remove-TransferToolsTest $script:home_ }
+
+Describe 'Send-Transfer' {
+    It 'delivers into an existing folder, verified, with a manifest and no temporary left' {
+        $src = New-TestFile -Path (Join-Path $script:work 'a.bin') -Size 300KB
+        $dest = New-Folder 'd-folder'
+        $t = Send-Transfer -Path $src.FullName -Destination $dest -ChunkSize 64KB
+        $t.Status | Should -Be 'Completed'
+        $t.Progress | Should -Be 100
+        $t.BytesTransferred | Should -Be 300KB
+        $t.TotalBytes | Should -Be 300KB
+        $t.Sha256 | Should -Be (Get-Sha $src.FullName)
+        Get-Sha (Join-Path $dest 'a.bin') | Should -Be $t.Sha256
+        (Get-ChildItem -Force $dest -Filter '*.ttpart') | Should -BeNullOrEmpty
+        $manifest = Get-Content (Join-Path $dest ".transfertools/$($t.Id).json") -Raw | ConvertFrom-Json
+        $manifest.name | Should -Be 'a.bin'
+        $manifest.size | Should -Be 300KB
+        $manifest.sha256 | Should -Be $t.Sha256
+        $manifest.senderMachine | Should -Not -BeNullOrEmpty
+    }
+
+    It 'treats a destination that is not a folder as the full target name, and a trailing slash as a new folder' {
+        $src = New-TestFile -Path (Join-Path $script:work 'b.bin') -Size 10KB
+        $dest = New-Folder 'd-name'
+        (Send-Transfer $src.FullName (Join-Path $dest 'renamed.dat')).Status | Should -Be 'Completed'
+        Get-Sha (Join-Path $dest 'renamed.dat') | Should -Be (Get-Sha $src.FullName)
+        (Send-Transfer $src.FullName (Join-Path $dest 'sub/')).Status | Should -Be 'Completed'
+        Test-Path (Join-Path $dest 'sub/b.bin') | Should -BeTrue
+    }
+
+    It 'sends an empty file' {
+        $src = Join-Path $script:work 'empty.txt'
+        Set-Content -Path $src -Value $null -NoNewline
+        $dest = New-Folder 'd-empty'
+        $t = Send-Transfer $src $dest
+        $t.Status | Should -Be 'Completed'
+        (Get-Item (Join-Path $dest 'empty.txt')).Length | Should -Be 0
+        $t.Sha256 | Should -Be 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    }
+
+    It 'refuses to overwrite by default with DestinationExists, leaving the file untouched' {
+        $src = New-TestFile -Path (Join-Path $script:work 'c.bin') -Size 20KB -Seed 1
+        $dest = New-Folder 'd-conflict'
+        $existing = Join-Path $dest 'c.bin'
+        Set-Content -Path $existing -Value 'keep me'
+        Send-Transfer $src.FullName $dest -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'DestinationExists,TransferTools.Commands.SendTransferCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        $err[0].TargetObject | Should -Be $existing
+        Get-Content $existing | Should -Be 'keep me'
+        (Get-ChildItem -Force $dest -Filter '*.ttpart') | Should -BeNullOrEmpty
+    }
+
+    It 'applies -Force, -Conflict Skip and -Conflict Rename' {
+        $src = New-TestFile -Path (Join-Path $script:work 'e.txt') -Size 5KB -Seed 2
+        $dest = New-Folder 'd-policies'
+        $existing = Join-Path $dest 'e.txt'
+        Set-Content -Path $existing -Value 'old'
+
+        $skipped = Send-Transfer $src.FullName $dest -Conflict Skip
+        $skipped.Status | Should -Be 'Completed'
+        Get-Content $existing | Should -Be 'old'
+
+        $renamed = Send-Transfer $src.FullName $dest -Conflict Rename
+        $renamed.Destination | Should -Be (Join-Path $dest 'e (1).txt')
+        Get-Sha (Join-Path $dest 'e (1).txt') | Should -Be (Get-Sha $src.FullName)
+
+        (Send-Transfer $src.FullName $dest -Force).Status | Should -Be 'Completed'
+        Get-Sha $existing | Should -Be (Get-Sha $src.FullName)
+    }
+
+    It 'reports a missing source as a non-terminating ObjectNotFound error and creates nothing' {
+        $dest = New-Folder 'd-missing'
+        $missing = Join-Path $script:work 'no-such-file.bin'
+        $out = Send-Transfer -LiteralPath $missing -Destination $dest -ErrorVariable err -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceNotFound,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].TargetObject | Should -Be $missing
+        Get-ChildItem -Force $dest | Should -BeNullOrEmpty
+    }
+
+    It 'takes files from Get-ChildItem and writes one Transfer per file, in order' {
+        $srcDir = New-Folder 'many'
+        1..5 | ForEach-Object { New-TestFile -Path (Join-Path $srcDir "f$_.bin") -Size (1KB * $_) -Seed $_ | Out-Null }
+        $dest = New-Folder 'd-many'
+        $results = Get-ChildItem -File $srcDir | Send-Transfer -Destination $dest -ThrottleLimit 3
+        $results.Count | Should -Be 5
+        $results.Name | Should -Be @('f1.bin', 'f2.bin', 'f3.bin', 'f4.bin', 'f5.bin')
+        $results.Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($r in $results) { Get-Sha (Join-Path $dest $r.Name) | Should -Be $r.Sha256 }
+    }
+
+    It 'writes each result as soon as it and the ones before it are done, not after the whole batch' {
+        $src = New-Folder 'stream-src'
+        1..4 | ForEach-Object { New-TestFile -Path (Join-Path $src "s$_.bin") -Size 32KB -Seed $_ | Out-Null }
+        $dest = New-Folder 'stream-dest'
+        # One file at a time, each throttled: when the first result reaches the next command, the last file cannot be there yet.
+        $seen = Get-ChildItem $src -File | Sort-Object Name |
+            Send-Transfer -Destination $dest -ThrottleLimit 1 -ChunkSize 16KB -MaxBytesPerSecond 64KB |
+            ForEach-Object { [pscustomobject]@{ Name = $_.Name; Delivered = @(Get-ChildItem $dest -File).Count } }
+        $seen.Name | Should -Be @('s1.bin', 's2.bin', 's3.bin', 's4.bin')
+        $seen[0].Delivered | Should -BeLessThan 4
+    }
+
+    It 'does nothing with -WhatIf' {
+        $src = New-TestFile -Path (Join-Path $script:work 'w.bin') -Size 1KB
+        $dest = New-Folder 'd-whatif'
+        $before = @(Get-TransferStatus).Count
+        Send-Transfer $src.FullName $dest -WhatIf
+        Get-ChildItem -Force $dest | Should -BeNullOrEmpty
+        @(Get-TransferStatus).Count | Should -Be $before
+    }
+}
+
+Describe 'Get-TransferStatus' {
+    It 'lists transfers newest first, filters by status, and finds one by id or prefix' {
+        $all = @(Get-TransferStatus)
+        $all.Count | Should -BeGreaterThan 3
+        for ($i = 1; $i -lt $all.Count; $i++) { $all[$i - 1].StartedAt | Should -BeGreaterOrEqual $all[$i].StartedAt }
+        (Get-TransferStatus -Status Failed).Status | Sort-Object -Unique | Should -Be 'Failed'
+        @(Get-TransferStatus -First 2).Count | Should -Be 2
+        (Get-TransferStatus -Id $all[0].Id.Substring(0, 8)).Id | Should -Be $all[0].Id
+        ($all[0] | Get-TransferStatus).Id | Should -Be $all[0].Id
+    }
+
+    It 'survives a garbled or truncated journal record' {
+        $journal = Join-Path $script:home_ 'journal'
+        Set-Content -Path (Join-Path $journal ('0' * 31 + '1.json')) -Value '{ "Id": "trunc'
+        Set-Content -Path (Join-Path $journal ('0' * 31 + '2.json')) -Value 'garbage'
+        { Get-TransferStatus } | Should -Not -Throw
+        (Get-TransferStatus).Id | Should -Not -Contain ('0' * 31 + '1')
+    }
+
+    It 'reports an unknown id as ObjectNotFound' {
+        Get-TransferStatus -Id 'ffffffffffffffffffffffffffffffff' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'TransferNotFound,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+}
+
+Describe 'Transfer control' {
+    It 'runs in the background with -Asynchronous and Wait-Transfer waits for it' {
+        $src = New-TestFile -Path (Join-Path $script:work 'async.bin') -Size 64KB
+        $dest = New-Folder 'd-async'
+        $t = Send-Transfer $src.FullName $dest -Asynchronous -ChunkSize 16KB -MaxBytesPerSecond 128KB
+        $t.Status | Should -BeIn @('Pending', 'Active')
+        $done = $t | Wait-Transfer
+        $done.Status | Should -Be 'Completed'
+        Get-Sha (Join-Path $dest 'async.bin') | Should -Be $done.Sha256
+    }
+
+    It 'Wait-Transfer -Timeout gives up waiting with WaitTimeout, leaving the transfer running' {
+        $src = New-TestFile -Path (Join-Path $script:work 'timeout.bin') -Size 256KB
+        $dest = New-Folder 'd-timeout'
+        $t = Send-Transfer $src.FullName $dest -Asynchronous @script:slow
+        Wait-Transfer $t.Id -Timeout 0 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimeout,*'
+        (Get-TransferStatus $t.Id).Status | Should -Be 'Active'
+        Stop-Transfer $t.Id
+    }
+
+    It 'suspends and resumes, keeping the verified part (ResumedFrom) and delivering identical bytes' {
+        $src = New-TestFile -Path (Join-Path $script:work 'suspend.bin') -Size 256KB -Seed 3
+        $dest = New-Folder 'd-suspend'
+        $t = Send-Transfer $src.FullName $dest -Asynchronous @script:slow
+        Wait-Chunks $t.Id 3
+        $s = $t | Suspend-Transfer -PassThru
+        $s.Status | Should -Be 'Suspended'
+        (Get-ChildItem -Force $dest -Filter '*.ttpart').Count | Should -Be 1
+        Test-Path (Join-Path $dest 'suspend.bin') | Should -BeFalse
+
+        $r = Resume-Transfer $t.Id -MaxBytesPerSecond 0
+        $r.Status | Should -Be 'Completed'
+        $r.ResumedFrom | Should -BeGreaterOrEqual (3 * 16KB)
+        Get-Sha (Join-Path $dest 'suspend.bin') | Should -Be (Get-Sha $src.FullName)
+        $r.Sha256 | Should -Be (Get-Sha $src.FullName)
+    }
+
+    It 'Stop-Transfer cancels, removes the temporary file and leaves status cancelled' {
+        $src = New-TestFile -Path (Join-Path $script:work 'stop.bin') -Size 256KB
+        $dest = New-Folder 'd-stop'
+        $t = Send-Transfer $src.FullName $dest -Asynchronous @script:slow
+        Wait-Chunks $t.Id 2
+        Stop-Transfer $t.Id
+        (Get-TransferStatus $t.Id).Status | Should -Be 'Cancelled'
+        Get-ChildItem -Force $dest | Where-Object Name -ne '.transfertools' | Should -BeNullOrEmpty
+        Resume-Transfer $t.Id -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'TransferCancelled,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+    }
+
+    It 're-sends from the first corrupted chunk of a partial' {
+        $src = New-TestFile -Path (Join-Path $script:work 'corrupt.bin') -Size 256KB -Seed 4
+        $dest = New-Folder 'd-corrupt'
+        $t = Send-Transfer $src.FullName $dest -Asynchronous @script:slow
+        Wait-Chunks $t.Id 4
+        Suspend-Transfer $t.Id
+        $part = (Get-ChildItem -Force $dest -Filter '*.ttpart').FullName
+        $stream = [IO.File]::OpenWrite($part)
+        try { $stream.Position = 16KB + 100; $stream.WriteByte(0xAA); $stream.WriteByte(0x55) } finally { $stream.Dispose() }
+
+        $r = Resume-Transfer $t.Id -MaxBytesPerSecond 0 -WarningVariable warn -WarningAction SilentlyContinue
+        $r.Status | Should -Be 'Completed'
+        $r.ResumedFrom | Should -Be 16KB
+        "$warn" | Should -Match 'intact chunk'
+        Get-Sha (Join-Path $dest 'corrupt.bin') | Should -Be (Get-Sha $src.FullName)
+    }
+
+    It 'refuses to resume when the source changed, with SourceChanged' {
+        $src = New-TestFile -Path (Join-Path $script:work 'changed.bin') -Size 256KB -Seed 5
+        $dest = New-Folder 'd-changed'
+        $t = Send-Transfer $src.FullName $dest -Asynchronous @script:slow
+        Wait-Chunks $t.Id 2
+        Suspend-Transfer $t.Id
+        [IO.File]::AppendAllText($src.FullName, 'more')
+        Resume-Transfer $t.Id -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceChanged,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $err[0].TargetObject | Should -Be $src.FullName
+        Test-Path (Join-Path $dest 'changed.bin') | Should -BeFalse
+    }
+
+    It 'fails clearly when the destination folder vanishes mid-way, delivering nothing' {
+        $src = New-TestFile -Path (Join-Path $script:work 'vanish.bin') -Size 96KB -Seed 6
+        $dest = New-Folder 'd-vanish'
+        $t = Send-Transfer $src.FullName $dest -Asynchronous @script:slow
+        Wait-Chunks $t.Id 2
+        Remove-Item $dest -Recurse -Force
+        $done = Wait-Transfer $t.Id
+        $done.Status | Should -Be 'Failed'
+        $done.ErrorCode | Should -Be 'NotFound'
+        Test-Path $dest | Should -BeFalse
+        Resume-Transfer $t.Id -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'DestinationFolderNotFound,*'
+    }
+
+    It 'fails with PermissionDenied on a read-only destination folder' -Skip:($IsWindows -or (& id -u) -eq '0') {
+        $src = New-TestFile -Path (Join-Path $script:work 'ro.bin') -Size 8KB
+        $dest = New-Folder 'd-readonly'
+        chmod 0555 $dest
+        try {
+            Send-Transfer $src.FullName $dest -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'DestinationAccessDenied,*'
+        } finally { chmod 0755 $dest }
+    }
+
+    It 'suspends the transfer when the waiting command is stopped (Ctrl+C), leaving it resumable' {
+        $src = New-TestFile -Path (Join-Path $script:work 'ctrlc.bin') -Size 256KB -Seed 7
+        $dest = New-Folder 'd-ctrlc'
+        $runspace = [RunspaceFactory]::CreateRunspace()
+        $runspace.Open()
+        $ps = [PowerShell]::Create()
+        $ps.Runspace = $runspace
+        try {
+            $null = $ps.AddScript("Import-Module '$(Get-TestModulePath)'; Send-Transfer -LiteralPath '$($src.FullName)' -Destination '$dest' -ChunkSize 16KB -MaxBytesPerSecond 32KB")
+            $null = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            $t = $null
+            while (-not $t -and [DateTime]::UtcNow -lt $deadline) {
+                Start-Sleep -Milliseconds 100
+                $t = Get-TransferStatus | Where-Object { $_.Source -eq $src.FullName } | Select-Object -First 1
+            }
+            Wait-Chunks $t.Id 2
+            $ps.Stop()
+            # Checked before the runspace closes: closing a session would suspend its transfers too.
+            (Get-TransferStatus $t.Id).Status | Should -Be 'Suspended'
+        } finally { $ps.Dispose(); $runspace.Dispose() }
+        $r = Resume-Transfer $t.Id -MaxBytesPerSecond 0
+        $r.Status | Should -Be 'Completed'
+        $r.ResumedFrom | Should -BeGreaterThan 0
+        Get-Sha (Join-Path $dest 'ctrlc.bin') | Should -Be (Get-Sha $src.FullName)
+    }
+}
+
+Describe 'Receive-Transfer' {
+    It 'receives a sent transfer by id through its manifest, the journal supplying the source' {
+        $src = New-TestFile -Path (Join-Path $script:work 'handoff.bin') -Size 100KB -Seed 8
+        $sent = Send-Transfer $src.FullName (New-Folder 'drop')
+        $out = Join-Path $script:work 'inbox'
+        $r = Receive-Transfer -TransferId $sent.Id -OutputDir $out
+        $r.Status | Should -Be 'Completed'
+        $r.Direction | Should -Be 'Receive'
+        $r.Sha256 | Should -Be $sent.Sha256
+        Get-Sha (Join-Path $out 'handoff.bin') | Should -Be $sent.Sha256
+    }
+
+    It 'receives by id from an explicit -Source, and refuses a file that does not match its manifest' {
+        $src = New-TestFile -Path (Join-Path $script:work 'tamper.bin') -Size 40KB -Seed 9
+        $drop = New-Folder 'drop2'
+        $sent = Send-Transfer $src.FullName $drop
+        $out = Join-Path $script:work 'inbox2'
+        (Receive-Transfer -TransferId $sent.Id -Source $drop -OutputDir $out).Status | Should -Be 'Completed'
+
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $drop 'tamper.bin')); $bytes[10] = $bytes[10] -bxor 0xFF
+        [IO.File]::WriteAllBytes((Join-Path $drop 'tamper.bin'), $bytes)
+        $out3 = Join-Path $script:work 'inbox3'
+        Receive-Transfer -TransferId $sent.Id -Source $drop -OutputDir $out3 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ChecksumMismatch,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+        Get-ChildItem -Force $out3 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'pulls a plain file with -Source' {
+        $src = New-TestFile -Path (Join-Path $script:work 'plain.bin') -Size 12KB -Seed 10
+        $out = Join-Path $script:work 'inbox4'
+        $r = Receive-Transfer -Source ([Uri]::new($src.FullName).AbsoluteUri) -OutputDir $out
+        $r.Status | Should -Be 'Completed'
+        Get-Sha (Join-Path $out 'plain.bin') | Should -Be (Get-Sha $src.FullName)
+    }
+
+    It 'reports an unknown transfer id without a source as TransferSourceUnknown' {
+        Receive-Transfer -TransferId ('a' * 32) -OutputDir (Join-Path $script:work 'inbox5') -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'TransferSourceUnknown,*'
+    }
+}

@@ -20,8 +20,8 @@ BeforeAll {
     $long = 'a-rather-long-folder-name-for-reports/' * 3
     $file = New-TestFile -Path (Join-Path $files 'quarterly-report-with-a-long-name.csv') -Size 1536KB
 
-    # One real object per output type, made the way users make them; long values on purpose.
-    $script:samples = @{
+    # One real object per output type, made the way users make them, in this order; long values on purpose.
+    $script:samples = [ordered]@{
         'TransferTools.Abstractions.Transfer'       = { Send-Transfer -Path $file -Destination (Join-Path $script:home_ 'inbox') }
         'TransferTools.Engine.Hosting.PluginInfo'   = { Get-TransferPlugin }
         'TransferTools.Engine.Auth.SessionInfo'     = { Get-TransferSession }
@@ -38,7 +38,7 @@ BeforeAll {
         }
     }
     $script:objects = @{}
-    foreach ($name in $script:samples.Keys | Sort-Object { $_ -eq 'TransferTools.Engine.Auth.UserInfo' }) {
+    foreach ($name in @($script:samples.Keys)) {
         $script:objects[$name] = @(& $script:samples[$name])
     }
 }
@@ -53,7 +53,7 @@ Describe 'Format view for <TypeName>' -ForEach $script:outputTypes {
     }
 
     It 'renders a real object in 120 columns with every column shown' {
-        $samples.ContainsKey($TypeName) | Should -BeTrue -Because "add a sample $TypeName to tests/Formats.Tests.ps1"
+        $samples.Contains($TypeName) | Should -BeTrue -Because "add a sample $TypeName to tests/Formats.Tests.ps1"
         $objects = $objects[$TypeName]
         $objects | Should -Not -BeNullOrEmpty
         $text = $objects | Format-Table | Out-String -Width 120

@@ -15,6 +15,7 @@ namespace TransferTools.Commands
         /// <summary>The id of the item to export.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StorageIdCompleter))]
         public string? Id { get; set; }
 
         /// <summary>The file to write, or an existing folder to write into (named after the item).</summary>
@@ -29,6 +30,7 @@ namespace TransferTools.Commands
         /// <summary>The storage plugin that holds the item (default: LocalStore).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StoragePluginNameCompleter))]
         public string? Storage { get; set; }
 
         /// <inheritdoc/>

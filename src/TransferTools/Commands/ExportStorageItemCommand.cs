@@ -45,7 +45,8 @@ namespace TransferTools.Commands
             var id = Id!;
             if (TryRun(c => Session.Storage.ExportAsync(c, Storage, id, destination, Force), id, out string path))
             {
-                WriteObject(new FileInfo(path));
+                // Through the FileSystem provider, so the object carries the PS* and Unix properties the default file view shows.
+                WriteObject(InvokeProvider.Item.Get(new[] { path }, force: true, literalPath: true), enumerateCollection: true);
             }
         }
     }

@@ -124,7 +124,7 @@ function Invoke-XunitTests {
 
 function Invoke-PesterTests {
     $pester = Get-PesterModulePath
-    $paths = if ($PesterPath) { $PesterPath } else { @(Join-Path $Root 'tests') }
+    $paths = if ($PesterPath) { @($PesterPath | ForEach-Object { $_ -split "," } | Where-Object { $_ }) } else { @(Join-Path $Root 'tests') }
     $summary = Join-Path $Root 'out/test-results/pester-summary.json'
     New-Item -ItemType Directory -Force -Path (Split-Path $summary) | Out-Null
     if (Test-Path $summary) { Remove-Item $summary }

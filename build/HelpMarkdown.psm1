@@ -475,7 +475,7 @@ function Get-XmlDocSummary {
         if ($null -eq $summary) { continue }
         $synopsis = $summary.SelectSingleNode("para[@type='synopsis']")
         $node = if ($synopsis) { $synopsis } else { $summary }
-        $text = ($node.InnerXml -replace '<c>([^<]*)</c>', '`$1' -replace '<see (?:cref|langword)="(?:[A-Z]:)?([^"]*?)"\s*/>', '$1' -replace '<[^>]+>', '' -replace '\s+', ' ').Trim()
+        $text = ($node.InnerXml -replace '<c>([^<]*)</c>', '`$1`' -replace '<see (?:cref|langword)="(?:[A-Z]:)?([^"]*?)"\s*/>', '$1' -replace '<[^>]+>', '' -replace '\s+', ' ').Trim()
         $text = [System.Net.WebUtility]::HtmlDecode($text)
         $map[$member.name] = $text
     }
@@ -583,7 +583,12 @@ function New-HelpMarkdown {
         $text = if ($old -and $old.RawDescription) { $old.RawDescription -join "$nl$nl" }
         elseif ($name -eq 'WhatIf') { 'Shows what would happen if the cmdlet runs. The cmdlet is not run.' }
         elseif ($name -eq 'Confirm') { 'Prompts you for confirmation before running the cmdlet.' }
-        else { $XmlDocs["P:$($type.FullName).$name"] }
+        else {
+            # Inherited parameters (a shared options base class) are documented on the class that declares them.
+            $property = $type.GetProperty($name)
+            $declaring = if ($property) { $property.DeclaringType.FullName } else { $type.FullName }
+            $XmlDocs["P:$declaring.$name"]
+        }
         [void]$sb.Append("$nl### -$name$nl$text$nl")
         foreach ($yaml in Get-ParameterYaml $Command $name) {
             [void]$sb.Append("$nl``````yaml$nl$yaml$nl``````$nl")

@@ -21,7 +21,7 @@ $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot 'HelpMarkdown.psm1') -Force
 
 New-Item -ItemType Directory -Force -Path $OutputPath | Out-Null
-$cmdletFiles = Get-ChildItem -LiteralPath $DocsPath -Filter '*.md' | Where-Object { $_.BaseName -match '^[A-Z][a-z]+-[A-Za-z]+$' } | Sort-Object Name
+$cmdletFiles = Get-ChildItem -LiteralPath $DocsPath -Filter '*.md' | Where-Object { $_.BaseName -cmatch '^[A-Z][a-z]+-[A-Z][A-Za-z]+$' } | Sort-Object Name
 $commands = foreach ($file in $cmdletFiles) {
     $help = Read-HelpMarkdown -Path $file.FullName
     if ($help.Name -ne $file.BaseName) { throw "$($file.Name): the title is '# $($help.Name)'; it must be the file's name." }

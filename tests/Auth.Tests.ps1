@@ -149,7 +149,7 @@ Describe 'A read-only runbook identity' {
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
         do {
             $event = Get-Content $script:eventLog -ErrorAction SilentlyContinue | ForEach-Object { $_ | ConvertFrom-Json } |
-                Where-Object metric -eq 'runbook.files' | Select-Object -Last 1
+                Where-Object name -eq 'runbook.files' | Select-Object -Last 1
             if (-not $event) { Start-Sleep -Milliseconds 100 }
         } while (-not $event -and [DateTime]::UtcNow -lt $deadline)
         $event.userId | Should -Be $s.UserId

@@ -81,6 +81,12 @@ Describe 'Storage cmdlets on <Storage>' -ForEach $script:Backends {
         Get-StorageItem -Prefix 'suite/a' -Storage $Storage | Export-StorageItem -Destination (Join-Path $out 'renamed.bin') -Force |
             ForEach-Object Length | Should -Be 70000
         Get-ChildItem $out -Force -Filter '*.ttpart' | Should -BeNullOrEmpty
+
+        # A trailing separator names a folder that is created when missing; a missing folder without one is an error.
+        $fresh = Join-Path $script:files "$Storage-fresh"
+        (Get-StorageItem -Prefix 'suite/a' -Storage $Storage | Export-StorageItem -Destination "$fresh/").Directory.FullName | Should -Be $fresh
+        Get-StorageItem -Prefix 'suite/a' -Storage $Storage | Export-StorageItem -Destination (Join-Path $script:files "$Storage-nope/x.bin") -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ExportFolderNotFound,*'
     }
 
     It 'measures the store' {

@@ -36,6 +36,7 @@ Describe 'storage:// endpoint' {
         $r = Receive-Transfer -Source "storage://LocalStore/$($item.Id)" -OutputDir $out.FullName
         $r.Status | Should -Be 'Completed'
         $r.Sha256 | Should -Be $script:hash
+        Split-Path $r.Destination -Leaf | Should -Be 'report.bin' -Because 'an item received by id keeps its own name'
         (Get-FileHash $r.Destination).Hash.ToLowerInvariant() | Should -Be $script:hash
 
         $out2 = New-Item -ItemType Directory (Join-Path $script:files 'by-name')

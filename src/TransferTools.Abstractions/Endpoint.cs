@@ -54,6 +54,16 @@ namespace TransferTools.Abstractions
         Task CreateDirectoryAsync(OperationContext context, Uri location, TransferOptions options);
     }
 
+    /// <summary>
+    /// Implemented by endpoints whose locations do not end in the name a received file should get (a storage item id,
+    /// a download URL with a query): the engine asks it for the file name to deliver under.
+    /// </summary>
+    public interface IFileNameSource
+    {
+        /// <summary>The file name (no folders) for <paramref name="location"/>, or null to use the location's last segment.</summary>
+        Task<string?> GetFileNameAsync(OperationContext context, Uri location, TransferOptions options);
+    }
+
     /// <summary>The engine's transfer service, offered to plugins through <see cref="IPluginHost.Transfers"/>.</summary>
     public interface ITransferCoordinator
     {

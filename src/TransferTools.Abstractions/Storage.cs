@@ -26,8 +26,8 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>Which items to list (seed: <c>ListFilter</c>).</summary>
-    /// <remarks>Plugins list in ordinal order of (<see cref="ItemMetadata.Name"/>, <see cref="Item.Id"/>), so that
-    /// <see cref="StartAfter"/> pages through any number of items.</remarks>
+    /// <remarks>Plugins list in <see cref="ListOrder"/>: (<see cref="ItemMetadata.Name"/> in code point order,
+    /// <see cref="Item.Id"/> ordinal), so that <see cref="StartAfter"/> pages through any number of items.</remarks>
     public sealed class ListFilter
     {
         /// <summary>Only items whose name starts with this (ordinal); null or empty for all.</summary>
@@ -36,6 +36,51 @@ namespace TransferTools.Abstractions
         public int Limit { get; set; }
         /// <summary>Continue after this item (the last one of the previous page); null to start at the beginning.</summary>
         public ListCursor? StartAfter { get; set; }
+    }
+
+    /// <summary>
+    /// The order every storage plugin lists in: names by Unicode code point (the UTF-8 byte order of SQLite and of blob
+    /// services), then ids ordinally.
+    /// </summary>
+    public static class ListOrder
+    {
+        /// <summary>Compares two names by code point; differs from ordinal UTF-16 order only above U+E000.</summary>
+        public static int CompareNames(string a, string b)
+        {
+            var length = Math.Min(a.Length, b.Length);
+            for (var i = 0; i < length; i++)
+            {
+                var x = a[i];
+                var y = b[i];
+                if (x == y)
+                {
+                    continue;
+                }
+
+                // Surrogates (U+D800-DFFF) stand for code points above U+FFFF, so they sort after U+E000-FFFF.
+                var xs = char.IsSurrogate(x);
+                var ys = char.IsSurrogate(y);
+                if (xs != ys && (x >= 0xE000 || y >= 0xE000))
+                {
+                    return xs ? 1 : -1;
+                }
+
+                return x < y ? -1 : 1;
+            }
+
+            return a.Length.CompareTo(b.Length);
+        }
+
+        /// <summary>Compares (name, id) pairs in listing order.</summary>
+        public static int Compare(string nameA, string idA, string nameB, string idB)
+        {
+            var c = CompareNames(nameA, nameB);
+            return c != 0 ? c : string.CompareOrdinal(idA, idB);
+        }
+
+        /// <summary>True when <paramref name="item"/> comes after <paramref name="cursor"/> (null: every item does).</summary>
+        public static bool IsAfter(Item item, ListCursor? cursor) =>
+            cursor is null || Compare(item.Metadata.Name, item.Id, cursor.Name, cursor.Id) > 0;
     }
 
     /// <summary>A position in a listing: the name and id of the last item seen.</summary>

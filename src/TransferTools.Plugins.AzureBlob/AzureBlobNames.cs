@@ -203,39 +203,6 @@ namespace TransferTools.Plugins.AzureBlob
             return value!;
         }
 
-        /// <summary>Compares names in code point order (Azure lists blob names in UTF-8 byte order, which is the same).</summary>
-        public static int CompareNames(string a, string b)
-        {
-            var length = Math.Min(a.Length, b.Length);
-            for (var i = 0; i < length; i++)
-            {
-                var x = a[i];
-                var y = b[i];
-                if (x == y)
-                {
-                    continue;
-                }
-
-                var xs = char.IsSurrogate(x);
-                var ys = char.IsSurrogate(y);
-                if (xs != ys && (x >= 0xE000 || y >= 0xE000))
-                {
-                    return xs ? 1 : -1;
-                }
-
-                return x < y ? -1 : 1;
-            }
-
-            return a.Length.CompareTo(b.Length);
-        }
-
-        /// <summary>Compares (name, id) pairs in listing order.</summary>
-        public static int Compare(string nameA, string idA, string nameB, string idB)
-        {
-            var c = CompareNames(nameA, nameB);
-            return c != 0 ? c : string.CompareOrdinal(idA, idB);
-        }
-
         /// <summary>Reads custom metadata back from blob metadata.</summary>
         public static IDictionary<string, string> ReadCustom(IDictionary<string, string>? metadata)
         {

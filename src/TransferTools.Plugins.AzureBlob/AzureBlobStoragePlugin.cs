@@ -346,7 +346,7 @@ namespace TransferTools.Plugins.AzureBlob
                         }
 
                         var (name, id) = parsed.Value;
-                        if (cursor != null && AzureBlobNames.Compare(name, id, cursor.Name, cursor.Id) <= 0)
+                        if (cursor != null && ListOrder.Compare(name, id, cursor.Name, cursor.Id) <= 0)
                         {
                             continue;
                         }

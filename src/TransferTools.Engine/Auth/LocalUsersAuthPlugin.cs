@@ -98,6 +98,8 @@ namespace TransferTools.Engine.Auth
         /// <inheritdoc/>
         public Task<AuthResult> AuthenticateAsync(OperationContext context, AuthRequest request)
         {
+            // A sign-in hashes a password for about half a second: Ctrl+C before it starts is honoured.
+            context.CancellationToken.ThrowIfCancellationRequested();
             switch (request.Type)
             {
                 case AuthType.Password:

@@ -148,7 +148,7 @@ namespace TransferTools.Engine.Monitoring
         public void RecordMetric(OperationContext context, string name, double value, IReadOnlyDictionary<string, string> tags) =>
             Write(context, "Metric", null, null, w =>
             {
-                w.WriteString("metric", name);
+                w.WriteString("name", name);
                 WriteNumber(w, "value", value);
                 w.WriteStartObject("tags");
                 foreach (var pair in tags)

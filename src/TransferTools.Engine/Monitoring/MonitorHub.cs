@@ -35,6 +35,8 @@ namespace TransferTools.Engine.Monitoring
         private MonitorChannel[] _channels = Array.Empty<MonitorChannel>();
         private Task? _dispatcher;
         private string? _signature;
+        private DateTime? _retryAt;
+        private readonly HashSet<string> _warnedLoadFailures = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         private long _inboxDropped;
         private long _pending;
         private int _closed;
@@ -56,6 +58,9 @@ namespace TransferTools.Engine.Monitoring
 
         /// <summary>How long <see cref="RecordMetricAsync"/> waits for its metric to reach the monitors (default 2 s).</summary>
         public TimeSpan MetricDeliveryWait { get; set; } = TimeSpan.FromSeconds(2);
+
+        /// <summary>How soon a monitor that failed to start is tried again (default 30 s).</summary>
+        public TimeSpan LoadRetryInterval { get; set; } = TimeSpan.FromSeconds(30);
 
         /// <summary>How long <see cref="ShutdownAsync"/> waits for queued events to be delivered (default 5 s).</summary>
         public TimeSpan ShutdownWait { get; set; } = TimeSpan.FromSeconds(5);
@@ -300,8 +305,15 @@ namespace TransferTools.Engine.Monitoring
                         if (first)
                         {
                             // Registrations are checked once per batch (a file time stamp; monitors load only when they changed).
-                            await RefreshAsync(e).ConfigureAwait(false);
                             first = false;
+                            try
+                            {
+                                await RefreshAsync(e).ConfigureAwait(false);
+                            }
+                            catch (Exception)
+                            {
+                                // Whatever went wrong, the monitors already running keep getting events.
+                            }
                         }
 
                         Fan(e);
@@ -351,22 +363,47 @@ namespace TransferTools.Engine.Monitoring
             {
                 registrations = _session.Plugins.GetRegistrations().Where(r => r.Kind == PluginType.Monitor).ToList();
             }
-            catch (PluginException)
+            catch (Exception)
             {
                 return; // A registry being rewritten right now is read at the next batch.
             }
 
             var signature = string.Join("|", registrations.Select(r => $"{r.Name}/{r.TypeName}/{r.AssemblyPath}/{r.RegisteredAt.Ticks}"));
-            if (signature == _signature)
+            var changed = signature != _signature;
+            if (!changed && !(_retryAt.HasValue && DateTime.UtcNow >= _retryAt.Value))
             {
                 return;
             }
 
+            if (changed)
+            {
+                _warnedLoadFailures.Clear();
+            }
+
             _signature = signature;
+            _retryAt = null;
             var context = new OperationContext(CancellationToken.None, trigger.Source.Logger, _session, MonitorValues(trigger));
-            var loaded = await _session.Plugins.GetAllAsync(context, PluginType.Monitor, error =>
-                    trigger.Source.Logger.Log(LogLevel.Warning, $"A monitor could not start and gets no events: {error.Message}"))
-                .ConfigureAwait(false);
+            IReadOnlyList<(PluginRegistration Registration, IPlugin Plugin)> loaded;
+            try
+            {
+                loaded = await _session.Plugins.GetAllAsync(context, PluginType.Monitor, error =>
+                {
+                    // A monitor that cannot start is tried again later; it says so once, not at every attempt.
+                    _retryAt = DateTime.UtcNow + LoadRetryInterval;
+                    if (_warnedLoadFailures.Add(error.PluginName ?? error.Message))
+                    {
+                        trigger.Source.Logger.Log(LogLevel.Warning, $"A monitor could not start and gets no events until it can: {error.Message}");
+                    }
+                }).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Keep delivering to the monitors already running; try the list again later.
+                _retryAt = DateTime.UtcNow + LoadRetryInterval;
+                trigger.Source.Logger.Log(LogLevel.Debug, $"Monitors could not be listed: {e.Message}");
+                return;
+            }
+
             var old = Volatile.Read(ref _channels);
             var next = new List<MonitorChannel>();
             foreach (var (registration, plugin) in loaded)

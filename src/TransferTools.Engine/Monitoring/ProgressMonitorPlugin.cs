@@ -36,6 +36,9 @@ namespace TransferTools.Engine.Monitoring
             License = "MIT",
         };
 
+        /// <summary>How long a transfer runs before its bar is drawn (default 0.5 s); shorter transfers draw nothing.</summary>
+        public TimeSpan ShowAfter { get; set; } = TimeSpan.FromMilliseconds(500);
+
         /// <inheritdoc/>
         public Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config) => Task.CompletedTask;
 
@@ -93,17 +96,32 @@ namespace TransferTools.Engine.Monitoring
 
                 if (!request.Files.TryGetValue(transfer.Id, out var file))
                 {
-                    file = new FileProgress(NextId());
+                    file = new FileProgress(NextId(), transfer.StartedAt != default && transfer.StartedAt < now ? transfer.StartedAt : now);
                     request.Files[transfer.Id] = file;
                 }
 
                 file.Observe(transfer, now, final);
-                var showParent = request.Files.Count > 1 || request.Expected > 1;
-                updates.Add(file.ToUpdate(transfer, showParent ? request.ActivityId : -1));
-                if (showParent)
+                var drawFile = true;
+                if (!file.Shown)
+                {
+                    // A transfer over before ShowAfter never draws a bar: drawing costs the console more than a
+                    // short transfer is worth, and a bar that flashes for a moment tells the user nothing.
+                    drawFile = !final && now - file.FirstSeen >= ShowAfter;
+                    file.Shown = drawFile;
+                }
+
+                var drawParent = (request.Files.Count > 1 || request.Expected > 1) && (drawFile || request.Shown);
+                if (drawFile)
+                {
+                    updates.Add(file.ToUpdate(transfer, drawParent ? request.ActivityId : -1));
+                }
+
+                if (drawParent)
                 {
                     var parent = request.ToUpdate();
                     updates.Add(parent);
+                    request.Shown = !parent.Completed;
+
                     // Without a count hint the request is kept a while (swept later): more files may come down the pipeline.
                     if (parent.Completed && request.Expected > 0)
                     {
@@ -168,9 +186,15 @@ namespace TransferTools.Engine.Monitoring
             private DateTimeOffset _lastTime;
             private long _lastBytes = -1;
 
-            public FileProgress(int activityId) => ActivityId = activityId;
+            public FileProgress(int activityId, DateTimeOffset firstSeen)
+            {
+                ActivityId = activityId;
+                FirstSeen = firstSeen;
+            }
 
             public int ActivityId { get; }
+            public DateTimeOffset FirstSeen { get; }
+            public bool Shown { get; set; }
             public bool Final { get; private set; }
             public bool Succeeded { get; private set; }
             public long Bytes { get; private set; }
@@ -248,6 +272,7 @@ namespace TransferTools.Engine.Monitoring
             public RequestProgress(int activityId) => ActivityId = activityId;
 
             public int ActivityId { get; }
+            public bool Shown { get; set; }
             public int Expected { get; set; }
             public DateTimeOffset LastSeen { get; set; }
             public Dictionary<string, FileProgress> Files { get; } = new Dictionary<string, FileProgress>(StringComparer.Ordinal);

@@ -37,6 +37,7 @@ namespace TransferTools.Engine.Protocols
         /// <inheritdoc/>
         public override Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             var path = ToLocalPath(location);
             try
             {
@@ -68,6 +69,7 @@ namespace TransferTools.Engine.Protocols
         /// <inheritdoc/>
         public override Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             var path = ToLocalPath(location);
             FileStream? stream = null;
             try
@@ -97,6 +99,7 @@ namespace TransferTools.Engine.Protocols
         /// <inheritdoc/>
         public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             var path = ToLocalPath(location);
             FileStream? stream = null;
             try

@@ -25,7 +25,7 @@ namespace TransferTools.Engine.Protocols
     /// notices a different item behind the same name.</para>
     /// <para>Every operation goes through the session's storage service, so it is authorized like the storage cmdlets.</para>
     /// </remarks>
-    public sealed class StorageProtocolPlugin : StreamingProtocolPlugin
+    public sealed class StorageProtocolPlugin : StreamingProtocolPlugin, IFileNameSource
     {
         /// <summary>The URI scheme served.</summary>
         public const string Scheme = "storage";
@@ -70,6 +70,25 @@ namespace TransferTools.Engine.Protocols
 
             var under = await Service(context).ListAsync(context, storage, new ListFilter { Prefix = path + "/", Limit = 1 }).ConfigureAwait(false);
             return under.Count > 0 ? new RemoteFileInfo { Exists = true, IsDirectory = true } : RemoteFileInfo.Missing;
+        }
+
+        /// <summary>The item's own name (its last segment), so receiving <c>storage://NAME/ID</c> delivers <c>report.pdf</c>, not the id.</summary>
+        public async Task<string?> GetFileNameAsync(OperationContext context, Uri location, TransferOptions options)
+        {
+            var (storage, path) = Parse(location);
+            if (path.Length == 0 || path.EndsWith("/", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            var item = await FindAsync(context, storage, path).ConfigureAwait(false);
+            if (item is null)
+            {
+                return null;
+            }
+
+            var slash = item.Name.LastIndexOf('/');
+            return slash >= 0 ? item.Name.Substring(slash + 1) : item.Name;
         }
 
         /// <inheritdoc/>

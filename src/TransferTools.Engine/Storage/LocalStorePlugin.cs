@@ -76,8 +76,13 @@ namespace TransferTools.Engine.Storage
             }
             else
             {
+                // The embedded default keeps HOME/store; any other registration gets its own folder, so two
+                // registrations without a Path never share (and double-count) one index.
                 var home = context.Host?.HomeDirectory ?? TransferToolsHome.Resolve();
-                root = Path.Combine(home, "store");
+                var registration = context.GetValue(PluginHost.RegistrationNameKey) as string ?? StorageService.DefaultStorage;
+                root = string.Equals(registration, StorageService.DefaultStorage, StringComparison.OrdinalIgnoreCase) || context.Host is null
+                    ? Path.Combine(home, "store")
+                    : Path.Combine(context.Host.GetPluginDataDirectory(registration), "store");
             }
 
             var durability = config.TryGetValue("Durability", out var d) && !string.IsNullOrWhiteSpace(d) ? d.Trim() : "Normal";

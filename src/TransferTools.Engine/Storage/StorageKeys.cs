@@ -119,40 +119,6 @@ namespace TransferTools.Engine.Storage
             return null;
         }
 
-        /// <summary>Compares two names in code point order (UTF-8 byte order), the order every store lists in.</summary>
-        public static int CompareNames(string a, string b)
-        {
-            var length = Math.Min(a.Length, b.Length);
-            for (var i = 0; i < length; i++)
-            {
-                var x = a[i];
-                var y = b[i];
-                if (x == y)
-                {
-                    continue;
-                }
-
-                // Surrogates (U+D800-DFFF) stand for code points above U+FFFF, so they sort after U+E000-FFFF.
-                var xs = char.IsSurrogate(x);
-                var ys = char.IsSurrogate(y);
-                if (xs != ys && (x >= 0xE000 || y >= 0xE000))
-                {
-                    return xs ? 1 : -1;
-                }
-
-                return x < y ? -1 : 1;
-            }
-
-            return a.Length.CompareTo(b.Length);
-        }
-
-        /// <summary>Compares (name, id) pairs in listing order.</summary>
-        public static int Compare(string nameA, string idA, string nameB, string idB)
-        {
-            var c = CompareNames(nameA, nameB);
-            return c != 0 ? c : string.CompareOrdinal(idA, idB);
-        }
-
         private static bool HasControl(string value)
         {
             foreach (var c in value)

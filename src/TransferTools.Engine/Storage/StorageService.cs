@@ -158,11 +158,18 @@ namespace TransferTools.Engine.Storage
         /// Writes one item to a local file: to a temporary name in the destination's folder, verifying the SHA-256 when
         /// the store knows it, then renamed into place. Never replaces an existing file unless <paramref name="force"/>.
         /// </summary>
-        /// <param name="destination">A file path, or an existing folder (the file is then named after the item's last name segment).</param>
+        /// <param name="destination">A file path, an existing folder, or a path ending in a separator (a folder, created when
+        /// missing); in a folder the file is named after the item's last name segment.</param>
         /// <returns>The full path written.</returns>
         public async Task<string> ExportAsync(OperationContext context, string? storage, string id, string destination, bool force)
         {
             using var retrieved = await RetrieveAsync(context, storage, id).ConfigureAwait(false);
+            if (destination.EndsWith("/", StringComparison.Ordinal) || destination.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal))
+            {
+                // A trailing separator names a folder, created when missing (as Send-Transfer does).
+                Directory.CreateDirectory(destination);
+            }
+
             var target = Directory.Exists(destination) ? Path.Combine(destination, LocalFileName(retrieved.Metadata.Name, id)) : destination;
             target = Path.GetFullPath(target);
             if (Directory.Exists(target))

@@ -453,6 +453,13 @@ namespace TransferTools.Engine.Transfers
             {
                 sourceUri = TransferLocation.Parse(request.Source ?? "");
                 record.Name = TransferLocation.FileName(sourceUri);
+                if (source is IFileNameSource names
+                    && await names.GetFileNameAsync(context, sourceUri, options).ConfigureAwait(false) is { } suggested
+                    && TransferLocation.IsPlainFileName(suggested))
+                {
+                    record.Name = suggested;
+                }
+
                 if (!TransferLocation.IsPlainFileName(record.Name))
                 {
                     throw new PluginException(ErrorCode.InvalidArgument, $"'{request.Source}' does not end in a file name.", errorId: "SourceNameMissing", target: request.Source);

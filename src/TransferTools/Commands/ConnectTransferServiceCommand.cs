@@ -24,6 +24,7 @@ namespace TransferTools.Commands
         /// <summary>The auth plugin's registration name (default: the only registered auth plugin).</summary>
         [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.AuthPluginNameCompleter))]
         public string? Plugin { get; set; }
 
         /// <summary>User name and password (LocalUsers), or client id and client secret (Oidc client credentials).</summary>

@@ -15,6 +15,7 @@ namespace TransferTools.Commands
         /// <summary>The id of the item to export.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StorageIdCompleter))]
         public string? Id { get; set; }
 
         /// <summary>The file to write, or an existing folder to write into (named after the item).</summary>
@@ -29,6 +30,7 @@ namespace TransferTools.Commands
         /// <summary>The storage plugin that holds the item (default: LocalStore).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StoragePluginNameCompleter))]
         public string? Storage { get; set; }
 
         /// <inheritdoc/>
@@ -43,7 +45,8 @@ namespace TransferTools.Commands
             var id = Id!;
             if (TryRun(c => Session.Storage.ExportAsync(c, Storage, id, destination, Force), id, out string path))
             {
-                WriteObject(new FileInfo(path));
+                // Through the FileSystem provider, so the object carries the PS* and Unix properties the default file view shows.
+                WriteObject(InvokeProvider.Item.Get(new[] { path }, force: true, literalPath: true), enumerateCollection: true);
             }
         }
     }

@@ -20,6 +20,7 @@ namespace TransferTools.Commands
         /// <summary>Only items whose name starts with this (case-sensitive).</summary>
         [Parameter(Position = 0, ParameterSetName = ListSet, ValueFromPipelineByPropertyName = true)]
         [AllowEmptyString]
+        [ArgumentCompleter(typeof(Internal.Completers.StoragePrefixCompleter))]
         public string? Prefix { get; set; }
 
         /// <summary>Continue a listing after the item with this name and id (see <c>-StartAfterId</c>); for resuming long listings.</summary>
@@ -35,11 +36,13 @@ namespace TransferTools.Commands
         /// <summary>The ids of the items to get.</summary>
         [Parameter(Mandatory = true, ParameterSetName = IdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StorageIdCompleter))]
         public string[]? Id { get; set; }
 
         /// <summary>The storage plugin to read (default: LocalStore).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StoragePluginNameCompleter))]
         public string? Storage { get; set; }
 
         /// <inheritdoc/>

@@ -17,6 +17,7 @@ namespace TransferTools.Commands
         /// <summary>Registration names; wildcards allowed. Default: all.</summary>
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(Internal.Completers.PluginNameCompleter))]
         public string[]? Name { get; set; }
 
         /// <summary>Only plugins of this kind.</summary>

@@ -19,6 +19,7 @@ namespace TransferTools.Commands
         /// <summary>Transfer ids (or unique prefixes of at least 4 characters); Transfer objects bind by their Id.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.TransferIdCompleter))]
         public string[]? Id { get; set; }
 
         /// <summary>Only transfers with these statuses.</summary>

@@ -14,6 +14,7 @@ namespace TransferTools.Commands
         /// <summary>The storage plugins to measure (default: LocalStore).</summary>
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StoragePluginNameCompleter))]
         public string[]? Storage { get; set; }
 
         /// <inheritdoc/>

@@ -32,6 +32,7 @@ namespace TransferTools.Commands
         /// <summary>The LocalUsers registration (default: the only one).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.AuthPluginNameCompleter))]
         public string? Plugin { get; set; }
 
         /// <inheritdoc/>

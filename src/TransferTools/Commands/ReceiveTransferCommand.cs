@@ -24,6 +24,7 @@ namespace TransferTools.Commands
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = TransferIdSet)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.TransferIdCompleter))]
         public string? TransferId { get; set; }
 
         /// <summary>The remote file (or, with -TransferId, the folder the transfer was sent to): a path or a URI.</summary>

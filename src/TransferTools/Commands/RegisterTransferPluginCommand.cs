@@ -26,6 +26,7 @@ namespace TransferTools.Commands
         [Parameter(Mandatory = true, ParameterSetName = BuiltInSet, ValueFromPipelineByPropertyName = true)]
         [Parameter(ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.PluginTypeCompleter))]
         public string? Type { get; set; }
 
         /// <summary>The path of a plugin assembly built against TransferTools.Abstractions.</summary>

@@ -14,11 +14,13 @@ namespace TransferTools.Commands
         /// <summary>The ids of the items to delete.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StorageIdCompleter))]
         public string[]? Id { get; set; }
 
         /// <summary>The storage plugin that holds the items (default: LocalStore).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StoragePluginNameCompleter))]
         public string? Storage { get; set; }
 
         /// <inheritdoc/>

@@ -19,6 +19,7 @@ namespace TransferTools.Commands
         /// <summary>The LocalUsers registration (default: the only one).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.AuthPluginNameCompleter))]
         public string? Plugin { get; set; }
 
         /// <inheritdoc/>

@@ -20,6 +20,7 @@ namespace TransferTools.Commands
         /// <summary>Transfer ids (or unique prefixes); Transfer objects bind by their Id.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.TransferIdCompleter))]
         public string[]? Id { get; set; }
 
         /// <summary>How many transfers resume at once (default 4).</summary>

@@ -45,6 +45,7 @@ namespace TransferTools.Commands
         /// <summary>Put before each item's name, e.g. <c>reports/2026/</c>.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StoragePrefixCompleter))]
         public string? Prefix { get; set; }
 
         /// <summary>Custom metadata stored with each item.</summary>
@@ -59,6 +60,7 @@ namespace TransferTools.Commands
         /// <summary>The storage plugin to save into (default: LocalStore).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.StoragePluginNameCompleter))]
         public string? Storage { get; set; }
 
         /// <inheritdoc/>

@@ -1,6 +1,6 @@
 using System.Management.Automation;
+using System.Threading.Tasks;
 using TransferTools.Abstractions;
-using TransferTools.Internal;
 
 namespace TransferTools.Commands
 {
@@ -9,32 +9,12 @@ namespace TransferTools.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Suspend, "Transfer", SupportsShouldProcess = true)]
     [OutputType(typeof(Transfer))]
-    public sealed class SuspendTransferCommand : TransferCmdlet
+    public sealed class SuspendTransferCommand : TransferControlCommand
     {
-        /// <summary>Transfer ids (or unique prefixes); Transfer objects bind by their Id.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [ValidateNotNullOrEmpty]
-        public string[]? Id { get; set; }
-
-        /// <summary>Write the suspended transfer.</summary>
-        [Parameter]
-        public SwitchParameter PassThru { get; set; }
+        /// <inheritdoc/>
+        protected override string Operation => "Suspend transfer";
 
         /// <inheritdoc/>
-        protected override void ProcessRecord()
-        {
-            foreach (var id in Id!)
-            {
-                if (!ShouldProcess(id, "Suspend transfer"))
-                {
-                    continue;
-                }
-
-                if (TryRun(c => Session.Transfers.SuspendAsync(c, id), id, out Transfer transfer) && PassThru)
-                {
-                    WriteObject(transfer);
-                }
-            }
-        }
+        protected override Task<Transfer> ApplyAsync(OperationContext context, string id) => Session.Transfers.SuspendAsync(context, id);
     }
 }

@@ -148,6 +148,8 @@ namespace TransferTools.Commands
             {
                 RunWithOutput(async (context, post) =>
                 {
+                    // Lets the progress monitor say "2 of 5 files" before the last one has started.
+                    context = context.WithValue(TransferTools.Engine.Monitoring.EngineContextKeys.ExpectedTransferCount, work.Count);
                     var manager = Session.Transfers;
                     using var gate = new System.Threading.SemaphoreSlim(Math.Max(1, throttleLimit));
                     var tasks = new List<System.Threading.Tasks.Task>();

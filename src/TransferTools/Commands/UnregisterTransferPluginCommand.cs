@@ -13,6 +13,7 @@ namespace TransferTools.Commands
         /// <summary>The registration name.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.PluginNameCompleter))]
         public string[] Name { get; set; } = new string[0];
 
         /// <inheritdoc/>

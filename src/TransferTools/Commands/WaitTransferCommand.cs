@@ -19,6 +19,7 @@ namespace TransferTools.Commands
         /// <summary>Transfer ids (or unique prefixes); Transfer objects bind by their Id.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Internal.Completers.TransferIdCompleter))]
         public string[]? Id { get; set; }
 
         /// <summary>Seconds to wait in all (default: for ever).</summary>

@@ -99,7 +99,7 @@ namespace TransferTools.Internal
             var context = Session.CreateContext(_stopping.Token, pump);
             _requestId ??= context.RequestId;
             context = context.WithValue(ContextKeys.RequestId, _requestId);
-            if (WantsProgress)
+            if (WantsProgress && ShouldShowProgress())
             {
                 context = context.WithValue(EngineContextKeys.ProgressSink, pump);
             }

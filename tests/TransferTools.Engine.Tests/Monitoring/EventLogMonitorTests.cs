@@ -93,7 +93,7 @@ namespace TransferTools.Engine.Tests.Monitoring
             Assert.Contains("no byte moved", failed.GetProperty("error").GetString());
 
             var metric = docs[4];
-            Assert.Equal("backup.files", metric.GetProperty("metric").GetString());
+            Assert.Equal("backup.files", metric.GetProperty("name").GetString());
             Assert.Equal(42.5, metric.GetProperty("value").GetDouble());
             Assert.Equal("Zürich", metric.GetProperty("tags").GetProperty("site").GetString());
             Assert.Equal("t1", metric.GetProperty("transferId").GetString()); // the context names the transfer
@@ -146,7 +146,7 @@ namespace TransferTools.Engine.Tests.Monitoring
             var lines = AllLines(path).ToList();
             Assert.Equal(1200, lines.Count);
             var seen = lines.Select(l => JsonDocument.Parse(l).RootElement)
-                .Select(d => d.GetProperty("metric").GetString() + ":" + d.GetProperty("value").GetInt32()).ToHashSet();
+                .Select(d => d.GetProperty("name").GetString() + ":" + d.GetProperty("value").GetInt32()).ToHashSet();
             Assert.Equal(1200, seen.Count);
             Assert.True(File.Exists(path + ".1"));
         }
@@ -177,6 +177,10 @@ namespace TransferTools.Engine.Tests.Monitoring
             plugin.TransferStarted(OperationContext.None, MonitorHubTests.NewTransfer());
             Assert.Single(File.ReadAllLines(plugin.FilePath));
         }
+
+        [Fact]
+        public void Otlp_headers_are_stored_as_a_secret() =>
+            Assert.True(TransferTools.Engine.Security.SecretProtector.IsSecretKey("OtlpHeaders")); // they carry API keys
 
         [Theory]
         [InlineData("sftp://bob:p@ss@host/x", "sftp://bob:***@host/x")]

@@ -177,6 +177,31 @@ namespace TransferTools.Engine.Tests.Monitoring
         }
 
         [Fact]
+        public async Task A_monitor_that_fails_to_start_warns_once_and_is_tried_again_later()
+        {
+            FlakyStartMonitor.FailInit = false;
+            using var home = new TestHome();
+            using (var first = home.NewSession())
+            {
+                await RegisterAsync<FlakyStartMonitor>(first, "Flaky");
+            }
+
+            FlakyStartMonitor.FailInit = true;
+            using var session = home.NewSession();
+            session.Monitors.LoadRetryInterval = TimeSpan.Zero;
+            var logger = new ListLogger();
+            var context = session.CreateContext(CancellationToken.None, logger);
+            await session.Monitors.RecordMetricAsync(context, "lost", 1, null);
+            await session.Monitors.RecordMetricAsync(context, "lost", 2, null);
+            Assert.Single(logger.Lines, l => l.Contains("could not start") && l.Contains("collector not reachable yet"));
+
+            FlakyStartMonitor.FailInit = false;
+            await session.Monitors.RecordMetricAsync(context, "kept", 3, null);
+            var flaky = (FlakyStartMonitor)await session.Plugins.GetAsync(context, "Flaky");
+            Assert.Equal(new[] { "kept" }, flaky.Calls.Select(c => c.Metric));
+        }
+
+        [Fact]
         public async Task Progress_is_throttled_per_transfer_but_the_first_and_100_percent_always_pass_and_stay_in_range()
         {
             using var home = new TestHome();

@@ -18,7 +18,7 @@ namespace TransferTools.Engine.Tests.Monitoring
         {
             var sink = new ListSink();
             var context = new OperationContext().WithValue(EngineContextKeys.ProgressSink, sink);
-            return (new ProgressMonitorPlugin(), sink, context);
+            return (new ProgressMonitorPlugin { ShowAfter = TimeSpan.Zero }, sink, context);
         }
 
         [Fact]
@@ -147,6 +147,37 @@ namespace TransferTools.Engine.Tests.Monitoring
         }
 
         [Fact]
+        public void Transfers_shorter_than_show_after_draw_no_bar_and_longer_ones_appear_late()
+        {
+            var (monitor, sink, context) = New();
+            monitor.ShowAfter = TimeSpan.FromSeconds(0.5);
+            var quick = MonitorHubTests.NewTransfer("quick");
+            quick.StartedAt = T0;
+            monitor.TransferStarted(At(context, 0), quick);
+            quick.Status = TransferStatus.Completed;
+            quick.Progress = 100;
+            monitor.TransferCompleted(At(context, 0.3), quick);
+            Assert.Empty(sink.Updates);
+
+            var slow = MonitorHubTests.NewTransfer("slow");
+            slow.StartedAt = T0.AddSeconds(1);
+            monitor.TransferStarted(At(context, 1), slow);
+            slow.Progress = 10;
+            monitor.TransferProgress(At(context, 1.25), slow, 10);
+            Assert.Empty(sink.Updates);
+            slow.Progress = 20;
+            monitor.TransferProgress(At(context, 1.5), slow, 20);
+            // Two files in the call now: the parent bar comes with the first bar drawn.
+            Assert.Equal(new[] { "Sending slow.bin", "Sending 2 files" }, sink.Updates.Select(u => u.Activity));
+            Assert.Equal(20, sink.Updates[0].PercentComplete);
+            slow.Status = TransferStatus.Completed;
+            slow.Progress = 100;
+            monitor.TransferCompleted(At(context, 2), slow);
+            Assert.True(sink.Updates.Last(u => u.Activity == "Sending 2 files").Completed);
+            Assert.True(sink.Updates.Last(u => u.Activity == "Sending slow.bin").Completed);
+        }
+
+        [Fact]
         public void Is_silent_without_a_sink_and_ignores_metrics()
         {
             var monitor = new ProgressMonitorPlugin();
@@ -163,7 +194,9 @@ namespace TransferTools.Engine.Tests.Monitoring
             using var session = home.NewSession();
             var sink = new ListSink();
             var context = session.CreateContext(System.Threading.CancellationToken.None).WithValue(EngineContextKeys.ProgressSink, sink);
-            session.Monitors.TransferStarted(context, MonitorHubTests.NewTransfer());
+            var running = MonitorHubTests.NewTransfer();
+            running.StartedAt = DateTimeOffset.UtcNow.AddSeconds(-5); // long enough to be worth a bar
+            session.Monitors.TransferStarted(context, running);
             Assert.True(await session.Monitors.FlushAsync(TimeSpan.FromSeconds(20)));
             Assert.Single(sink.Updates);
             Assert.Contains(session.Plugins.Describe(), i => i.Name == "Progress" && i.Type == "Progress");

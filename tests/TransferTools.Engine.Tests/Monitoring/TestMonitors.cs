@@ -90,6 +90,15 @@ namespace TransferTools.Engine.Tests.Monitoring
         }
     }
 
+    /// <summary>Fails Init while <see cref="FailInit"/> is set.</summary>
+    public sealed class FlakyStartMonitor : RecordingMonitor
+    {
+        public static volatile bool FailInit;
+
+        public override Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config) =>
+            FailInit ? throw new System.IO.IOException("collector not reachable yet") : Task.CompletedTask;
+    }
+
     /// <summary>Collects log lines.</summary>
     public sealed class ListLogger : IPluginLogger
     {

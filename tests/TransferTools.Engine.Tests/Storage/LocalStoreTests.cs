@@ -38,6 +38,21 @@ namespace TransferTools.Engine.Tests.Storage
             Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(content))).ToLowerInvariant();
 
         [Fact]
+        public async Task Registrations_without_a_path_each_get_their_own_store()
+        {
+            using var home = new TestHome();
+            using var session = home.NewSession();
+            var context = session.CreateContext(CancellationToken.None);
+            await session.RegisterPluginAsync(context, "Archive", "LocalStore", null, new Dictionary<string, string> { ["SweepIntervalHours"] = "0" });
+            await session.Storage.StoreAsync(context, "Archive", new MemoryStream(Encoding.UTF8.GetBytes("only in archive")),
+                new ItemMetadata { Name = "a.txt" });
+
+            Assert.Equal(1, (await session.Storage.StatsAsync(context, "Archive")).TotalItems);
+            Assert.Equal(0, (await session.Storage.StatsAsync(context, null)).TotalItems);
+            Assert.True(Directory.Exists(System.IO.Path.Combine(home.Path, "plugins", "Archive", "store")));
+        }
+
+        [Fact]
         public async Task Store_retrieve_round_trip_keeps_metadata()
         {
             using var home = new TestHome();

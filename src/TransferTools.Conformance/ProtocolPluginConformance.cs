@@ -1,0 +1,240 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+using Xunit;
+using static TransferTools.Conformance.ConformanceAssert;
+
+namespace TransferTools.Conformance
+{
+    /// <summary>
+    /// The protocol suite, for plugins that implement <see cref="ITransferEndpoint"/> (every
+    /// <see cref="StreamingProtocolPlugin"/>): round-trip through write, commit and read; reads and writes at an
+    /// offset (resume); conflicts; not found; version checks; cancellation; concurrency; and a send and receive
+    /// through the plugin's seed API. Derive and implement <see cref="CreatePlugin"/> and <see cref="CreateLocation"/>.
+    /// </summary>
+    public abstract class ProtocolPluginConformance : PluginConformance<IProtocolPlugin>
+    {
+        /// <inheritdoc/>
+        protected override PluginType ExpectedKind => PluginType.Protocol;
+
+        /// <summary>An absolute location named <paramref name="name"/> in a folder that belongs to this test and
+        /// exists (e.g. under <see cref="PluginConformance{T}.WorkDirectory"/> for a file protocol).</summary>
+        protected abstract Uri CreateLocation(string name);
+
+        /// <summary>The transfer options passed to every call (credentials, host keys, ...).</summary>
+        protected virtual TransferOptions CreateOptions() => new TransferOptions();
+
+        /// <summary>The plugin as an endpoint.</summary>
+        protected ITransferEndpoint Endpoint =>
+            Plugin as ITransferEndpoint ?? throw new InvalidOperationException(
+                $"{Plugin.GetType().Name} does not implement ITransferEndpoint; this suite checks endpoint protocols (StreamingProtocolPlugin).");
+
+        /// <summary>Writes <paramref name="content"/> to a temporary name and commits it to <paramref name="final"/>.</summary>
+        protected async Task WriteAsync(Uri final, byte[] content, bool overwrite = false)
+        {
+            var temporary = new Uri(final.AbsoluteUri + ".part");
+            using (var stream = await WithTimeout(Endpoint.OpenWriteAsync(NewContext(), temporary, 0, CreateOptions())))
+            {
+                await stream.WriteAsync(content, 0, content.Length);
+            }
+
+            await WithTimeout(Endpoint.CommitAsync(NewContext(), temporary, final, overwrite, CreateOptions()));
+        }
+
+        /// <summary>Reads <paramref name="location"/> from <paramref name="offset"/>.</summary>
+        protected async Task<byte[]> ReadAsync(Uri location, long offset = 0, string? expectedVersion = null)
+        {
+            using (var stream = await WithTimeout(Endpoint.OpenReadAsync(NewContext(), location, offset, expectedVersion, CreateOptions())))
+            {
+                return await ReadAllAsync(stream);
+            }
+        }
+
+        /// <summary>Schemes are lower case and include the scheme of the test locations.</summary>
+        [Fact]
+        public void Protocol_schemes_are_declared()
+        {
+            Assert.NotEmpty(Endpoint.Schemes);
+            Assert.All(Endpoint.Schemes, s => Assert.Equal(s.ToLowerInvariant(), s));
+            Assert.Contains(CreateLocation("x").Scheme, Endpoint.Schemes);
+        }
+
+        /// <summary>Nothing at a location: GetInfo says it does not exist; reading it is NotFound.</summary>
+        [Fact]
+        public async Task Protocol_missing_location_is_not_found()
+        {
+            var location = CreateLocation("missing-" + Guid.NewGuid().ToString("n"));
+            var info = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), location, CreateOptions()));
+            Assert.False(info.Exists);
+            await FailsWith(() => Endpoint.OpenReadAsync(NewContext(), location, 0, null, CreateOptions()), ErrorCode.NotFound);
+        }
+
+        /// <summary>Write, commit, read back; GetInfo reports the size.</summary>
+        [Theory]
+        [InlineData(0)]
+        [InlineData(1)]
+        [InlineData(300001)]
+        public async Task Protocol_round_trip(int size)
+        {
+            var content = Content(size, seed: size);
+            var location = CreateLocation($"round-trip-{size}.bin");
+            await WriteAsync(location, content);
+            var info = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), location, CreateOptions()));
+            Assert.True(info.Exists);
+            Assert.False(info.IsDirectory);
+            Assert.Equal(size, info.Length);
+            Assert.Equal(content, await ReadAsync(location));
+            var temporary = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), new Uri(location.AbsoluteUri + ".part"), CreateOptions()));
+            Assert.False(temporary.Exists, "The temporary name still exists after commit.");
+        }
+
+        /// <summary>Reading from an offset returns the tail.</summary>
+        [Fact]
+        public async Task Protocol_read_from_offset()
+        {
+            var content = Content(10000);
+            var location = CreateLocation("offset.bin");
+            await WriteAsync(location, content);
+            Assert.Equal(content.Skip(6000).ToArray(), await ReadAsync(location, 6000));
+            Assert.Empty(await ReadAsync(location, content.Length));
+        }
+
+        /// <summary>Writing at an offset continues a partial file (resume) and drops anything past the offset.</summary>
+        [Fact]
+        public async Task Protocol_write_at_offset_resumes_and_drops_the_tail()
+        {
+            var content = Content(20000);
+            var final = CreateLocation("resume.bin");
+            var temporary = new Uri(final.AbsoluteUri + ".part");
+            using (var first = await WithTimeout(Endpoint.OpenWriteAsync(NewContext(), temporary, 0, CreateOptions())))
+            {
+                await first.WriteAsync(content, 0, 12000);
+            }
+
+            // A resume after a crash restarts at the last committed chunk (8000), before what was written.
+            using (var second = await WithTimeout(Endpoint.OpenWriteAsync(NewContext(), temporary, 8000, CreateOptions())))
+            {
+                await second.WriteAsync(content, 8000, content.Length - 8000);
+            }
+
+            await WithTimeout(Endpoint.CommitAsync(NewContext(), temporary, final, false, CreateOptions()));
+            Assert.Equal(content, await ReadAsync(final));
+
+            using (var shorter = await WithTimeout(Endpoint.OpenWriteAsync(NewContext(), temporary, 0, CreateOptions())))
+            {
+                await shorter.WriteAsync(content, 0, 10);
+            }
+
+            await WithTimeout(Endpoint.CommitAsync(NewContext(), temporary, final, true, CreateOptions()));
+            Assert.Equal(content.Take(10).ToArray(), await ReadAsync(final));
+        }
+
+        /// <summary>Commit refuses to replace an existing file unless asked (Conflict), and replaces it when asked.</summary>
+        [Fact]
+        public async Task Protocol_commit_respects_conflicts()
+        {
+            var location = CreateLocation("conflict.txt");
+            await WriteAsync(location, Content(10, 1));
+            await FailsWith(() => WriteAsync(location, Content(20, 2)), ErrorCode.Conflict, ErrorCode.AlreadyExists);
+            Assert.Equal(Content(10, 1), await ReadAsync(location));
+            await WriteAsync(location, Content(20, 2), overwrite: true);
+            Assert.Equal(Content(20, 2), await ReadAsync(location));
+        }
+
+        /// <summary>Delete removes a file and succeeds when it is already gone.</summary>
+        [Fact]
+        public async Task Protocol_delete_is_idempotent()
+        {
+            var location = CreateLocation("delete.txt");
+            await WriteAsync(location, Content(10));
+            await WithTimeout(Endpoint.DeleteAsync(NewContext(), location, CreateOptions()));
+            Assert.False((await WithTimeout(Endpoint.GetInfoAsync(NewContext(), location, CreateOptions()))).Exists);
+            await WithTimeout(Endpoint.DeleteAsync(NewContext(), location, CreateOptions()));
+        }
+
+        /// <summary>CreateDirectory creates parents and succeeds when the folder exists.</summary>
+        [Fact]
+        public async Task Protocol_create_directory_is_idempotent()
+        {
+            var folder = CreateLocation("sub/dir");
+            await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), folder, CreateOptions()));
+            await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), folder, CreateOptions()));
+            var info = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), folder, CreateOptions()));
+            Assert.True(info.Exists && info.IsDirectory, "The folder does not exist after CreateDirectory.");
+            var inside = new Uri(folder.AbsoluteUri.TrimEnd('/') + "/file.txt");
+            await WriteAsync(inside, Content(5));
+            Assert.Equal(Content(5), await ReadAsync(inside));
+        }
+
+        /// <summary>When GetInfo reports a version, reading with another expected version is SourceChanged.</summary>
+        [Fact]
+        public async Task Protocol_changed_source_is_detected()
+        {
+            var location = CreateLocation("version.txt");
+            await WriteAsync(location, Content(10, 1));
+            var info = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), location, CreateOptions()));
+            if (info.Version is null)
+            {
+                return;
+            }
+
+            Assert.Equal(Content(10, 1), await ReadAsync(location, 0, info.Version));
+            await WriteAsync(location, Content(30, 2), overwrite: true);
+            var changed = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), location, CreateOptions()));
+            Assert.NotEqual(info.Version, changed.Version);
+            await FailsWith(() => ReadAsync(location, 0, info.Version), ErrorCode.SourceChanged);
+        }
+
+        /// <summary>Calls with a cancelled token are cancelled.</summary>
+        [Fact]
+        public async Task Protocol_cancelled_token_cancels()
+        {
+            var location = CreateLocation("cancel.txt");
+            await WriteAsync(location, Content(10));
+            await IsCancelled(() => Endpoint.GetInfoAsync(CancelledContext(), location, CreateOptions()));
+            await IsCancelled(() => Endpoint.OpenReadAsync(CancelledContext(), location, 0, null, CreateOptions()));
+            await IsCancelled(() => Endpoint.OpenWriteAsync(CancelledContext(), CreateLocation("cancel-w.part"), 0, CreateOptions()));
+        }
+
+        /// <summary>Parallel writes and reads of distinct files do not interfere.</summary>
+        [Fact]
+        public async Task Protocol_concurrent_transfers_do_not_interfere()
+        {
+            var contents = Enumerable.Range(0, 8).Select(i => Content(50000 + i, seed: 200 + i)).ToArray();
+            await Task.WhenAll(contents.Select((c, i) => Task.Run(() => WriteAsync(CreateLocation($"par-{i}.bin"), c))));
+            await Task.WhenAll(contents.Select((c, i) => Task.Run(async () => Assert.Equal(c, await ReadAsync(CreateLocation($"par-{i}.bin"))))));
+        }
+
+        /// <summary>Send and receive through the plugin's seed API, and Status of the transfers.</summary>
+        [Fact]
+        public async Task Protocol_send_and_receive_through_the_plugin()
+        {
+            var content = Content(12345);
+            var local = Path.Combine(WorkDirectory, "outbox", "send me.bin");
+            Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+            File.WriteAllBytes(local, content);
+            var destination = CreateLocation("sent/");
+            await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), destination, CreateOptions()));
+            var sent = await WithTimeout(Plugin.SendAsync(NewContext(), new SendRequest { File = local, Destination = destination.AbsoluteUri, Options = CreateOptions() }));
+            Assert.False(string.IsNullOrEmpty(sent.Id));
+            var status = await WithTimeout(Plugin.StatusAsync(NewContext(), sent.Id));
+            Assert.Equal(TransferStatus.Completed, status);
+
+            var inbox = Path.Combine(WorkDirectory, "inbox");
+            Directory.CreateDirectory(inbox);
+            var remote = new Uri(destination.AbsoluteUri + Uri.EscapeDataString("send me.bin"));
+            var received = await WithTimeout(Plugin.ReceiveAsync(NewContext(), new ReceiveRequest { Source = remote.AbsoluteUri, OutputDir = inbox, Options = CreateOptions() }));
+            Assert.Equal(TransferStatus.Completed, await WithTimeout(Plugin.StatusAsync(NewContext(), received.Id)));
+            Assert.Equal(content, File.ReadAllBytes(Path.Combine(inbox, "send me.bin")));
+        }
+
+        /// <summary>Status of an unknown transfer id is NotFound.</summary>
+        [Fact]
+        public async Task Protocol_unknown_transfer_is_not_found()
+        {
+            await FailsWith(() => Plugin.StatusAsync(NewContext(), Guid.NewGuid().ToString("n")), ErrorCode.NotFound);
+        }
+    }
+}

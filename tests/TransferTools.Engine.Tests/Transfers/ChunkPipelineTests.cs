@@ -53,6 +53,26 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public async Task Pooled_segments_from_earlier_copies_never_leak_into_a_later_one()
+        {
+            // Segments are rented from the shared pool and sized to what is left: a small copy after a large one may
+            // get a longer, dirty array back and must use only its own bytes of it.
+            var runs = new[] { (3 * 1024 * 1024 + 17, 1), (5000, 2), (1, 3), (1024 * 1024 + 3, 4), (4095, 5), (2 * 1024 * 1024, 6) };
+            foreach (var (size, seed) in runs)
+            {
+                var data = Data(size, seed);
+                var destination = new MemoryStream();
+                var commits = 0;
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var pipeline = new ChunkPipeline(1024 * 1024, 0) { ChunkCommitted = (_, _, _) => commits++ };
+                await pipeline.RunAsync(new MemoryStream(data), destination, 0, size, sha, CancellationToken.None);
+                Assert.Equal(data, destination.ToArray());
+                Assert.Equal(SHA256.HashData(data), sha.GetHashAndReset());
+                Assert.Equal((size + 1024 * 1024 - 1) / (1024 * 1024), commits);
+            }
+        }
+
+        [Fact]
         public async Task Continues_from_an_offset_with_a_hash_primed_by_the_kept_part()
         {
             var data = Data(50_000);

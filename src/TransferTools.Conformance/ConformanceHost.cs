@@ -57,6 +57,7 @@ namespace TransferTools.Conformance
                 using (var target = await destination.OpenWriteAsync(context, temporary, 0, request.Options).ConfigureAwait(false))
                 {
                     await source.CopyToAsync(target, 81920, context.CancellationToken).ConfigureAwait(false);
+                    await target.FlushAsync(context.CancellationToken).ConfigureAwait(false); // as the engine does: a close without it may abandon the upload
                     transfer.BytesTransferred = source.Length;
                     transfer.TotalBytes = source.Length;
                 }

@@ -34,6 +34,9 @@ namespace TransferTools.Plugins.Oidc
         private readonly JsonWebTokenHandler _handler = new JsonWebTokenHandler { MapInboundClaims = false };
         private readonly ConcurrentDictionary<string, Validated> _validated = new ConcurrentDictionary<string, Validated>(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, ClientCredentials> _clients = new ConcurrentDictionary<string, ClientCredentials>(StringComparer.Ordinal);
+        // Tokens revoked through this instance, until they expire: many providers cannot revoke JWT access tokens
+        // (they stay valid by signature), so this instance at least refuses them from then on.
+        private readonly ConcurrentDictionary<string, DateTimeOffset> _revoked = new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         private readonly SemaphoreSlim _keysGate = new SemaphoreSlim(1, 1);
         private OidcSettings _settings = new OidcSettings();
         private HttpClient? _http;
@@ -102,6 +105,7 @@ namespace TransferTools.Plugins.Oidc
         public void Dispose()
         {
             _http?.Dispose();
+            _revoked.Clear();
             _http = null;
             _validated.Clear();
             _clients.Clear();
@@ -172,8 +176,15 @@ namespace TransferTools.Plugins.Oidc
         /// <inheritdoc/>
         public async Task RevokeAsync(OperationContext context, string token)
         {
-            _clients.TryRemove(Fingerprint(token), out var owner);
-            _validated.TryRemove(Fingerprint(token), out _);
+            var key = Fingerprint(token);
+            _clients.TryRemove(key, out var owner);
+            var expiresAt = _validated.TryRemove(key, out var known) ? known.ExpiresAt : DateTimeOffset.UtcNow.AddDays(1);
+            foreach (var stale in _revoked.Where(r => r.Value < DateTimeOffset.UtcNow - _settings.ClockSkew).ToList())
+            {
+                _revoked.TryRemove(stale.Key, out _);
+            }
+
+            _revoked[key] = expiresAt;
             if (!SupportsRevocation)
             {
                 context.Logger.Log(LogLevel.Verbose, "Oidc: the provider offers no revocation endpoint; the token stays valid until it expires.");
@@ -190,6 +201,14 @@ namespace TransferTools.Plugins.Oidc
                 TokenTypeHint = LooksLikeJwt(token) ? "access_token" : "refresh_token",
             };
             var response = await Call(() => Http.RevokeTokenAsync(request, context.CancellationToken), context).ConfigureAwait(false);
+            if (response.IsError && response.Error == "unsupported_token_type")
+            {
+                // RFC 7009 2.2.1: the provider cannot revoke this kind of token (oidc-provider and others: JWT access
+                // tokens). Signing out must still work; the token is refused here and expires on its own.
+                context.Logger.Log(LogLevel.Verbose, "Oidc: the provider cannot revoke this token type; it is refused by this session and expires on its own.");
+                return;
+            }
+
             if (response.IsError)
             {
                 throw new PluginException(response.ErrorType == ResponseErrorType.Http && (int)response.HttpStatusCode >= 500 || response.ErrorType == ResponseErrorType.Exception
@@ -335,6 +354,11 @@ namespace TransferTools.Plugins.Oidc
         private async Task<Validated> ValidateAsync(OperationContext context, string token)
         {
             var key = Fingerprint(token);
+            if (_revoked.ContainsKey(key))
+            {
+                throw new PluginException(ErrorCode.AuthenticationFailed, "The access token was revoked (signed out). Run Connect-TransferService again.", errorId: "TokenRevoked");
+            }
+
             if (_validated.TryGetValue(key, out var cached) && cached.ExpiresAt > DateTimeOffset.UtcNow - _settings.ClockSkew)
             {
                 return cached;

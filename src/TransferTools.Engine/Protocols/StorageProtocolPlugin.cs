@@ -23,6 +23,8 @@ namespace TransferTools.Engine.Protocols
     /// it as one item under the final name (replacing items of that name only when overwriting) and removes it.
     /// Reading by id uses Retrieve and skips to the offset; the content's SHA-256 is its version, so a resume
     /// notices a different item behind the same name.</para>
+    /// <para>Delete removes a staged temporary, else the item with that id, else every item of exactly that name (the
+    /// file at that location, as Commit with overwrite replaces it).</para>
     /// <para>Every operation goes through the session's storage service, so it is authorized like the storage cmdlets.</para>
     /// </remarks>
     public sealed class StorageProtocolPlugin : StreamingProtocolPlugin, IFileNameSource
@@ -49,6 +51,7 @@ namespace TransferTools.Engine.Protocols
         /// <inheritdoc/>
         public override async Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             var (storage, path) = Parse(location);
             var staged = StagingPath(context, location);
             if (File.Exists(staged))
@@ -94,6 +97,7 @@ namespace TransferTools.Engine.Protocols
         /// <inheritdoc/>
         public override async Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             var (storage, path) = Parse(location);
             var staged = StagingPath(context, location);
             if (File.Exists(staged))
@@ -139,6 +143,7 @@ namespace TransferTools.Engine.Protocols
         /// <inheritdoc/>
         public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             Parse(location);
             var staged = StagingPath(context, location);
             Directory.CreateDirectory(Path.GetDirectoryName(staged)!);
@@ -166,6 +171,7 @@ namespace TransferTools.Engine.Protocols
         /// <inheritdoc/>
         public override async Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             var (storage, name) = Parse(final);
             var (tempStorage, _) = Parse(temporary);
             if (!string.Equals(storage, tempStorage, StringComparison.OrdinalIgnoreCase))
@@ -220,16 +226,34 @@ namespace TransferTools.Engine.Protocols
                 return;
             }
 
-            // Only an item named by its id is deleted; a name may stand for several items, so it is left alone.
-            if (path.Length > 0 && path.IndexOf('/') < 0)
+            if (path.Length == 0 || path.EndsWith("/", StringComparison.Ordinal))
+            {
+                return; // a folder is a name prefix: nothing to delete
+            }
+
+            if (path.IndexOf('/') < 0 && path.Length <= StorageKeys.MaxIdLength)
             {
                 try
                 {
                     await Service(context).DeleteAsync(context, storage, path).ConfigureAwait(false);
+                    return;
                 }
                 catch (PluginException e) when (e.Code == ErrorCode.NotFound || e.Code == ErrorCode.InvalidArgument)
                 {
-                    // Already gone, or not an id.
+                    // Not an id (or already gone): try it as a name.
+                }
+            }
+
+            // A name is the file at that location, as Commit with overwrite sees it: every item of exactly that name.
+            foreach (var item in await FindByNameAsync(context, storage, path, all: true).ConfigureAwait(false))
+            {
+                try
+                {
+                    await Service(context).DeleteAsync(context, storage, item.Id).ConfigureAwait(false);
+                }
+                catch (PluginException e) when (e.Code == ErrorCode.NotFound)
+                {
+                    // Deleted by someone else meanwhile.
                 }
             }
         }

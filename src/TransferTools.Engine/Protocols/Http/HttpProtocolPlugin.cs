@@ -245,6 +245,8 @@ namespace TransferTools.Engine.Protocols.Http
         public override async Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
         {
             Check(location);
+            // The PUT below runs on its own once started; a cancelled caller must not start one.
+            context.CancellationToken.ThrowIfCancellationRequested();
             var key = Key(location);
             try
             {

@@ -201,14 +201,15 @@ function Add-Table {
     $script:Report.Add('| --- | ---: | ---: | ---: | --- |')
     $anchorRow = $Rows | Where-Object Name -eq $Anchor | Select-Object -First 1
     foreach ($row in $Rows) {
+        $name = $row.Name -replace '\|', '\|'
         if ($row.Error) {
-            $script:Report.Add("| $($row.Name) | failed | | | $($row.Error -replace '\|', '/' -replace "`r?`n", ' ') |")
+            $script:Report.Add("| $name | failed | | | $($row.Error -replace '\|', '/' -replace "`r?`n", ' ') |")
             continue
         }
         $tput = if ($Bytes -gt 0 -and $row.Median -gt 0) { '{0:N0} MiB/s' -f ($Bytes / 1MB / $row.Median) } else { '' }
         $ratio = if ($anchorRow -and -not $anchorRow.Error -and $anchorRow.Median -gt 0) { '{0:N2}x' -f ($row.Median / $anchorRow.Median) } else { '' }
         $runs = ($row.Samples | ForEach-Object { '{0:N3}' -f $_ }) -join ', '
-        $script:Report.Add("| $($row.Name) | $('{0:N3}' -f $row.Median) | $tput | $ratio | $runs |")
+        $script:Report.Add("| $name | $('{0:N3}' -f $row.Median) | $tput | $ratio | $runs |")
     }
     $script:Report.Add('')
 }

@@ -159,50 +159,6 @@ namespace TransferTools.Plugins.AzureBlob
         /// <summary>Reverses <see cref="EncodeValue"/>.</summary>
         public static string DecodeValue(string value) => Uri.UnescapeDataString(value ?? "");
 
-        /// <summary>Refuses an empty, over-long, control-character or traversal value.</summary>
-        public static string RequireSafe(string? value, string what, string errorId, int maxLength, bool allowSlash)
-        {
-            string? problem = null;
-            if (string.IsNullOrEmpty(value))
-            {
-                problem = "is empty";
-            }
-            else if (value!.Length > maxLength)
-            {
-                problem = $"is longer than {maxLength} characters";
-            }
-            else
-            {
-                foreach (var c in value)
-                {
-                    if (char.IsControl(c) || c == '\\' || (!allowSlash && c == '/'))
-                    {
-                        problem = char.IsControl(c) ? "contains a control character" : $"contains '{c}'";
-                        break;
-                    }
-                }
-
-                if (problem is null && (value.StartsWith("/", StringComparison.Ordinal) || Array.Exists(value.Split('/'), s => s == "." || s == "..")))
-                {
-                    problem = "tries to leave the store ('..', '.' or a leading '/')";
-                }
-            }
-
-            if (problem != null)
-            {
-                var shown = value is null ? "" : value.Length > 200 ? value.Substring(0, 200) + "..." : value;
-                var printable = new StringBuilder();
-                foreach (var c in shown)
-                {
-                    printable.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString());
-                }
-
-                throw new PluginException(ErrorCode.InvalidArgument, $"The {what} '{printable}' {problem}.", errorId: errorId, target: value);
-            }
-
-            return value!;
-        }
-
         /// <summary>Reads custom metadata back from blob metadata.</summary>
         public static IDictionary<string, string> ReadCustom(IDictionary<string, string>? metadata)
         {

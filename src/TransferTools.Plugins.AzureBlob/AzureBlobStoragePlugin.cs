@@ -193,7 +193,7 @@ namespace TransferTools.Plugins.AzureBlob
         /// <inheritdoc/>
         public async Task<string> StoreAsync(OperationContext context, Stream content, ItemMetadata metadata)
         {
-            var name = AzureBlobNames.RequireSafe(metadata.Name, "item name", "InvalidItemName", 1024, allowSlash: true);
+            var name = KeyValidation.RequireSafe(metadata.Name, "item name", 1024, allowSlash: true);
             var mime = string.IsNullOrEmpty(metadata.MimeType) ? "application/octet-stream" : metadata.MimeType;
             var id = Guid.NewGuid().ToString("n");
             var blobName = AzureBlobNames.ItemBlob(name, id);
@@ -208,7 +208,7 @@ namespace TransferTools.Plugins.AzureBlob
             var size = 0;
             foreach (var pair in metadata.Custom ?? new Dictionary<string, string>())
             {
-                AzureBlobNames.RequireSafe(pair.Key, "metadata key", "InvalidMetadataKey", 128, allowSlash: true);
+                KeyValidation.RequireSafe(pair.Key, "metadata key", 128, allowSlash: true);
                 var key = AzureBlobNames.MetadataKey(pair.Key);
                 var value = AzureBlobNames.EncodeValue(pair.Value);
                 size += key.Length + value.Length;
@@ -304,7 +304,7 @@ namespace TransferTools.Plugins.AzureBlob
         /// <inheritdoc/>
         public async Task<IReadOnlyList<Item>> ListAsync(OperationContext context, ListFilter filter)
         {
-            var prefix = string.IsNullOrEmpty(filter.Prefix) ? "" : AzureBlobNames.RequireSafe(filter.Prefix, "prefix", "InvalidPrefix", 1024, allowSlash: true);
+            var prefix = string.IsNullOrEmpty(filter.Prefix) ? "" : KeyValidation.RequireSafe(filter.Prefix, "prefix", 1024, allowSlash: true);
             var limit = filter.Limit <= 0 ? 1000 : Math.Min(filter.Limit, ListPageSize);
             var cursor = filter.StartAfter;
             var items = new List<Item>();
@@ -549,7 +549,7 @@ namespace TransferTools.Plugins.AzureBlob
 
         private async Task<BlobClient> FindItemBlobAsync(string id, CancellationToken token)
         {
-            AzureBlobNames.RequireSafe(id, "item id", "InvalidItemId", MaxIdLength, allowSlash: false);
+            KeyValidation.RequireSafe(id, "item id", MaxIdLength, allowSlash: false);
             if (id.Length != 32 || !id.All(c => (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
             {
                 throw NotFound(id); // not an id this plugin gives: no request needed

@@ -315,3 +315,123 @@ namespace TransferTools.Engine.Tests.Http
         }
     }
 }
+
+namespace TransferTools.Engine.Tests.Http
+{
+    /// <summary>
+    /// Stall detection on downloads. nginx cannot be made to stop mid-body, so a socket server plays the stalling
+    /// server: it sends the headers and part of the body, then either goes silent or trickles.
+    /// </summary>
+    public class HttpStallTests
+    {
+        private const int BodyLength = 1_000_000;
+
+        private static async Task ServeAsync(TcpListener listener, int sendBytes, TimeSpan trickleEvery, Task stop)
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            var stream = socket.GetStream();
+            var buffer = new byte[8192];
+            var request = new StringBuilder();
+            while (!request.ToString().Contains("\r\n\r\n"))
+            {
+                var n = await stream.ReadAsync(buffer);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                request.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+
+            var headers = $"HTTP/1.1 200 OK\r\nContent-Length: {BodyLength}\r\nAccept-Ranges: bytes\r\nETag: \"stall\"\r\nConnection: close\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(headers));
+            await stream.WriteAsync(new byte[sendBytes]);
+            await stream.FlushAsync();
+            if (trickleEvery > TimeSpan.Zero)
+            {
+                while (!stop.IsCompleted)
+                {
+                    await Task.WhenAny(Task.Delay(trickleEvery), stop);
+                    await stream.WriteAsync(new byte[1]);
+                    await stream.FlushAsync();
+                }
+            }
+            else
+            {
+                await stop;
+            }
+        }
+
+        private static async Task<(Exception? Error, long Read)> ReadUntilAsync(TimeSpan stallTimeout, TimeSpan trickleEvery, TimeSpan readFor)
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var stop = new TaskCompletionSource<bool>();
+            var plugin = NginxFixture.NewPlugin();
+            try
+            {
+                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                var server = ServeAsync(listener, 1000, trickleEvery, stop.Task);
+                var options = new TransferOptions { StallTimeout = stallTimeout };
+                long read = 0;
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                try
+                {
+                    // The safety net only keeps a broken watchdog from hanging the test run; it is not what is tested.
+                    using var safety = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(60));
+                    using var body = await plugin.OpenReadAsync(OperationContext.None, new Uri($"http://127.0.0.1:{port}/file"), 0, null, options);
+                    var buffer = new byte[65536];
+                    while (clock.Elapsed < readFor)
+                    {
+                        var n = await body.ReadAsync(buffer, 0, buffer.Length, safety.Token);
+                        if (n == 0)
+                        {
+                            break;
+                        }
+
+                        read += n;
+                    }
+
+                    return (null, read);
+                }
+                catch (Exception e)
+                {
+                    return (e, read);
+                }
+                finally
+                {
+                    stop.TrySetResult(true);
+                    await server;
+                }
+            }
+            finally
+            {
+                listener.Stop();
+                await plugin.ShutdownAsync(OperationContext.None);
+            }
+        }
+
+        [Fact]
+        public async Task A_silent_server_fails_the_read_as_a_transient_stall()
+        {
+            var (error, read) = await ReadUntilAsync(TimeSpan.FromSeconds(1), TimeSpan.Zero, TimeSpan.FromSeconds(120));
+
+            Assert.Equal(1000, read);
+            var stalled = Assert.IsType<PluginException>(error);
+            Assert.Equal(ErrorCode.Timeout, stalled.Code);
+            Assert.Equal("HttpStalled", stalled.ErrorId);
+            Assert.True(stalled.IsTransient);
+        }
+
+        [Fact]
+        public async Task A_slow_but_moving_server_is_not_a_stall()
+        {
+            // One byte every 200 ms for 3 s, with a 1.5 s stall timeout: every read brings bytes well within it, so the
+            // watchdog (one per stream, re-armed by each read) must never fire.
+            var (error, read) = await ReadUntilAsync(TimeSpan.FromSeconds(1.5), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(3));
+
+            Assert.Null(error);
+            Assert.True(read > 1000);
+        }
+    }
+}

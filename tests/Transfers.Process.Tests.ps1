@@ -62,6 +62,53 @@ Describe 'A transfer whose process is killed' {
     }
 }
 
+Describe 'A piped batch whose process is killed' {
+    It 'shows the members in flight as interrupted, and Resume-Transfer in a new process finishes exactly those' {
+        $src = Join-Path $script:work 'batch-kill'
+        New-Item -ItemType Directory $src | Out-Null
+        foreach ($i in 1..8) { New-TestFile -Path (Join-Path $src "k$i.bin") -Size 64KB -Seed (60 + $i) | Out-Null }
+        $dest = Join-Path $script:work 'd-batch-kill'
+        New-Item -ItemType Directory $dest | Out-Null
+        # Two at a time, 2 s per file: the kill lands while some members are done, two are moving and some wait.
+        $command = "Import-Module '$(Get-TestModulePath)'; Get-ChildItem '$src' -File | Send-Transfer -Destination '$dest/' -ThrottleLimit 2 -ChunkSize 16KB -MaxBytesPerSecond 32KB | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh'))
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            do {
+                Start-Sleep -Milliseconds 100
+                $mine = @(Get-TransferStatus | Where-Object { $_.Source -like "$src*" })
+                $done = @($mine | Where-Object Status -eq 'Completed').Count
+                $moving = @($mine | Where-Object { $_.Status -eq 'Active' -and (Get-ChunkCount $_.Id) -ge 1 }).Count
+                if ($process.HasExited) { throw "The sending process exited early: $($process.StandardError.ReadToEnd())" }
+            } until (($done -ge 2 -and $moving -ge 1) -or [DateTime]::UtcNow -gt $deadline)
+            $done | Should -BeGreaterOrEqual 2
+        } finally { $process.Kill(); $process.WaitForExit() }
+
+        $seen = @(Get-TransferStatus | Where-Object { $_.Source -like "$src*" })
+        $completed = @($seen | Where-Object Status -eq 'Completed')
+        $interrupted = @($seen | Where-Object Status -eq 'Failed')
+        $interrupted.Count | Should -BeGreaterOrEqual 1
+        ($completed.Count + $interrupted.Count) | Should -Be $seen.Count
+        $interrupted | ForEach-Object { $_.Error | Should -Match 'Interrupted' }
+        foreach ($t in $interrupted) { Test-Path (Join-Path $dest $t.Name) | Should -BeFalse }
+
+        $ids = $interrupted.Id -join ','
+        $resumed = @(Invoke-InNewProcess ([scriptblock]::Create("Resume-Transfer -Id $ids -MaxBytesPerSecond 0")))
+        $resumed.Count | Should -Be $interrupted.Count
+        foreach ($r in $resumed) { [TransferTools.Abstractions.TransferStatus]$r.Status | Should -Be 'Completed' }
+        foreach ($t in $completed + $interrupted) {
+            Get-Sha (Join-Path $dest $t.Name) | Should -Be (Get-Sha (Join-Path $src $t.Name))
+            (Get-TransferStatus $t.Id).Status | Should -Be 'Completed'
+        }
+        (Get-ChildItem -Force $dest -Filter '*.ttpart') | Should -BeNullOrEmpty
+        # Members never started before the kill have no record; the files delivered are exactly those with one.
+        @(Get-ChildItem $dest -File).Count | Should -Be $seen.Count
+    }
+}
+
 Describe 'Several processes' {
     It 'move two transfers at once into one folder, and every process sees both' {
         $a = New-TestFile -Path (Join-Path $script:work 'p1.bin') -Size 96KB -Seed 12

@@ -305,6 +305,72 @@ Describe 'Transfer control' {
     }
 }
 
+Describe 'A piped batch of small files' {
+    BeforeAll {
+        $script:batchSource = New-Folder 'batch-src'
+        foreach ($i in 1..6) { New-TestFile -Path (Join-Path $script:batchSource "s$i.bin") -Size (1KB * $i) -Seed (40 + $i) | Out-Null }
+    }
+
+    It 'journals the batch in one file, and every member is listed, found by id and received by id through the batch manifest' {
+        $dest = New-Folder 'batch-dest'
+        $journal = Join-Path $script:home_ 'journal'
+        $before = @(Get-ChildItem $journal -Filter '*.json').Count
+        $sent = Get-ChildItem $script:batchSource -File | Send-Transfer -Destination "$dest/" -ThrottleLimit 3
+        $sent.Count | Should -Be 6
+        $sent.Name | Should -Be @('s1.bin', 's2.bin', 's3.bin', 's4.bin', 's5.bin', 's6.bin')
+        $sent.Status | Select-Object -Unique | Should -Be 'Completed'
+        # One batch journal, no record file, no lock file and no manifest file per transfer.
+        @(Get-ChildItem $journal -Filter '*.json').Count | Should -Be $before
+        $batchId = $sent[0].Id.Substring(16)
+        $sent.Id | ForEach-Object { $_.Substring(16) } | Select-Object -Unique | Should -Be $batchId
+        # The batch lock is gone with the batch; only its journal stays.
+        @(Get-ChildItem $journal | Where-Object Name -like "*$batchId*").Name | Should -Be "$batchId.batch"
+        @(Get-ChildItem -Force (Join-Path $dest '.transfertools')).Name | Should -Be "$batchId.batch.json"
+        foreach ($t in $sent) {
+            Get-Sha (Join-Path $dest $t.Name) | Should -Be $t.Sha256
+            (Get-TransferStatus $t.Id).Status | Should -Be 'Completed'
+            (Get-TransferStatus $t.Id.Substring(0, 8)).Id | Should -Be $t.Id
+        }
+        (Invoke-InNewProcess { Get-TransferStatus }).Id | Should -Contain $sent[3].Id
+
+        $out = Join-Path $script:work 'batch-inbox'
+        $r = Receive-Transfer -TransferId $sent[3].Id -OutputDir $out
+        $r.Status | Should -Be 'Completed'
+        Get-Sha (Join-Path $out 's4.bin') | Should -Be $sent[3].Sha256
+    }
+
+    It 'tolerates a torn last line in the batch journal and in the batch manifest' {
+        $dest = New-Folder 'batch-torn'
+        $sent = Get-ChildItem $script:batchSource -File | Select-Object -First 3 | Send-Transfer -Destination "$dest/"
+        $batchId = $sent[0].Id.Substring(16)
+        [IO.File]::AppendAllText((Join-Path $script:home_ "journal/$batchId.batch"), '{"FormatVersion":1,"Id":"' + $sent[1].Id + '","Status":"Fai')
+        [IO.File]::AppendAllText((Join-Path $dest ".transfertools/$batchId.batch.json"), '{"formatVersion":1,"id":"' + $sent[2].Id + '","name":"evil')
+        (Get-TransferStatus $sent[1].Id).Status | Should -Be 'Completed'
+        (Get-TransferStatus | Where-Object Id -in $sent.Id).Count | Should -Be 3
+        $out = Join-Path $script:work 'batch-torn-inbox'
+        (Receive-Transfer -TransferId $sent[2].Id -Source $dest -OutputDir $out).Status | Should -Be 'Completed'
+        Get-Sha (Join-Path $out 's3.bin') | Should -Be $sent[2].Sha256
+    }
+
+    It 'reports a failing member as a non-terminating error in order and delivers the rest' {
+        $dest = New-Folder 'batch-conflict'
+        Set-Content -Path (Join-Path $dest 's2.bin') -Value 'keep me'
+        $sent = Get-ChildItem $script:batchSource -File | Select-Object -First 3 | Send-Transfer -Destination "$dest/" -ErrorVariable err -ErrorAction SilentlyContinue
+        $sent.Name | Should -Be @('s1.bin', 's3.bin')
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'DestinationExists,*'
+        Get-Content (Join-Path $dest 's2.bin') | Should -Be 'keep me'
+        $failed = Get-TransferStatus | Where-Object { $_.Name -eq 's2.bin' -and $_.Destination -like "$dest*" }
+        $failed.Status | Should -Be 'Failed'
+        $r = Resume-Transfer $failed.Id -Force
+        $r.Status | Should -Be 'Completed'
+        Get-Sha (Join-Path $dest 's2.bin') | Should -Be (Get-Sha (Join-Path $script:batchSource 's2.bin'))
+        # Resumed, it has a record of its own, which the listing prefers over the batch line.
+        Test-Path (Join-Path $script:home_ "journal/$($failed.Id).json") | Should -BeTrue
+        (Get-TransferStatus $failed.Id).Status | Should -Be 'Completed'
+    }
+}
+
 Describe 'Receive-Transfer' {
     It 'receives a sent transfer by id through its manifest, the journal supplying the source' {
         $src = New-TestFile -Path (Join-Path $script:work 'handoff.bin') -Size 100KB -Seed 8

@@ -41,15 +41,16 @@ namespace TransferTools.Engine.Protocols
             var path = ToLocalPath(location);
             try
             {
-                if (Directory.Exists(path))
-                {
-                    var dir = new DirectoryInfo(path);
-                    return Task.FromResult(new RemoteFileInfo { Exists = true, IsDirectory = true, Length = -1, LastModified = dir.LastWriteTimeUtc });
-                }
-
+                // The file first: one stat answers the common case (a transfer looks at files far more often than folders).
                 var file = new FileInfo(path);
                 if (!file.Exists)
                 {
+                    if (Directory.Exists(path))
+                    {
+                        var dir = new DirectoryInfo(path);
+                        return Task.FromResult(new RemoteFileInfo { Exists = true, IsDirectory = true, Length = -1, LastModified = dir.LastWriteTimeUtc });
+                    }
+
                     return Task.FromResult(RemoteFileInfo.Missing);
                 }
 

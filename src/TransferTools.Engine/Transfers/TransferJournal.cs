@@ -35,6 +35,18 @@ namespace TransferTools.Engine.Transfers
             Converters = { new JsonStringEnumConverter() },
         };
 
+        private static readonly JsonSerializerOptions LineJson = new JsonSerializerOptions
+        {
+            WriteIndented = false,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            Converters = { new JsonStringEnumConverter() },
+        };
+
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TransferBatch> _liveBatches =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, TransferBatch>(StringComparer.Ordinal);
+
+        private readonly Dictionary<string, BatchFile> _batchCache = new Dictionary<string, BatchFile>(StringComparer.Ordinal);
+
         public TransferJournal(string homeDirectory)
         {
             Directory = TransferToolsHome.EnsurePrivateDirectory(Path.Combine(homeDirectory, "journal"));
@@ -46,6 +58,188 @@ namespace TransferTools.Engine.Transfers
         public string ChunkPath(string id) => Path.Combine(Directory, id + ".chunks");
         public string LockPath(string id) => Path.Combine(Directory, id + ".lock");
         public string ControlPath(string id) => Path.Combine(Directory, id + ".control");
+        public string BatchPath(string batchId) => Path.Combine(Directory, batchId + BatchExtension);
+        public string BatchLockPath(string batchId) => Path.Combine(Directory, batchId + BatchExtension + ".lock");
+
+        /// <summary>The extension of a batch journal (one record per line, newest line of an id wins).</summary>
+        internal const string BatchExtension = ".batch";
+
+        /// <summary>A record as one line of a batch journal (compact JSON and a newline).</summary>
+        internal static byte[] SerializeLine(TransferRecord record)
+        {
+            var json = JsonSerializer.SerializeToUtf8Bytes(record, LineJson);
+            var line = new byte[json.Length + 1];
+            Buffer.BlockCopy(json, 0, line, 0, json.Length);
+            line[json.Length] = (byte)'\n';
+            return line;
+        }
+
+        internal void RegisterBatch(TransferBatch batch) => _liveBatches[batch.Id] = batch;
+
+        internal void UnregisterBatch(TransferBatch batch) => _liveBatches.TryRemove(batch.Id, out _);
+
+        /// <summary>True when the batch of a batch member is open in this journal (this session).</summary>
+        internal bool IsLiveHere(string batchId) => _liveBatches.ContainsKey(batchId);
+
+        /// <summary>True when another process (or session) holds the lock of the batch <paramref name="batchId"/>.</summary>
+        internal bool IsBatchOwnedElsewhere(string batchId)
+        {
+            if (batchId.Length == 0 || _liveBatches.ContainsKey(batchId))
+            {
+                return false;
+            }
+
+            try
+            {
+                // FileMode.Open: probing never creates a lock file (a finished batch has none).
+                using (new FileStream(BatchLockPath(batchId), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                {
+                    return false;
+                }
+            }
+            catch (FileNotFoundException)
+            {
+                return false;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return false;
+            }
+            catch (IOException)
+            {
+                return true;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return true;
+            }
+        }
+
+        /// <summary>The newest record of <paramref name="id"/> in its batch journal, or null.</summary>
+        private TransferRecord? TryLoadFromBatch(string id)
+        {
+            var batchId = TransferBatch.BatchIdOf(id);
+            if (_liveBatches.TryGetValue(batchId, out var live) && live.Latest.TryGetValue(id, out var latest))
+            {
+                return latest.Clone();
+            }
+
+            var records = ReadBatch(batchId);
+            return records != null && records.TryGetValue(id, out var record) ? record.Clone() : null;
+        }
+
+        /// <summary>Every member record of a batch journal on disk (newest line per id), cached while the file is unchanged.</summary>
+        private Dictionary<string, TransferRecord>? ReadBatch(string batchId)
+        {
+            var path = BatchPath(batchId);
+            FileInfo info;
+            try
+            {
+                info = new FileInfo(path);
+                if (!info.Exists)
+                {
+                    return null;
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return null;
+            }
+
+            lock (_batchCache)
+            {
+                if (_batchCache.TryGetValue(batchId, out var cached) && cached.Length == info.Length && cached.Modified == info.LastWriteTimeUtc)
+                {
+                    return cached.Records;
+                }
+            }
+
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(path);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return null;
+            }
+
+            var records = ParseBatch(bytes);
+            lock (_batchCache)
+            {
+                _batchCache[batchId] = new BatchFile(bytes.Length, info.LastWriteTimeUtc, records);
+            }
+
+            return records;
+        }
+
+        /// <summary>Parses a batch journal: whole lines only, unreadable lines (a torn tail) skipped, the newest line of an id wins.</summary>
+        internal static Dictionary<string, TransferRecord> ParseBatch(byte[] bytes)
+        {
+            var records = new Dictionary<string, TransferRecord>(StringComparer.Ordinal);
+            var start = 0;
+            while (start < bytes.Length)
+            {
+                var end = Array.IndexOf(bytes, (byte)'\n', start);
+                if (end < 0)
+                {
+                    break; // a torn last line: the process died while writing it
+                }
+
+                try
+                {
+                    var record = JsonSerializer.Deserialize<TransferRecord>(new ReadOnlySpan<byte>(bytes, start, end - start), LineJson);
+                    if (record != null && IsWellFormedId(record.Id))
+                    {
+                        records[record.Id] = record;
+                    }
+                }
+                catch (Exception e) when (e is JsonException || e is NotSupportedException || e is ArgumentException)
+                {
+                }
+
+                start = end + 1;
+            }
+
+            return records;
+        }
+
+        /// <summary>The ids of the batch journals on disk.</summary>
+        private IEnumerable<string> AllBatchIds()
+        {
+            string[] files;
+            try
+            {
+                files = System.IO.Directory.GetFiles(Directory, "*" + BatchExtension);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                yield break;
+            }
+
+            foreach (var file in files)
+            {
+                var batchId = Path.GetFileNameWithoutExtension(file);
+                if (batchId.Length == 16 && batchId.All(IsHex))
+                {
+                    yield return batchId;
+                }
+            }
+        }
+
+        private sealed class BatchFile
+        {
+            public BatchFile(long length, DateTime modified, Dictionary<string, TransferRecord> records)
+            {
+                Length = length;
+                Modified = modified;
+                Records = records;
+            }
+
+            public long Length { get; }
+            public DateTime Modified { get; }
+            public Dictionary<string, TransferRecord> Records { get; }
+        }
 
         /// <summary>Writes the record atomically. <paramref name="durable"/> also flushes it to disk (state changes).</summary>
         public void Save(TransferRecord record, bool durable = true)
@@ -85,6 +279,11 @@ namespace TransferTools.Engine.Transfers
                 var record = JsonSerializer.Deserialize<TransferRecord>(bytes, Json);
                 return record != null && record.Id == id ? record : null;
             }
+            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
+            {
+                // Not a record of its own (yet): a member of a batch keeps its record in the batch journal.
+                return TryLoadFromBatch(id);
+            }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is JsonException || e is NotSupportedException || e is ArgumentException)
             {
                 return null;
@@ -95,20 +294,59 @@ namespace TransferTools.Engine.Transfers
         public IReadOnlyList<TransferRecord> LoadAll()
         {
             var result = new List<TransferRecord>();
-            foreach (var id in AllIds())
+            var own = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var id in RecordIds())
             {
                 var record = TryLoad(id);
                 if (record != null)
                 {
                     result.Add(record);
+                    own.Add(id);
+                }
+            }
+
+            foreach (var batchId in AllBatchIds())
+            {
+                var live = _liveBatches.TryGetValue(batchId, out var batch) ? batch.Latest : null;
+                var records = ReadBatch(batchId);
+                foreach (var pair in (IEnumerable<KeyValuePair<string, TransferRecord>>?)live ?? records ?? new Dictionary<string, TransferRecord>())
+                {
+                    // A member resumed since has a record file of its own, which takes precedence.
+                    if (!own.Contains(pair.Key) && !File.Exists(RecordPath(pair.Key)))
+                    {
+                        result.Add(pair.Value.Clone());
+                    }
                 }
             }
 
             return result;
         }
 
-        /// <summary>The ids of all records on disk.</summary>
+        /// <summary>The ids of all records on disk: record files and batch members.</summary>
         public IEnumerable<string> AllIds()
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var id in RecordIds())
+            {
+                seen.Add(id);
+                yield return id;
+            }
+
+            foreach (var batchId in AllBatchIds())
+            {
+                var records = _liveBatches.TryGetValue(batchId, out var live) ? (IEnumerable<string>)live.Latest.Keys : ReadBatch(batchId)?.Keys;
+                foreach (var id in records ?? Array.Empty<string>())
+                {
+                    if (seen.Add(id))
+                    {
+                        yield return id;
+                    }
+                }
+            }
+        }
+
+        /// <summary>The ids of the record files on disk.</summary>
+        private IEnumerable<string> RecordIds()
         {
             string[] files;
             try
@@ -135,7 +373,7 @@ namespace TransferTools.Engine.Transfers
         public string ResolveId(string idOrPrefix)
         {
             var wanted = (idOrPrefix ?? "").Trim().ToLowerInvariant();
-            if (IsWellFormedId(wanted) && File.Exists(RecordPath(wanted)))
+            if (IsWellFormedId(wanted) && (File.Exists(RecordPath(wanted)) || TryLoadFromBatch(wanted) != null))
             {
                 return wanted;
             }
@@ -241,7 +479,15 @@ namespace TransferTools.Engine.Transfers
         {
             try
             {
-                return new FileStream(LockPath(id), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                var held = new FileStream(LockPath(id), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                if (!File.Exists(RecordPath(id)) && IsBatchOwnedElsewhere(TransferBatch.BatchIdOf(id)))
+                {
+                    // A batch member whose batch still runs in another process: that process owns it.
+                    held.Dispose();
+                    return null;
+                }
+
+                return held;
             }
             catch (IOException)
             {
@@ -256,13 +502,35 @@ namespace TransferTools.Engine.Transfers
         /// <summary>True when some process holds the transfer's owner lock right now.</summary>
         public bool IsOwned(string id)
         {
-            if (!File.Exists(LockPath(id)))
+            if (File.Exists(LockPath(id)))
             {
-                return false;
+                try
+                {
+                    using (new FileStream(LockPath(id), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                    {
+                    }
+                }
+                catch (FileNotFoundException)
+                {
+                }
+                catch (IOException)
+                {
+                    return true;
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    return true;
+                }
             }
 
-            using var probe = TryLock(id);
-            return probe is null;
+            if (!File.Exists(RecordPath(id)))
+            {
+                // A batch member without a record file of its own: its batch's owner owns it.
+                var batchId = TransferBatch.BatchIdOf(id);
+                return _liveBatches.ContainsKey(batchId) || IsBatchOwnedElsewhere(batchId);
+            }
+
+            return false;
         }
 
         /// <summary>Asks the owner of a running transfer to stop (<c>cancel</c>) or pause (<c>suspend</c>).</summary>

@@ -28,6 +28,12 @@ namespace TransferTools.Engine.Transfers
         /// <summary>Context value carrying the protocol registration name from <see cref="StartSendAsync"/> to the coordinator.</summary>
         internal const string ProtocolContextKey = "TransferTools.Protocol";
 
+        /// <summary>
+        /// Context value carrying the batch handle from <see cref="BeginBatch"/>: transfers started with it are journaled
+        /// together (see <see cref="TransferBatch"/>).
+        /// </summary>
+        public const string BatchContextKey = "TransferTools.TransferBatch";
+
         private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
         private static readonly TimeSpan RecordInterval = TimeSpan.FromSeconds(2);
 
@@ -36,6 +42,8 @@ namespace TransferTools.Engine.Transfers
         private readonly ConcurrentDictionary<string, RunningTransfer> _running = new ConcurrentDictionary<string, RunningTransfer>(StringComparer.Ordinal);
         private readonly CancellationTokenSource _closing = new CancellationTokenSource();
         private readonly TransferJournal _journal;
+        private readonly object _controlGate = new object();
+        private Timer? _controlTimer;
 
         /// <summary>Creates the manager for a session; the journal lives under the session's home.</summary>
         public TransferManager(TransferSession session)
@@ -57,6 +65,16 @@ namespace TransferTools.Engine.Transfers
 
         // ---------------------------------------------------------------- cmdlet API
 
+        /// <summary>
+        /// Starts a batch: put the handle in the context (<see cref="BatchContextKey"/>) of the sends and receives one
+        /// call starts together, and dispose it once they are started. Their records share one append-only journal file
+        /// and one owner lock, and local sends share one manifest file per folder, so that many small files cost no more
+        /// file creations than the files themselves. Members left unfinished resume one by one like any transfer.
+        /// </summary>
+        public IDisposable BeginBatch() => new TransferBatch(_journal);
+
+        private static TransferBatch? BatchOf(OperationContext context) => context.GetValue(BatchContextKey) as TransferBatch;
+
         /// <summary>Starts sending a local file: authorizes, picks the protocol by the destination's scheme and hands over to it.</summary>
         /// <returns>The transfer, running in the background; <see cref="WaitAsync"/> waits for it.</returns>
         public async Task<Transfer> StartSendAsync(OperationContext context, SendRequest request)
@@ -66,9 +84,9 @@ namespace TransferTools.Engine.Transfers
             ValidateOptions(request.Options);
             var destination = TransferLocation.Parse(request.Destination);
             await _session.Auth.DemandAsync(context, "transfer/" + request.Destination, Abstractions.Action.Write).ConfigureAwait(false);
-            var protocol = await FindProtocolAsync(context, destination).ConfigureAwait(false);
-            var plugin = await _session.Plugins.GetAsync<IProtocolPlugin>(context, protocol).ConfigureAwait(false);
-            var id = NewId();
+            var batch = BatchOf(context);
+            var (protocol, plugin) = await ResolveProtocolAsync(context, destination, batch).ConfigureAwait(false);
+            var id = batch?.NewMemberId() ?? NewId();
             var call = context.WithTransfer(id).WithValue(ProtocolContextKey, protocol);
             var normalized = new SendRequest { File = file, Destination = request.Destination, Options = request.Options };
             var transfer = await plugin.SendAsync(call, normalized).ConfigureAwait(false);
@@ -119,9 +137,9 @@ namespace TransferTools.Engine.Transfers
 
             var sourceUri = TransferLocation.Parse(source!);
             await _session.Auth.DemandAsync(context, "transfer/" + source, Abstractions.Action.Read).ConfigureAwait(false);
-            var protocol = await FindProtocolAsync(context, sourceUri).ConfigureAwait(false);
-            var plugin = await _session.Plugins.GetAsync<IProtocolPlugin>(context, protocol).ConfigureAwait(false);
-            var id = NewId();
+            var batch = BatchOf(context);
+            var (protocol, plugin) = await ResolveProtocolAsync(context, sourceUri, batch).ConfigureAwait(false);
+            var id = batch?.NewMemberId() ?? NewId();
             var call = context.WithTransfer(id).WithValue(ProtocolContextKey, protocol);
             var normalized = new ReceiveRequest
             {
@@ -188,7 +206,8 @@ namespace TransferTools.Engine.Transfers
                 }
 
                 record.Resumes++;
-                return Launch(context, record, ownerLock, overrides?.Credential, remote: null);
+                // A resumed batch member leaves its batch: from now on it has a record file (and lock) of its own.
+                return Launch(context.WithValue(BatchContextKey, null), record, ownerLock, overrides?.Credential, remote: null, batch: null);
             }
             catch
             {
@@ -397,6 +416,10 @@ namespace TransferTools.Engine.Transfers
 
             var all = Task.WhenAll(runs.Select(r => r.Completion));
             await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(15))).ConfigureAwait(false);
+            lock (_controlGate)
+            {
+                _controlTimer?.Dispose();
+            }
         }
 
         // ---------------------------------------------------------------- ITransferCoordinator
@@ -497,10 +520,17 @@ namespace TransferTools.Engine.Transfers
 
         private Transfer LaunchNew(OperationContext context, TransferRecord record, System.Net.NetworkCredential? credential, ITransferEndpoint remote)
         {
+            var batch = BatchOf(context);
+            if (batch != null && TransferBatch.BatchIdOf(record.Id) == batch.Id)
+            {
+                // The batch lock (taken with the batch's first journal line) owns every member.
+                return Launch(context, record, NoLock.Instance, credential, remote, batch);
+            }
+
             var ownerLock = _journal.TryLock(record.Id) ?? throw Running(record.Id, "elsewhere");
             try
             {
-                return Launch(context, record, ownerLock, credential, remote);
+                return Launch(context, record, ownerLock, credential, remote, batch: null);
             }
             catch
             {
@@ -509,23 +539,40 @@ namespace TransferTools.Engine.Transfers
             }
         }
 
-        private Transfer Launch(OperationContext context, TransferRecord record, IDisposable ownerLock, System.Net.NetworkCredential? credential, ITransferEndpoint? remote)
+        private Transfer Launch(OperationContext context, TransferRecord record, IDisposable ownerLock, System.Net.NetworkCredential? credential, ITransferEndpoint? remote,
+            TransferBatch? batch)
         {
             record.OwnerProcessId = CurrentProcessId;
             record.OwnerHost = Environment.MachineName;
             record.Status = TransferStatus.Pending;
             record.CompletedAt = null;
-            _journal.ClearControl(record.Id);
-            _journal.Save(record);
+            if (batch != null)
+            {
+                // A new member: no control request can name it yet, and its first journal line follows in a moment with
+                // its destination resolved (a separate "pending" line would only be overwritten).
+                batch.AddMember();
+                batch.Track(record);
+            }
+            else
+            {
+                _journal.ClearControl(record.Id);
+                _journal.Save(record);
+            }
 
             var run = new RunningTransfer(record, ownerLock, new NetworkCredentialHolder(credential), CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
             {
                 Remote = remote,
+                Batch = batch,
             };
             run.Context = context.WithCancellation(run.Cts.Token).WithTransfer(record.Id);
             _running[record.Id] = run;
+            EnsureControlWatch();
             var snapshot = run.Snapshot();
-            run.Completion = Task.Run(() => ExecuteAsync(run));
+            // PreferFairness: through the thread pool's global queue, not the starting thread's local one. A small file's
+            // transfer runs start to end without yielding, and a chain of them queued locally would starve the work
+            // waiting in the global queue (monitor deliveries, which then drop events).
+            run.Completion = Task.Factory.StartNew(() => ExecuteAsync(run), CancellationToken.None,
+                TaskCreationOptions.PreferFairness | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
             return snapshot;
         }
 
@@ -535,7 +582,6 @@ namespace TransferTools.Engine.Transfers
             // Events go out even after the transfer's own token is cancelled (suspend, stop, shutdown).
             var events = context.WithCancellation(CancellationToken.None);
             var id = run.Record.Id;
-            using var control = StartControlWatch(run);
             try
             {
                 run.Update(r =>
@@ -660,7 +706,7 @@ namespace TransferTools.Engine.Transfers
             finally
             {
                 var status = run.Record.Status;
-                if (status == TransferStatus.Completed || status == TransferStatus.Cancelled)
+                if (run.Batch is null && (status == TransferStatus.Completed || status == TransferStatus.Cancelled))
                 {
                     // Nobody may run it again, so nobody needs its lock file (deleted while still held).
                     _journal.RemoveLockFile(id);
@@ -668,6 +714,7 @@ namespace TransferTools.Engine.Transfers
 
                 run.Lock.Dispose();
                 _running.TryRemove(id, out _);
+                run.Batch?.Release();
             }
         }
 
@@ -801,7 +848,12 @@ namespace TransferTools.Engine.Transfers
                         Save(run, durable: false);
                     }
 
-                    // 4. The bytes: read, hash and write overlap.
+                    // 4. The bytes: read, hash and write overlap (a small file in one piece: see CopyWholeAsync).
+                    if (singleChunk && record.MaxBytesPerSecond == 0 && total <= ChunkPipeline.MaxSegmentSize)
+                    {
+                        await CopyWholeAsync(run, source, destination, context, options, sourceUri, temp, total, sha, stall).ConfigureAwait(false);
+                    }
+                    else
                     using (var reader = await source.OpenReadAsync(context, sourceUri, offset, record.SourceVersion, options).ConfigureAwait(false))
                     {
                         var writer = await destination.OpenWriteAsync(context, temp, offset, options).ConfigureAwait(false);
@@ -875,12 +927,80 @@ namespace TransferTools.Engine.Transfers
             }
         }
 
+        /// <summary>
+        /// Copies a file of at most one segment in one read, one hash and one write: the three-stage pipeline's tasks,
+        /// channels and segment pool cost a small file more than its bytes do. Same checks, same result.
+        /// </summary>
+        private static async Task CopyWholeAsync(RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination, OperationContext context,
+            TransferOptions options, Uri sourceUri, Uri temp, long total, IncrementalHash sha, StallWatch stall)
+        {
+            var token = context.CancellationToken;
+            var length = (int)total;
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+            var local = source is FileSystemProtocolPlugin && destination is FileSystemProtocolPlugin;
+            try
+            {
+                using (var reader = await source.OpenReadAsync(context, sourceUri, 0, run.Record.SourceVersion, options).ConfigureAwait(false))
+                {
+                    var filled = 0;
+                    while (filled < length)
+                    {
+                        // A local file is read synchronously: an async read of an ordinary file only moves it to another thread.
+                        var n = local
+                            ? reader.Read(buffer, filled, length - filled)
+                            : await reader.ReadAsync(buffer, filled, length - filled, token).ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            throw new PluginException(ErrorCode.SourceChanged,
+                                $"The source ended after {filled} bytes; {total} were expected. It changed during the transfer.", errorId: "SourceChanged");
+                        }
+
+                        filled += n;
+                        stall.Touch();
+                    }
+                }
+
+                token.ThrowIfCancellationRequested();
+                sha.AppendData(buffer, 0, length);
+                var writer = await destination.OpenWriteAsync(context, temp, 0, options).ConfigureAwait(false);
+                try
+                {
+                    if (local)
+                    {
+                        writer.Write(buffer, 0, length);
+                        writer.Flush();
+                    }
+                    else
+                    {
+                        await writer.WriteAsync(buffer, 0, length, token).ConfigureAwait(false);
+                        await writer.FlushAsync(token).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    writer.Dispose();
+                }
+
+                stall.Touch();
+                run.Update(r => r.BytesTransferred = total);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
         private async Task ResolveDestinationAsync(RunningTransfer run, ITransferEndpoint destination, OperationContext context, TransferOptions options)
         {
             var record = run.Record;
             var requested = new Uri(record.DestinationUri);
             Uri final;
-            if (TransferLocation.EndsWithSlash(requested))
+            if (TransferLocation.EndsWithSlash(requested) && run.Batch != null && run.Batch.KnownFolders.ContainsKey(record.DestinationUri))
+            {
+                // Checked (or created) for an earlier member of the batch; a folder removed since fails the write clearly.
+                final = TransferLocation.Combine(requested, record.Name);
+            }
+            else if (TransferLocation.EndsWithSlash(requested))
             {
                 var folder = await destination.GetInfoAsync(context, requested, options).ConfigureAwait(false);
                 if (!folder.Exists)
@@ -894,6 +1014,7 @@ namespace TransferTools.Engine.Transfers
                 }
 
                 final = TransferLocation.Combine(requested, record.Name);
+                run.Batch?.KnownFolders.TryAdd(record.DestinationUri, true);
             }
             else
             {
@@ -996,10 +1117,18 @@ namespace TransferTools.Engine.Transfers
             try
             {
                 var folder = TransferLocation.Parent(final);
+                if (run.Batch != null && destination is FileSystemProtocolPlugin)
+                {
+                    // One line in the batch's manifest file instead of a file (and a rename) per transfer.
+                    var path = run.Batch.AppendManifest(FileSystemProtocolPlugin.ToLocalPath(folder), manifest);
+                    run.Update(r => r.ManifestUri = FileSystemProtocolPlugin.ToUri(path).ToString());
+                    return;
+                }
+
                 await manifest.WriteAsync(context, destination, folder, options).ConfigureAwait(false);
                 run.Update(r => r.ManifestUri = TransferManifest.LocationIn(folder, record.Id).ToString());
             }
-            catch (Exception e) when (!(e is OperationCanceledException))
+            catch (Exception e) when (!(e is OperationCanceledException) && !(e is OutOfMemoryException))
             {
                 // The file is delivered and verified; a missing manifest only stops Receive-Transfer -TransferId.
                 context.Logger.Log(LogLevel.Warning, $"Transfer {Short(record.Id)}: delivered, but the manifest could not be written: {e.Message}");
@@ -1055,21 +1184,34 @@ namespace TransferTools.Engine.Transfers
             }
         }
 
-        private IDisposable StartControlWatch(RunningTransfer run)
+        private void EnsureControlWatch()
         {
-            // Another process asks a running transfer to stop or pause through journal/ID.control.
-            var timer = new Timer(_ =>
+            // Another process asks a running transfer to stop or pause through journal/ID.control. One timer polls for
+            // every transfer of the session (a timer per transfer cost every small file its creation and disposal).
+            if (Volatile.Read(ref _controlTimer) != null)
+            {
+                return;
+            }
+
+            lock (_controlGate)
+            {
+                _controlTimer ??= new Timer(_ => PollControl(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+            }
+        }
+
+        private void PollControl()
+        {
+            foreach (var run in _running.Values)
             {
                 var action = _journal.ReadControl(run.Record.Id);
                 if (action is null)
                 {
-                    return;
+                    continue;
                 }
 
                 _journal.ClearControl(run.Record.Id);
                 run.RequestStop(string.Equals(action, "cancel", StringComparison.OrdinalIgnoreCase) ? StopReason.Cancel : StopReason.Suspend);
-            }, null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
-            return timer;
+            }
         }
 
         private async Task<Transfer> ControlOtherAsync(OperationContext context, TransferRecord record, string action, TransferStatus target)
@@ -1381,7 +1523,32 @@ namespace TransferTools.Engine.Transfers
             }
         }
 
-        private void Save(RunningTransfer run, bool durable) => _journal.Save(run.CloneRecord(), durable);
+        private void Save(RunningTransfer run, bool durable)
+        {
+            if (run.Batch != null)
+            {
+                run.Batch.Append(run.CloneRecord(), durable);
+            }
+            else
+            {
+                _journal.Save(run.CloneRecord(), durable);
+            }
+        }
+
+        /// <summary>The protocol registration serving <paramref name="location"/>'s scheme and its plugin, remembered per batch.</summary>
+        private async Task<(string Protocol, IProtocolPlugin Plugin)> ResolveProtocolAsync(OperationContext context, Uri location, TransferBatch? batch)
+        {
+            var key = "protocol:" + location.Scheme.ToLowerInvariant();
+            if (batch != null && batch.Memo.TryGetValue(key, out var known) && known is Tuple<string, IProtocolPlugin> memo)
+            {
+                return (memo.Item1, memo.Item2);
+            }
+
+            var protocol = await FindProtocolAsync(context, location).ConfigureAwait(false);
+            var plugin = await _session.Plugins.GetAsync<IProtocolPlugin>(context, protocol).ConfigureAwait(false);
+            batch?.Memo.TryAdd(key, Tuple.Create(protocol, plugin));
+            return (protocol, plugin);
+        }
 
         private void ThrowIfClosed()
         {
@@ -1489,6 +1656,8 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The context for monitor events: the same values, never cancelled.</summary>
         public OperationContext EventContext => Context.WithCancellation(CancellationToken.None);
         public ITransferEndpoint? Remote { get; set; }
+        /// <summary>The batch this transfer is journaled in, or null for a record file of its own.</summary>
+        public TransferBatch? Batch { get; set; }
         public Task Completion { get; set; } = Task.CompletedTask;
         public StopReason Stop => (StopReason)Volatile.Read(ref _stop);
 
@@ -1598,6 +1767,16 @@ namespace TransferTools.Engine.Transfers
 
                 return transfer;
             }
+        }
+    }
+
+    /// <summary>The owner lock of a batch member: the batch's lock covers it.</summary>
+    internal sealed class NoLock : IDisposable
+    {
+        public static readonly NoLock Instance = new NoLock();
+
+        public void Dispose()
+        {
         }
     }
 

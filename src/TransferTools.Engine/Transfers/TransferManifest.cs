@@ -46,8 +46,71 @@ namespace TransferTools.Engine.Transfers
         public static Uri LocationIn(Uri folder, string id) =>
             TransferLocation.Combine(TransferLocation.Combine(folder, FolderName), id + ".json");
 
+        private static readonly JsonSerializerOptions LineJson = new JsonSerializerOptions
+        {
+            WriteIndented = false,
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
+
+        /// <summary>The largest batch manifest file a reader accepts.</summary>
+        private const long MaxBatchFileLength = 256L * 1024 * 1024;
+
         /// <summary>Serialized form.</summary>
         public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+
+        /// <summary>
+        /// The name (in <see cref="FolderName"/>) of the file that holds the manifests of a batch of sends, one JSON object
+        /// per line: <c>BATCH.batch.json</c>, BATCH being the last 16 hex digits of each member's id.
+        /// </summary>
+        public static string BatchFileName(string batchId) => batchId + ".batch.json";
+
+        /// <summary>One line of a batch manifest file: compact JSON and a newline.</summary>
+        internal byte[] ToLine()
+        {
+            var json = JsonSerializer.SerializeToUtf8Bytes(this, LineJson);
+            var line = new byte[json.Length + 1];
+            Buffer.BlockCopy(json, 0, line, 0, json.Length);
+            line[json.Length] = (byte)'\n';
+            return line;
+        }
+
+        /// <summary>The manifest of <paramref name="id"/> in the lines of a batch manifest file, or null (torn or foreign lines are skipped).</summary>
+        internal static TransferManifest? FindInBatch(byte[] bytes, string id, string where)
+        {
+            TransferManifest? found = null;
+            var start = 0;
+            while (start < bytes.Length)
+            {
+                var end = Array.IndexOf(bytes, (byte)'\n', start);
+                if (end < 0)
+                {
+                    break; // a torn last line
+                }
+
+                var line = new byte[end - start];
+                Buffer.BlockCopy(bytes, start, line, 0, line.Length);
+                start = end + 1;
+                if (line.Length == 0 || System.Text.Encoding.UTF8.GetString(line).IndexOf(id, StringComparison.Ordinal) < 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var manifest = Parse(line, where);
+                    if (manifest.Id == id)
+                    {
+                        found = manifest;
+                    }
+                }
+                catch (PluginException)
+                {
+                }
+            }
+
+            return found;
+        }
 
         /// <summary>Reads and validates a manifest.</summary>
         /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> when it is not a valid manifest.</exception>
@@ -95,6 +158,24 @@ namespace TransferTools.Engine.Transfers
         {
             var location = LocationIn(folder, id);
             var info = await endpoint.GetInfoAsync(context, location, options).ConfigureAwait(false);
+            if (!info.Exists && id.Length == 32)
+            {
+                // Sent as one of a batch: its manifest is a line of the batch's manifest file.
+                var batchLocation = TransferLocation.Combine(TransferLocation.Combine(folder, FolderName), BatchFileName(id.Substring(16)));
+                var batchInfo = await endpoint.GetInfoAsync(context, batchLocation, options).ConfigureAwait(false);
+                if (batchInfo.Exists && !batchInfo.IsDirectory && batchInfo.Length <= MaxBatchFileLength)
+                {
+                    using var batchStream = await endpoint.OpenReadAsync(context, batchLocation, 0, null, options).ConfigureAwait(false);
+                    using var batchMemory = new MemoryStream();
+                    await batchStream.CopyToAsync(batchMemory, 81920, context.CancellationToken).ConfigureAwait(false);
+                    var inBatch = FindInBatch(batchMemory.ToArray(), id, TransferLocation.Display(batchLocation));
+                    if (inBatch != null)
+                    {
+                        return inBatch;
+                    }
+                }
+            }
+
             if (!info.Exists)
             {
                 throw new PluginException(ErrorCode.NotFound,

@@ -70,7 +70,7 @@ namespace TransferTools.Commands
                 work.Add((target, c => Session.Transfers.StartReceiveAsync(c, request)));
             }
 
-            RunTransfers(work, ThrottleLimit);
+            RunTransfers(work, ThrottleLimit, batched: true);
         }
     }
 }

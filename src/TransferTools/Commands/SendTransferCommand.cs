@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Management.Automation;
 using TransferTools.Abstractions;
 using TransferTools.Internal;
@@ -72,12 +73,45 @@ namespace TransferTools.Commands
                 work.Add((target, c => Session.Transfers.StartSendAsync(c, request)));
             }
 
-            RunTransfers(work, ThrottleLimit);
+            RunTransfers(work, ThrottleLimit, batched: true);
+        }
+
+        /// <summary>True for a rooted file system path with no wildcard, provider or drive qualifier PowerShell would interpret.</summary>
+        private static bool IsPlainFullPath(string input, bool literal)
+        {
+            if (input.Length == 0 || (!literal && WildcardPattern.ContainsWildcardCharacters(input)) || input.IndexOf("::", StringComparison.Ordinal) >= 0
+                || input.IndexOf("/../", StringComparison.Ordinal) >= 0 || input.IndexOf("/./", StringComparison.Ordinal) >= 0
+                || input.IndexOf("\\..\\", StringComparison.Ordinal) >= 0 || input.IndexOf("\\.\\", StringComparison.Ordinal) >= 0)
+            {
+                return false;
+            }
+
+            if (System.IO.Path.DirectorySeparatorChar == '/')
+            {
+                return input[0] == '/';
+            }
+
+            // Windows: C:\... (a drive letter and a separator) or a UNC path.
+            return (input.Length >= 3 && char.IsLetter(input[0]) && input[1] == ':' && (input[2] == '\\' || input[2] == '/'))
+                   || input.StartsWith("\\\\", StringComparison.Ordinal);
         }
 
         private IEnumerable<string> ResolveSources(string input, bool literal)
         {
             var files = new List<string>();
+            const string ProviderPrefix = @"Microsoft.PowerShell.Core\FileSystem::";
+            var candidate = literal && input.StartsWith(ProviderPrefix, StringComparison.OrdinalIgnoreCase) ? input.Substring(ProviderPrefix.Length) : input;
+            if (IsPlainFullPath(candidate, literal))
+            {
+                // A full path without wildcards (what Get-ChildItem pipes) is its own provider path: resolving it through
+                // the provider costs each piped file a drive lookup (which reads the mount table) and a glob.
+                if (File.Exists(candidate))
+                {
+                    files.Add(candidate);
+                    return files;
+                }
+            }
+
             try
             {
                 if (literal)

@@ -113,7 +113,11 @@ namespace TransferTools.Commands
         /// or an error whose target is the input. Ctrl+C suspends the transfers in flight (they stay resumable) and
         /// stops the pipeline.
         /// </summary>
-        protected void RunTransfers(IReadOnlyList<(object Target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start)> work, int throttleLimit)
+        /// <param name="work">What to start, with the input each result or error is written for.</param>
+        /// <param name="throttleLimit">How many run at once.</param>
+        /// <param name="batched">Journal new transfers of this call as one batch (sends and receives; never resumes).</param>
+        protected void RunTransfers(IReadOnlyList<(object Target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start)> work, int throttleLimit,
+            bool batched = false)
         {
             if (work.Count == 0)
             {
@@ -151,14 +155,22 @@ namespace TransferTools.Commands
                     // Lets the progress monitor say "2 of 5 files" before the last one has started.
                     context = context.WithValue(TransferTools.Engine.Monitoring.EngineContextKeys.ExpectedTransferCount, work.Count);
                     var manager = Session.Transfers;
-                    using var gate = new System.Threading.SemaphoreSlim(Math.Max(1, throttleLimit));
-                    var tasks = new List<System.Threading.Tasks.Task>();
-                    for (var i = 0; i < work.Count; i++)
+                    using var batch = batched && work.Count > 1 ? manager.BeginBatch() : null;
+                    if (batch != null)
                     {
-                        var index = i;
-                        tasks.Add(System.Threading.Tasks.Task.Run(async () =>
+                        context = context.WithValue(TransferManager.BatchContextKey, batch);
+                    }
+
+                    // ThrottleLimit workers take the inputs in order (a task per input cost every small file a task and a wait).
+                    var next = -1;
+                    var pending = 0; // results done but not yet handed to the pipeline thread
+                    async System.Threading.Tasks.Task Worker()
+                    {
+                        await System.Threading.Tasks.Task.Yield();
+                        int index;
+                        while ((index = System.Threading.Interlocked.Increment(ref next)) < work.Count)
                         {
-                            await gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                            context.CancellationToken.ThrowIfCancellationRequested();
                             try
                             {
                                 var transfer = await work[index].Start(context).ConfigureAwait(false);
@@ -173,17 +185,27 @@ namespace TransferTools.Commands
                             {
                                 results[index] = (null, e);
                             }
-                            finally
-                            {
-                                gate.Release();
-                            }
 
                             System.Threading.Volatile.Write(ref done[index], true);
-                            post(WriteReady);
-                        }));
+                            // One wake-up of the pipeline thread writes every result ready by then.
+                            if (System.Threading.Interlocked.Increment(ref pending) == 1)
+                            {
+                                post(() =>
+                                {
+                                    System.Threading.Interlocked.Exchange(ref pending, 0);
+                                    WriteReady();
+                                });
+                            }
+                        }
                     }
 
-                    await System.Threading.Tasks.Task.WhenAll(tasks).ConfigureAwait(false);
+                    var workers = new List<System.Threading.Tasks.Task>();
+                    for (var w = 0; w < Math.Max(1, Math.Min(throttleLimit, work.Count)); w++)
+                    {
+                        workers.Add(Worker());
+                    }
+
+                    await System.Threading.Tasks.Task.WhenAll(workers).ConfigureAwait(false);
                 });
             }
             catch (Exception e) when (IsExpected(e))

@@ -101,6 +101,61 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public void A_batch_journal_keeps_the_newest_whole_line_of_each_member_and_skips_torn_or_garbage_lines()
+        {
+            var batchId = "0123456789abcdef";
+            var a = "aaaaaaaaaaaaaaaa" + batchId;
+            var b = "bbbbbbbbbbbbbbbb" + batchId;
+            var active = Record(a, DateTimeOffset.UtcNow);
+            var done = Record(a, DateTimeOffset.UtcNow);
+            done.Status = TransferStatus.Completed;
+            var bytes = TransferJournal.SerializeLine(active)
+                .Concat(System.Text.Encoding.UTF8.GetBytes("garbage line\n"))
+                .Concat(TransferJournal.SerializeLine(Record(b, DateTimeOffset.UtcNow)))
+                .Concat(TransferJournal.SerializeLine(done))
+                .Concat(System.Text.Encoding.UTF8.GetBytes("{\"FormatVersion\":1,\"Id\":\"" + b + "\",\"Status\":\"Fai"))
+                .ToArray();
+            File.WriteAllBytes(_journal.BatchPath(batchId), bytes);
+
+            var parsed = TransferJournal.ParseBatch(bytes);
+            Assert.Equal(2, parsed.Count);
+            Assert.Equal(TransferStatus.Completed, _journal.TryLoad(a)!.Status);
+            Assert.Equal(TransferStatus.Active, _journal.TryLoad(b)!.Status);
+            Assert.Contains(a, _journal.AllIds());
+            Assert.Equal(b, _journal.ResolveId(b.Substring(0, 6)));
+            Assert.Equal(2, _journal.LoadAll().Count);
+            // No process holds the batch lock: its unfinished member is not owned (shown as interrupted).
+            Assert.False(_journal.IsOwned(b));
+        }
+
+        [Fact]
+        public void A_member_with_a_record_file_of_its_own_is_read_from_it_not_from_the_batch()
+        {
+            var batchId = "fedcba9876543210";
+            var id = "cccccccccccccccc" + batchId;
+            File.WriteAllBytes(_journal.BatchPath(batchId), TransferJournal.SerializeLine(Record(id, DateTimeOffset.UtcNow)));
+            var resumed = Record(id, DateTimeOffset.UtcNow);
+            resumed.Status = TransferStatus.Completed;
+            _journal.Save(resumed);
+            Assert.Equal(TransferStatus.Completed, _journal.TryLoad(id)!.Status);
+            Assert.Single(_journal.LoadAll());
+        }
+
+        [Fact]
+        public void A_batch_manifest_file_yields_the_member_asked_for_and_skips_a_torn_line()
+        {
+            var id = TransferManager.NewId();
+            var manifest = new TransferManifest { Id = id, Name = "x.bin", Size = 3, Sha256 = new string('a', 64), SenderUser = "u", SenderMachine = "m" };
+            var other = new TransferManifest { Id = TransferManager.NewId(), Name = "y.bin", Size = 1, Sha256 = new string('b', 64) };
+            var bytes = other.ToLine().Concat(manifest.ToLine())
+                .Concat(System.Text.Encoding.UTF8.GetBytes("{\"formatVersion\":1,\"id\":\"" + id + "\",\"name\":\"../evil")).ToArray();
+            var found = TransferManifest.FindInBatch(bytes, id, "here");
+            Assert.NotNull(found);
+            Assert.Equal("x.bin", found!.Name);
+            Assert.Null(TransferManifest.FindInBatch(bytes, TransferManager.NewId(), "here"));
+        }
+
+        [Fact]
         public void The_owner_lock_is_exclusive_and_released_on_dispose()
         {
             var id = TransferManager.NewId();

@@ -25,6 +25,7 @@ namespace TransferTools.Plugins.Sftp
         public int ParallelWrites { get; set; } = 8;
         public int WriteSegmentSize { get; set; } = 256 * 1024;
         public int PendingWrites { get; set; } = 64;
+        public int PendingReads { get; set; } = 32;
     }
 
     /// <summary>

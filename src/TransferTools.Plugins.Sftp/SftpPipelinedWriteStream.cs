@@ -13,7 +13,7 @@ namespace TransferTools.Plugins.Sftp
 {
     /// <summary>
     /// Writes a remote file through one SFTP handle with up to <c>PendingWrites</c> write requests in flight, each
-    /// answered by a callback (<see cref="SshNetWriteRequests"/>): the pipelining OpenSSH's sftp does (64 requests of
+    /// answered by a callback (<see cref="SshNetRequests"/>): the pipelining OpenSSH's sftp does (64 requests of
     /// 32 KiB), at a fraction of the CPU that SSH.NET's per-request waits cost.
     /// </summary>
     /// <remarks>
@@ -28,14 +28,14 @@ namespace TransferTools.Plugins.Sftp
         private readonly SftpClient _client;
         private readonly SftpFileStream _file;
         private readonly object _session;
-        private readonly SshNetWriteRequests _requests;
+        private readonly SshNetRequests _requests;
         private readonly byte[] _handle;
         private readonly int _requestSize;
         private readonly int _maxPending;
         private readonly TimeSpan _stallTimeout;
         private readonly Func<Exception, PluginException> _map;
-        private readonly Action<SshNetWriteRequests.Slot, int, string?> _completed;
-        private readonly Stack<SshNetWriteRequests.Slot> _free = new Stack<SshNetWriteRequests.Slot>();
+        private readonly Action<SshNetRequests.Slot, int, string?> _completed;
+        private readonly Stack<SshNetRequests.Slot> _free = new Stack<SshNetRequests.Slot>();
         private readonly object _lock = new object();
         private readonly Stopwatch _sinceAnswer = Stopwatch.StartNew();
         private int _slots;
@@ -43,12 +43,12 @@ namespace TransferTools.Plugins.Sftp
         private TaskCompletionSource<bool>? _waiter;
         private int _wakeAt;
         private Exception? _failure;
-        private SshNetWriteRequests.Slot? _current;
+        private SshNetRequests.Slot? _current;
         private int _fill;
         private long _position;
         private bool _disposed;
 
-        public SftpPipelinedWriteStream(SftpClient client, SftpFileStream file, object session, SshNetWriteRequests requests, long position,
+        public SftpPipelinedWriteStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position,
             int maxPending, uint bufferSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
         {
             _client = client;
@@ -151,7 +151,7 @@ namespace TransferTools.Plugins.Sftp
             _position += slot.Length;
         }
 
-        private async Task<SshNetWriteRequests.Slot> TakeSlotAsync(CancellationToken cancellationToken)
+        private async Task<SshNetRequests.Slot> TakeSlotAsync(CancellationToken cancellationToken)
         {
             while (true)
             {
@@ -222,9 +222,9 @@ namespace TransferTools.Plugins.Sftp
         }
 
         /// <summary>The server's answer to one request, on SSH.NET's receive thread: keep it short.</summary>
-        private void OnCompleted(SshNetWriteRequests.Slot slot, int status, string? message)
+        private void OnCompleted(SshNetRequests.Slot slot, int status, string? message)
         {
-            if (status != SshNetWriteRequests.StatusOk)
+            if (status != SshNetRequests.StatusOk)
             {
                 Fail(StatusException(status, message, slot));
             }
@@ -232,7 +232,7 @@ namespace TransferTools.Plugins.Sftp
             Release(slot);
         }
 
-        private void Release(SshNetWriteRequests.Slot slot)
+        private void Release(SshNetRequests.Slot slot)
         {
             TaskCompletionSource<bool>? wake = null;
             lock (_lock)
@@ -250,7 +250,7 @@ namespace TransferTools.Plugins.Sftp
             wake?.TrySetResult(true);
         }
 
-        private static Exception StatusException(int status, string? message, SshNetWriteRequests.Slot slot)
+        private static Exception StatusException(int status, string? message, SshNetRequests.Slot slot)
         {
             var detail = string.IsNullOrEmpty(message) ? $"status {status}" : message!;
             var text = $"The server refused to write {slot.Length} bytes at offset {slot.Offset}: {detail}";

@@ -21,7 +21,7 @@ namespace TransferTools.Plugins.Sftp
     /// Configuration keys (registration configuration, or per transfer in <see cref="TransferOptions.Custom"/>):
     /// <c>KnownHostsPath</c> (one or more files separated by <c>;</c>; default <c>~/.ssh/known_hosts</c>),
     /// <c>HostKeyFingerprint</c> (default pin when the transfer gives none), <c>BufferSize</c> (bytes per SFTP request),
-    /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingWrites</c>, <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
+    /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingReads</c>, <c>PendingWrites</c>, <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
     /// </remarks>
     public sealed class SftpProtocolPlugin : StreamingProtocolPlugin
     {
@@ -42,6 +42,9 @@ namespace TransferTools.Plugins.Sftp
         /// <summary>Configuration key: how many write requests one upload keeps in flight on one handle (default 64, as
         /// OpenSSH's sftp; 0 writes through <see cref="ParallelWritesKey"/> handles instead).</summary>
         public const string PendingWritesKey = "PendingWrites";
+        /// <summary>Configuration key: how many read requests one download keeps in flight (default 32 of up to 64 KiB;
+        /// 0 reads through SSH.NET's own stream).</summary>
+        public const string PendingReadsKey = "PendingReads";
 
         private static readonly string[] SchemeList = { "sftp" };
         private readonly SftpConnectionPool _pool = new SftpConnectionPool();
@@ -85,8 +88,10 @@ namespace TransferTools.Plugins.Sftp
             });
 
         /// <inheritdoc/>
-        public override Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options) =>
-            RunAsync(context, location, options, "OpenRead", idempotent: true, async (client, loc, ct) =>
+        public override Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
+        {
+            var settings = Settings(options);
+            return RunAsync(context, location, options, "OpenRead", idempotent: true, async (client, loc, ct) =>
             {
                 var attributes = await client.GetAttributesAsync(loc.Path, ct).ConfigureAwait(false);
                 if (attributes.IsDirectory)
@@ -111,6 +116,20 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 var stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
+                if (settings.PendingReads > 0)
+                {
+                    var requests = SshNetRequests.Instance;
+                    var session = requests?.SessionOf(client);
+                    if (requests != null && session != null)
+                    {
+                        return (Stream)new SftpPipelinedReadStream(client, stream, session, requests, offset, attributes.Size, settings.PendingReads,
+                            settings.BufferSize, settings.StallTimeout, e => Fail(client, loc, "Read", e));
+                    }
+
+                    context.Logger.Log(LogLevel.Verbose,
+                        $"Sftp: pipelined reads are unavailable with this SSH.NET ({SshNetRequests.BindFailure ?? "no SFTP session"}); reading through SSH.NET's stream.");
+                }
+
                 try
                 {
                     if (offset > 0)
@@ -126,6 +145,7 @@ namespace TransferTools.Plugins.Sftp
 
                 return (Stream)new SftpStream(stream, offset, write: false, e => Fail(client, loc, "Read", e));
             });
+        }
 
         /// <inheritdoc/>
         public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
@@ -194,7 +214,7 @@ namespace TransferTools.Plugins.Sftp
 
             if (settings.PendingWrites > 0)
             {
-                var requests = SshNetWriteRequests.Instance;
+                var requests = SshNetRequests.Instance;
                 var session = requests?.SessionOf(client);
                 if (requests != null && session != null)
                 {
@@ -203,7 +223,7 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 context.Logger.Log(LogLevel.Verbose,
-                    $"Sftp: pipelined writes are unavailable with this SSH.NET ({SshNetWriteRequests.BindFailure ?? "no SFTP session"}); writing through {settings.ParallelWrites} handles.");
+                    $"Sftp: pipelined writes are unavailable with this SSH.NET ({SshNetRequests.BindFailure ?? "no SFTP session"}); writing through {settings.ParallelWrites} handles.");
             }
 
             return new SftpParallelWriteStream(client, stream, location.Path, offset, settings.ParallelWrites, settings.WriteSegmentSize, Map);
@@ -468,6 +488,7 @@ namespace TransferTools.Plugins.Sftp
             settings.ParallelWrites = Number(Get(ParallelWritesKey), ParallelWritesKey, 1, 64, settings.ParallelWrites);
             settings.WriteSegmentSize = Number(Get(WriteSegmentSizeKey), WriteSegmentSizeKey, 4096, 16 * 1024 * 1024, settings.WriteSegmentSize);
             settings.PendingWrites = Number(Get(PendingWritesKey), PendingWritesKey, 0, 1024, settings.PendingWrites);
+            settings.PendingReads = Number(Get(PendingReadsKey), PendingReadsKey, 0, 1024, settings.PendingReads);
             return settings;
         }
 

@@ -8,20 +8,20 @@ using Renci.SshNet;
 namespace TransferTools.Plugins.Sftp
 {
     /// <summary>
-    /// Fire-and-callback SFTP write requests on SSH.NET's session: the mechanism its own <c>UploadFile</c> uses, which
-    /// SSH.NET does not expose for a caller's own handle and offset. Every public write path of SSH.NET waits for each
+    /// Fire-and-callback SFTP read and write requests on SSH.NET's session: the mechanism its own <c>UploadFile</c> uses,
+    /// which SSH.NET does not expose for a caller's own handle and offset. Every public write path of SSH.NET waits for each
     /// request's answer through three registered waits and two timers (about 100 µs of CPU per 32 KiB request, more than
     /// the encryption); this sends a request and gets a callback on SSH.NET's receive thread when the server answers, so
     /// dozens of requests stay in flight at almost no cost, as OpenSSH's sftp does.
     /// </summary>
     /// <remarks>
     /// The members are internal to SSH.NET, so they are bound once by reflection against the exact SSH.NET version the
-    /// plugin ships with. When any is missing (a different SSH.NET), <see cref="Instance"/> is null and uploads use
-    /// <see cref="SftpParallelWriteStream"/> instead: slower, never wrong.
+    /// plugin ships with. When any is missing (a different SSH.NET), <see cref="Instance"/> is null and transfers use
+    /// SSH.NET's public streams (<see cref="SftpParallelWriteStream"/>, <see cref="SftpStream"/>) instead: slower, never wrong.
     /// </remarks>
-    internal sealed class SshNetWriteRequests
+    internal sealed class SshNetRequests
     {
-        private static readonly Lazy<SshNetWriteRequests?> Lazy = new Lazy<SshNetWriteRequests?>(TryBind);
+        private static readonly Lazy<SshNetRequests?> Lazy = new Lazy<SshNetRequests?>(TryBind);
 
         private readonly Func<SftpClient, object?> _session;
         private readonly Func<byte[], int, object> _newBuffer;
@@ -33,11 +33,21 @@ namespace TransferTools.Plugins.Sftp
         private readonly Func<object, string?> _errorMessage;
         private readonly Type _callbackType;
         private readonly MethodInfo _onResponse;
+        private readonly Func<object, uint, uint> _maxReadLength;
+        private readonly Action<object, byte[], ulong, uint, Delegate, Delegate> _sendRead;
+        private readonly Func<object, ArraySegment<byte>> _responseData;
+        private readonly Type _dataCallbackType;
 
-        private SshNetWriteRequests(Func<SftpClient, object?> session, Func<byte[], int, object> newBuffer, Func<object, byte[], uint> maxWriteLength,
+        private SshNetRequests(Func<SftpClient, object?> session, Func<byte[], int, object> newBuffer, Func<object, byte[], uint> maxWriteLength,
             Action<object, ulong, int> setRequest, Func<object, ArraySegment<byte>> data, Action<object, object, Delegate> send,
-            Func<object, int> statusCode, Func<object, string?> errorMessage, Type callbackType)
+            Func<object, int> statusCode, Func<object, string?> errorMessage, Type callbackType,
+            Func<object, uint, uint> maxReadLength, Action<object, byte[], ulong, uint, Delegate, Delegate> sendRead,
+            Func<object, ArraySegment<byte>> responseData, Type dataCallbackType)
         {
+            _maxReadLength = maxReadLength;
+            _sendRead = sendRead;
+            _responseData = responseData;
+            _dataCallbackType = dataCallbackType;
             _session = session;
             _newBuffer = newBuffer;
             _maxWriteLength = maxWriteLength;
@@ -51,7 +61,7 @@ namespace TransferTools.Plugins.Sftp
         }
 
         /// <summary>The bound members, or null when this SSH.NET lacks them.</summary>
-        public static SshNetWriteRequests? Instance => Lazy.Value;
+        public static SshNetRequests? Instance => Lazy.Value;
 
         /// <summary>Why binding failed (for the verbose log), or null.</summary>
         public static string? BindFailure { get; private set; }
@@ -59,12 +69,40 @@ namespace TransferTools.Plugins.Sftp
         /// <summary>The SFTP status code for success.</summary>
         public const int StatusOk = 0;
 
+        /// <summary>The SFTP status code for end of file.</summary>
+        public const int StatusEof = 1;
+
+        /// <summary>The largest payload one read request returns on this session.</summary>
+        public int MaxReadLength(object session, uint bufferSize) => (int)_maxReadLength(session, bufferSize);
+
+        /// <summary>The data and status callbacks of a read request, bound to <paramref name="target"/>'s
+        /// <c>OnData(object)</c> and <c>OnStatus(object)</c>.</summary>
+        public (Delegate Data, Delegate Status) ReadCallbacks(object target)
+        {
+            var type = target.GetType();
+            return (Delegate.CreateDelegate(_dataCallbackType, target, type.GetMethod("OnData", new[] { typeof(object) })!),
+                Delegate.CreateDelegate(_callbackType, target, type.GetMethod("OnStatus", new[] { typeof(object) })!));
+        }
+
+        /// <summary>Sends a read request; exactly one of the callbacks runs on SSH.NET's receive thread with the answer.</summary>
+        public void SendRead(object session, byte[] handle, long offset, int length, Delegate data, Delegate status) =>
+            _sendRead(session, handle, (ulong)offset, (uint)length, data, status);
+
+        /// <summary>The bytes of a data answer (valid only during the callback).</summary>
+        public ArraySegment<byte> DataOf(object response) => _responseData(response);
+
+        /// <summary>The status code of a status answer.</summary>
+        public int StatusOf(object response) => _statusCode(response);
+
+        /// <summary>The message of a status answer.</summary>
+        public string? MessageOf(object response) => _errorMessage(response);
+
         /// <summary>One reusable write request: its buffer (handle, offset, data) and its answer callback.</summary>
         public sealed class Slot
         {
             internal object Buffer = null!;
             internal Delegate Callback = null!;
-            internal SshNetWriteRequests Owner = null!;
+            internal SshNetRequests Owner = null!;
 
             /// <summary>Where the request writes, and how many bytes.</summary>
             public long Offset;
@@ -73,7 +111,7 @@ namespace TransferTools.Plugins.Sftp
             /// <summary>Called on SSH.NET's receive thread with the server's status answer.</summary>
             public Action<Slot, int, string?> Completed = null!;
 
-            /// <summary>The bytes to send (fill <see cref="Length"/> of them, then <see cref="SshNetWriteRequests.Send"/>).</summary>
+            /// <summary>The bytes to send (fill <see cref="Length"/> of them, then <see cref="SshNetRequests.Send"/>).</summary>
             public ArraySegment<byte> Data => Owner._data(Buffer);
 
             /// <summary>The callback target (public so that the delegate binds without visibility checks).</summary>
@@ -103,7 +141,7 @@ namespace TransferTools.Plugins.Sftp
             _send(session, slot.Buffer, slot.Callback);
         }
 
-        private static SshNetWriteRequests? TryBind()
+        private static SshNetRequests? TryBind()
         {
             try
             {
@@ -116,7 +154,7 @@ namespace TransferTools.Plugins.Sftp
             }
         }
 
-        private static SshNetWriteRequests Bind()
+        private static SshNetRequests Bind()
         {
             var assembly = typeof(SftpClient).Assembly;
             const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
@@ -166,7 +204,44 @@ namespace TransferTools.Plugins.Sftp
             var message = Expression.Lambda<Func<object, string?>>(
                 Expression.Property(Expression.Convert(r, statusType), errorMessage), r).Compile();
 
-            return new SshNetWriteRequests(session, NewBufferFactory(bufferType), maxWriteLength, setRequest, getData, sendCall, status, message, callbackType);
+            // Reads: new SftpReadRequest(version, id, handle, offset, length, onData, onStatus), sent by the session.
+            var sftpSessionType = Need("Renci.SshNet.Sftp.SftpSession");
+            var requestType = Need("Renci.SshNet.Sftp.Requests.SftpRequest");
+            var readType = Need("Renci.SshNet.Sftp.Requests.SftpReadRequest");
+            var dataType = Need("Renci.SshNet.Sftp.Responses.SftpDataResponse");
+            var dataCallbackType = typeof(Action<>).MakeGenericType(dataType);
+            var readCtor = NotNull(readType.GetConstructor(Any, null,
+                new[] { typeof(uint), typeof(uint), typeof(byte[]), typeof(ulong), typeof(uint), dataCallbackType, callbackType }, null), "SftpReadRequest(...)");
+            var sendRequest = NotNull(sftpSessionType.GetMethod("SendRequest", Any, null, new[] { requestType }, null), "SftpSession.SendRequest");
+            var version = NotNull(sftpSessionType.GetProperty("ProtocolVersion", Any), "SftpSession.ProtocolVersion");
+            var nextId = NotNull(sftpSessionType.GetProperty("NextRequestId", Any), "SftpSession.NextRequestId");
+            var maxRead = NotNull(sessionType.GetMethod("CalculateOptimalReadLength", new[] { typeof(uint) }), "ISftpSession.CalculateOptimalReadLength");
+            var responseData = NotNull(dataType.GetProperty("Data", Any), "SftpDataResponse.Data");
+            if (version.PropertyType != typeof(uint) || nextId.PropertyType != typeof(uint) || responseData.PropertyType != typeof(ArraySegment<byte>))
+            {
+                throw new MissingMemberException("SftpSession has changed shape.");
+            }
+
+            var size = Expression.Parameter(typeof(uint), "size");
+            var maxReadLength = Expression.Lambda<Func<object, uint, uint>>(
+                Expression.Call(Expression.Convert(s, sessionType), maxRead, size), s, size).Compile();
+            var ro = Expression.Parameter(typeof(ulong), "offset");
+            var rn = Expression.Parameter(typeof(uint), "length");
+            var onData = Expression.Parameter(typeof(Delegate), "onData");
+            var onStatus = Expression.Parameter(typeof(Delegate), "onStatus");
+            var concrete = Expression.Variable(sftpSessionType, "sftp");
+            var sendRead = Expression.Lambda<Action<object, byte[], ulong, uint, Delegate, Delegate>>(
+                Expression.Block(new[] { concrete },
+                    Expression.Assign(concrete, Expression.Convert(s, sftpSessionType)),
+                    Expression.Call(concrete, sendRequest, Expression.New(readCtor,
+                        Expression.Property(concrete, version), Expression.Property(concrete, nextId), h, ro, rn,
+                        Expression.Convert(onData, dataCallbackType), Expression.Convert(onStatus, callbackType)))),
+                s, h, ro, rn, onData, onStatus).Compile();
+            var dataOf = Expression.Lambda<Func<object, ArraySegment<byte>>>(
+                Expression.Property(Expression.Convert(r, dataType), responseData), r).Compile();
+
+            return new SshNetRequests(session, NewBufferFactory(bufferType), maxWriteLength, setRequest, getData, sendCall, status, message, callbackType,
+                maxReadLength, sendRead, dataOf, dataCallbackType);
         }
 
         /// <summary>new SftpWriteRequestBuffer(ReadOnlySpan&lt;byte&gt; handle, int dataCapacity, bool usePool): a span

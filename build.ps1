@@ -60,6 +60,15 @@ function Invoke-Build {
             Get-ChildItem $bin -File | Where-Object { $_.Extension -in '.dll', '.pdb' -and -not (Test-Path (Join-Path $OutModule $_.Name)) } |
                 Copy-Item -Destination $OutModule
         }
+        # A plugin built for both netstandard2.0 and net8.0 (Sftp): the net8.0 build and its own dependencies go to
+        # net8.0/, which the engine loads on .NET 8 or later in its own load context (PluginHost.LoadBuiltInType).
+        $net8 = Join-Path $plugin.FullName "bin/$Configuration/net8.0"
+        if ($bin -ne $net8 -and (Test-Path $net8)) {
+            $net8Out = Join-Path $OutModule 'net8.0'
+            New-Item -ItemType Directory -Force -Path $net8Out | Out-Null
+            Get-ChildItem $net8 -File | Where-Object { $_.Extension -in '.dll', '.pdb', '.json' -and $_.BaseName -notlike 'TransferTools.Abstractions*' } |
+                Copy-Item -Destination $net8Out
+        }
     }
 
     # Native SQLite for every platform; the engine picks the right one at load time.

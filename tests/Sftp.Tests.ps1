@@ -97,6 +97,38 @@ Describe 'Sftp transfers' {
         $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
     }
 
+    It 'runs the net8.0 build of the plugin on PowerShell 7 with AES-GCM, and the netstandard2.0 build without it' {
+        $file = New-TestFile -Path (Join-Path $work 'build.bin') -Size 200KB -Seed 4
+        # A fresh process per module layout: the connection log line shows the build, the cipher and where SSH.NET came from.
+        $probe = {
+            param($Module, $File, $Destination, $KeyFile, $Fingerprint)
+            Import-Module $Module
+            $log = Send-Transfer -Path $File -Destination $Destination -KeyFile $KeyFile -HostKeyFingerprint $Fingerprint -Force -Verbose 4>&1 |
+                Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message
+            $ssh = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Renci.SshNet' }
+            [pscustomobject]@{ Log = ($log | Where-Object { $_ -like 'Sftp: connected*' }) -join ' '; SshNet = @($ssh.Location) }
+        }
+        $module = (Resolve-Path (Get-TestModulePath)).Path
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        $modern = & $pwsh -NoProfile -NonInteractive -Command $probe -args $module, $file, "$keyBase/~/build/", $sshd.KeyFile, $sshd.HostKeyFingerprint
+        $modern.Log | Should -BeLike '*SSH.NET net8.0*'
+        $modern.Log | Should -BeLike '*cipher aes128-gcm@openssh.com*'
+        $modern.SshNet | Should -HaveCount 1
+        $modern.SshNet[0] | Should -BeLike "*$([IO.Path]::DirectorySeparatorChar)net8.0$([IO.Path]::DirectorySeparatorChar)Renci.SshNet.dll"
+
+        # Without net8.0/ (as Windows PowerShell 5.1 sees the module), the netstandard2.0 build beside the module works.
+        # (The folder keeps the module's name: Import-Module of a folder looks for <folder name>.psd1.)
+        $copy = Join-Path $work 'without-net8/TransferTools'
+        New-Item -ItemType Directory -Path (Split-Path $copy) | Out-Null
+        Copy-Item $module $copy -Recurse
+        Remove-Item (Join-Path $copy 'net8.0') -Recurse -Force
+        $legacy = & $pwsh -NoProfile -NonInteractive -Command $probe -args $copy, $file, "$keyBase/~/build-legacy/", $sshd.KeyFile, $sshd.HostKeyFingerprint
+        $legacy.Log | Should -BeLike '*SSH.NET netstandard2.0*'
+        $legacy.SshNet[0] | Should -Be (Join-Path $copy 'Renci.SshNet.dll')
+        (Get-FileHash (Join-Path $sshd.KeyUserData 'build-legacy/build.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+        (Get-FileHash (Join-Path $sshd.KeyUserData 'build/build.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
     It 'reports a missing remote file as not found' {
         $err = $null
         Receive-Transfer -Source "$base/~/no-such-file.bin" -OutputDir $work -Credential $pass -HostKeyFingerprint $sshd.HostKeyFingerprint -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue

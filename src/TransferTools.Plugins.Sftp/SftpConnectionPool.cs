@@ -24,6 +24,8 @@ namespace TransferTools.Plugins.Sftp
         public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);
         public int ParallelWrites { get; set; } = 8;
         public int WriteSegmentSize { get; set; } = 256 * 1024;
+        public int PendingWrites { get; set; } = 64;
+        public int PendingReads { get; set; } = 32;
     }
 
     /// <summary>
@@ -139,6 +141,7 @@ namespace TransferTools.Plugins.Sftp
             };
 
             PreferKnownHostKeyTypes(info, location, settings);
+            PreferFastCiphers(info);
             var client = new SftpClient(info)
             {
                 BufferSize = settings.BufferSize,
@@ -152,7 +155,8 @@ namespace TransferTools.Plugins.Sftp
             {
                 await client.ConnectAsync(context.CancellationToken).ConfigureAwait(false);
                 context.Logger.Log(LogLevel.Verbose,
-                    $"Sftp: connected to {location.Host}:{location.Port} as {user} (host key {check.Presented}, {check.TrustedBy}).");
+                    $"Sftp: connected to {location.Host}:{location.Port} as {user} (host key {check.Presented}, {check.TrustedBy}; " +
+                    $"{Algorithms(info)}; SSH.NET {Build}).");
                 return client;
             }
             catch (Exception e)
@@ -299,6 +303,41 @@ namespace TransferTools.Plugins.Sftp
                     algorithms.Remove(name);
                 }
             }
+        }
+
+        /// <summary>The build of the plugin (and of SSH.NET) in use, for the connection log.</summary>
+        internal const string Build =
+#if NET8_0_OR_GREATER
+            "net8.0";
+#else
+            "netstandard2.0";
+#endif
+
+        /// <summary>
+        /// Puts AES-GCM first where it is the fastest cipher: SSH.NET's net8.0 build runs it on the runtime's hardware
+        /// AES-GCM (no separate MAC pass), several times cheaper per byte than aes128-ctr with hmac-sha2-256, which SSH.NET
+        /// would otherwise negotiate first. The netstandard2.0 build computes GCM and ChaCha20 in managed BouncyCastle code
+        /// (about three times slower than its CTR), so there SSH.NET's order stays. Only the order changes: a server that
+        /// offers no GCM still gets CTR.
+        /// </summary>
+        internal static void PreferFastCiphers(ConnectionInfo info)
+        {
+#if NET8_0_OR_GREATER
+            var position = 0;
+            foreach (var name in new[] { "aes128-gcm@openssh.com", "aes256-gcm@openssh.com" })
+            {
+                if (info.Encryptions.ContainsKey(name))
+                {
+                    info.Encryptions.SetPosition(name, position++);
+                }
+            }
+#endif
+        }
+
+        private static string Algorithms(ConnectionInfo info)
+        {
+            var mac = string.IsNullOrEmpty(info.CurrentClientHmacAlgorithm) ? "" : "+" + info.CurrentClientHmacAlgorithm;
+            return $"kex {info.CurrentKeyExchangeAlgorithm}, cipher {info.CurrentClientEncryption}{mac}";
         }
 
         private static string KeyTypeOf(string algorithm) =>

@@ -21,7 +21,7 @@ namespace TransferTools.Plugins.Sftp
     /// Configuration keys (registration configuration, or per transfer in <see cref="TransferOptions.Custom"/>):
     /// <c>KnownHostsPath</c> (one or more files separated by <c>;</c>; default <c>~/.ssh/known_hosts</c>),
     /// <c>HostKeyFingerprint</c> (default pin when the transfer gives none), <c>BufferSize</c> (bytes per SFTP request),
-    /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>.
+    /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingReads</c>, <c>PendingWrites</c>, <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
     /// </remarks>
     public sealed class SftpProtocolPlugin : StreamingProtocolPlugin
     {
@@ -39,6 +39,12 @@ namespace TransferTools.Plugins.Sftp
         public const string ParallelWritesKey = "ParallelWrites";
         /// <summary>Configuration key: bytes each concurrent write takes at a time.</summary>
         public const string WriteSegmentSizeKey = "WriteSegmentSize";
+        /// <summary>Configuration key: how many write requests one upload keeps in flight on one handle (default 64, as
+        /// OpenSSH's sftp; 0 writes through <see cref="ParallelWritesKey"/> handles instead).</summary>
+        public const string PendingWritesKey = "PendingWrites";
+        /// <summary>Configuration key: how many read requests one download keeps in flight (default 32 of up to 64 KiB;
+        /// 0 reads through SSH.NET's own stream).</summary>
+        public const string PendingReadsKey = "PendingReads";
 
         private static readonly string[] SchemeList = { "sftp" };
         private readonly SftpConnectionPool _pool = new SftpConnectionPool();
@@ -82,8 +88,10 @@ namespace TransferTools.Plugins.Sftp
             });
 
         /// <inheritdoc/>
-        public override Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options) =>
-            RunAsync(context, location, options, "OpenRead", idempotent: true, async (client, loc, ct) =>
+        public override Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
+        {
+            var settings = Settings(options);
+            return RunAsync(context, location, options, "OpenRead", idempotent: true, async (client, loc, ct) =>
             {
                 var attributes = await client.GetAttributesAsync(loc.Path, ct).ConfigureAwait(false);
                 if (attributes.IsDirectory)
@@ -108,6 +116,20 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 var stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
+                if (settings.PendingReads > 0)
+                {
+                    var requests = SshNetRequests.Instance;
+                    var session = requests?.SessionOf(client);
+                    if (requests != null && session != null)
+                    {
+                        return (Stream)new SftpPipelinedReadStream(client, stream, session, requests, offset, attributes.Size, settings.PendingReads,
+                            settings.BufferSize, settings.StallTimeout, e => Fail(client, loc, "Read", e));
+                    }
+
+                    context.Logger.Log(LogLevel.Verbose,
+                        $"Sftp: pipelined reads are unavailable with this SSH.NET ({SshNetRequests.BindFailure ?? "no SFTP session"}); reading through SSH.NET's stream.");
+                }
+
                 try
                 {
                     if (offset > 0)
@@ -123,6 +145,7 @@ namespace TransferTools.Plugins.Sftp
 
                 return (Stream)new SftpStream(stream, offset, write: false, e => Fail(client, loc, "Read", e));
             });
+        }
 
         /// <inheritdoc/>
         public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
@@ -148,7 +171,7 @@ namespace TransferTools.Plugins.Sftp
                         stream = await client.OpenAsync(loc.Path, FileMode.Create, FileAccess.Write, ct).ConfigureAwait(false);
                     }
 
-                    return Writer(client, stream, loc, 0, settings);
+                    return Writer(context, client, stream, loc, 0, settings);
                 }
 
                 var attributes = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
@@ -176,15 +199,35 @@ namespace TransferTools.Plugins.Sftp
                     throw;
                 }
 
-                return Writer(client, stream, loc, offset, settings);
+                return Writer(context, client, stream, loc, offset, settings);
             });
         }
 
-        private Stream Writer(SftpClient client, SftpFileStream stream, SftpLocation location, long offset, SftpConnectionSettings settings) =>
-            settings.ParallelWrites <= 1
-                ? new SftpStream(stream, offset, write: true, e => Fail(client, location, "Write", e))
-                : new SftpParallelWriteStream(client, stream, location.Path, offset, settings.ParallelWrites, settings.WriteSegmentSize,
-                    e => Fail(client, location, "Write", e));
+        private Stream Writer(OperationContext context, SftpClient client, SftpFileStream stream, SftpLocation location, long offset,
+            SftpConnectionSettings settings)
+        {
+            PluginException Map(Exception e) => Fail(client, location, "Write", e);
+            if (settings.ParallelWrites <= 1)
+            {
+                return new SftpStream(stream, offset, write: true, Map);
+            }
+
+            if (settings.PendingWrites > 0)
+            {
+                var requests = SshNetRequests.Instance;
+                var session = requests?.SessionOf(client);
+                if (requests != null && session != null)
+                {
+                    return new SftpPipelinedWriteStream(client, stream, session, requests, offset, settings.PendingWrites, settings.BufferSize,
+                        settings.StallTimeout, Map);
+                }
+
+                context.Logger.Log(LogLevel.Verbose,
+                    $"Sftp: pipelined writes are unavailable with this SSH.NET ({SshNetRequests.BindFailure ?? "no SFTP session"}); writing through {settings.ParallelWrites} handles.");
+            }
+
+            return new SftpParallelWriteStream(client, stream, location.Path, offset, settings.ParallelWrites, settings.WriteSegmentSize, Map);
+        }
 
         /// <inheritdoc/>
         public override Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options)
@@ -444,6 +487,8 @@ namespace TransferTools.Plugins.Sftp
             settings.KeepAlive = TimeSpan.FromSeconds(Number(Get(KeepAliveKey), KeepAliveKey, 0, 3600, 15));
             settings.ParallelWrites = Number(Get(ParallelWritesKey), ParallelWritesKey, 1, 64, settings.ParallelWrites);
             settings.WriteSegmentSize = Number(Get(WriteSegmentSizeKey), WriteSegmentSizeKey, 4096, 16 * 1024 * 1024, settings.WriteSegmentSize);
+            settings.PendingWrites = Number(Get(PendingWritesKey), PendingWritesKey, 0, 1024, settings.PendingWrites);
+            settings.PendingReads = Number(Get(PendingReadsKey), PendingReadsKey, 0, 1024, settings.PendingReads);
             return settings;
         }
 

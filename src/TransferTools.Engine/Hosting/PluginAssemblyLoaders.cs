@@ -15,6 +15,10 @@ namespace TransferTools.Engine.Hosting
         internal const string IsolationAssembly = "TransferTools.Plugins.Isolation";
         internal const string IsolationLoaderType = "TransferTools.Plugins.Isolation.IsolatedPluginAssemblyLoader";
 
+        /// <summary>The module subfolder holding net8.0 builds of built-in plugin assemblies (with their dependencies),
+        /// preferred over the netstandard2.0 build beside the module on .NET 8 or later.</summary>
+        public const string ModernFolder = "net8.0";
+
         /// <summary>True when the runtime can give each plugin its own AssemblyLoadContext (.NET 8 or later).</summary>
         public static bool CanIsolate =>
             !RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase)

@@ -406,8 +406,13 @@ namespace TransferTools.Engine.Hosting
             }
             else
             {
-                var path = Path.Combine(ModuleDirectory, builtIn.AssemblyName + ".dll");
-                assembly = LoadExternal(path, registrationName, isolate: false);
+                // A plugin the module also ships built for net8.0 (Sftp: SSH.NET's net8.0 build has hardware AES-GCM)
+                // loads that build on .NET 8 or later, in its own load context so that its dependencies come from
+                // net8.0/ and never from the netstandard2.0 copies beside the module.
+                var modern = Path.Combine(ModuleDirectory, PluginAssemblyLoaders.ModernFolder, builtIn.AssemblyName + ".dll");
+                assembly = PluginAssemblyLoaders.CanIsolate && !(AssemblyLoader is DefaultPluginAssemblyLoader) && File.Exists(modern)
+                    ? LoadExternal(modern, registrationName, isolate: true)
+                    : LoadExternal(Path.Combine(ModuleDirectory, builtIn.AssemblyName + ".dll"), registrationName, isolate: false);
             }
 
             return assembly.GetType(builtIn.ClassName, throwOnError: false) ?? throw new PluginException(ErrorCode.PluginNotFound,

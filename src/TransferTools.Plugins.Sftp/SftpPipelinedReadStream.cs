@@ -1,0 +1,417 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using Renci.SshNet.Sftp;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Plugins.Sftp
+{
+    /// <summary>
+    /// Reads a remote file from any offset with up to <c>PendingReads</c> read requests in flight on one handle, each
+    /// answered by a callback (<see cref="SshNetRequests"/>) that copies the data into the request's own buffer, and
+    /// hands the bytes out strictly in file order. SSH.NET's <see cref="SftpFileStream"/> reads ahead too, but pays
+    /// three registered waits and two timers per 64 KiB request; this is the pipelining OpenSSH's sftp does.
+    /// </summary>
+    /// <remarks>
+    /// A short answer (the server may return fewer bytes than asked) is completed by a new request for the rest, ahead
+    /// of the others. End of file before the size known at open reads as the end of the stream (the engine then reports
+    /// that the source changed). Memory: <c>PendingReads</c> buffers of one request each (32 × 64 KiB = 2 MiB by
+    /// default), reused; they are never pooled, so an answer that arrives after the stream closed writes only into them.
+    /// </remarks>
+    internal sealed class SftpPipelinedReadStream : Stream
+    {
+        private readonly SftpClient _client;
+        private readonly SftpFileStream _file;
+        private readonly object _session;
+        private readonly SshNetRequests _requests;
+        private readonly byte[] _handle;
+        private readonly int _requestSize;
+        private readonly int _maxPending;
+        private readonly long _size;
+        private readonly TimeSpan _stallTimeout;
+        private readonly Func<Exception, PluginException> _map;
+        private readonly LinkedList<Request> _queue = new LinkedList<Request>();
+        private readonly Stack<Request> _free = new Stack<Request>();
+        private readonly object _lock = new object();
+        private readonly Stopwatch _sinceAnswer = Stopwatch.StartNew();
+        private int _inFlight;
+        private TaskCompletionSource<bool>? _waiter;
+        private Exception? _failure;
+        private Request? _head;
+        private int _headPosition;
+        private long _nextOffset;
+        private long _position;
+        private bool _eof;
+        private bool _disposed;
+
+        private const int Pending = 0;
+        private const int Done = 1;
+        private const int EndOfFile = 2;
+        private const int Failed = 3;
+
+        private sealed class Request
+        {
+            private readonly SftpPipelinedReadStream _owner;
+
+            public Request(SftpPipelinedReadStream owner, int size)
+            {
+                _owner = owner;
+                Buffer = new byte[size];
+                (Data, Status) = owner._requests.ReadCallbacks(this);
+            }
+
+            public readonly byte[] Buffer;
+            public readonly Delegate Data;
+            public readonly Delegate Status;
+            public long Offset;
+            public int Length;
+            public int Count;
+            public int State;
+            public LinkedListNode<Request>? Node;
+
+            public void OnData(object response)
+            {
+                var data = _owner._requests.DataOf(response);
+                var n = Math.Min(data.Count, Length);
+                System.Buffer.BlockCopy(data.Array!, data.Offset, Buffer, 0, n);
+                Count = n;
+                _owner.Complete(this, Done, null);
+            }
+
+            public void OnStatus(object response)
+            {
+                var status = _owner._requests.StatusOf(response);
+                if (status == SshNetRequests.StatusEof)
+                {
+                    Count = 0;
+                    _owner.Complete(this, EndOfFile, null);
+                }
+                else
+                {
+                    _owner.Complete(this, Failed, StatusException(status, _owner._requests.MessageOf(response), this));
+                }
+            }
+        }
+
+        public SftpPipelinedReadStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position, long size,
+            int maxPending, uint bufferSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
+        {
+            _client = client;
+            _file = file;
+            _session = session;
+            _requests = requests;
+            _handle = file.Handle;
+            _requestSize = Math.Max(512, requests.MaxReadLength(session, Math.Max(bufferSize, 32 * 1024)));
+            _maxPending = Math.Max(1, maxPending);
+            _size = size;
+            _stallTimeout = stallTimeout;
+            _position = position;
+            _nextOffset = position;
+            _map = map;
+            _client.ErrorOccurred += OnClientError;
+        }
+
+        public override bool CanRead => !_disposed;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            ThrowIfFailed();
+            var total = 0;
+            while (total < count && !_eof)
+            {
+                if (_head is null)
+                {
+                    Request? next;
+                    lock (_lock)
+                    {
+                        Issue(force: _queue.Count == 0);
+                        next = _queue.First!.Value;
+                        if (next.State == Pending)
+                        {
+                            next = null;
+                        }
+                        else
+                        {
+                            _queue.RemoveFirst();
+                        }
+                    }
+
+                    if (next is null)
+                    {
+                        if (total > 0)
+                        {
+                            break;
+                        }
+
+                        await WaitForHeadAsync(cancellationToken).ConfigureAwait(false);
+                        ThrowIfFailed();
+                        continue;
+                    }
+
+                    if (next.State == Failed)
+                    {
+                        ThrowIfFailed();
+                    }
+
+                    if (next.State == EndOfFile || next.Count == 0)
+                    {
+                        _eof = true;
+                        Recycle(next);
+                        break;
+                    }
+
+                    if (next.Count < next.Length)
+                    {
+                        // A short answer: ask for the rest before anything else is handed out.
+                        lock (_lock)
+                        {
+                            Send(Take(), next.Offset + next.Count, next.Length - next.Count, first: true);
+                        }
+                    }
+
+                    _head = next;
+                    _headPosition = 0;
+                }
+
+                var n = Math.Min(count - total, _head.Count - _headPosition);
+                Buffer.BlockCopy(_head.Buffer, _headPosition, buffer, offset + total, n);
+                _headPosition += n;
+                total += n;
+                if (_headPosition == _head.Count)
+                {
+                    Recycle(_head);
+                    _head = null;
+                }
+            }
+
+            _position += total;
+            return total;
+        }
+
+        /// <summary>Keeps the pipeline full up to the size known at open (one request past it when the reader asks for more,
+        /// so that a grown file or the end of the file shows).</summary>
+        private void Issue(bool force)
+        {
+            while (_inFlight < _maxPending && (_nextOffset < _size || (force && _inFlight == 0)))
+            {
+                var length = _nextOffset < _size ? (int)Math.Min(_requestSize, _size - _nextOffset) : _requestSize;
+                Send(Take(), _nextOffset, length, first: false);
+                _nextOffset += length;
+                force = false;
+            }
+        }
+
+        private Request Take() => _free.Count > 0 ? _free.Pop() : new Request(this, _requestSize);
+
+        private void Send(Request request, long offset, int length, bool first)
+        {
+            request.Offset = offset;
+            request.Length = length;
+            request.Count = 0;
+            request.State = Pending;
+            request.Node = first ? _queue.AddFirst(request) : _queue.AddLast(request);
+            if (_inFlight == 0)
+            {
+                _sinceAnswer.Restart();
+            }
+
+            _inFlight++;
+            try
+            {
+                _requests.SendRead(_session, _handle, offset, length, request.Data, request.Status);
+            }
+            catch (Exception e)
+            {
+                _inFlight--;
+                _queue.Remove(request.Node);
+                _failure ??= e;
+                throw _map(e);
+            }
+        }
+
+        private void Recycle(Request request)
+        {
+            lock (_lock)
+            {
+                _free.Push(request);
+            }
+        }
+
+        private async Task WaitForHeadAsync(CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                Task wake;
+                lock (_lock)
+                {
+                    if (_failure != null || (_queue.First != null && _queue.First.Value.State != Pending))
+                    {
+                        return;
+                    }
+
+                    _waiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wake = _waiter.Task;
+                }
+
+                using (var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    if (await Task.WhenAny(wake, Task.Delay(TimeSpan.FromSeconds(1), delay.Token)).ConfigureAwait(false) == wake)
+                    {
+                        delay.Cancel();
+                        continue;
+                    }
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!_client.IsConnected)
+                {
+                    Fail(new SshConnectionException("The SSH connection was closed while read requests were in flight."));
+                }
+                else if (_stallTimeout > TimeSpan.Zero && _sinceAnswer.Elapsed > _stallTimeout)
+                {
+                    Fail(new SshOperationTimeoutException(
+                        $"The server answered none of {_inFlight} read requests within {_stallTimeout.TotalSeconds:0} s."));
+                }
+            }
+        }
+
+        /// <summary>An answer, on SSH.NET's receive thread: wakes the reader once the first requests in line are answered
+        /// (a few at a time, not once per answer).</summary>
+        private void Complete(Request request, int state, Exception? failure)
+        {
+            TaskCompletionSource<bool>? wake = null;
+            lock (_lock)
+            {
+                request.State = state;
+                _inFlight--;
+                _sinceAnswer.Restart();
+                if (failure != null)
+                {
+                    _failure ??= failure;
+                }
+
+                if (_waiter != null && (failure != null || _inFlight == 0 || AnsweredInLine(4)))
+                {
+                    wake = _waiter;
+                    _waiter = null;
+                }
+            }
+
+            wake?.TrySetResult(true);
+        }
+
+        private bool AnsweredInLine(int wanted)
+        {
+            var node = _queue.First;
+            for (var i = 0; i < wanted; i++)
+            {
+                if (node is null)
+                {
+                    return i > 0;
+                }
+
+                if (node.Value.State == Pending)
+                {
+                    return false;
+                }
+
+                node = node.Next;
+            }
+
+            return true;
+        }
+
+        private static Exception StatusException(int status, string? message, Request request)
+        {
+            var text = $"The server refused to read {request.Length} bytes at offset {request.Offset}: {(string.IsNullOrEmpty(message) ? "status " + status : message)}";
+            switch (status)
+            {
+                case 2:
+                    return new SftpPathNotFoundException(text);
+                case 3:
+                    return new SftpPermissionDeniedException(text);
+                case 4:
+                    return new SshException("Failure: " + text);
+                case 6:
+                case 7:
+                    return new SshConnectionException(text);
+                default:
+                    return new SshException(text);
+            }
+        }
+
+        private void OnClientError(object? sender, ExceptionEventArgs e) => Fail(e.Exception);
+
+        private void Fail(Exception e)
+        {
+            TaskCompletionSource<bool>? wake;
+            lock (_lock)
+            {
+                _failure ??= e;
+                wake = _waiter;
+                _waiter = null;
+            }
+
+            wake?.TrySetResult(true);
+        }
+
+        private void ThrowIfFailed()
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(SftpPipelinedReadStream));
+            }
+
+            var failure = _failure;
+            if (failure != null)
+            {
+                throw _map(failure);
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !_disposed)
+            {
+                _disposed = true;
+                _client.ErrorOccurred -= OnClientError;
+                try
+                {
+                    // Closes the handle; answers still on their way land in this stream's own buffers and are dropped.
+                    _file.Dispose();
+                }
+                catch (Exception)
+                {
+                    // A dead connection cannot close its handle; it dies with it.
+                }
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

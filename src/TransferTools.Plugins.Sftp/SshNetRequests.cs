@@ -1,0 +1,272 @@
+using System;
+using System.Linq;
+using System.Linq.Expressions;
+using System.Reflection;
+using System.Reflection.Emit;
+using Renci.SshNet;
+
+namespace TransferTools.Plugins.Sftp
+{
+    /// <summary>
+    /// Fire-and-callback SFTP read and write requests on SSH.NET's session: the mechanism its own <c>UploadFile</c> uses,
+    /// which SSH.NET does not expose for a caller's own handle and offset. Every public write path of SSH.NET waits for each
+    /// request's answer through three registered waits and two timers (about 100 µs of CPU per 32 KiB request, more than
+    /// the encryption); this sends a request and gets a callback on SSH.NET's receive thread when the server answers, so
+    /// dozens of requests stay in flight at almost no cost, as OpenSSH's sftp does.
+    /// </summary>
+    /// <remarks>
+    /// The members are internal to SSH.NET, so they are bound once by reflection against the exact SSH.NET version the
+    /// plugin ships with. When any is missing (a different SSH.NET), <see cref="Instance"/> is null and transfers use
+    /// SSH.NET's public streams (<see cref="SftpParallelWriteStream"/>, <see cref="SftpStream"/>) instead: slower, never wrong.
+    /// </remarks>
+    internal sealed class SshNetRequests
+    {
+        private static readonly Lazy<SshNetRequests?> Lazy = new Lazy<SshNetRequests?>(TryBind);
+
+        private readonly Func<SftpClient, object?> _session;
+        private readonly Func<byte[], int, object> _newBuffer;
+        private readonly Func<object, byte[], uint> _maxWriteLength;
+        private readonly Action<object, ulong, int> _setRequest;
+        private readonly Func<object, ArraySegment<byte>> _data;
+        private readonly Action<object, object, Delegate> _send;
+        private readonly Func<object, int> _statusCode;
+        private readonly Func<object, string?> _errorMessage;
+        private readonly Type _callbackType;
+        private readonly MethodInfo _onResponse;
+        private readonly Func<object, uint, uint> _maxReadLength;
+        private readonly Action<object, byte[], ulong, uint, Delegate, Delegate> _sendRead;
+        private readonly Func<object, ArraySegment<byte>> _responseData;
+        private readonly Type _dataCallbackType;
+
+        private SshNetRequests(Func<SftpClient, object?> session, Func<byte[], int, object> newBuffer, Func<object, byte[], uint> maxWriteLength,
+            Action<object, ulong, int> setRequest, Func<object, ArraySegment<byte>> data, Action<object, object, Delegate> send,
+            Func<object, int> statusCode, Func<object, string?> errorMessage, Type callbackType,
+            Func<object, uint, uint> maxReadLength, Action<object, byte[], ulong, uint, Delegate, Delegate> sendRead,
+            Func<object, ArraySegment<byte>> responseData, Type dataCallbackType)
+        {
+            _maxReadLength = maxReadLength;
+            _sendRead = sendRead;
+            _responseData = responseData;
+            _dataCallbackType = dataCallbackType;
+            _session = session;
+            _newBuffer = newBuffer;
+            _maxWriteLength = maxWriteLength;
+            _setRequest = setRequest;
+            _data = data;
+            _send = send;
+            _statusCode = statusCode;
+            _errorMessage = errorMessage;
+            _callbackType = callbackType;
+            _onResponse = typeof(Slot).GetMethod(nameof(Slot.OnResponse), BindingFlags.Instance | BindingFlags.Public)!;
+        }
+
+        /// <summary>The bound members, or null when this SSH.NET lacks them.</summary>
+        public static SshNetRequests? Instance => Lazy.Value;
+
+        /// <summary>Why binding failed (for the verbose log), or null.</summary>
+        public static string? BindFailure { get; private set; }
+
+        /// <summary>The SFTP status code for success.</summary>
+        public const int StatusOk = 0;
+
+        /// <summary>The SFTP status code for end of file.</summary>
+        public const int StatusEof = 1;
+
+        /// <summary>The largest payload one read request returns on this session.</summary>
+        public int MaxReadLength(object session, uint bufferSize) => (int)_maxReadLength(session, bufferSize);
+
+        /// <summary>The data and status callbacks of a read request, bound to <paramref name="target"/>'s
+        /// <c>OnData(object)</c> and <c>OnStatus(object)</c>.</summary>
+        public (Delegate Data, Delegate Status) ReadCallbacks(object target)
+        {
+            var type = target.GetType();
+            return (Delegate.CreateDelegate(_dataCallbackType, target, type.GetMethod("OnData", new[] { typeof(object) })!),
+                Delegate.CreateDelegate(_callbackType, target, type.GetMethod("OnStatus", new[] { typeof(object) })!));
+        }
+
+        /// <summary>Sends a read request; exactly one of the callbacks runs on SSH.NET's receive thread with the answer.</summary>
+        public void SendRead(object session, byte[] handle, long offset, int length, Delegate data, Delegate status) =>
+            _sendRead(session, handle, (ulong)offset, (uint)length, data, status);
+
+        /// <summary>The bytes of a data answer (valid only during the callback).</summary>
+        public ArraySegment<byte> DataOf(object response) => _responseData(response);
+
+        /// <summary>The status code of a status answer.</summary>
+        public int StatusOf(object response) => _statusCode(response);
+
+        /// <summary>The message of a status answer.</summary>
+        public string? MessageOf(object response) => _errorMessage(response);
+
+        /// <summary>One reusable write request: its buffer (handle, offset, data) and its answer callback.</summary>
+        public sealed class Slot
+        {
+            internal object Buffer = null!;
+            internal Delegate Callback = null!;
+            internal SshNetRequests Owner = null!;
+
+            /// <summary>Where the request writes, and how many bytes.</summary>
+            public long Offset;
+            public int Length;
+
+            /// <summary>Called on SSH.NET's receive thread with the server's status answer.</summary>
+            public Action<Slot, int, string?> Completed = null!;
+
+            /// <summary>The bytes to send (fill <see cref="Length"/> of them, then <see cref="SshNetRequests.Send"/>).</summary>
+            public ArraySegment<byte> Data => Owner._data(Buffer);
+
+            /// <summary>The callback target (public so that the delegate binds without visibility checks).</summary>
+            public void OnResponse(object response) => Completed(this, Owner._statusCode(response), Owner._errorMessage(response));
+        }
+
+        /// <summary>The SFTP session of a connected client (null when it has none).</summary>
+        public object? SessionOf(SftpClient client) => _session(client);
+
+        /// <summary>The largest payload one write request on <paramref name="handle"/> carries on this session.</summary>
+        public int MaxWriteLength(object session, byte[] handle, uint bufferSize) => (int)Math.Min(bufferSize, _maxWriteLength(session, handle));
+
+        /// <summary>A request slot for <paramref name="handle"/> carrying up to <paramref name="capacity"/> bytes.</summary>
+        public Slot NewSlot(byte[] handle, int capacity, Action<Slot, int, string?> completed)
+        {
+            var slot = new Slot { Owner = this, Completed = completed };
+            slot.Buffer = _newBuffer(handle, capacity);
+            slot.Callback = Delegate.CreateDelegate(_callbackType, slot, _onResponse);
+            return slot;
+        }
+
+        /// <summary>Sends the slot's request (blocks only while the SSH window or the socket is full). The slot's buffer
+        /// is serialized before this returns; it must not be reused before its callback ran.</summary>
+        public void Send(object session, Slot slot)
+        {
+            _setRequest(slot.Buffer, (ulong)slot.Offset, slot.Length);
+            _send(session, slot.Buffer, slot.Callback);
+        }
+
+        private static SshNetRequests? TryBind()
+        {
+            try
+            {
+                return Bind();
+            }
+            catch (Exception e)
+            {
+                BindFailure = $"{e.GetType().Name}: {e.Message}";
+                return null;
+            }
+        }
+
+        private static SshNetRequests Bind()
+        {
+            var assembly = typeof(SftpClient).Assembly;
+            const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+            Type Need(string name) => assembly.GetType(name, throwOnError: false) ?? throw new MissingMemberException(name);
+            T NotNull<T>(T? value, string what) where T : class => value ?? throw new MissingMemberException(what);
+
+            var sessionType = Need("Renci.SshNet.Sftp.ISftpSession");
+            var bufferType = Need("Renci.SshNet.Sftp.Requests.SftpWriteRequestBuffer");
+            var statusType = Need("Renci.SshNet.Sftp.Responses.SftpStatusResponse");
+            var callbackType = typeof(Action<>).MakeGenericType(statusType);
+
+            var sessionField = NotNull(typeof(SftpClient).GetField("_sftpSession", Any), "SftpClient._sftpSession");
+            var send = NotNull(sessionType.GetMethod("RequestWrite", new[] { bufferType, callbackType }), "ISftpSession.RequestWrite(buffer, callback)");
+            var maxWrite = NotNull(sessionType.GetMethod("CalculateOptimalWriteLength", new[] { typeof(uint), typeof(byte[]) }), "ISftpSession.CalculateOptimalWriteLength");
+            var offset = NotNull(bufferType.GetProperty("ServerFileOffset", Any), "SftpWriteRequestBuffer.ServerFileOffset");
+            var length = NotNull(bufferType.GetProperty("DataLength", Any), "SftpWriteRequestBuffer.DataLength");
+            var data = NotNull(bufferType.GetProperty("Data", Any), "SftpWriteRequestBuffer.Data");
+            var statusCode = NotNull(statusType.GetProperty("StatusCode", Any), "SftpStatusResponse.StatusCode");
+            var errorMessage = NotNull(statusType.GetProperty("ErrorMessage", Any), "SftpStatusResponse.ErrorMessage");
+            if (offset.PropertyType != typeof(ulong) || length.PropertyType != typeof(int) || data.PropertyType != typeof(ArraySegment<byte>))
+            {
+                throw new MissingMemberException("SftpWriteRequestBuffer has changed shape.");
+            }
+
+            var client = Expression.Parameter(typeof(SftpClient), "client");
+            var session = Expression.Lambda<Func<SftpClient, object?>>(Expression.Convert(Expression.Field(client, sessionField), typeof(object)), client).Compile();
+
+            var s = Expression.Parameter(typeof(object), "session");
+            var b = Expression.Parameter(typeof(object), "buffer");
+            var h = Expression.Parameter(typeof(byte[]), "handle");
+            var cb = Expression.Parameter(typeof(Delegate), "callback");
+            var maxWriteLength = Expression.Lambda<Func<object, byte[], uint>>(
+                Expression.Call(Expression.Convert(s, sessionType), maxWrite, Expression.Constant(uint.MaxValue), h), s, h).Compile();
+            var sendCall = Expression.Lambda<Action<object, object, Delegate>>(
+                Expression.Call(Expression.Convert(s, sessionType), send, Expression.Convert(b, bufferType), Expression.Convert(cb, callbackType)), s, b, cb).Compile();
+
+            var o = Expression.Parameter(typeof(ulong), "offset");
+            var n = Expression.Parameter(typeof(int), "length");
+            var typed = Expression.Convert(b, bufferType);
+            var setRequest = Expression.Lambda<Action<object, ulong, int>>(
+                Expression.Block(Expression.Assign(Expression.Property(typed, offset), o), Expression.Assign(Expression.Property(typed, length), n)), b, o, n).Compile();
+            var getData = Expression.Lambda<Func<object, ArraySegment<byte>>>(Expression.Property(typed, data), b).Compile();
+
+            var r = Expression.Parameter(typeof(object), "response");
+            var status = Expression.Lambda<Func<object, int>>(
+                Expression.Convert(Expression.Property(Expression.Convert(r, statusType), statusCode), typeof(int)), r).Compile();
+            var message = Expression.Lambda<Func<object, string?>>(
+                Expression.Property(Expression.Convert(r, statusType), errorMessage), r).Compile();
+
+            // Reads: new SftpReadRequest(version, id, handle, offset, length, onData, onStatus), sent by the session.
+            var sftpSessionType = Need("Renci.SshNet.Sftp.SftpSession");
+            var requestType = Need("Renci.SshNet.Sftp.Requests.SftpRequest");
+            var readType = Need("Renci.SshNet.Sftp.Requests.SftpReadRequest");
+            var dataType = Need("Renci.SshNet.Sftp.Responses.SftpDataResponse");
+            var dataCallbackType = typeof(Action<>).MakeGenericType(dataType);
+            var readCtor = NotNull(readType.GetConstructor(Any, null,
+                new[] { typeof(uint), typeof(uint), typeof(byte[]), typeof(ulong), typeof(uint), dataCallbackType, callbackType }, null), "SftpReadRequest(...)");
+            var sendRequest = NotNull(sftpSessionType.GetMethod("SendRequest", Any, null, new[] { requestType }, null), "SftpSession.SendRequest");
+            var version = NotNull(sftpSessionType.GetProperty("ProtocolVersion", Any), "SftpSession.ProtocolVersion");
+            var nextId = NotNull(sftpSessionType.GetProperty("NextRequestId", Any), "SftpSession.NextRequestId");
+            var maxRead = NotNull(sessionType.GetMethod("CalculateOptimalReadLength", new[] { typeof(uint) }), "ISftpSession.CalculateOptimalReadLength");
+            var responseData = NotNull(dataType.GetProperty("Data", Any), "SftpDataResponse.Data");
+            if (version.PropertyType != typeof(uint) || nextId.PropertyType != typeof(uint) || responseData.PropertyType != typeof(ArraySegment<byte>))
+            {
+                throw new MissingMemberException("SftpSession has changed shape.");
+            }
+
+            var size = Expression.Parameter(typeof(uint), "size");
+            var maxReadLength = Expression.Lambda<Func<object, uint, uint>>(
+                Expression.Call(Expression.Convert(s, sessionType), maxRead, size), s, size).Compile();
+            var ro = Expression.Parameter(typeof(ulong), "offset");
+            var rn = Expression.Parameter(typeof(uint), "length");
+            var onData = Expression.Parameter(typeof(Delegate), "onData");
+            var onStatus = Expression.Parameter(typeof(Delegate), "onStatus");
+            var concrete = Expression.Variable(sftpSessionType, "sftp");
+            var sendRead = Expression.Lambda<Action<object, byte[], ulong, uint, Delegate, Delegate>>(
+                Expression.Block(new[] { concrete },
+                    Expression.Assign(concrete, Expression.Convert(s, sftpSessionType)),
+                    Expression.Call(concrete, sendRequest, Expression.New(readCtor,
+                        Expression.Property(concrete, version), Expression.Property(concrete, nextId), h, ro, rn,
+                        Expression.Convert(onData, dataCallbackType), Expression.Convert(onStatus, callbackType)))),
+                s, h, ro, rn, onData, onStatus).Compile();
+            var dataOf = Expression.Lambda<Func<object, ArraySegment<byte>>>(
+                Expression.Property(Expression.Convert(r, dataType), responseData), r).Compile();
+
+            return new SshNetRequests(session, NewBufferFactory(bufferType), maxWriteLength, setRequest, getData, sendCall, status, message, callbackType,
+                maxReadLength, sendRead, dataOf, dataCallbackType);
+        }
+
+        /// <summary>new SftpWriteRequestBuffer(ReadOnlySpan&lt;byte&gt; handle, int dataCapacity, bool usePool): a span
+        /// argument cannot go through reflection or an expression tree, so a few lines of IL build it.</summary>
+        private static Func<byte[], int, object> NewBufferFactory(Type bufferType)
+        {
+            var ctor = bufferType.GetConstructors(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+                .FirstOrDefault(c =>
+                {
+                    var p = c.GetParameters();
+                    return p.Length == 3 && p[0].ParameterType.Name == "ReadOnlySpan`1" && p[1].ParameterType == typeof(int) && p[2].ParameterType == typeof(bool);
+                }) ?? throw new MissingMemberException("SftpWriteRequestBuffer(ReadOnlySpan<byte>, int, bool)");
+            var spanType = ctor.GetParameters()[0].ParameterType;
+            var toSpan = spanType.GetMethod("op_Implicit", new[] { typeof(byte[]) }) ?? throw new MissingMemberException("ReadOnlySpan<byte>.op_Implicit(byte[])");
+
+            var method = new DynamicMethod("NewSftpWriteRequestBuffer", typeof(object), new[] { typeof(byte[]), typeof(int) },
+                typeof(SftpClient).Module, skipVisibility: true);
+            var il = method.GetILGenerator();
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Call, toSpan);
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldc_I4_0);
+            il.Emit(OpCodes.Newobj, ctor);
+            il.Emit(OpCodes.Ret);
+            return (Func<byte[], int, object>)method.CreateDelegate(typeof(Func<byte[], int, object>));
+        }
+    }
+}

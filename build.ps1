@@ -149,7 +149,12 @@ $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
 if ($env:CI -or $env:NO_COLOR) { $config.Output.RenderMode = 'Plaintext' }
 $config.Should.ErrorAction = 'Continue'
+# Beside the xunit .trx files: what failed, with its message, stays readable after the console has scrolled away.
+$config.TestResult.Enabled = $true
+$config.TestResult.OutputFormat = 'NUnitXml'
+$config.TestResult.OutputPath = Join-Path (Split-Path $Summary) 'pester.xml'
 $result = Invoke-Pester -Configuration $config
+foreach ($test in $result.Failed) { Write-Host "FAILED: $($test.ExpandedPath)" }
 @{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount } |
     ConvertTo-Json | Set-Content -Path $Summary
 '@

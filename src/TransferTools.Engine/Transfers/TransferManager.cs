@@ -1226,7 +1226,9 @@ namespace TransferTools.Engine.Transfers
                 {
                     // One line in the batch's manifest file instead of a file (and a rename) per transfer.
                     var path = run.Batch.AppendManifest(FileSystemProtocolPlugin.ToLocalPath(folder), manifest);
-                    run.Update(r => r.ManifestUri = FileSystemProtocolPlugin.ToUri(path).ToString());
+                    // One manifest file per folder and batch: its URI is built once, not per file.
+                    var manifestUri = (string)run.Batch.Memo.GetOrAdd("manifest:" + path, p => FileSystemProtocolPlugin.ToUri(p).ToString());
+                    run.Update(r => r.ManifestUri = manifestUri);
                     return;
                 }
 

@@ -234,9 +234,15 @@ namespace TransferTools.Engine.Transfers
         /// <exception cref="OperationCanceledException">The context was cancelled.</exception>
         public async Task<(Transfer Transfer, bool Finished)> WaitAsync(OperationContext context, string id, TimeSpan? timeout = null, bool suspendOnCancel = false)
         {
-            id = _journal.ResolveId(id);
+            // A transfer this session runs is found by its full id without the journal (a stat and a record copy per call).
+            if (!_running.TryGetValue(id, out var run))
+            {
+                id = _journal.ResolveId(id);
+                _running.TryGetValue(id, out run);
+            }
+
             var deadline = timeout is null ? (DateTime?)null : DateTime.UtcNow + timeout.Value;
-            if (_running.TryGetValue(id, out var run))
+            if (run != null)
             {
                 using (context.CancellationToken.Register(() =>
                        {
@@ -658,7 +664,15 @@ namespace TransferTools.Engine.Transfers
                     r.BytesPerSecond = run.AverageRate();
                 });
                 Save(run, durable: true);
-                _journal.RemoveWorkingFiles(id);
+                if (run.NeverLogged)
+                {
+                    _journal.ClearControl(id);
+                }
+                else
+                {
+                    _journal.RemoveWorkingFiles(id);
+                }
+
                 Notify(() => _session.Monitors.TransferCompleted(events, run.Snapshot()));
             }
             catch (Exception e) when (run.Stop == StopReason.Cancel)
@@ -842,6 +856,12 @@ namespace TransferTools.Engine.Transfers
                 // right before verification and delivery, and a crash after it costs re-sending that one chunk, which
                 // is all the log could save. Small files then skip a file creation and deletion each.
                 var singleChunk = chunks.Count == 0 && offset == 0 && total <= record.ChunkSize;
+                if (singleChunk && savedJustNow)
+                {
+                    // Fresh and in one chunk: no attempt of this run ever has a chunk log to remove at the end.
+                    run.NeverLogged = true;
+                }
+
                 using (var log = singleChunk ? null : _journal.OpenChunkLog(id, chunks, keep))
                 {
                     run.Update(r =>
@@ -939,7 +959,7 @@ namespace TransferTools.Engine.Transfers
                 // 6. Deliver atomically, then leave the manifest beside it.
                 if (unnamed != null)
                 {
-                    PublishUnnamed(unnamed, temp, final, record.Conflict == ConflictPolicy.Overwrite);
+                    await PublishUnnamedAsync(unnamed, context, temp, final, record.Conflict == ConflictPolicy.Overwrite, options).ConfigureAwait(false);
                     Interlocked.Increment(ref _unnamedDeliveries);
                 }
                 else
@@ -968,7 +988,7 @@ namespace TransferTools.Engine.Transfers
         /// Fail, Skip and Rename want after their check); for Overwrite a link to the temporary name, then the same
         /// atomic replace as any transfer.
         /// </summary>
-        private void PublishUnnamed(UnnamedFile unnamed, Uri temp, Uri final, bool overwrite)
+        private async Task PublishUnnamedAsync(UnnamedFile unnamed, OperationContext context, Uri temp, Uri final, bool overwrite, TransferOptions options)
         {
             var finalPath = FileSystemProtocolPlugin.ToLocalPath(final);
             if (!overwrite)
@@ -999,7 +1019,7 @@ namespace TransferTools.Engine.Transfers
 
             try
             {
-                _local.CommitAsync(OperationContext.None, temp, final, overwrite: true, new TransferOptions()).GetAwaiter().GetResult();
+                await _local.CommitAsync(context, temp, final, overwrite: true, options).ConfigureAwait(false);
             }
             catch
             {
@@ -1768,6 +1788,8 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The context for monitor events: the same values, never cancelled.</summary>
         public OperationContext EventContext => Context.WithCancellation(CancellationToken.None);
         public ITransferEndpoint? Remote { get; set; }
+        /// <summary>True when no chunk log was ever written for this transfer (fresh, one chunk).</summary>
+        public bool NeverLogged { get; set; }
         /// <summary>The batch this transfer is journaled in, or null for a record file of its own.</summary>
         public TransferBatch? Batch { get; set; }
         public Task Completion { get; set; } = Task.CompletedTask;

@@ -352,6 +352,23 @@ Describe 'A piped batch of small files' {
         Get-Sha (Join-Path $out 's3.bin') | Should -Be $sent[2].Sha256
     }
 
+    It 'delivers the same bytes and permissions (0666 less the umask) through an unnamed file and through the forced fallback' -Skip:$IsWindows {
+        $module = Get-TestModulePath
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        foreach ($mode in 'unnamed', 'fallback') {
+            $dest = New-Folder "batch-umask-$mode"
+            $flag = if ($mode -eq 'fallback') { '1' } else { '' }
+            $command = "Import-Module '$module'; `$r = Get-ChildItem '$($script:batchSource)' -File | Send-Transfer -Destination '$dest/' -ThrottleLimit 4; @(`$r | Where-Object Status -eq 'Completed').Count"
+            $out = & sh -c "umask 027; TRANSFERTOOLS_NO_TMPFILE='$flag' exec '$pwsh' -NoProfile -NonInteractive -Command `"`$0`"" $command
+            $out | Select-Object -Last 1 | Should -Be '6'
+            @(Get-ChildItem -Force $dest -File).Name | Should -Be @('s1.bin', 's2.bin', 's3.bin', 's4.bin', 's5.bin', 's6.bin')
+            foreach ($file in Get-ChildItem $dest -File) {
+                Get-Sha $file.FullName | Should -Be (Get-Sha (Join-Path $script:batchSource $file.Name))
+                $file.UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite, GroupRead')
+            }
+        }
+    }
+
     It 'reports a failing member as a non-terminating error in order and delivers the rest' {
         $dest = New-Folder 'batch-conflict'
         Set-Content -Path (Join-Path $dest 's2.bin') -Value 'keep me'

@@ -270,7 +270,7 @@ namespace TransferTools.Engine.Protocols
             return path;
         }
 
-        private static PluginException Exists(string path) => new PluginException(ErrorCode.Conflict,
+        internal static PluginException Exists(string path) => new PluginException(ErrorCode.Conflict,
             $"'{path}' exists already. Use -Force or -Conflict Overwrite to replace it, -Conflict Rename to keep both, or -Conflict Skip.",
             errorId: "DestinationExists", target: path);
 

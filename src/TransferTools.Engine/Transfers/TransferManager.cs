@@ -58,6 +58,17 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The longest wait between retries.</summary>
         public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+        /// <summary>
+        /// Deliver single-piece local transfers through an unnamed file (Linux <c>O_TMPFILE</c>, see
+        /// <see cref="UnnamedFile"/>) where the system supports it; false always uses a named temporary file.
+        /// </summary>
+        internal bool UseUnnamedFiles { get; set; } = true;
+
+        /// <summary>How many transfers this manager delivered through an unnamed file (tests).</summary>
+        internal int UnnamedDeliveries => Volatile.Read(ref _unnamedDeliveries);
+
+        private int _unnamedDeliveries;
+
         /// <summary>Where the journal lives.</summary>
         public string JournalDirectory => _journal.Directory;
 
@@ -223,9 +234,15 @@ namespace TransferTools.Engine.Transfers
         /// <exception cref="OperationCanceledException">The context was cancelled.</exception>
         public async Task<(Transfer Transfer, bool Finished)> WaitAsync(OperationContext context, string id, TimeSpan? timeout = null, bool suspendOnCancel = false)
         {
-            id = _journal.ResolveId(id);
+            // A transfer this session runs is found by its full id without the journal (a stat and a record copy per call).
+            if (!_running.TryGetValue(id, out var run))
+            {
+                id = _journal.ResolveId(id);
+                _running.TryGetValue(id, out run);
+            }
+
             var deadline = timeout is null ? (DateTime?)null : DateTime.UtcNow + timeout.Value;
-            if (_running.TryGetValue(id, out var run))
+            if (run != null)
             {
                 using (context.CancellationToken.Register(() =>
                        {
@@ -252,6 +269,9 @@ namespace TransferTools.Engine.Transfers
                         return (run.Snapshot(), false);
                     }
                 }
+
+                // Finished here: the record in memory is what was journaled last.
+                return (run.Snapshot(), true);
             }
 
             // Owned by another process (or finished): follow the journal.
@@ -644,7 +664,15 @@ namespace TransferTools.Engine.Transfers
                     r.BytesPerSecond = run.AverageRate();
                 });
                 Save(run, durable: true);
-                _journal.RemoveWorkingFiles(id);
+                if (run.NeverLogged)
+                {
+                    _journal.ClearControl(id);
+                }
+                else
+                {
+                    _journal.RemoveWorkingFiles(id);
+                }
+
                 Notify(() => _session.Monitors.TransferCompleted(events, run.Snapshot()));
             }
             catch (Exception e) when (run.Stop == StopReason.Cancel)
@@ -727,6 +755,7 @@ namespace TransferTools.Engine.Transfers
             var token = attempt.Token;
             var context = run.Context.WithCancellation(token);
             using var stall = new StallWatch(options.StallTimeout, attempt);
+            UnnamedFile? unnamed = null;
             try
             {
                 // 1. The source, and whether it changed since the transfer began.
@@ -801,7 +830,8 @@ namespace TransferTools.Engine.Transfers
 
                 // 3. What a partial from an earlier attempt or process still holds, checked chunk by chunk.
                 using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                var chunks = _journal.ReadChunks(id);
+                // A destination resolved just now had no temporary yet, so no chunk of it can be logged.
+                var chunks = savedJustNow ? new List<ulong>(0) : _journal.ReadChunks(id);
                 var keep = 0;
                 if (chunks.Count > 0)
                 {
@@ -826,6 +856,12 @@ namespace TransferTools.Engine.Transfers
                 // right before verification and delivery, and a crash after it costs re-sending that one chunk, which
                 // is all the log could save. Small files then skip a file creation and deletion each.
                 var singleChunk = chunks.Count == 0 && offset == 0 && total <= record.ChunkSize;
+                if (singleChunk && savedJustNow)
+                {
+                    // Fresh and in one chunk: no attempt of this run ever has a chunk log to remove at the end.
+                    run.NeverLogged = true;
+                }
+
                 using (var log = singleChunk ? null : _journal.OpenChunkLog(id, chunks, keep))
                 {
                     run.Update(r =>
@@ -851,7 +887,7 @@ namespace TransferTools.Engine.Transfers
                     // 4. The bytes: read, hash and write overlap (a small file in one piece: see CopyWholeAsync).
                     if (singleChunk && record.MaxBytesPerSecond == 0 && total <= ChunkPipeline.MaxSegmentSize)
                     {
-                        await CopyWholeAsync(run, source, destination, context, options, sourceUri, temp, total, sha, stall).ConfigureAwait(false);
+                        unnamed = await CopyWholeAsync(run, source, destination, context, options, sourceUri, temp, final, total, sha, stall).ConfigureAwait(false);
                     }
                     else
                     using (var reader = await source.OpenReadAsync(context, sourceUri, offset, record.SourceVersion, options).ConfigureAwait(false))
@@ -880,7 +916,9 @@ namespace TransferTools.Engine.Transfers
                 }
 
                 // 5. Verify before delivery: the size at the destination, the source unchanged, the SHA-256 expected.
-                var written = await destination.GetInfoAsync(context, temp, options).ConfigureAwait(false);
+                var written = unnamed != null
+                    ? new RemoteFileInfo { Exists = true, Length = unnamed.Length() }
+                    : await destination.GetInfoAsync(context, temp, options).ConfigureAwait(false);
                 if (!written.Exists)
                 {
                     throw new PluginException(ErrorCode.NotFound,
@@ -906,7 +944,11 @@ namespace TransferTools.Engine.Transfers
                 {
                     // The partial is worthless: drop it so a resume fetches everything again.
                     _journal.RemoveWorkingFiles(id);
-                    await TryDeleteAsync(destination, context, temp, options).ConfigureAwait(false);
+                    if (unnamed is null)
+                    {
+                        await TryDeleteAsync(destination, context, temp, options).ConfigureAwait(false);
+                    }
+
                     throw new PluginException(ErrorCode.ChecksumMismatch,
                         $"The SHA-256 of '{record.Source}' is {digest}, but the manifest of transfer {Short(record.ReceivedTransferId ?? "")} says {record.ExpectedSha256}. Nothing was delivered.",
                         errorId: "ChecksumMismatch", target: record.Source);
@@ -915,7 +957,16 @@ namespace TransferTools.Engine.Transfers
                 run.Update(r => r.Sha256 = digest);
 
                 // 6. Deliver atomically, then leave the manifest beside it.
-                await destination.CommitAsync(context, temp, final, record.Conflict == ConflictPolicy.Overwrite, options).ConfigureAwait(false);
+                if (unnamed != null)
+                {
+                    await PublishUnnamedAsync(unnamed, context, temp, final, record.Conflict == ConflictPolicy.Overwrite, options).ConfigureAwait(false);
+                    Interlocked.Increment(ref _unnamedDeliveries);
+                }
+                else
+                {
+                    await destination.CommitAsync(context, temp, final, record.Conflict == ConflictPolicy.Overwrite, options).ConfigureAwait(false);
+                }
+
                 if (record.Direction == TransferDirection.Send)
                 {
                     await WriteManifestAsync(run, destination, context, options, final, digest).ConfigureAwait(false);
@@ -925,14 +976,65 @@ namespace TransferTools.Engine.Transfers
             {
                 throw new PluginException(ErrorCode.Timeout, $"No bytes moved for {options.StallTimeout.TotalSeconds:0.#} s.", e, "TransferStalled", record.Destination);
             }
+            finally
+            {
+                // Unless it was given a name, the unnamed file vanishes with its descriptor.
+                unnamed?.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// Names a verified unnamed file: one link when the name is free (an existing file or folder fails it, as
+        /// Fail, Skip and Rename want after their check); for Overwrite a link to the temporary name, then the same
+        /// atomic replace as any transfer.
+        /// </summary>
+        private async Task PublishUnnamedAsync(UnnamedFile unnamed, OperationContext context, Uri temp, Uri final, bool overwrite, TransferOptions options)
+        {
+            var finalPath = FileSystemProtocolPlugin.ToLocalPath(final);
+            if (!overwrite)
+            {
+                if (!unnamed.TryLink(finalPath))
+                {
+                    throw FileSystemProtocolPlugin.Exists(finalPath);
+                }
+
+                return;
+            }
+
+            if (unnamed.TryLink(finalPath))
+            {
+                return;
+            }
+
+            var tempPath = FileSystemProtocolPlugin.ToLocalPath(temp);
+            if (!unnamed.TryLink(tempPath))
+            {
+                // A leftover of an earlier attempt under this transfer's own temporary name.
+                Hosting.AtomicFile.TryDelete(tempPath);
+                if (!unnamed.TryLink(tempPath))
+                {
+                    throw FileSystemProtocolPlugin.Exists(tempPath);
+                }
+            }
+
+            try
+            {
+                await _local.CommitAsync(context, temp, final, overwrite: true, options).ConfigureAwait(false);
+            }
+            catch
+            {
+                Hosting.AtomicFile.TryDelete(tempPath);
+                throw;
+            }
         }
 
         /// <summary>
         /// Copies a file of at most one segment in one read, one hash and one write: the three-stage pipeline's tasks,
         /// channels and segment pool cost a small file more than its bytes do. Same checks, same result.
         /// </summary>
-        private static async Task CopyWholeAsync(RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination, OperationContext context,
-            TransferOptions options, Uri sourceUri, Uri temp, long total, IncrementalHash sha, StallWatch stall)
+        /// <returns>The unnamed file holding the bytes (see <see cref="UnnamedFile"/>), or null when they are in the temporary file.</returns>
+        private async Task<UnnamedFile?> CopyWholeAsync(RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination, OperationContext context,
+            TransferOptions options, Uri sourceUri, Uri temp, Uri final, long total, IncrementalHash sha, StallWatch stall)
         {
             var token = context.CancellationToken;
             var length = (int)total;
@@ -962,6 +1064,28 @@ namespace TransferTools.Engine.Transfers
 
                 token.ThrowIfCancellationRequested();
                 sha.AppendData(buffer, 0, length);
+                if (local && UseUnnamedFiles)
+                {
+                    var finalPath = FileSystemProtocolPlugin.ToLocalPath(final);
+                    var unnamed = UnnamedFile.TryCreate(Path.GetDirectoryName(finalPath) ?? ".", finalPath);
+                    if (unnamed != null)
+                    {
+                        try
+                        {
+                            unnamed.Write(buffer, length);
+                        }
+                        catch
+                        {
+                            unnamed.Dispose();
+                            throw;
+                        }
+
+                        stall.Touch();
+                        run.Update(r => r.BytesTransferred = total);
+                        return unnamed;
+                    }
+                }
+
                 var writer = await destination.OpenWriteAsync(context, temp, 0, options).ConfigureAwait(false);
                 try
                 {
@@ -983,6 +1107,7 @@ namespace TransferTools.Engine.Transfers
 
                 stall.Touch();
                 run.Update(r => r.BytesTransferred = total);
+                return null;
             }
             finally
             {
@@ -1109,7 +1234,7 @@ namespace TransferTools.Engine.Transfers
                 Name = TransferLocation.FileName(final),
                 Size = record.TotalBytes,
                 Sha256 = digest,
-                SenderUser = Environment.UserName,
+                SenderUser = ProcessUserName,
                 SenderMachine = Environment.MachineName,
                 SenderUserId = record.UserId,
                 SentAt = DateTimeOffset.UtcNow,
@@ -1121,7 +1246,9 @@ namespace TransferTools.Engine.Transfers
                 {
                     // One line in the batch's manifest file instead of a file (and a rename) per transfer.
                     var path = run.Batch.AppendManifest(FileSystemProtocolPlugin.ToLocalPath(folder), manifest);
-                    run.Update(r => r.ManifestUri = FileSystemProtocolPlugin.ToUri(path).ToString());
+                    // One manifest file per folder and batch: its URI is built once, not per file.
+                    var manifestUri = (string)run.Batch.Memo.GetOrAdd("manifest:" + path, p => FileSystemProtocolPlugin.ToUri(p).ToString());
+                    run.Update(r => r.ManifestUri = manifestUri);
                     return;
                 }
 
@@ -1574,6 +1701,11 @@ namespace TransferTools.Engine.Transfers
             return new string(chars);
         }
 
+        /// <summary>The process's user name, looked up once (on Unix each lookup reads the user database).</summary>
+        private static string ProcessUserName => _processUserName ??= Environment.UserName;
+
+        private static string? _processUserName;
+
         private static int CurrentProcessId
         {
             get
@@ -1656,6 +1788,8 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The context for monitor events: the same values, never cancelled.</summary>
         public OperationContext EventContext => Context.WithCancellation(CancellationToken.None);
         public ITransferEndpoint? Remote { get; set; }
+        /// <summary>True when no chunk log was ever written for this transfer (fresh, one chunk).</summary>
+        public bool NeverLogged { get; set; }
         /// <summary>The batch this transfer is journaled in, or null for a record file of its own.</summary>
         public TransferBatch? Batch { get; set; }
         public Task Completion { get; set; } = Task.CompletedTask;

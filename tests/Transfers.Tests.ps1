@@ -133,6 +133,38 @@ Describe 'Send-Transfer' {
         $seen[0].Delivered | Should -BeLessThan 4
     }
 
+    It 'starts the first piped file while the pipeline is still producing the next one' {
+        $src = New-Folder 'feed-src'
+        $first = New-TestFile -Path (Join-Path $src 'first.bin') -Size 8KB -Seed 1
+        $second = New-TestFile -Path (Join-Path $src 'second.bin') -Size 8KB -Seed 2
+        $dest = New-Folder 'feed-dest'
+        $startedEarly = [ref]$false
+        # The producer holds back the second file until the first is delivered: a cmdlet that waited for all of its
+        # input before starting would never deliver it, and the producer would give up after its deadline.
+        $results = & {
+            $first.FullName
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (-not (Test-Path (Join-Path $dest 'first.bin')) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+            $startedEarly.Value = Test-Path (Join-Path $dest 'first.bin')
+            $second.FullName
+        } | Send-Transfer -Destination $dest
+        $startedEarly.Value | Should -BeTrue
+        $results.Name | Should -Be @('first.bin', 'second.bin')
+        $results.Status | Sort-Object -Unique | Should -Be 'Completed'
+    }
+
+    It 'ends cleanly when a downstream command takes only the first result' {
+        $src = New-Folder 'first-src'
+        1..3 | ForEach-Object { New-TestFile -Path (Join-Path $src "p$_.bin") -Size 4KB -Seed $_ | Out-Null }
+        $dest = New-Folder 'first-dest'
+        $one = Get-ChildItem $src -File | Sort-Object Name | Send-Transfer -Destination $dest | Select-Object -First 1
+        @($one).Count | Should -Be 1
+        $one.Name | Should -Be 'p1.bin'
+        $one.Status | Should -Be 'Completed'
+        # Whatever did not finish was suspended or cancelled, never left half-delivered under its final name.
+        foreach ($f in Get-ChildItem $dest -File) { Get-Sha $f.FullName | Should -Be (Get-Sha (Join-Path $src $f.Name)) }
+    }
+
     It 'does nothing with -WhatIf' {
         $src = New-TestFile -Path (Join-Path $script:work 'w.bin') -Size 1KB
         $dest = New-Folder 'd-whatif'

@@ -89,7 +89,9 @@ namespace TransferTools.Engine.Monitoring
                 }
 
                 request.LastSeen = now;
-                if (context.GetValue(EngineContextKeys.ExpectedTransferCount) is int expected && expected > 0)
+                var hint = context.GetValue(EngineContextKeys.ExpectedTransferCount);
+                var expected = hint is int count ? count : hint is Func<int> counter ? counter() : 0;
+                if (expected > 0)
                 {
                     request.Expected = expected;
                 }

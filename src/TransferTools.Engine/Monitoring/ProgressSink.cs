@@ -44,8 +44,9 @@ namespace TransferTools.Engine.Monitoring
         public const string EventTimestamp = "TransferTools.EventTimestamp";
 
         /// <summary>
-        /// Optional hint set by a cmdlet that starts several transfers in one call (an <see cref="int"/>): how many it
-        /// will start, so the progress parent bar can say "2 of 5 files" before the last one has begun.
+        /// Optional hint set by a cmdlet that starts several transfers in one call (an <see cref="int"/>, or a
+        /// <see cref="System.Func{TResult}"/> of <see cref="int"/> that gives 0 while pipeline input is still coming): how
+        /// many it will start, so the progress parent bar can say "2 of 5 files" before the last one has begun.
         /// </summary>
         public const string ExpectedTransferCount = "TransferTools.ExpectedTransferCount";
     }

@@ -21,7 +21,8 @@ namespace TransferTools.Commands
         private const string PathSet = "Path";
         private const string LiteralPathSet = "LiteralPath";
 
-        private readonly List<(object Target, string File)> _files = new List<(object, string)>();
+        private string? _destination;
+        private TransferOptions? _options;
 
         /// <summary>The files to send (wildcards allowed).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
@@ -55,26 +56,18 @@ namespace TransferTools.Commands
                 {
                     if (ShouldProcess(file, $"Send to '{Destination}'"))
                     {
-                        _files.Add((file, file));
+                        // Each file starts now, while the pipeline is still enumerating the next ones.
+                        _destination ??= ResolveLocation(Destination);
+                        _options ??= BuildOptions();
+                        var request = new SendRequest { File = file, Destination = _destination, Options = _options.Clone() };
+                        FeedTransfer(file, c => Session.Transfers.StartSendAsync(c, request), ThrottleLimit, batched: true);
                     }
                 }
             }
         }
 
         /// <inheritdoc/>
-        protected override void EndProcessing()
-        {
-            var destination = ResolveLocation(Destination);
-            var options = BuildOptions();
-            var work = new List<(object, Func<OperationContext, System.Threading.Tasks.Task<Transfer>>)>();
-            foreach (var (target, file) in _files)
-            {
-                var request = new SendRequest { File = file, Destination = destination, Options = options.Clone() };
-                work.Add((target, c => Session.Transfers.StartSendAsync(c, request)));
-            }
-
-            RunTransfers(work, ThrottleLimit, batched: true);
-        }
+        protected override void EndProcessing() => CompleteTransfers();
 
         /// <summary>True for a rooted file system path with no wildcard, provider or drive qualifier PowerShell would interpret.</summary>
         private static bool IsPlainFullPath(string input, bool literal)

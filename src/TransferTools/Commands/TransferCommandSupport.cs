@@ -107,6 +107,19 @@ namespace TransferTools.Commands
                 : resolved;
         }
 
+        private TransferFeed? _feed;
+
+        /// <inheritdoc/>
+        protected override void Dispose(bool disposing)
+        {
+            base.Dispose(disposing);
+            if (disposing)
+            {
+                _feed?.Abandon();
+                _feed = null;
+            }
+        }
+
         /// <summary>
         /// Starts the given transfers (at most <paramref name="throttleLimit"/> at once), waits for each unless
         /// -Asynchronous, and writes results in input order as soon as each one and all before it are done: a Transfer,
@@ -119,74 +132,219 @@ namespace TransferTools.Commands
         protected void RunTransfers(IReadOnlyList<(object Target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start)> work, int throttleLimit,
             bool batched = false)
         {
-            if (work.Count == 0)
+            foreach (var (target, start) in work)
+            {
+                FeedTransfer(target, start, throttleLimit, batched);
+            }
+
+            CompleteTransfers();
+        }
+
+        /// <summary>
+        /// Starts one transfer of a pipeline input now, while later inputs are still coming (call from
+        /// <c>ProcessRecord</c>): at most <paramref name="throttleLimit"/> run at once, and the results of earlier inputs
+        /// are written, in input order, as they finish. <see cref="CompleteTransfers"/> (from <c>EndProcessing</c>)
+        /// waits for the rest.
+        /// </summary>
+        protected void FeedTransfer(object target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> start, int throttleLimit, bool batched)
+        {
+            _feed ??= new TransferFeed(this, throttleLimit, batched);
+            _feed.Add(target, start);
+        }
+
+        /// <summary>Waits for every transfer fed so far, writing the remaining results in input order.</summary>
+        protected void CompleteTransfers()
+        {
+            var feed = _feed;
+            _feed = null;
+            if (feed is null)
             {
                 return;
             }
 
-            var results = new (Transfer? Transfer, Exception? Error)[work.Count];
-            var done = new bool[work.Count];
-            var written = 0; // touched only on the pipeline thread
-
-            // Runs on the pipeline thread: writes the finished prefix of the results, in input order.
-            void WriteReady()
+            try
             {
-                while (written < results.Length && System.Threading.Volatile.Read(ref done[written]))
-                {
-                    var (transfer, error) = results[written];
-                    if (error != null)
-                    {
-                        WriteError(ErrorMapping.ToErrorRecord(error, work[written].Target));
-                    }
-                    else if (transfer != null)
-                    {
-                        WriteObject(transfer);
-                    }
+                feed.Complete();
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, null));
+            }
+        }
 
-                    results[written] = default;
-                    written++;
+        /// <summary>
+        /// Transfers fed from the pipeline: ThrottleLimit workers take the inputs in order from a queue while more
+        /// arrive, so the first file moves while the rest are still being enumerated and memory does not hold the
+        /// whole input first.
+        /// </summary>
+        private sealed class TransferFeed
+        {
+            private sealed class Item
+            {
+                public Item(object target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> start)
+                {
+                    Target = target;
+                    Start = start;
+                }
+
+                public object Target { get; }
+                public Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start { get; }
+                public Transfer? Transfer { get; set; }
+                public Exception? Error { get; set; }
+                public volatile bool Done;
+            }
+
+            private readonly TransferOptionsCommand _command;
+            private readonly bool _batched;
+            private readonly System.Threading.Channels.Channel<Item> _queue =
+                System.Threading.Channels.Channel.CreateUnbounded<Item>();
+            private readonly Queue<Item> _inOrder = new Queue<Item>(); // pipeline thread only
+            private readonly BackgroundRun _run;
+            private IDisposable? _batch;
+            private int _added; // pipeline thread only
+            private int _written; // pipeline thread only
+            private int _expected; // 0 while inputs may still come, then how many came
+
+            public TransferFeed(TransferOptionsCommand command, int throttleLimit, bool batched)
+            {
+                _command = command;
+                _batched = batched;
+                _run = command.StartBackground((context, post) => RunAsync(context, post, throttleLimit));
+            }
+
+            public void Add(object target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> start)
+            {
+                var item = new Item(target, start);
+                _inOrder.Enqueue(item);
+                switch (++_added)
+                {
+                    case 1 when _batched:
+                        // A lone transfer keeps its own journal record; a second input arriving soon after makes the two
+                        // the start of a batch. The first waits at most FirstInputHold for it, so a slow producer still
+                        // sees its first file move before it produces the next.
+                        _first = item;
+                        _firstTimer = new System.Threading.Timer(_ => ReleaseFirst(), null, FirstInputHold, System.Threading.Timeout.InfiniteTimeSpan);
+                        break;
+                    case 2 when _batched:
+                        if (System.Threading.Interlocked.Exchange(ref _first, null) is Item first)
+                        {
+                            System.Threading.Volatile.Write(ref _batch, _command.Session.Transfers.BeginBatch());
+                            _queue.Writer.TryWrite(first);
+                        }
+
+                        _queue.Writer.TryWrite(item);
+                        break;
+                    default:
+                        _queue.Writer.TryWrite(item);
+                        break;
+                }
+
+                _run.Pump();
+            }
+
+            /// <summary>How long a first input waits for a second one before it starts on its own.</summary>
+            internal static readonly TimeSpan FirstInputHold = TimeSpan.FromMilliseconds(100);
+
+            private Item? _first;
+            private System.Threading.Timer? _firstTimer;
+
+            private readonly object _gate = new object();
+
+            private void ReleaseFirst()
+            {
+                // Under the gate: the timer's write of the first input must not fall after Complete ended the queue.
+                lock (_gate)
+                {
+                    if (System.Threading.Interlocked.Exchange(ref _first, null) is Item first)
+                    {
+                        _queue.Writer.TryWrite(first);
+                    }
                 }
             }
 
-            try
+            public void Complete()
             {
-                RunWithOutput(async (context, post) =>
+                System.Threading.Volatile.Write(ref _expected, _added);
+                _firstTimer?.Dispose();
+                lock (_gate)
                 {
-                    // Lets the progress monitor say "2 of 5 files" before the last one has started.
-                    context = context.WithValue(TransferTools.Engine.Monitoring.EngineContextKeys.ExpectedTransferCount, work.Count);
-                    var manager = Session.Transfers;
-                    using var batch = batched && work.Count > 1 ? manager.BeginBatch() : null;
-                    if (batch != null)
-                    {
-                        context = context.WithValue(TransferManager.BatchContextKey, batch);
-                    }
+                    ReleaseFirst();
+                    _queue.Writer.TryComplete();
+                }
 
-                    // ThrottleLimit workers take the inputs in order (a task per input cost every small file a task and a wait).
-                    var next = -1;
-                    var pending = 0; // results done but not yet handed to the pipeline thread
-                    async System.Threading.Tasks.Task Worker()
+                try
+                {
+                    _run.Wait();
+                }
+                finally
+                {
+                    Abandon();
+                    WriteReady();
+                }
+            }
+
+            /// <summary>Lets go of the batch, once: at the end, or when the command is torn down without waiting (its members keep their own references).</summary>
+            public void Abandon()
+            {
+                _firstTimer?.Dispose();
+                System.Threading.Interlocked.Exchange(ref _batch, null)?.Dispose();
+            }
+
+            /// <summary>Writes the finished prefix of the results, in input order (pipeline thread).</summary>
+            private void WriteReady()
+            {
+                while (_inOrder.Count > 0 && _inOrder.Peek().Done)
+                {
+                    var item = _inOrder.Dequeue();
+                    _written++;
+                    if (item.Error != null)
                     {
-                        await System.Threading.Tasks.Task.Yield();
-                        int index;
-                        while ((index = System.Threading.Interlocked.Increment(ref next)) < work.Count)
+                        _command.WriteError(ErrorMapping.ToErrorRecord(item.Error, item.Target));
+                    }
+                    else if (item.Transfer != null)
+                    {
+                        _command.WriteObject(item.Transfer);
+                    }
+                }
+            }
+
+            private async System.Threading.Tasks.Task RunAsync(OperationContext context, Action<System.Action> post, int throttleLimit)
+            {
+                // Lets the progress monitor say "2 of 5 files" once the count is known (0 while inputs still come).
+                context = context.WithValue(TransferTools.Engine.Monitoring.EngineContextKeys.ExpectedTransferCount,
+                    (Func<int>)(() => System.Threading.Volatile.Read(ref _expected)));
+                var manager = _command.Session.Transfers;
+                var asynchronous = _command.Asynchronous.IsPresent;
+                var pending = 0; // results done but not yet handed to the pipeline thread
+
+                async System.Threading.Tasks.Task Worker()
+                {
+                    await System.Threading.Tasks.Task.Yield();
+                    var reader = _queue.Reader;
+                    while (await reader.WaitToReadAsync(context.CancellationToken).ConfigureAwait(false))
+                    {
+                        while (reader.TryRead(out var item))
                         {
                             context.CancellationToken.ThrowIfCancellationRequested();
+                            var batch = System.Threading.Volatile.Read(ref _batch);
+                            var itemContext = batch is null ? context : context.WithValue(TransferManager.BatchContextKey, batch);
                             try
                             {
-                                var transfer = await work[index].Start(context).ConfigureAwait(false);
-                                if (!Asynchronous.IsPresent)
+                                var transfer = await item.Start(itemContext).ConfigureAwait(false);
+                                if (!asynchronous)
                                 {
-                                    transfer = (await manager.WaitAsync(context, transfer.Id, null, suspendOnCancel: true).ConfigureAwait(false)).Transfer;
+                                    transfer = (await manager.WaitAsync(itemContext, transfer.Id, null, suspendOnCancel: true).ConfigureAwait(false)).Transfer;
                                 }
 
-                                results[index] = (transfer, Asynchronous.IsPresent ? null : manager.GetFailure(transfer));
+                                item.Transfer = transfer;
+                                item.Error = asynchronous ? null : manager.GetFailure(transfer);
                             }
                             catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
                             {
-                                results[index] = (null, e);
+                                item.Error = e;
                             }
 
-                            System.Threading.Volatile.Write(ref done[index], true);
+                            item.Done = true;
                             // One wake-up of the pipeline thread writes every result ready by then.
                             if (System.Threading.Interlocked.Increment(ref pending) == 1)
                             {
@@ -198,23 +356,16 @@ namespace TransferTools.Commands
                             }
                         }
                     }
+                }
 
-                    var workers = new List<System.Threading.Tasks.Task>();
-                    for (var w = 0; w < Math.Max(1, Math.Min(throttleLimit, work.Count)); w++)
-                    {
-                        workers.Add(Worker());
-                    }
+                var workers = new List<System.Threading.Tasks.Task>();
+                for (var w = 0; w < Math.Max(1, throttleLimit); w++)
+                {
+                    workers.Add(Worker());
+                }
 
-                    await System.Threading.Tasks.Task.WhenAll(workers).ConfigureAwait(false);
-                });
+                await System.Threading.Tasks.Task.WhenAll(workers).ConfigureAwait(false);
             }
-            catch (Exception e) when (IsExpected(e))
-            {
-                WriteError(ErrorMapping.ToErrorRecord(e, null));
-                return;
-            }
-
-            WriteReady();
         }
     }
 

@@ -14,7 +14,7 @@ namespace TransferTools.Internal
     /// while pumping its log lines and progress onto the pipeline thread (the only one that may call <c>Write*</c>),
     /// cancels on Ctrl+C, and maps engine errors to <see cref="ErrorRecord"/>s.
     /// </summary>
-    public abstract class TransferCmdlet : PSCmdlet
+    public abstract class TransferCmdlet : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
 
@@ -95,6 +95,14 @@ namespace TransferTools.Internal
         private T RunCore<T>(Func<OperationContext, Action<System.Action>, Task<T>> work)
         {
             using var pump = new OutputPump(this);
+            var context = CreateRunContext(pump);
+            var task = Task.Run(() => work(context, pump.Post));
+            pump.RunUntil(task);
+            return task.GetAwaiter().GetResult();
+        }
+
+        private OperationContext CreateRunContext(OutputPump pump)
+        {
             // One RequestId per cmdlet call, shared by every pipeline input it processes (monitors group by it).
             var context = Session.CreateContext(_stopping.Token, pump);
             _requestId ??= context.RequestId;
@@ -104,9 +112,80 @@ namespace TransferTools.Internal
                 context = context.WithValue(EngineContextKeys.ProgressSink, pump);
             }
 
-            var task = Task.Run(() => work(context, pump.Post));
-            pump.RunUntil(task);
-            return task.GetAwaiter().GetResult();
+            return context;
+        }
+
+        /// <summary>
+        /// Starts engine work that outlives the current <c>ProcessRecord</c>: later pipeline inputs can feed it while it
+        /// runs, <see cref="BackgroundRun.Pump"/> writes what it has produced so far, and <see cref="BackgroundRun.Wait"/>
+        /// (from <c>EndProcessing</c>) pumps until it ends. Work still running when the command is torn down (pipeline
+        /// stopped, a downstream command done early) is cancelled.
+        /// </summary>
+        protected BackgroundRun StartBackground(Func<OperationContext, Action<System.Action>, Task> work)
+        {
+            var pump = new OutputPump(this);
+            var context = CreateRunContext(pump);
+            var run = new BackgroundRun(pump, Task.Run(() => work(context, pump.Post)), _stopping);
+            _background = run;
+            return run;
+        }
+
+        private BackgroundRun? _background;
+
+        /// <summary>Cancels background work the command no longer waits for (see <see cref="StartBackground"/>).</summary>
+        public void Dispose()
+        {
+            Dispose(true);
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>Cancels unfinished background work; derived commands release their own resources.</summary>
+        protected virtual void Dispose(bool disposing)
+        {
+            if (disposing && _background != null && !_background.IsCompleted)
+            {
+                // EndProcessing never waited for it (the pipeline stopped or a downstream command ended it early):
+                // cancel, so its transfers suspend (resumable) instead of running on unobserved.
+                _stopping.Cancel();
+            }
+        }
+
+        /// <summary>Engine work running across pipeline inputs; every member is called on the pipeline thread.</summary>
+        protected sealed class BackgroundRun
+        {
+            private readonly OutputPump _pump;
+            private readonly Task _task;
+            private readonly CancellationTokenSource _stopping;
+
+            internal BackgroundRun(OutputPump pump, Task task, CancellationTokenSource stopping)
+            {
+                _pump = pump;
+                _task = task;
+                _stopping = stopping;
+            }
+
+            /// <summary>True once the work has ended.</summary>
+            public bool IsCompleted => _task.IsCompleted;
+
+            /// <summary>Runs what the work has handed to the pipeline thread so far (output, log lines, progress), without waiting.</summary>
+            public void Pump() => _pump.Drain();
+
+            /// <summary>Pumps until the work ends, then rethrows its failure, if any.</summary>
+            public void Wait()
+            {
+                try
+                {
+                    _pump.RunUntil(_task);
+                    _task.GetAwaiter().GetResult();
+                }
+                finally
+                {
+                    _pump.Dispose();
+                }
+            }
+
+            /// <summary>Cancels the work (it still has to be waited for).</summary>
+            public void Cancel() => _stopping.Cancel();
         }
 
         /// <summary>Runs engine work that returns nothing.</summary>
@@ -189,7 +268,7 @@ namespace TransferTools.Internal
         }
 
         /// <summary>Carries log lines and progress from engine threads to the pipeline thread.</summary>
-        private sealed class OutputPump : IPluginLogger, IProgressSink, IDisposable
+        internal sealed class OutputPump : IPluginLogger, IProgressSink, IDisposable
         {
             private readonly TransferCmdlet _cmdlet;
             private readonly BlockingCollection<System.Action> _queue = new BlockingCollection<System.Action>(new ConcurrentQueue<System.Action>());
@@ -225,9 +304,26 @@ namespace TransferTools.Internal
                 }
             }
 
+            private DateTime _lastProgress = DateTime.UtcNow;
+
+            /// <summary>Runs the actions queued so far, and refreshes progress when it is due, without waiting.</summary>
+            public void Drain()
+            {
+                while (_queue.TryTake(out var action))
+                {
+                    action();
+                }
+
+                if (DateTime.UtcNow - _lastProgress > TimeSpan.FromMilliseconds(250))
+                {
+                    FlushProgress();
+                    _lastProgress = DateTime.UtcNow;
+                }
+            }
+
             public void RunUntil(Task task)
             {
-                var lastProgress = DateTime.UtcNow;
+                var lastProgress = _lastProgress;
                 // Wake the loop the moment the work ends, instead of at the next 100 ms poll.
                 task.ContinueWith(_ => Post(() => { }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 while (!task.IsCompleted)

@@ -12,35 +12,64 @@ $smallBytes = [double]$SmallFiles * 4096
 $throttle = 16
 
 $script:ManyFilesObjectBytes = $null
-# Each contender starts 10 s after the previous output was deleted: ext4 (without a journal, as here) scans past
-# recently deleted inodes when it allocates new ones, which would otherwise tax whoever runs next.
-function Reset-SmallDest { Reset-Dir $smallDest; Remove-Item (Join-Path $WorkRoot 'home/journal') -Recurse -Force -ErrorAction SilentlyContinue; Start-Sleep -Seconds 10 }
-$rows = Invoke-Case "$SmallFiles files of 4 KiB" ([ordered]@{
-        'cp -r'              = @{ Before = { Reset-SmallDest }; Run = { Measure-Process 'cp' @('-r', "$smallSource/.", $smallDest) } }
-        'rclone copy'        = @{ Before = { Reset-SmallDest }; Run = { Measure-Process 'rclone' @('copy', $smallSource, $smallDest) } }
-        "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle" = @{
-            Before = { Reset-SmallDest }
-            Run    = {
-                $f = Invoke-PwshTimed @"
+$objectBytes = $null
+$script:ManyFilesRun = 0
+$sendTitle = "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle"
+
+# The same three contenders in two settings of the file system, because ext4 without a journal (as here) makes a new
+# file's inode cost depend on how many files were deleted in the last minutes: it scans past recently deleted inodes
+# (for 60 s, up to 360 s while their table block is dirty) when it allocates one.
+#  - Fresh: every run writes into a new folder and nothing is deleted until the case ends, so each run pays only for
+#    its own work (what a user copying into a new folder on a journaled file system meets).
+#  - After delete: every run writes into the folder the previous run's 10,000 files were just deleted from, 10 s
+#    earlier; the kernel's inode scan then dominates and all contenders pay it.
+function New-ManyFilesRows([string] $Title, [scriptblock] $Reset) {
+    Invoke-Case $Title ([ordered]@{
+            'cp -r'       = @{ Before = $Reset; Run = { Measure-Process 'cp' @('-r', "$smallSource/.", $script:smallDest) } }
+            'rclone copy' = @{ Before = $Reset; Run = { Measure-Process 'rclone' @('copy', $smallSource, $script:smallDest) } }
+            $sendTitle    = @{
+                Before = $Reset
+                Run    = {
+                    $f = Invoke-PwshTimed @"
 `$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 | Send-Transfer -Destination '$WorkRoot/warm/' -Force
 [GC]::Collect(); [GC]::WaitForPendingFinalizers(); `$before = [GC]::GetTotalMemory(`$true)
 `$sw = [Diagnostics.Stopwatch]::StartNew()
-`$result = Get-ChildItem '$smallSource' -File | Send-Transfer -Destination '$smallDest/' -ThrottleLimit $throttle
+`$result = Get-ChildItem '$smallSource' -File | Send-Transfer -Destination '$($script:smallDest)/' -ThrottleLimit $throttle
 `$sw.Stop()
 `$after = [GC]::GetTotalMemory(`$true)
 if (`$result.Count -ne $SmallFiles -or @(`$result | Where-Object Status -ne 'Completed').Count) { throw "`$(`$result.Count) results, not all completed" }
 'OBJECTBYTES ' + ((`$after - `$before) / `$result.Count)
 'ELAPSED ' + `$sw.Elapsed.TotalSeconds
 "@
-                $script:ManyFilesObjectBytes = $f.OBJECTBYTES
-                $f.ELAPSED
+                    $script:ManyFilesObjectBytes = $f.OBJECTBYTES
+                    $f.ELAPSED
+                }
             }
-        }
-    })
-Add-Table "$SmallFiles files of 4 KiB, local folder to folder" $rows 'rclone copy' $smallBytes "Send-Transfer journals, hashes, verifies and renames every file and leaves a manifest beside each; rclone copies with its default 4 transfers and 8 checkers."
-$tt = Get-Row $rows "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle"; $rc = Get-Row $rows 'rclone copy'
-Add-Target "$SmallFiles files of 4 KiB piped into Send-Transfer faster than rclone copy" ((Test-Rows @($tt, $rc)) -and $tt.Median -lt $rc.Median) ('{0} vs rclone {1} ({2:N0} files/s)' -f (Format-Seconds $tt), (Format-Seconds $rc), $(if (Test-Rows @($tt)) { $SmallFiles / $tt.Median } else { 0 }))
-if ($tt -and -not $tt.Error -and $script:ManyFilesObjectBytes) {
-    $script:PerObjectCosts.Add([pscustomobject]@{ What = "Transfer object from Send-Transfer ($('{0:N0}' -f $SmallFiles) piped files)"; Bytes = $script:ManyFilesObjectBytes; Time = $tt.Median / $SmallFiles })
+        })
 }
+
+$fresh = New-ManyFilesRows "$SmallFiles files of 4 KiB, each run into a new folder" {
+    $script:ManyFilesRun++
+    $script:smallDest = Join-Path $WorkRoot "small-dest-fresh-$script:ManyFilesRun"
+    Reset-Dir $script:smallDest
+}
+Add-Table "$SmallFiles files of 4 KiB, local folder to a new folder" $fresh 'rclone copy' $smallBytes "Every run writes into a new folder and nothing is deleted until the case ends. Send-Transfer journals, hashes, verifies and delivers every file atomically and leaves a manifest line for each; rclone copies with its default 4 transfers and 8 checkers; cp does neither."
+Get-ChildItem $WorkRoot -Directory -Filter 'small-dest-fresh-*' | Remove-Item -Recurse -Force
+if ($script:ManyFilesObjectBytes) { $objectBytes = $script:ManyFilesObjectBytes }
+
+$script:smallDest = $smallDest
+$afterDelete = New-ManyFilesRows "$SmallFiles files of 4 KiB, into a folder just emptied" {
+    Reset-Dir $script:smallDest
+    Remove-Item (Join-Path $WorkRoot 'home/journal') -Recurse -Force -ErrorAction SilentlyContinue
+    Start-Sleep -Seconds 10
+}
+Add-Table "$SmallFiles files of 4 KiB, local folder to a folder just emptied of the previous run's files" $afterDelete 'rclone copy' $smallBytes "Every run writes into the folder the previous run's files were deleted from 10 s earlier: ext4 without a journal scans past those recently deleted inodes for every new file, which all contenders pay."
 Remove-Item $smallDest -Recurse -Force -ErrorAction SilentlyContinue
+
+$ttFresh = Get-Row $fresh $sendTitle; $rcFresh = Get-Row $fresh 'rclone copy'
+$ttAfter = Get-Row $afterDelete $sendTitle; $rcAfter = Get-Row $afterDelete 'rclone copy'
+$met = (Test-Rows @($ttFresh, $rcFresh, $ttAfter, $rcAfter)) -and $ttFresh.Median -lt $rcFresh.Median -and $ttAfter.Median -lt $rcAfter.Median
+Add-Target "$SmallFiles files of 4 KiB piped into Send-Transfer faster than rclone copy" $met ('new folder: {0} vs rclone {1}; folder just emptied: {2} vs rclone {3}' -f (Format-Seconds $ttFresh), (Format-Seconds $rcFresh), (Format-Seconds $ttAfter), (Format-Seconds $rcAfter))
+if ($ttFresh -and -not $ttFresh.Error -and $objectBytes) {
+    $script:PerObjectCosts.Add([pscustomobject]@{ What = "Transfer object from Send-Transfer ($('{0:N0}' -f $SmallFiles) piped files, new folder)"; Bytes = $objectBytes; Time = $ttFresh.Median / $SmallFiles })
+}

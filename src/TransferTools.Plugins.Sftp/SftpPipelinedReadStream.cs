@@ -93,7 +93,7 @@ namespace TransferTools.Plugins.Sftp
                 }
                 else
                 {
-                    _owner.Complete(this, Failed, StatusException(status, _owner._requests.MessageOf(response), this));
+                    _owner.Complete(this, Failed, SshNetRequests.StatusException(status, _owner._requests.MessageOf(response), "read", Length, (ulong)Offset));
                 }
             }
         }
@@ -336,25 +336,6 @@ namespace TransferTools.Plugins.Sftp
             }
 
             return true;
-        }
-
-        private static Exception StatusException(int status, string? message, Request request)
-        {
-            var text = $"The server refused to read {request.Length} bytes at offset {request.Offset}: {(string.IsNullOrEmpty(message) ? "status " + status : message)}";
-            switch (status)
-            {
-                case 2:
-                    return new SftpPathNotFoundException(text);
-                case 3:
-                    return new SftpPermissionDeniedException(text);
-                case 4:
-                    return new SshException("Failure: " + text);
-                case 6:
-                case 7:
-                    return new SshConnectionException(text);
-                default:
-                    return new SshException(text);
-            }
         }
 
         private void OnClientError(object? sender, ExceptionEventArgs e) => Fail(e.Exception);

@@ -226,7 +226,7 @@ namespace TransferTools.Plugins.Sftp
         {
             if (status != SshNetRequests.StatusOk)
             {
-                Fail(StatusException(status, message, slot));
+                Fail(SshNetRequests.StatusException(status, message, "write", slot.Length, (ulong)slot.Offset));
             }
 
             Release(slot);
@@ -248,26 +248,6 @@ namespace TransferTools.Plugins.Sftp
             }
 
             wake?.TrySetResult(true);
-        }
-
-        private static Exception StatusException(int status, string? message, SshNetRequests.Slot slot)
-        {
-            var detail = string.IsNullOrEmpty(message) ? $"status {status}" : message!;
-            var text = $"The server refused to write {slot.Length} bytes at offset {slot.Offset}: {detail}";
-            switch (status)
-            {
-                case 2:
-                    return new SftpPathNotFoundException(text);
-                case 3:
-                    return new SftpPermissionDeniedException(text);
-                case 4:
-                    return new SshException("Failure: " + text);
-                case 6:
-                case 7:
-                    return new SshConnectionException(text);
-                default:
-                    return new SshException(text);
-            }
         }
 
         private void OnClientError(object? sender, ExceptionEventArgs e) => Fail(e.Exception);

@@ -268,5 +268,34 @@ namespace TransferTools.Plugins.Sftp
             il.Emit(OpCodes.Ret);
             return (Func<byte[], int, object>)method.CreateDelegate(typeof(Func<byte[], int, object>));
         }
+
+        /// <summary>
+        /// The SSH.NET exception for an SFTP status answer (what SSH.NET itself would have thrown), so the plugin's error
+        /// mapping treats a refused pipelined request exactly like a refused call through SSH.NET's public API.
+        /// </summary>
+        /// <param name="status">The SFTP status code of the answer.</param>
+        /// <param name="message">The server's message, if any.</param>
+        /// <param name="operation">"read" or "write".</param>
+        /// <param name="length">The bytes the request asked for.</param>
+        /// <param name="offset">Where in the file.</param>
+        public static Exception StatusException(int status, string? message, string operation, long length, ulong offset)
+        {
+            var detail = string.IsNullOrEmpty(message) ? "status " + status : message!;
+            var text = $"The server refused to {operation} {length} bytes at offset {offset}: {detail}";
+            switch (status)
+            {
+                case 2:
+                    return new Renci.SshNet.Common.SftpPathNotFoundException(text);
+                case 3:
+                    return new Renci.SshNet.Common.SftpPermissionDeniedException(text);
+                case 4:
+                    return new Renci.SshNet.Common.SshException("Failure: " + text);
+                case 6:
+                case 7:
+                    return new Renci.SshNet.Common.SshConnectionException(text);
+                default:
+                    return new Renci.SshNet.Common.SshException(text);
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ namespace TransferTools.Commands
 {
     /// <summary>
     /// <para type="synopsis">Receives a sent transfer by id (found through its manifest) or pulls a plain remote file into a local folder.</para>
-    /// <para type="description">With -TransferId, the manifest (.transfertools/ID.json) at -Source names the file, its size and SHA-256;
+    /// <para type="description">With -TransferId, the manifest (.transfertools/ID.json, or the id's line in a piped batch's manifest) at -Source names the file, its size and SHA-256;
     /// -Source may be left out when this machine's journal knows where the transfer went. With -Source alone, the file at that
     /// location is fetched. Either way the bytes land under a temporary name in -OutputDir and are renamed only after verification.</para>
     /// </summary>

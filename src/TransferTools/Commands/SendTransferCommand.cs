@@ -10,7 +10,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Sends local files to a folder, file name or URI: chunked, journaled, verified (SHA-256) and resumable.</para>
     /// <para type="description">Each file goes to a temporary name beside the destination and is renamed into place only after
-    /// its size and SHA-256 are verified; a manifest (.transfertools/ID.json) is left beside it for Receive-Transfer -TransferId.
+    /// its size and SHA-256 are verified; a manifest (in .transfertools/: ID.json, or one line per file of a piped batch) is left beside it for Receive-Transfer -TransferId.
     /// -Destination is a folder when it exists as one or ends with '/' (the file keeps its name), otherwise the full target name.
     /// Waits and shows progress unless -Asynchronous. Ctrl+C suspends the transfer; Resume-Transfer continues it, also from a new process.</para>
     /// </summary>

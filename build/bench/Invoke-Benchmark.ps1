@@ -15,7 +15,7 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $OutputPath,
     [int] $SizeMB = 1024,
-    [int] $Rounds = 3,
+    [int] $Rounds = 5,
     [int] $SmallFiles = 10000,
     [string[]] $Case = @('Local', 'Sftp', 'Http', 'ManyFiles', 'Memory', 'Progress', 'Import', 'Storage', 'Micro'),
     [string] $WorkRoot = (Join-Path ([IO.Path]::GetTempPath()) 'tt-bench')

@@ -885,7 +885,7 @@ namespace TransferTools.Engine.Transfers
                     }
 
                     // 4. The bytes: read, hash and write overlap (a small file in one piece: see CopyWholeAsync).
-                    if (singleChunk && record.MaxBytesPerSecond == 0 && total <= ChunkPipeline.MaxSegmentSize)
+                    if (singleChunk && record.MaxBytesPerSecond == 0 && total <= ChunkPipeline.WholeFileMaxSize)
                     {
                         unnamed = await CopyWholeAsync(run, source, destination, context, options, sourceUri, temp, final, total, sha, stall).ConfigureAwait(false);
                     }

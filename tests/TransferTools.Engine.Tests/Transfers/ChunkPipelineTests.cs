@@ -140,10 +140,10 @@ namespace TransferTools.Engine.Tests.Transfers
         [Fact]
         public void Segments_shrink_under_a_bandwidth_limit()
         {
-            Assert.Equal(1024 * 1024, ChunkPipeline.SegmentSizeFor(4 * 1024 * 1024, 0));
+            Assert.Equal(ChunkPipeline.MaxSegmentSize, ChunkPipeline.SegmentSizeFor(4 * 1024 * 1024, 0));
             Assert.Equal(16384, ChunkPipeline.SegmentSizeFor(16384, 0));
             Assert.Equal(4096, ChunkPipeline.SegmentSizeFor(65536, 32768));
-            Assert.Equal(131072, ChunkPipeline.SegmentSizeFor(4 * 1024 * 1024, 1024 * 1024));
+            Assert.Equal(Math.Min(ChunkPipeline.MaxSegmentSize, 131072), ChunkPipeline.SegmentSizeFor(4 * 1024 * 1024, 1024 * 1024));
         }
 
         private sealed class FailingStream : MemoryStream

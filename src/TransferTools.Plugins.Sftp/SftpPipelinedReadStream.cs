@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Renci.SshNet;
-using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
 using TransferTools.Abstractions;
 
@@ -23,31 +21,17 @@ namespace TransferTools.Plugins.Sftp
     /// that the source changed). Memory: <c>PendingReads</c> buffers of one request each (32 × 64 KiB = 2 MiB by
     /// default), reused; they are never pooled, so an answer that arrives after the stream closed writes only into them.
     /// </remarks>
-    internal sealed class SftpPipelinedReadStream : Stream
+    internal sealed class SftpPipelinedReadStream : SftpPipelinedStream
     {
-        private readonly SftpClient _client;
-        private readonly SftpFileStream _file;
-        private readonly object _session;
-        private readonly SshNetRequests _requests;
-        private readonly byte[] _handle;
         private readonly int _requestSize;
         private readonly int _maxPending;
         private readonly long _size;
-        private readonly TimeSpan _stallTimeout;
-        private readonly Func<Exception, PluginException> _map;
         private readonly LinkedList<Request> _queue = new LinkedList<Request>();
         private readonly Stack<Request> _free = new Stack<Request>();
-        private readonly object _lock = new object();
-        private readonly Stopwatch _sinceAnswer = Stopwatch.StartNew();
-        private int _inFlight;
-        private TaskCompletionSource<bool>? _waiter;
-        private Exception? _failure;
         private Request? _head;
         private int _headPosition;
         private long _nextOffset;
-        private long _position;
         private bool _eof;
-        private bool _disposed;
 
         private const int Pending = 0;
         private const int Done = 1;
@@ -100,32 +84,18 @@ namespace TransferTools.Plugins.Sftp
 
         public SftpPipelinedReadStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position, long size,
             int maxPending, uint bufferSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
+            : base(client, file, session, requests, position, stallTimeout, map)
         {
-            _client = client;
-            _file = file;
-            _session = session;
-            _requests = requests;
-            _handle = file.Handle;
             _requestSize = Math.Max(512, requests.MaxReadLength(session, Math.Max(bufferSize, 32 * 1024)));
             _maxPending = Math.Max(1, maxPending);
             _size = size;
-            _stallTimeout = stallTimeout;
-            _position = position;
             _nextOffset = position;
-            _map = map;
-            _client.ErrorOccurred += OnClientError;
         }
+
+        protected override string Direction => "read";
 
         public override bool CanRead => !_disposed;
-        public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
 
         public override int Read(byte[] buffer, int offset, int count) =>
             ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
@@ -254,43 +224,8 @@ namespace TransferTools.Plugins.Sftp
             }
         }
 
-        private async Task WaitForHeadAsync(CancellationToken cancellationToken)
-        {
-            while (true)
-            {
-                Task wake;
-                lock (_lock)
-                {
-                    if (_failure != null || (_queue.First != null && _queue.First.Value.State != Pending))
-                    {
-                        return;
-                    }
-
-                    _waiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    wake = _waiter.Task;
-                }
-
-                using (var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-                {
-                    if (await Task.WhenAny(wake, Task.Delay(TimeSpan.FromSeconds(1), delay.Token)).ConfigureAwait(false) == wake)
-                    {
-                        delay.Cancel();
-                        continue;
-                    }
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-                if (!_client.IsConnected)
-                {
-                    Fail(new SshConnectionException("The SSH connection was closed while read requests were in flight."));
-                }
-                else if (_stallTimeout > TimeSpan.Zero && _sinceAnswer.Elapsed > _stallTimeout)
-                {
-                    Fail(new SshOperationTimeoutException(
-                        $"The server answered none of {_inFlight} read requests within {_stallTimeout.TotalSeconds:0} s."));
-                }
-            }
-        }
+        private Task WaitForHeadAsync(CancellationToken cancellationToken) =>
+            WaitUntilAsync(() => _queue.First != null && _queue.First.Value.State != Pending, cancellationToken);
 
         /// <summary>An answer, on SSH.NET's receive thread: wakes the reader once the first requests in line are answered
         /// (a few at a time, not once per answer).</summary>
@@ -307,10 +242,9 @@ namespace TransferTools.Plugins.Sftp
                     _failure ??= failure;
                 }
 
-                if (_waiter != null && (failure != null || _inFlight == 0 || AnsweredInLine(4)))
+                if (failure != null || _inFlight == 0 || AnsweredInLine(4))
                 {
-                    wake = _waiter;
-                    _waiter = null;
+                    wake = TakeWaiter();
                 }
             }
 
@@ -338,58 +272,17 @@ namespace TransferTools.Plugins.Sftp
             return true;
         }
 
-        private void OnClientError(object? sender, ExceptionEventArgs e) => Fail(e.Exception);
-
-        private void Fail(Exception e)
-        {
-            TaskCompletionSource<bool>? wake;
-            lock (_lock)
-            {
-                _failure ??= e;
-                wake = _waiter;
-                _waiter = null;
-            }
-
-            wake?.TrySetResult(true);
-        }
-
-        private void ThrowIfFailed()
-        {
-            if (_disposed)
-            {
-                throw new ObjectDisposedException(nameof(SftpPipelinedReadStream));
-            }
-
-            var failure = _failure;
-            if (failure != null)
-            {
-                throw _map(failure);
-            }
-        }
-
         public override void Flush()
         {
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
             if (disposing && !_disposed)
             {
-                _disposed = true;
-                _client.ErrorOccurred -= OnClientError;
-                try
-                {
-                    // Closes the handle; answers still on their way land in this stream's own buffers and are dropped.
-                    _file.Dispose();
-                }
-                catch (Exception)
-                {
-                    // A dead connection cannot close its handle; it dies with it.
-                }
+                CloseHandle();
             }
 
             base.Dispose(disposing);

@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Renci.SshNet;
-using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
 using TransferTools.Abstractions;
 
@@ -23,58 +21,30 @@ namespace TransferTools.Plugins.Sftp
     /// within the stall timeout fails the next write or flush. Memory: <c>PendingWrites</c> request buffers of at most
     /// the server's packet size (64 × 32 KiB = 2 MiB by default), allocated as needed and reused.
     /// </remarks>
-    internal sealed class SftpPipelinedWriteStream : Stream
+    internal sealed class SftpPipelinedWriteStream : SftpPipelinedStream
     {
-        private readonly SftpClient _client;
-        private readonly SftpFileStream _file;
-        private readonly object _session;
-        private readonly SshNetRequests _requests;
-        private readonly byte[] _handle;
         private readonly int _requestSize;
         private readonly int _maxPending;
-        private readonly TimeSpan _stallTimeout;
-        private readonly Func<Exception, PluginException> _map;
         private readonly Action<SshNetRequests.Slot, int, string?> _completed;
         private readonly Stack<SshNetRequests.Slot> _free = new Stack<SshNetRequests.Slot>();
-        private readonly object _lock = new object();
-        private readonly Stopwatch _sinceAnswer = Stopwatch.StartNew();
         private int _slots;
-        private int _inFlight;
-        private TaskCompletionSource<bool>? _waiter;
         private int _wakeAt;
-        private Exception? _failure;
         private SshNetRequests.Slot? _current;
         private int _fill;
-        private long _position;
-        private bool _disposed;
 
         public SftpPipelinedWriteStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position,
             int maxPending, uint bufferSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
+            : base(client, file, session, requests, position, stallTimeout, map)
         {
-            _client = client;
-            _file = file;
-            _session = session;
-            _requests = requests;
-            _handle = file.Handle;
             _requestSize = Math.Max(512, requests.MaxWriteLength(session, _handle, Math.Max(bufferSize, 32 * 1024)));
             _maxPending = Math.Max(1, maxPending);
-            _stallTimeout = stallTimeout;
-            _position = position;
-            _map = map;
             _completed = OnCompleted;
-            _client.ErrorOccurred += OnClientError;
         }
+
+        protected override string Direction => "write";
 
         public override bool CanRead => false;
-        public override bool CanSeek => false;
         public override bool CanWrite => !_disposed;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
 
         /// <summary>Bytes per write request (the server's packet size less the request header).</summary>
         internal int RequestSize => _requestSize;
@@ -180,46 +150,13 @@ namespace TransferTools.Plugins.Sftp
 
         /// <summary>Waits until at most <paramref name="pending"/> requests are in flight, or a failure; checks for a dead
         /// connection and for a server that stopped answering.</summary>
-        private async Task WaitAsync(int pending, CancellationToken cancellationToken)
-        {
-            while (true)
+        private Task WaitAsync(int pending, CancellationToken cancellationToken) =>
+            WaitUntilAsync(() =>
             {
-                Task wake;
-                lock (_lock)
-                {
-                    if (_inFlight <= pending || _failure != null)
-                    {
-                        return;
-                    }
-
-                    _wakeAt = pending;
-                    _waiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    wake = _waiter.Task;
-                }
-
-                var poll = TimeSpan.FromSeconds(1);
-                using (var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-                {
-                    var timer = Task.Delay(poll, delay.Token);
-                    if (await Task.WhenAny(wake, timer).ConfigureAwait(false) == wake)
-                    {
-                        delay.Cancel();
-                        continue;
-                    }
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-                if (!_client.IsConnected)
-                {
-                    Fail(new SshConnectionException("The SSH connection was closed while write requests were in flight."));
-                }
-                else if (_stallTimeout > TimeSpan.Zero && _sinceAnswer.Elapsed > _stallTimeout)
-                {
-                    Fail(new SshOperationTimeoutException(
-                        $"The server answered none of {_inFlight} write requests within {_stallTimeout.TotalSeconds:0} s."));
-                }
-            }
-        }
+                // Under the lock: answers wake the writer once no more than this many are left in flight.
+                _wakeAt = pending;
+                return _inFlight <= pending;
+            }, cancellationToken);
 
         /// <summary>The server's answer to one request, on SSH.NET's receive thread: keep it short.</summary>
         private void OnCompleted(SshNetRequests.Slot slot, int status, string? message)
@@ -240,47 +177,15 @@ namespace TransferTools.Plugins.Sftp
                 _free.Push(slot);
                 _inFlight--;
                 _sinceAnswer.Restart();
-                if (_waiter != null && (_inFlight <= _wakeAt || _failure != null))
+                if (_inFlight <= _wakeAt || _failure != null)
                 {
-                    wake = _waiter;
-                    _waiter = null;
+                    wake = TakeWaiter();
                 }
             }
 
             wake?.TrySetResult(true);
         }
 
-        private void OnClientError(object? sender, ExceptionEventArgs e) => Fail(e.Exception);
-
-        private void Fail(Exception e)
-        {
-            TaskCompletionSource<bool>? wake;
-            lock (_lock)
-            {
-                _failure ??= e;
-                wake = _waiter;
-                _waiter = null;
-            }
-
-            wake?.TrySetResult(true);
-        }
-
-        private void ThrowIfFailed()
-        {
-            if (_disposed)
-            {
-                throw new ObjectDisposedException(nameof(SftpPipelinedWriteStream));
-            }
-
-            var failure = _failure;
-            if (failure != null)
-            {
-                throw _map(failure);
-            }
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
@@ -300,18 +205,9 @@ namespace TransferTools.Plugins.Sftp
                     // Dispose must not mask the failure that ended the copy.
                 }
 
-                _disposed = true;
-                _client.ErrorOccurred -= OnClientError;
-                try
-                {
-                    // Closes the handle. Requests still in flight (after a failure) are answered or die with the connection;
-                    // their buffers are only ever read by SSH.NET while sending, which has finished.
-                    _file.Dispose();
-                }
-                catch (Exception)
-                {
-                    // A dead connection cannot close its handle; it dies with it.
-                }
+                // Requests still in flight (after a failure) are answered or die with the connection; their buffers
+                // are only ever read by SSH.NET while sending, which has finished.
+                CloseHandle();
             }
 
             base.Dispose(disposing);

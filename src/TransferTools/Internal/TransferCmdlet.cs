@@ -31,9 +31,6 @@ namespace TransferTools.Internal
             base.BeginProcessing();
         }
 
-        /// <summary>Cancelled when the user presses Ctrl+C.</summary>
-        protected CancellationToken Stopping => _stopping.Token;
-
         /// <summary>True when this call should show progress bars (cmdlets that move data return <see cref="ShouldShowProgress"/>).</summary>
         protected virtual bool WantsProgress => false;
 
@@ -80,23 +77,11 @@ namespace TransferTools.Internal
 
         /// <summary>Runs engine work, pumping its output on this thread until it finishes, and returns its result.</summary>
         /// <exception cref="PluginException">Rethrown from the work; the caller decides terminating or not.</exception>
-        protected T Run<T>(Func<OperationContext, Task<T>> work) => RunCore((context, _) => work(context));
-
-        /// <summary>
-        /// Runs engine work that hands actions to the pipeline thread while it runs (e.g. <c>WriteObject</c> of each
-        /// result as soon as it is ready); <paramref name="work"/>'s second argument queues one.
-        /// </summary>
-        protected void RunWithOutput(Func<OperationContext, Action<System.Action>, Task> work) => RunCore<object?>(async (context, post) =>
-        {
-            await work(context, post).ConfigureAwait(false);
-            return null;
-        });
-
-        private T RunCore<T>(Func<OperationContext, Action<System.Action>, Task<T>> work)
+        protected T Run<T>(Func<OperationContext, Task<T>> work)
         {
             using var pump = new OutputPump(this);
             var context = CreateRunContext(pump);
-            var task = Task.Run(() => work(context, pump.Post));
+            var task = Task.Run(() => work(context));
             pump.RunUntil(task);
             return task.GetAwaiter().GetResult();
         }

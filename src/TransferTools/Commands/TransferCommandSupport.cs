@@ -202,7 +202,6 @@ namespace TransferTools.Commands
             private readonly BackgroundRun _run;
             private IDisposable? _batch;
             private int _added; // pipeline thread only
-            private int _written; // pipeline thread only
             private int _expected; // 0 while inputs may still come, then how many came
 
             public TransferFeed(TransferOptionsCommand command, int throttleLimit, bool batched)
@@ -296,7 +295,6 @@ namespace TransferTools.Commands
                 while (_inOrder.Count > 0 && _inOrder.Peek().Done)
                 {
                     var item = _inOrder.Dequeue();
-                    _written++;
                     if (item.Error != null)
                     {
                         _command.WriteError(ErrorMapping.ToErrorRecord(item.Error, item.Target));

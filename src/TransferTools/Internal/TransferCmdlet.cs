@@ -110,7 +110,7 @@ namespace TransferTools.Internal
         {
             var pump = new OutputPump(this);
             var context = CreateRunContext(pump);
-            var run = new BackgroundRun(pump, Task.Run(() => work(context, pump.Post)), _stopping);
+            var run = new BackgroundRun(pump, Task.Run(() => work(context, pump.Post)));
             _background = run;
             return run;
         }
@@ -140,13 +140,11 @@ namespace TransferTools.Internal
         {
             private readonly OutputPump _pump;
             private readonly Task _task;
-            private readonly CancellationTokenSource _stopping;
 
-            internal BackgroundRun(OutputPump pump, Task task, CancellationTokenSource stopping)
+            internal BackgroundRun(OutputPump pump, Task task)
             {
                 _pump = pump;
                 _task = task;
-                _stopping = stopping;
             }
 
             /// <summary>True once the work has ended.</summary>
@@ -168,9 +166,6 @@ namespace TransferTools.Internal
                     _pump.Dispose();
                 }
             }
-
-            /// <summary>Cancels the work (it still has to be waited for).</summary>
-            public void Cancel() => _stopping.Cancel();
         }
 
         /// <summary>Runs engine work that returns nothing.</summary>
@@ -289,6 +284,7 @@ namespace TransferTools.Internal
                 }
             }
 
+            private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
             private DateTime _lastProgress = DateTime.UtcNow;
 
             /// <summary>Runs the actions queued so far, and refreshes progress when it is due, without waiting.</summary>
@@ -299,16 +295,11 @@ namespace TransferTools.Internal
                     action();
                 }
 
-                if (DateTime.UtcNow - _lastProgress > TimeSpan.FromMilliseconds(250))
-                {
-                    FlushProgress();
-                    _lastProgress = DateTime.UtcNow;
-                }
+                FlushProgressIfDue();
             }
 
             public void RunUntil(Task task)
             {
-                var lastProgress = _lastProgress;
                 // Wake the loop the moment the work ends, instead of at the next 100 ms poll.
                 task.ContinueWith(_ => Post(() => { }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 while (!task.IsCompleted)
@@ -318,11 +309,7 @@ namespace TransferTools.Internal
                         action();
                     }
 
-                    if (DateTime.UtcNow - lastProgress > TimeSpan.FromMilliseconds(250))
-                    {
-                        FlushProgress();
-                        lastProgress = DateTime.UtcNow;
-                    }
+                    FlushProgressIfDue();
                 }
 
                 while (_queue.TryTake(out var rest))
@@ -331,6 +318,15 @@ namespace TransferTools.Internal
                 }
 
                 FlushProgress();
+            }
+
+            private void FlushProgressIfDue()
+            {
+                if (DateTime.UtcNow - _lastProgress > ProgressInterval)
+                {
+                    FlushProgress();
+                    _lastProgress = DateTime.UtcNow;
+                }
             }
 
             public void Dispose() => _queue.Dispose();

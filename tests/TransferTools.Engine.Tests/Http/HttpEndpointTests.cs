@@ -264,22 +264,10 @@ namespace TransferTools.Engine.Tests.Http
                 {
                     using var socket = await listener.AcceptTcpClientAsync();
                     var stream = socket.GetStream();
-                    var buffer = new byte[8192];
-                    var text = new StringBuilder();
-                    while (!text.ToString().Contains("\r\n\r\n"))
-                    {
-                        var n = await stream.ReadAsync(buffer);
-                        if (n == 0)
-                        {
-                            break;
-                        }
-
-                        text.Append(Encoding.ASCII.GetString(buffer, 0, n));
-                    }
-
+                    var (text, _) = await RawHttp.ReadRequestHeadAsync(stream);
                     var reply = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
                     await stream.WriteAsync(reply);
-                    foreach (var line in text.ToString().Split("\r\n"))
+                    foreach (var line in text.Split("\r\n"))
                     {
                         if (line.StartsWith("Authorization:", StringComparison.OrdinalIgnoreCase))
                         {
@@ -330,17 +318,9 @@ namespace TransferTools.Engine.Tests.Http
         {
             using var socket = await listener.AcceptTcpClientAsync();
             var stream = socket.GetStream();
-            var buffer = new byte[8192];
-            var request = new StringBuilder();
-            while (!request.ToString().Contains("\r\n\r\n"))
+            if (!(await RawHttp.ReadRequestHeadAsync(stream)).Complete)
             {
-                var n = await stream.ReadAsync(buffer);
-                if (n == 0)
-                {
-                    return;
-                }
-
-                request.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                return;
             }
 
             var headers = $"HTTP/1.1 200 OK\r\nContent-Length: {BodyLength}\r\nAccept-Ranges: bytes\r\nETag: \"stall\"\r\nConnection: close\r\n\r\n";
@@ -432,6 +412,32 @@ namespace TransferTools.Engine.Tests.Http
 
             Assert.Null(error);
             Assert.True(read > 1000);
+        }
+    }
+}
+
+namespace TransferTools.Engine.Tests.Http
+{
+    /// <summary>The request side of the socket servers that play what nginx cannot (capturing headers, stalling).</summary>
+    internal static class RawHttp
+    {
+        /// <summary>Reads a request's head up to the blank line; Complete is false when the client closed before it.</summary>
+        public static async Task<(string Text, bool Complete)> ReadRequestHeadAsync(Stream stream)
+        {
+            var buffer = new byte[8192];
+            var text = new StringBuilder();
+            while (!text.ToString().Contains("\r\n\r\n"))
+            {
+                var n = await stream.ReadAsync(buffer);
+                if (n == 0)
+                {
+                    return (text.ToString(), false);
+                }
+
+                text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+
+            return (text.ToString(), true);
         }
     }
 }

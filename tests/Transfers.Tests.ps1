@@ -27,6 +27,17 @@ BeforeAll {
 
     # A throttled transfer: 256 KiB in 16 KiB chunks at 32 KiB/s takes about 8 s, long enough to act on mid-way.
     $script:slow = @{ ChunkSize = 16KB; MaxBytesPerSecond = 32KB }
+
+    # A slow producer: emits $FirstInput, then holds back $RestInput until & $Until is true (giving up after 30 s) and
+    # tells through $Released whether it became true. A cmdlet that collected its whole input before starting would
+    # never make it true, so the producer would give up after its deadline.
+    function Invoke-HeldBackInput([object] $FirstInput, [scriptblock] $Until, [object[]] $RestInput, [ref] $Released) {
+        $FirstInput
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not (& $Until) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        $Released.Value = [bool](& $Until)
+        $RestInput
+    }
 }
 AfterAll { Remove-TransferToolsTest $script:home_ }
 
@@ -139,15 +150,9 @@ Describe 'Send-Transfer' {
         $second = New-TestFile -Path (Join-Path $src 'second.bin') -Size 8KB -Seed 2
         $dest = New-Folder 'feed-dest'
         $startedEarly = [ref]$false
-        # The producer holds back the second file until the first is delivered: a cmdlet that waited for all of its
-        # input before starting would never deliver it, and the producer would give up after its deadline.
-        $results = & {
-            $first.FullName
-            $deadline = [DateTime]::UtcNow.AddSeconds(30)
-            while (-not (Test-Path (Join-Path $dest 'first.bin')) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
-            $startedEarly.Value = Test-Path (Join-Path $dest 'first.bin')
-            $second.FullName
-        } | Send-Transfer -Destination $dest
+        # The producer holds back the second file until the first is delivered.
+        $results = Invoke-HeldBackInput $first.FullName { Test-Path (Join-Path $dest 'first.bin') } $second.FullName $startedEarly |
+            Send-Transfer -Destination $dest
         $startedEarly.Value | Should -BeTrue
         $results.Name | Should -Be @('first.bin', 'second.bin')
         $results.Status | Sort-Object -Unique | Should -Be 'Completed'
@@ -459,5 +464,133 @@ Describe 'Receive-Transfer' {
     It 'reports an unknown transfer id without a source as TransferSourceUnknown' {
         Receive-Transfer -TransferId ('a' * 32) -OutputDir (Join-Path $script:work 'inbox5') -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'TransferSourceUnknown,*'
+    }
+
+    It 'receives the first piped source while the pipeline is still producing the next one' {
+        $src = New-Folder 'rfeed-src'
+        $a = New-TestFile -Path (Join-Path $src 'ra.bin') -Size 8KB -Seed 11
+        $b = New-TestFile -Path (Join-Path $src 'rb.bin') -Size 8KB -Seed 12
+        $out = Join-Path $script:work 'rfeed-inbox'
+        $startedEarly = [ref]$false
+        # The producer holds back the second source until the first is delivered.
+        $results = Invoke-HeldBackInput $a.FullName { Test-Path (Join-Path $out 'ra.bin') } $b.FullName $startedEarly |
+            Receive-Transfer -OutputDir $out
+        $startedEarly.Value | Should -BeTrue
+        $results.Name | Should -Be @('ra.bin', 'rb.bin')
+        $results.Status | Sort-Object -Unique | Should -Be 'Completed'
+        Get-Sha (Join-Path $out 'rb.bin') | Should -Be (Get-Sha $b.FullName)
+    }
+
+    It 'writes piped results in input order as one batch, with a bad source reported in its place and the others delivered' {
+        $src = New-Folder 'rorder-src'
+        # The first is the biggest and throttled, so the small ones after it finish first and must wait their turn.
+        $files = foreach ($i in 1, 2, 4, 5) { New-TestFile -Path (Join-Path $src "o$i.bin") -Size $(if ($i -eq 1) { 128KB } else { 4KB }) -Seed (20 + $i) }
+        $missing = Join-Path $src 'o3.bin'
+        $out = Join-Path $script:work 'rorder-inbox'
+        $all = $files[0].FullName, $files[1].FullName, $missing, $files[2].FullName, $files[3].FullName |
+            Receive-Transfer -OutputDir $out -ThrottleLimit 3 -ChunkSize 16KB -MaxBytesPerSecond 256KB -ErrorAction Continue 2>&1
+        $all.Count | Should -Be 5
+        $all[2] | Should -BeOfType ([System.Management.Automation.ErrorRecord])
+        $all[2].FullyQualifiedErrorId | Should -Be 'SourceNotFound,TransferTools.Commands.ReceiveTransferCommand'
+        $all[2].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $received = $all[0, 1, 3, 4]
+        $received.Name | Should -Be @('o1.bin', 'o2.bin', 'o4.bin', 'o5.bin')
+        $received.Status | Sort-Object -Unique | Should -Be 'Completed'
+        # Several inputs in quick succession: one batch, as before.
+        $received.Id | ForEach-Object { $_.Substring(16) } | Select-Object -Unique | Should -HaveCount 1
+        foreach ($f in $files) { Get-Sha (Join-Path $out $f.Name) | Should -Be (Get-Sha $f.FullName) }
+        Test-Path (Join-Path $out 'o3.bin') | Should -BeFalse
+    }
+
+    It 'stops early under Select-Object -First 1: the source in flight is suspended (resumable), the next one never starts' {
+        $src = New-Folder 'rfirst-src'
+        $small = New-TestFile -Path (Join-Path $src 'f1.bin') -Size 16KB -Seed 31
+        $big = foreach ($i in 2, 3) { New-TestFile -Path (Join-Path $src "f$i.bin") -Size 256KB -Seed (30 + $i) }
+        $out = Join-Path $script:work 'rfirst-inbox'
+        $one = $small.FullName, $big[0].FullName, $big[1].FullName |
+            Receive-Transfer -OutputDir $out -ThrottleLimit 1 @script:slow | Select-Object -First 1
+        @($one).Count | Should -Be 1
+        $one.Name | Should -Be 'f1.bin'
+        $one.Status | Should -Be 'Completed'
+        Test-Path (Join-Path $out 'f2.bin') | Should -BeFalse
+        Test-Path (Join-Path $out 'f3.bin') | Should -BeFalse
+        @(Get-TransferStatus | Where-Object Source -eq $big[1].FullName) | Should -BeNullOrEmpty
+        foreach ($t in @(Get-TransferStatus | Where-Object Source -eq $big[0].FullName)) {
+            (Get-TransferStatus $t.Id).Status | Should -Be 'Suspended'
+            $r = Resume-Transfer $t.Id -MaxBytesPerSecond 0
+            $r.Status | Should -Be 'Completed'
+            Get-Sha (Join-Path $out 'f2.bin') | Should -Be (Get-Sha $big[0].FullName)
+        }
+    }
+}
+
+Describe 'Resume-Transfer of piped ids' {
+    BeforeAll {
+        # Sends each file throttled (@script:slow) and suspends it once two chunks are committed; returns the transfers.
+        function New-SuspendedSends([string] $Name, [int[]] $Sizes) {
+            $src = New-Folder "$Name-src"
+            $dest = New-Folder "$Name-dest"
+            $sent = for ($i = 0; $i -lt $Sizes.Count; $i++) {
+                $file = New-TestFile -Path (Join-Path $src "$Name$i.bin") -Size $Sizes[$i] -Seed (60 + $i)
+                Send-Transfer $file.FullName $dest -Asynchronous @script:slow
+            }
+            foreach ($t in $sent) { Wait-Chunks $t.Id 2 }
+            # Suspended, each reports its resolved destination file (the asynchronous start still showed the folder).
+            foreach ($t in $sent) {
+                $suspended = Suspend-Transfer $t.Id -PassThru
+                $suspended.Status | Should -Be 'Suspended'
+                $suspended.Destination | Should -Be (Join-Path $dest (Split-Path $t.Source -Leaf))
+                $suspended
+            }
+        }
+    }
+
+    It 'resumes the first piped id while the pipeline is still producing the next one' {
+        $t = New-SuspendedSends 'hb' 96KB, 96KB
+        $startedEarly = [ref]$false
+        # The producer holds back the second id until the first transfer is delivered.
+        $results = Invoke-HeldBackInput $t[0].Id { Test-Path $t[0].Destination } $t[1].Id $startedEarly |
+            Resume-Transfer -MaxBytesPerSecond 0
+        $startedEarly.Value | Should -BeTrue
+        $results.Id | Should -Be $t.Id
+        $results.Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($r in $results) { Get-Sha $r.Destination | Should -Be (Get-Sha $r.Source) }
+    }
+
+    It 'writes results in input order, with an unknown id reported in its place and the others completed' {
+        # The first has the most left to send, so the second finishes first and must wait its turn.
+        $t = New-SuspendedSends 'ord' 256KB, 96KB
+        $all = $t[0].Id, ('f' * 32), $t[1].Id | Resume-Transfer -MaxBytesPerSecond 256KB -ThrottleLimit 3 -ErrorAction Continue 2>&1
+        $all.Count | Should -Be 3
+        $all[1] | Should -BeOfType ([System.Management.Automation.ErrorRecord])
+        $all[1].FullyQualifiedErrorId | Should -Be 'TransferNotFound,TransferTools.Commands.ResumeTransferCommand'
+        $all[1].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $all[0, 2].Id | Should -Be $t.Id
+        $all[0, 2].Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($r in $all[0, 2]) {
+            $r.ResumedFrom | Should -BeGreaterThan 0
+            Get-Sha $r.Destination | Should -Be (Get-Sha $r.Source)
+        }
+    }
+
+    It 'resumes nothing with -WhatIf, and stops early under Select-Object -First 1, leaving the rest suspended and resumable' {
+        $t = New-SuspendedSends 'sel' 96KB, 256KB, 256KB
+        $t.Id | Resume-Transfer -WhatIf
+        foreach ($x in $t) { (Get-TransferStatus $x.Id).Status | Should -Be 'Suspended' }
+
+        # One at a time at the journaled 32 KiB/s: the second is mid-way when the first result reaches Select-Object.
+        $one = $t.Id | Resume-Transfer -ThrottleLimit 1 | Select-Object -First 1
+        @($one).Count | Should -Be 1
+        $one.Id | Should -Be $t[0].Id
+        $one.Status | Should -Be 'Completed'
+        # Suspended by the time the pipeline returned, not still suspending.
+        (Get-TransferStatus $t[1].Id).Status | Should -Be 'Suspended'
+        (Get-TransferStatus $t[2].Id).Status | Should -Be 'Suspended'
+        Test-Path $t[1].Destination | Should -BeFalse
+        Test-Path $t[2].Destination | Should -BeFalse
+
+        $rest = $t[1].Id, $t[2].Id | Resume-Transfer -MaxBytesPerSecond 0
+        $rest.Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($r in $rest) { Get-Sha $r.Destination | Should -Be (Get-Sha $r.Source) }
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Management.Automation;
 using TransferTools.Abstractions;
 
@@ -18,7 +17,8 @@ namespace TransferTools.Commands
         private const string SourceSet = "Source";
         private const string TransferIdSet = "TransferId";
 
-        private readonly List<(object Target, ReceiveRequest Request)> _requests = new List<(object, ReceiveRequest)>();
+        private string? _outputDir;
+        private TransferOptions? _options;
 
         /// <summary>The id of a transfer sent earlier (pipe Send-Transfer's output or give the id).</summary>
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = TransferIdSet)]
@@ -52,25 +52,20 @@ namespace TransferTools.Commands
                 return;
             }
 
-            _requests.Add((label, new ReceiveRequest
+            // Each input starts now, while the pipeline is still producing the next ones.
+            _outputDir ??= SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDir);
+            _options ??= BuildOptions();
+            var request = new ReceiveRequest
             {
                 TransferId = TransferId,
                 Source = Source is null ? null : ResolveLocation(Source),
-                OutputDir = SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDir),
-                Options = BuildOptions(),
-            }));
+                OutputDir = _outputDir,
+                Options = _options.Clone(),
+            };
+            FeedTransfer(label, c => Session.Transfers.StartReceiveAsync(c, request), ThrottleLimit, batched: true);
         }
 
         /// <inheritdoc/>
-        protected override void EndProcessing()
-        {
-            var work = new List<(object, Func<OperationContext, System.Threading.Tasks.Task<Transfer>>)>();
-            foreach (var (target, request) in _requests)
-            {
-                work.Add((target, c => Session.Transfers.StartReceiveAsync(c, request)));
-            }
-
-            RunTransfers(work, ThrottleLimit, batched: true);
-        }
+        protected override void EndProcessing() => CompleteTransfers();
     }
 }

@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using System.Management.Automation;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Transfers;
@@ -15,7 +13,7 @@ namespace TransferTools.Commands
     [OutputType(typeof(Transfer))]
     public sealed class ResumeTransferCommand : TransferOptionsCommand
     {
-        private readonly List<string> _ids = new List<string>();
+        private ResumeOverrides? _overrides;
 
         /// <summary>Transfer ids (or unique prefixes); Transfer objects bind by their Id.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -35,28 +33,26 @@ namespace TransferTools.Commands
             {
                 if (ShouldProcess(id, "Resume transfer"))
                 {
-                    _ids.Add(id);
+                    // Each id resumes now, while the pipeline is still producing the next ones.
+                    var overrides = _overrides ??= BuildOverrides();
+                    FeedTransfer(id, c => Session.Transfers.StartResumeAsync(c, id, overrides), ThrottleLimit, batched: false);
                 }
             }
         }
 
         /// <inheritdoc/>
-        protected override void EndProcessing()
+        protected override void EndProcessing() => CompleteTransfers();
+
+        /// <summary>The options given on the command line that replace the journaled ones for the rest of each transfer.</summary>
+        private ResumeOverrides BuildOverrides()
         {
             var bound = MyInvocation.BoundParameters;
-            var overrides = new ResumeOverrides
+            return new ResumeOverrides
             {
                 Conflict = bound.ContainsKey(nameof(Conflict)) ? Conflict : Force.IsPresent ? ConflictPolicy.Overwrite : (ConflictPolicy?)null,
                 MaxBytesPerSecond = bound.ContainsKey(nameof(MaxBytesPerSecond)) ? MaxBytesPerSecond : (long?)null,
                 Credential = Credential?.GetNetworkCredential(),
             };
-            var work = new List<(object, Func<OperationContext, System.Threading.Tasks.Task<Transfer>>)>();
-            foreach (var id in _ids)
-            {
-                work.Add((id, c => Session.Transfers.StartResumeAsync(c, id, overrides)));
-            }
-
-            RunTransfers(work, ThrottleLimit);
         }
     }
 }

@@ -121,31 +121,16 @@ namespace TransferTools.Commands
         }
 
         /// <summary>
-        /// Starts the given transfers (at most <paramref name="throttleLimit"/> at once), waits for each unless
-        /// -Asynchronous, and writes results in input order as soon as each one and all before it are done: a Transfer,
-        /// or an error whose target is the input. Ctrl+C suspends the transfers in flight (they stay resumable) and
-        /// stops the pipeline.
-        /// </summary>
-        /// <param name="work">What to start, with the input each result or error is written for.</param>
-        /// <param name="throttleLimit">How many run at once.</param>
-        /// <param name="batched">Journal new transfers of this call as one batch (sends and receives; never resumes).</param>
-        protected void RunTransfers(IReadOnlyList<(object Target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start)> work, int throttleLimit,
-            bool batched = false)
-        {
-            foreach (var (target, start) in work)
-            {
-                FeedTransfer(target, start, throttleLimit, batched);
-            }
-
-            CompleteTransfers();
-        }
-
-        /// <summary>
         /// Starts one transfer of a pipeline input now, while later inputs are still coming (call from
-        /// <c>ProcessRecord</c>): at most <paramref name="throttleLimit"/> run at once, and the results of earlier inputs
-        /// are written, in input order, as they finish. <see cref="CompleteTransfers"/> (from <c>EndProcessing</c>)
-        /// waits for the rest.
+        /// <c>ProcessRecord</c>): at most <paramref name="throttleLimit"/> run at once, each is waited for unless
+        /// -Asynchronous, and the results of earlier inputs are written, in input order, as they finish: a Transfer, or
+        /// an error whose target is the input. <see cref="CompleteTransfers"/> (from <c>EndProcessing</c>) waits for the
+        /// rest. Ctrl+C, or the command torn down early, suspends the transfers in flight (they stay resumable).
         /// </summary>
+        /// <param name="target">The input the result or error is written for.</param>
+        /// <param name="start">Starts the transfer.</param>
+        /// <param name="throttleLimit">How many run at once.</param>
+        /// <param name="batched">Journal new transfers of this call as one batch once a second input arrives (sends and receives; never resumes).</param>
         protected void FeedTransfer(object target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> start, int throttleLimit, bool batched)
         {
             _feed ??= new TransferFeed(this, throttleLimit, batched);

@@ -130,10 +130,16 @@ namespace TransferTools.Internal
             if (disposing && _background != null && !_background.IsCompleted)
             {
                 // EndProcessing never waited for it (the pipeline stopped or a downstream command ended it early):
-                // cancel, so its transfers suspend (resumable) instead of running on unobserved.
+                // cancel, so its transfers suspend (resumable) instead of running on unobserved, and give them a moment
+                // to do so: when the pipeline returns they are suspended, not still suspending (a Resume-Transfer typed
+                // right after would find them running). Their output and log lines are dropped.
                 _stopping.Cancel();
+                _background.Settle(CancelledWorkGrace);
             }
         }
+
+        /// <summary>How long a torn-down command waits for its cancelled background work to end.</summary>
+        private static readonly TimeSpan CancelledWorkGrace = TimeSpan.FromSeconds(10);
 
         /// <summary>Engine work running across pipeline inputs; every member is called on the pipeline thread.</summary>
         protected sealed class BackgroundRun
@@ -152,6 +158,19 @@ namespace TransferTools.Internal
 
             /// <summary>Runs what the work has handed to the pipeline thread so far (output, log lines, progress), without waiting.</summary>
             public void Pump() => _pump.Drain();
+
+            /// <summary>Waits at most <paramref name="timeout"/> for cancelled work to end, without pumping or rethrowing.</summary>
+            internal void Settle(TimeSpan timeout)
+            {
+                try
+                {
+                    _task.Wait(timeout);
+                }
+                catch (AggregateException)
+                {
+                    // Cancelled or failed: nobody is left to report it to.
+                }
+            }
 
             /// <summary>Pumps until the work ends, then rethrows its failure, if any.</summary>
             public void Wait()

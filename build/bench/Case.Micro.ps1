@@ -1,5 +1,5 @@
 # BenchmarkDotNet micro-benchmarks of the engine's hot paths (build/bench/TransferTools.Benchmarks): chunk pipeline
-# throughput, SHA-256 one-shot vs incremental vs the chunk XxHash64, journal commit latency. A short in-process job
+# throughput, SHA-256 one-shot vs incremental vs the chunk XXH64 (engine vs System.IO.Hashing), journal commit latency. A short in-process job
 # (1 warm-up, 3 iterations) keeps the whole case near two minutes; BenchmarkDotNet's GitHub tables go into the report.
 $microProject = Join-Path $PSScriptRoot 'TransferTools.Benchmarks/TransferTools.Benchmarks.csproj'
 $microArtifacts = Join-Path $WorkRoot 'bdn'
@@ -13,7 +13,7 @@ $microDll = Join-Path $PSScriptRoot 'TransferTools.Benchmarks/bin/Release/net10.
 if ($LASTEXITCODE -ne 0) { throw 'The micro-benchmarks failed.' }
 
 $script:Report.Add("### Micro-benchmarks (BenchmarkDotNet, engine hot paths)`n")
-$script:Report.Add('Short in-process job (1 warm-up, 3 iterations): the error columns are wide on a shared 2-core machine; read the means. The pipeline moves 256 MiB from memory to a sink, so its time is the engine''s CPU ceiling (SHA-256 on one core, XxHash64 and copies on the other).')
+$script:Report.Add('Short in-process job (1 warm-up, 3 iterations): the error columns are wide on a shared 2-core machine; read the means. The pipeline moves 256 MiB from memory to a sink, so its time is the engine''s CPU ceiling (SHA-256 on one core, XXH64 and copies on the other).')
 $script:Report.Add('')
 foreach ($md in Get-ChildItem (Join-Path $microArtifacts 'results') -Filter '*-report-github.md' | Sort-Object Name) {
     $title = ($md.BaseName -replace '^TransferTools\.Benchmarks\.', '' -replace '-report-github$', '')
@@ -26,7 +26,7 @@ foreach ($md in Get-ChildItem (Join-Path $microArtifacts 'results') -Filter '*-r
 }
 
 # The pipeline against the same work done serially on one thread: on an idle machine the overlap wins (SHA-256 on
-# one core, copies and XxHash64 on the other); on a saturated one the hand-offs between threads cost more than they
+# one core, copies and XXH64 on the other); on a saturated one the hand-offs between threads cost more than they
 # save. Reported as a figure, not a target: it says more about the load of the machine than about the code.
 $pipelineCsv = Get-ChildItem (Join-Path $microArtifacts 'results') -Filter '*ChunkPipeline*-report.csv' | Select-Object -First 1
 if ($pipelineCsv) {

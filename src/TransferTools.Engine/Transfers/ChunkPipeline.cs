@@ -2,7 +2,6 @@ using System;
 using System.Buffers;
 using System.Diagnostics;
 using System.IO;
-using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Channels;
@@ -15,8 +14,8 @@ namespace TransferTools.Engine.Transfers
     /// <summary>
     /// Moves bytes from a source stream to a destination stream in three overlapping stages — read, SHA-256, write —
     /// over a small pool of pooled segments, so memory stays flat whatever the file size and hashing runs on another
-    /// core while the disk or network works. The writer computes each chunk's XxHash64 and commits it (to the chunk
-    /// log) as soon as the chunk's bytes are written.
+    /// core while the disk or network works. The writer computes each chunk's checksum (XXH64, <see cref="ChunkChecksum"/>)
+    /// and commits it (to the chunk log) as soon as the chunk's bytes are written.
     /// </summary>
     internal sealed class ChunkPipeline
     {
@@ -43,7 +42,7 @@ namespace TransferTools.Engine.Transfers
             _maxBytesPerSecond = maxBytesPerSecond;
         }
 
-        /// <summary>Called on the writer after each chunk is written (index, XxHash64, end offset).</summary>
+        /// <summary>Called on the writer after each chunk is written (index, XXH64 checksum, end offset).</summary>
         public Action<int, ulong, long>? ChunkCommitted { get; set; }
 
         /// <summary>Called on the writer after each segment is written, with the bytes written so far (absolute offset).</summary>
@@ -177,7 +176,7 @@ namespace TransferTools.Engine.Transfers
 
             async Task WriteAsync()
             {
-                var chunkHash = new XxHash64();
+                var chunkHash = new ChunkChecksum();
                 while (await toWrite.Reader.WaitToReadAsync(token).ConfigureAwait(false))
                 {
                     while (toWrite.Reader.TryRead(out var segment))
@@ -252,7 +251,7 @@ namespace TransferTools.Engine.Transfers
             int chunkSize, long total, IncrementalHash sha256, Action? activity, CancellationToken cancellationToken)
         {
             var buffer = new byte[Math.Min(chunkSize, MaxSegmentSize)];
-            var chunkHash = new XxHash64();
+            var chunkHash = new ChunkChecksum();
             var good = 0;
             for (var index = 0; index < expected.Count; index++)
             {

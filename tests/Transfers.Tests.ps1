@@ -493,6 +493,8 @@ Describe 'Receive-Transfer' {
         $all[2] | Should -BeOfType ([System.Management.Automation.ErrorRecord])
         $all[2].FullyQualifiedErrorId | Should -Be 'SourceNotFound,TransferTools.Commands.ReceiveTransferCommand'
         $all[2].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        # The offending object is the source that was piped in, not the file it would have become.
+        $all[2].TargetObject | Should -Be $missing
         $received = $all[0, 1, 3, 4]
         $received.Name | Should -Be @('o1.bin', 'o2.bin', 'o4.bin', 'o5.bin')
         $received.Status | Sort-Object -Unique | Should -Be 'Completed'

@@ -715,7 +715,9 @@ namespace TransferTools.Engine.Transfers
                     r.Error = error.Message;
                     r.ErrorCode = error.Code;
                     r.ErrorId = error.ErrorId;
-                    r.ErrorTarget = error.Target is string target && target == TransferLocation.Display(new Uri(r.TemporaryUri ?? r.SourceUri))
+                    // An error about the temporary file is reported against the destination the user named; any other
+                    // target (the source above all) stays as it is.
+                    r.ErrorTarget = error.Target is string target && r.TemporaryUri != null && target == TransferLocation.Display(new Uri(r.TemporaryUri))
                         ? r.Destination
                         : error.Target?.ToString();
                     r.BytesPerSecond = run.AverageRate();

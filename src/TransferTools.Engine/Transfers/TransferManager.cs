@@ -1404,8 +1404,8 @@ namespace TransferTools.Engine.Transfers
         /// Removes the control files that batch members finished since the last poll might have left. A control request
         /// the poll loop did not see was written after the previous poll's stamp was read (a transfer running then was
         /// checked by that poll's loop; one started later got its request later still), and writing it (a temporary
-        /// file, then a rename) changed the journal folder. So when the folder is unchanged since that stamp, and the
-        /// stamp was not taken within a second of a change (time stamps are coarse), there is nothing to remove.
+        /// file, then a rename) changed the journal folder. So when the folder is unchanged since that stamp (and the
+        /// stamp can be trusted to show a change: see below), there is nothing to remove.
         /// </summary>
         private void SweepControlFiles(DateTime stampBeforeThisPoll, DateTime takenAt)
         {
@@ -1425,7 +1425,11 @@ namespace TransferTools.Engine.Transfers
             }
 
             var now = JournalStamp();
-            var quiet = since != DateTime.MinValue && now == since && since < sinceTakenAt - TimeSpan.FromSeconds(1);
+            // A time stamp with whole seconds only comes from a coarse file system (FAT, ext3, ...), where a change can
+            // keep the stamp: those always sweep. A fine one is still coarse by a clock tick (a few ms): a stamp read
+            // within 100 ms of the change it shows is not trusted either.
+            var quiet = since != DateTime.MinValue && now == since && since.Ticks % TimeSpan.TicksPerSecond != 0
+                        && since < sinceTakenAt - TimeSpan.FromMilliseconds(100);
             if (quiet)
             {
                 return;

@@ -70,6 +70,16 @@ namespace TransferTools.Abstractions
             }
         }
 
+        /// <summary>A copy sharing <paramref name="values"/>: a context never changes its values after construction (WithValue copies).</summary>
+        private OperationContext(CancellationToken cancellationToken, IPluginLogger logger, IPluginHost? host, Dictionary<string, object?> values, string? accessToken)
+        {
+            CancellationToken = cancellationToken;
+            Logger = logger;
+            Host = host;
+            _values = values;
+            AccessToken = accessToken;
+        }
+
         /// <summary>A context with no cancellation, no logger and no host (tests, simple tools).</summary>
         public static OperationContext None => new OperationContext();
 
@@ -112,7 +122,8 @@ namespace TransferTools.Abstractions
 
         /// <summary>A copy with another cancellation token (same values).</summary>
         public OperationContext WithCancellation(CancellationToken token) =>
-            new OperationContext(token, Logger, Host, _values) { AccessToken = AccessToken };
+            // The values are shared, not copied: a transfer derives several such contexts, and nothing changes them.
+            new OperationContext(token, Logger, Host, _values, AccessToken);
 
         /// <summary>A copy carrying the user and the access token of an authenticated session.</summary>
         public OperationContext WithIdentity(string? userId, string? accessToken)

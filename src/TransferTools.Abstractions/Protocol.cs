@@ -102,18 +102,14 @@ namespace TransferTools.Abstractions
         public IDictionary<string, string> Custom { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
         /// <summary>A copy (the credential is shared, not cloned).</summary>
-        public TransferOptions Clone() => new TransferOptions
+        public TransferOptions Clone()
         {
-            ChunkSize = ChunkSize,
-            MaxBytesPerSecond = MaxBytesPerSecond,
-            RetryCount = RetryCount,
-            Conflict = Conflict,
-            StallTimeout = StallTimeout,
-            Credential = Credential,
-            KeyFile = KeyFile,
-            HostKeyFingerprint = HostKeyFingerprint,
-            Custom = new Dictionary<string, string>(Custom, StringComparer.OrdinalIgnoreCase),
-        };
+            // Every setting as is (the credential shared), and a dictionary of its own; without the initializer's
+            // empty dictionary a constructor call would make first (Send-Transfer clones options per piped file).
+            var copy = (TransferOptions)MemberwiseClone();
+            copy.Custom = new Dictionary<string, string>(Custom, StringComparer.OrdinalIgnoreCase);
+            return copy;
+        }
     }
 
     /// <summary>A request to send a local file (seed: <c>SendRequest</c>).</summary>

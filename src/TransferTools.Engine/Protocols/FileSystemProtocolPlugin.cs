@@ -45,10 +45,10 @@ namespace TransferTools.Engine.Protocols
                 var file = new FileInfo(path);
                 if (!file.Exists)
                 {
-                    if (Directory.Exists(path))
+                    // The same stat tells a folder (FileInfo.Exists is false for one) from nothing at all.
+                    if (IsFolder(file))
                     {
-                        var dir = new DirectoryInfo(path);
-                        return Task.FromResult(new RemoteFileInfo { Exists = true, IsDirectory = true, Length = -1, LastModified = dir.LastWriteTimeUtc });
+                        return Task.FromResult(new RemoteFileInfo { Exists = true, IsDirectory = true, Length = -1, LastModified = file.LastWriteTimeUtc });
                     }
 
                     return Task.FromResult(RemoteFileInfo.Missing);
@@ -76,7 +76,8 @@ namespace TransferTools.Engine.Protocols
             try
             {
                 stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, NoBuffer, FileOptions.SequentialScan);
-                if (offset > stream.Length)
+                // (Offset 0 needs no size: asking costs an fstat per file.)
+                if (offset > 0 && offset > stream.Length)
                 {
                     throw new PluginException(ErrorCode.SourceChanged,
                         $"'{path}' is shorter ({stream.Length} bytes) than the {offset} bytes already transferred.", errorId: "SourceChanged", target: path);
@@ -94,6 +95,24 @@ namespace TransferTools.Engine.Protocols
             {
                 stream?.Dispose();
                 throw;
+            }
+        }
+
+        /// <summary>
+        /// Opens a local file that is read whole in one go (see <c>TransferManager.CopyWholeAsync</c>): as
+        /// <see cref="OpenReadAsync"/> from offset 0, without the sequential-read hint a one-read file has no use for.
+        /// </summary>
+        internal static Stream OpenWhole(OperationContext context, Uri location)
+        {
+            context.CancellationToken.ThrowIfCancellationRequested();
+            var path = ToLocalPath(location);
+            try
+            {
+                return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, NoBuffer, FileOptions.None);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw Map(e, path, "Read");
             }
         }
 
@@ -268,6 +287,26 @@ namespace TransferTools.Engine.Protocols
             }
 
             return path;
+        }
+
+        /// <summary>
+        /// True when <paramref name="file"/> (whose <see cref="FileInfo.Exists"/> was false) names a folder, or a link to
+        /// one, as <see cref="Directory.Exists(string)"/> would say, from the status the FileInfo already holds.
+        /// </summary>
+        internal static bool IsFolder(FileInfo file)
+        {
+            FileAttributes attributes;
+            try
+            {
+                attributes = file.Attributes;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // The status could not be read (e.g. a folder on the way is not searchable): ask as before.
+                return Directory.Exists(file.FullName);
+            }
+
+            return (int)attributes != -1 && (attributes & FileAttributes.Directory) != 0;
         }
 
         internal static PluginException Exists(string path) => new PluginException(ErrorCode.Conflict,

@@ -58,11 +58,23 @@ namespace TransferTools.Engine.Transfers
         /// <summary>Per-batch memo of values that do not change during one call (protocol per scheme, plugin per protocol).</summary>
         public ConcurrentDictionary<string, object> Memo { get; } = new ConcurrentDictionary<string, object>(StringComparer.Ordinal);
 
+        /// <summary>This machine's name, looked up once per batch (each lookup is a <c>uname</c>) for the records and manifests.</summary>
+        public string MachineName => _machineName ??= Environment.MachineName;
+
+        private string? _machineName;
+
         /// <summary>Folders (local paths) known to exist as folders during this batch.</summary>
         public ConcurrentDictionary<string, bool> KnownFolders { get; } = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
 
         /// <summary>A new member id: 16 random hex digits, then the batch id.</summary>
-        public string NewMemberId() => NewHex(8) + Id;
+        public string NewMemberId()
+        {
+            // Guid.NewGuid draws from the system's secure random source without the setup (and fork check) of a
+            // RandomNumberGenerator per id. Its 'n' form has a fixed version digit at 12 and a variant digit at 16:
+            // digits 0-11 and 17-20 are all random.
+            var guid = Guid.NewGuid().ToString("n");
+            return string.Concat(guid.Substring(0, 12), guid.Substring(17, 4), Id);
+        }
 
         /// <summary>The batch id of a member id (its last 16 hex digits).</summary>
         public static string BatchIdOf(string id) => id.Length == 32 ? id.Substring(16) : "";
@@ -90,7 +102,8 @@ namespace TransferTools.Engine.Transfers
         public void Append(TransferRecord record, bool durable)
         {
             record.UpdatedAt = DateTimeOffset.UtcNow;
-            var line = TransferJournal.SerializeLine(record);
+            // This thread's buffer, serialized outside the lock and written under it before the thread serializes again.
+            var line = TransferJournal.SerializeLineShared(record);
             lock (_gate)
             {
                 if (_closed)
@@ -100,7 +113,7 @@ namespace TransferTools.Engine.Transfers
 
                 EnsureOpen();
                 // One write(2) per line: a kill leaves whole lines and at most one torn tail.
-                _log!.Write(line, 0, line.Length);
+                _log!.Write(line.Array!, line.Offset, line.Count);
                 Latest[record.Id] = record;
                 if (durable && !_dirty)
                 {

@@ -74,6 +74,41 @@ namespace TransferTools.Engine.Transfers
             return line;
         }
 
+        [ThreadStatic]
+        private static LineBuffer? _lineBuffer;
+
+        /// <summary>
+        /// A record as one batch journal line (as <see cref="SerializeLine"/>), in this thread's reusable buffer: valid
+        /// until the thread's next call, so that a line per state change allocates no arrays.
+        /// </summary>
+        internal static ArraySegment<byte> SerializeLineShared(TransferRecord record)
+        {
+            var buffer = _lineBuffer;
+            if (buffer is null || buffer.Stream.Capacity > 64 * 1024)
+            {
+                // (An unusually large record does not pin a large buffer to the thread for good.)
+                buffer = _lineBuffer = new LineBuffer();
+            }
+
+            buffer.Stream.SetLength(0);
+            buffer.Writer.Reset(buffer.Stream);
+            JsonSerializer.Serialize(buffer.Writer, record, LineJson);
+            buffer.Writer.Flush();
+            buffer.Stream.WriteByte((byte)'\n');
+            return new ArraySegment<byte>(buffer.Stream.GetBuffer(), 0, (int)buffer.Stream.Length);
+        }
+
+        private sealed class LineBuffer
+        {
+            public LineBuffer()
+            {
+                Writer = new Utf8JsonWriter(Stream, new JsonWriterOptions { Encoder = LineJson.Encoder, Indented = false });
+            }
+
+            public MemoryStream Stream { get; } = new MemoryStream(2048);
+            public Utf8JsonWriter Writer { get; }
+        }
+
         internal void RegisterBatch(TransferBatch batch) => _liveBatches[batch.Id] = batch;
 
         internal void UnregisterBatch(TransferBatch batch) => _liveBatches.TryRemove(batch.Id, out _);

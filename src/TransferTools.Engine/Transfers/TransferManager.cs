@@ -25,7 +25,7 @@ namespace TransferTools.Engine.Transfers
     /// </remarks>
     public sealed class TransferManager : ITransferCoordinator
     {
-        /// <summary>Context value carrying the protocol registration name from <see cref="StartSendAsync"/> to the coordinator.</summary>
+        /// <summary>Context value carrying the protocol registration name from <see cref="StartReceiveAsync"/> to the coordinator (sends carry it in their checked source).</summary>
         internal const string ProtocolContextKey = "TransferTools.Protocol";
 
         /// <summary>
@@ -69,6 +69,19 @@ namespace TransferTools.Engine.Transfers
 
         private int _unnamedDeliveries;
 
+        // Batch members that finished without a chunk log, whose possible control request the next poll removes (see SweepControlFiles).
+        private readonly ConcurrentQueue<string> _controlSweep = new ConcurrentQueue<string>();
+        private DateTime _stampBeforeLastPoll = DateTime.MinValue;
+        private DateTime _stampBeforeLastPollTakenAt;
+        private int _polling;
+
+        /// <summary>
+        /// Whether a finished batch member's control file is removed by the next control poll, and only when the journal
+        /// folder changed, instead of by an unlink (and the stat .NET adds to a failed one) per file. Off on Windows,
+        /// where a folder's time stamp is not relied on.
+        /// </summary>
+        internal bool DeferControlCleanup { get; set; } = !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
+
         /// <summary>Where the journal lives.</summary>
         public string JournalDirectory => _journal.Directory;
 
@@ -91,14 +104,18 @@ namespace TransferTools.Engine.Transfers
         public async Task<Transfer> StartSendAsync(OperationContext context, SendRequest request)
         {
             ThrowIfClosed();
-            var file = RequireSourceFile(request.File);
+            var source = RequireSourceFile(request.File);
+            var file = source.Path;
             ValidateOptions(request.Options);
             var destination = TransferLocation.Parse(request.Destination);
-            await _session.Auth.DemandAsync(context, "transfer/" + request.Destination, Abstractions.Action.Write).ConfigureAwait(false);
             var batch = BatchOf(context);
-            var (protocol, plugin) = await ResolveProtocolAsync(context, destination, batch).ConfigureAwait(false);
+            await DemandTransferAsync(context, "transfer/" + request.Destination, Abstractions.Action.Write, batch).ConfigureAwait(false);
+            var (protocol, plugin) = batch?.Memo.TryGetValue(ProtocolMemoKey(destination), out var known) == true && known is Tuple<string, IProtocolPlugin> memo
+                ? (memo.Item1, memo.Item2)
+                : await ResolveProtocolAsync(context, destination, batch).ConfigureAwait(false);
             var id = batch?.NewMemberId() ?? NewId();
-            var call = context.WithTransfer(id).WithValue(ProtocolContextKey, protocol);
+            // The protocol's name travels with the checked source: one copy of the context's values fewer per file.
+            var call = context.WithTransfer(id).WithValue(CheckedSourceContextKey, new CheckedSource(source.Path, source.Length, protocol));
             var normalized = new SendRequest { File = file, Destination = request.Destination, Options = request.Options };
             var transfer = await plugin.SendAsync(call, normalized).ConfigureAwait(false);
             return transfer.Id == id || _journal.TryLoad(transfer.Id) != null
@@ -147,8 +164,8 @@ namespace TransferTools.Engine.Transfers
             }
 
             var sourceUri = TransferLocation.Parse(source!);
-            await _session.Auth.DemandAsync(context, "transfer/" + source, Abstractions.Action.Read).ConfigureAwait(false);
             var batch = BatchOf(context);
+            await DemandTransferAsync(context, "transfer/" + source, Abstractions.Action.Read, batch).ConfigureAwait(false);
             var (protocol, plugin) = await ResolveProtocolAsync(context, sourceUri, batch).ConfigureAwait(false);
             var id = batch?.NewMemberId() ?? NewId();
             var call = context.WithTransfer(id).WithValue(ProtocolContextKey, protocol);
@@ -440,6 +457,11 @@ namespace TransferTools.Engine.Transfers
             {
                 _controlTimer?.Dispose();
             }
+
+            while (_controlSweep.TryDequeue(out var finished))
+            {
+                _journal.ClearControl(finished);
+            }
         }
 
         // ---------------------------------------------------------------- ITransferCoordinator
@@ -448,7 +470,11 @@ namespace TransferTools.Engine.Transfers
         public Task<Transfer> SendAsync(OperationContext context, SendRequest request, IProtocolPlugin plugin, ITransferEndpoint destination)
         {
             ThrowIfClosed();
-            var file = RequireSourceFile(request.File);
+            // StartSendAsync checked this very file a moment ago: its answer (and size) is carried, not asked again.
+            var source = context.GetValue(CheckedSourceContextKey) is CheckedSource known && string.Equals(known.Path, request.File, StringComparison.Ordinal)
+                ? known
+                : RequireSourceFile(request.File);
+            var file = source.Path;
             ValidateOptions(request.Options);
             var destinationUri = TransferLocation.Parse(request.Destination);
             var id = ClaimId(context);
@@ -459,7 +485,7 @@ namespace TransferTools.Engine.Transfers
             record.RequestedDestination = request.Destination;
             record.DestinationUri = destinationUri.ToString();
             record.Destination = TransferLocation.Display(destinationUri);
-            record.TotalBytes = new FileInfo(file).Length;
+            record.TotalBytes = source.Length;
             record.ApplyOptions(request.Options);
             return Task.FromResult(LaunchNew(context, record, request.Options.Credential, destination));
         }
@@ -563,7 +589,7 @@ namespace TransferTools.Engine.Transfers
             TransferBatch? batch)
         {
             record.OwnerProcessId = CurrentProcessId;
-            record.OwnerHost = Environment.MachineName;
+            record.OwnerHost = batch?.MachineName ?? Environment.MachineName;
             record.Status = TransferStatus.Pending;
             record.CompletedAt = null;
             if (batch != null)
@@ -584,7 +610,9 @@ namespace TransferTools.Engine.Transfers
                 Remote = remote,
                 Batch = batch,
             };
-            run.Context = context.WithCancellation(run.Cts.Token).WithTransfer(record.Id);
+            var runContext = context.WithCancellation(run.Cts.Token);
+            // (A new transfer's context names it already: a copy of the values only to set the same id is skipped.)
+            run.Context = runContext.TransferId == record.Id ? runContext : runContext.WithTransfer(record.Id);
             _running[record.Id] = run;
             EnsureControlWatch();
             var snapshot = run.Snapshot();
@@ -664,7 +692,12 @@ namespace TransferTools.Engine.Transfers
                     r.BytesPerSecond = run.AverageRate();
                 });
                 Save(run, durable: true);
-                if (run.NeverLogged)
+                if (run.NeverLogged && run.Batch != null && DeferControlCleanup)
+                {
+                    // Queued before the transfer leaves _running: the control poll sees it in one or the other.
+                    _controlSweep.Enqueue(id);
+                }
+                else if (run.NeverLogged)
                 {
                     _journal.ClearControl(id);
                 }
@@ -1044,7 +1077,9 @@ namespace TransferTools.Engine.Transfers
             var local = source is FileSystemProtocolPlugin && destination is FileSystemProtocolPlugin;
             try
             {
-                using (var reader = await source.OpenReadAsync(context, sourceUri, 0, run.Record.SourceVersion, options).ConfigureAwait(false))
+                using (var reader = local
+                           ? FileSystemProtocolPlugin.OpenWhole(context, sourceUri)
+                           : await source.OpenReadAsync(context, sourceUri, 0, run.Record.SourceVersion, options).ConfigureAwait(false))
                 {
                     var filled = 0;
                     while (filled < length)
@@ -1237,7 +1272,7 @@ namespace TransferTools.Engine.Transfers
                 Size = record.TotalBytes,
                 Sha256 = digest,
                 SenderUser = ProcessUserName,
-                SenderMachine = Environment.MachineName,
+                SenderMachine = run.Batch?.MachineName ?? Environment.MachineName,
                 SenderUserId = record.UserId,
                 SentAt = DateTimeOffset.UtcNow,
             };
@@ -1324,22 +1359,100 @@ namespace TransferTools.Engine.Transfers
 
             lock (_controlGate)
             {
-                _controlTimer ??= new Timer(_ => PollControl(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+                _controlTimer ??= new Timer(_ => PollControl(), null, ControlPollInterval, ControlPollInterval);
             }
         }
 
-        private void PollControl()
+        /// <summary>How often running transfers look for control requests (tests set <see cref="Timeout.InfiniteTimeSpan"/> and call <see cref="PollControl"/>).</summary>
+        internal TimeSpan ControlPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+        internal void PollControl()
         {
-            foreach (var run in _running.Values)
+            // Timer callbacks may overlap when one is slow; one poll at a time keeps the sweep's time stamps in order.
+            if (Interlocked.Exchange(ref _polling, 1) != 0)
             {
-                var action = _journal.ReadControl(run.Record.Id);
-                if (action is null)
+                return;
+            }
+
+            try
+            {
+                var stampBefore = JournalStamp();
+                var takenAt = DateTime.UtcNow;
+                foreach (var run in _running.Values)
                 {
-                    continue;
+                    var action = _journal.ReadControl(run.Record.Id);
+                    if (action is null)
+                    {
+                        continue;
+                    }
+
+                    _journal.ClearControl(run.Record.Id);
+                    run.RequestStop(string.Equals(action, "cancel", StringComparison.OrdinalIgnoreCase) ? StopReason.Cancel : StopReason.Suspend);
                 }
 
-                _journal.ClearControl(run.Record.Id);
-                run.RequestStop(string.Equals(action, "cancel", StringComparison.OrdinalIgnoreCase) ? StopReason.Cancel : StopReason.Suspend);
+                SweepControlFiles(stampBefore, takenAt);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // The next poll tries again (the sweep queue keeps what it did not get to).
+            }
+            finally
+            {
+                Volatile.Write(ref _polling, 0);
+            }
+        }
+
+        /// <summary>
+        /// Removes the control files that batch members finished since the last poll might have left. A control request
+        /// the poll loop did not see was written after the previous poll's stamp was read (a transfer running then was
+        /// checked by that poll's loop; one started later got its request later still), and writing it (a temporary
+        /// file, then a rename) changed the journal folder. So when the folder is unchanged since that stamp (and the
+        /// stamp can be trusted to show a change: see below), there is nothing to remove.
+        /// </summary>
+        private void SweepControlFiles(DateTime stampBeforeThisPoll, DateTime takenAt)
+        {
+            var since = _stampBeforeLastPoll;
+            var sinceTakenAt = _stampBeforeLastPollTakenAt;
+            _stampBeforeLastPoll = stampBeforeThisPoll;
+            _stampBeforeLastPollTakenAt = takenAt;
+            if (_controlSweep.IsEmpty)
+            {
+                return;
+            }
+
+            var finished = new List<string>();
+            while (_controlSweep.TryDequeue(out var id))
+            {
+                finished.Add(id);
+            }
+
+            var now = JournalStamp();
+            // A time stamp with whole seconds only comes from a coarse file system (FAT, ext3, ...), where a change can
+            // keep the stamp: those always sweep. A fine one is still coarse by a clock tick (a few ms): a stamp read
+            // within 100 ms of the change it shows is not trusted either.
+            var quiet = since != DateTime.MinValue && now == since && since.Ticks % TimeSpan.TicksPerSecond != 0
+                        && since < sinceTakenAt - TimeSpan.FromMilliseconds(100);
+            if (quiet)
+            {
+                return;
+            }
+
+            foreach (var id in finished)
+            {
+                _journal.ClearControl(id);
+            }
+        }
+
+        private DateTime JournalStamp()
+        {
+            try
+            {
+                var info = new DirectoryInfo(_journal.Directory);
+                return info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return DateTime.MinValue;
             }
         }
 
@@ -1501,6 +1614,27 @@ namespace TransferTools.Engine.Transfers
             _session.Auth.DemandAsync(context, Resource(record),
                 record.Direction == TransferDirection.Send ? Abstractions.Action.Write : Abstractions.Action.Read);
 
+        /// <summary>
+        /// Authorizes a new transfer. In a batch, once no auth plugin is registered the rest of the call skips the check
+        /// (each check reads the plugin registry's time stamp): an auth plugin registered meanwhile governs the next
+        /// call, as a protocol registration does (see <see cref="ResolveProtocolAsync"/>). With auth enforced every
+        /// transfer is authorized on its own.
+        /// </summary>
+        private async Task DemandTransferAsync(OperationContext context, string resource, Abstractions.Action action, TransferBatch? batch)
+        {
+            const string OpenKey = "auth:not-enforced";
+            if (batch != null && batch.Memo.ContainsKey(OpenKey))
+            {
+                return;
+            }
+
+            await _session.Auth.DemandAsync(context, resource, action).ConfigureAwait(false);
+            if (batch != null && !_session.Auth.IsEnforced)
+            {
+                batch.Memo.TryAdd(OpenKey, true);
+            }
+        }
+
         private static string Resource(TransferRecord record) =>
             "transfer/" + (record.Direction == TransferDirection.Send ? record.RequestedDestination : record.Source);
 
@@ -1508,7 +1642,7 @@ namespace TransferTools.Engine.Transfers
         {
             Id = id,
             Direction = direction,
-            Protocol = context.GetValue(ProtocolContextKey) as string ?? NameOf(plugin),
+            Protocol = context.GetValue(ProtocolContextKey) as string ?? (context.GetValue(CheckedSourceContextKey) as CheckedSource)?.Protocol ?? NameOf(plugin),
             Status = TransferStatus.Pending,
             StartedAt = DateTimeOffset.UtcNow,
             UserId = context.UserId,
@@ -1531,9 +1665,18 @@ namespace TransferTools.Engine.Transfers
         private string ClaimId(OperationContext context)
         {
             var wanted = context.TransferId;
-            return wanted != null && TransferJournal.IsWellFormedId(wanted) && !_running.ContainsKey(wanted) && !File.Exists(_journal.RecordPath(wanted))
-                ? wanted
-                : NewId();
+            if (wanted is null || !TransferJournal.IsWellFormedId(wanted) || _running.ContainsKey(wanted))
+            {
+                return NewId();
+            }
+
+            // A member id of the context's own (live) batch is taken once the batch knows it (a resumed member has
+            // a record file too, and stays known): no need to look for a record file of a freshly drawn random id.
+            var batch = BatchOf(context);
+            var taken = batch != null && TransferBatch.BatchIdOf(wanted) == batch.Id
+                ? batch.Latest.ContainsKey(wanted)
+                : File.Exists(_journal.RecordPath(wanted));
+            return taken ? NewId() : wanted;
         }
 
         private string? SafeResolve(string idOrPrefix)
@@ -1548,7 +1691,26 @@ namespace TransferTools.Engine.Transfers
             }
         }
 
-        private static string RequireSourceFile(string file)
+        /// <summary>A source file checked by <see cref="RequireSourceFile"/>: its full path and its size then.</summary>
+        private sealed class CheckedSource
+        {
+            public CheckedSource(string path, long length, string? protocol = null)
+            {
+                Path = path;
+                Length = length;
+                Protocol = protocol;
+            }
+
+            public string Path { get; }
+            public long Length { get; }
+            /// <summary>The protocol registration the send was handed to (what <see cref="ProtocolContextKey"/> carries for receives).</summary>
+            public string? Protocol { get; }
+        }
+
+        /// <summary>Context value carrying the <see cref="CheckedSource"/> (and protocol name) from <see cref="StartSendAsync"/> to the coordinator.</summary>
+        private const string CheckedSourceContextKey = "TransferTools.CheckedSource";
+
+        private static CheckedSource RequireSourceFile(string file)
         {
             string full;
             try
@@ -1560,18 +1722,20 @@ namespace TransferTools.Engine.Transfers
                 throw new PluginException(ErrorCode.InvalidArgument, $"'{file}' is not a valid path: {e.Message}", e, "InvalidSourcePath", file);
             }
 
-            if (Directory.Exists(full))
+            // One stat answers both questions (and the size): FileInfo.Exists is false for a folder, whose attributes say so.
+            var info = new FileInfo(full);
+            if (!info.Exists)
             {
-                throw new PluginException(ErrorCode.InvalidArgument, $"'{full}' is a folder; send the files in it (Get-ChildItem -File | Send-Transfer).",
-                    errorId: "SourceIsFolder", target: file);
-            }
+                if (FileSystemProtocolPlugin.IsFolder(info))
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"'{full}' is a folder; send the files in it (Get-ChildItem -File | Send-Transfer).",
+                        errorId: "SourceIsFolder", target: file);
+                }
 
-            if (!File.Exists(full))
-            {
                 throw new PluginException(ErrorCode.NotFound, $"The source file '{full}' does not exist.", errorId: "SourceNotFound", target: file);
             }
 
-            return full;
+            return new CheckedSource(full, info.Length);
         }
 
         private static void ValidateOptions(TransferOptions options)
@@ -1667,7 +1831,7 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The protocol registration serving <paramref name="location"/>'s scheme and its plugin, remembered per batch.</summary>
         private async Task<(string Protocol, IProtocolPlugin Plugin)> ResolveProtocolAsync(OperationContext context, Uri location, TransferBatch? batch)
         {
-            var key = "protocol:" + location.Scheme.ToLowerInvariant();
+            var key = ProtocolMemoKey(location);
             if (batch != null && batch.Memo.TryGetValue(key, out var known) && known is Tuple<string, IProtocolPlugin> memo)
             {
                 return (memo.Item1, memo.Item2);
@@ -1678,6 +1842,10 @@ namespace TransferTools.Engine.Transfers
             batch?.Memo.TryAdd(key, Tuple.Create(protocol, plugin));
             return (protocol, plugin);
         }
+
+        /// <summary>The memo key of a scheme's protocol; "file" (the common case) without building a string.</summary>
+        private static string ProtocolMemoKey(Uri location) =>
+            location.Scheme == Uri.UriSchemeFile ? "protocol:file" : "protocol:" + location.Scheme.ToLowerInvariant();
 
         private void ThrowIfClosed()
         {
@@ -1708,13 +1876,13 @@ namespace TransferTools.Engine.Transfers
 
         private static string? _processUserName;
 
-        private static int CurrentProcessId
+        /// <summary>This process's id, looked up once (it never changes; each lookup cost a Process object and a getpid).</summary>
+        private static readonly int CurrentProcessId = GetCurrentProcessId();
+
+        private static int GetCurrentProcessId()
         {
-            get
-            {
-                using var process = Process.GetCurrentProcess();
-                return process.Id;
-            }
+            using var process = Process.GetCurrentProcess();
+            return process.Id;
         }
 
         private static class ThreadSafeRandom

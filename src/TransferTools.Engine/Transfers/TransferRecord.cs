@@ -73,18 +73,27 @@ namespace TransferTools.Engine.Transfers
         public int OwnerProcessId { get; set; }
         public string OwnerHost { get; set; } = "";
 
-        public TransferOptions ToOptions(NetworkCredentialHolder? credential = null) => new TransferOptions
+        public TransferOptions ToOptions(NetworkCredentialHolder? credential = null)
         {
-            ChunkSize = ChunkSize,
-            MaxBytesPerSecond = MaxBytesPerSecond,
-            RetryCount = RetryCount,
-            Conflict = Conflict,
-            StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
-            KeyFile = KeyFile,
-            HostKeyFingerprint = HostKeyFingerprint,
-            Credential = credential?.Credential,
-            Custom = new Dictionary<string, string>(Custom, StringComparer.OrdinalIgnoreCase),
-        };
+            var options = new TransferOptions
+            {
+                ChunkSize = ChunkSize,
+                MaxBytesPerSecond = MaxBytesPerSecond,
+                RetryCount = RetryCount,
+                Conflict = Conflict,
+                StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
+                KeyFile = KeyFile,
+                HostKeyFingerprint = HostKeyFingerprint,
+                Credential = credential?.Credential,
+            };
+            if (Custom.Count > 0)
+            {
+                // (Otherwise the new options' own empty dictionary, of the same comparer, serves.)
+                options.Custom = new Dictionary<string, string>(Custom, StringComparer.OrdinalIgnoreCase);
+            }
+
+            return options;
+        }
 
         public void ApplyOptions(TransferOptions options)
         {

@@ -304,13 +304,22 @@ namespace TransferTools.Commands
                 {
                     await System.Threading.Tasks.Task.Yield();
                     var reader = _queue.Reader;
+                    // The context with the batch in it is built once per worker and batch, not per input (each copy is a dictionary).
+                    IDisposable? contextBatch = null;
+                    var batchContext = context;
                     while (await reader.WaitToReadAsync(context.CancellationToken).ConfigureAwait(false))
                     {
                         while (reader.TryRead(out var item))
                         {
                             context.CancellationToken.ThrowIfCancellationRequested();
                             var batch = System.Threading.Volatile.Read(ref _batch);
-                            var itemContext = batch is null ? context : context.WithValue(TransferManager.BatchContextKey, batch);
+                            if (!ReferenceEquals(batch, contextBatch))
+                            {
+                                contextBatch = batch;
+                                batchContext = batch is null ? context : context.WithValue(TransferManager.BatchContextKey, batch);
+                            }
+
+                            var itemContext = batchContext;
                             try
                             {
                                 var transfer = await item.Start(itemContext).ConfigureAwait(false);

@@ -270,7 +270,12 @@ namespace TransferTools.Internal
         internal sealed class OutputPump : IPluginLogger, IProgressSink, IDisposable
         {
             private readonly TransferCmdlet _cmdlet;
-            private readonly BlockingCollection<System.Action> _queue = new BlockingCollection<System.Action>(new ConcurrentQueue<System.Action>());
+            // A queue and an event that never spins: BlockingCollection's SemaphoreSlim spins (sched_yield) on every wait,
+            // and the pipeline thread waits once per finished transfer, taking the CPU the transfers themselves need.
+            private readonly ConcurrentQueue<System.Action> _queue = new ConcurrentQueue<System.Action>();
+            private readonly ManualResetEventSlim _wake = new ManualResetEventSlim(false, 0);
+            private int _signalled; // 1 while a Set is pending for the waiter: producers skip the event's lock
+            private volatile bool _disposed;
             private readonly ConcurrentDictionary<int, ProgressUpdate> _latestProgress = new ConcurrentDictionary<int, ProgressUpdate>();
             private readonly int _ownerThread = Environment.CurrentManagedThreadId;
 
@@ -309,12 +314,31 @@ namespace TransferTools.Internal
             /// <summary>Runs the actions queued so far, and refreshes progress when it is due, without waiting.</summary>
             public void Drain()
             {
-                while (_queue.TryTake(out var action))
+                while (_queue.TryDequeue(out var action))
                 {
                     action();
                 }
 
                 FlushProgressIfDue();
+            }
+
+            /// <summary>Waits (without spinning) until an action is posted or the time-out passes, then runs what is queued.</summary>
+            private void WaitAndRun(int millisecondsTimeout)
+            {
+                if (_queue.IsEmpty)
+                {
+                    _wake.Wait(millisecondsTimeout);
+                }
+
+                // Reset before draining: an action posted after the drain sees no pending signal and sets the event again.
+                _wake.Reset();
+                Volatile.Write(ref _signalled, 0);
+                // A bounded helping, so that a flood of posts still lets the caller refresh progress and see its task end
+                // (what is left makes the next call skip the wait).
+                for (var n = 0; n < 256 && _queue.TryDequeue(out var action); n++)
+                {
+                    action();
+                }
             }
 
             public void RunUntil(Task task)
@@ -323,15 +347,11 @@ namespace TransferTools.Internal
                 task.ContinueWith(_ => Post(() => { }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 while (!task.IsCompleted)
                 {
-                    if (_queue.TryTake(out var action, 100))
-                    {
-                        action();
-                    }
-
+                    WaitAndRun(100);
                     FlushProgressIfDue();
                 }
 
-                while (_queue.TryTake(out var rest))
+                while (_queue.TryDequeue(out var rest))
                 {
                     rest();
                 }
@@ -348,7 +368,11 @@ namespace TransferTools.Internal
                 }
             }
 
-            public void Dispose() => _queue.Dispose();
+            public void Dispose()
+            {
+                // The event is not disposed: a late Post from background work may still set it (and is then dropped).
+                _disposed = true;
+            }
 
             public void Post(System.Action action)
             {
@@ -358,16 +382,16 @@ namespace TransferTools.Internal
                     return;
                 }
 
-                try
-                {
-                    _queue.Add(action);
-                }
-                catch (ObjectDisposedException)
+                if (_disposed)
                 {
                     // The cmdlet finished; late lines from background work are dropped.
+                    return;
                 }
-                catch (InvalidOperationException)
+
+                _queue.Enqueue(action);
+                if (Interlocked.Exchange(ref _signalled, 1) == 0)
                 {
+                    _wake.Set();
                 }
             }
 

@@ -69,19 +69,6 @@ namespace TransferTools.Engine.Transfers
 
         private int _unnamedDeliveries;
 
-        // Batch members that finished without a chunk log, whose possible control request the next poll removes (see SweepControlFiles).
-        private readonly ConcurrentQueue<string> _controlSweep = new ConcurrentQueue<string>();
-        private DateTime _stampBeforeLastPoll = DateTime.MinValue;
-        private DateTime _stampBeforeLastPollTakenAt;
-        private int _polling;
-
-        /// <summary>
-        /// Whether a finished batch member's control file is removed by the next control poll, and only when the journal
-        /// folder changed, instead of by an unlink (and the stat .NET adds to a failed one) per file. Off on Windows,
-        /// where a folder's time stamp is not relied on.
-        /// </summary>
-        internal bool DeferControlCleanup { get; set; } = !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
-
         /// <summary>Where the journal lives.</summary>
         public string JournalDirectory => _journal.Directory;
 
@@ -457,11 +444,6 @@ namespace TransferTools.Engine.Transfers
             {
                 _controlTimer?.Dispose();
             }
-
-            while (_controlSweep.TryDequeue(out var finished))
-            {
-                _journal.ClearControl(finished);
-            }
         }
 
         // ---------------------------------------------------------------- ITransferCoordinator
@@ -692,12 +674,7 @@ namespace TransferTools.Engine.Transfers
                     r.BytesPerSecond = run.AverageRate();
                 });
                 Save(run, durable: true);
-                if (run.NeverLogged && run.Batch != null && DeferControlCleanup)
-                {
-                    // Queued before the transfer leaves _running: the control poll sees it in one or the other.
-                    _controlSweep.Enqueue(id);
-                }
-                else if (run.NeverLogged)
+                if (run.NeverLogged)
                 {
                     _journal.ClearControl(id);
                 }
@@ -1359,100 +1336,22 @@ namespace TransferTools.Engine.Transfers
 
             lock (_controlGate)
             {
-                _controlTimer ??= new Timer(_ => PollControl(), null, ControlPollInterval, ControlPollInterval);
+                _controlTimer ??= new Timer(_ => PollControl(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
             }
         }
 
-        /// <summary>How often running transfers look for control requests (tests set <see cref="Timeout.InfiniteTimeSpan"/> and call <see cref="PollControl"/>).</summary>
-        internal TimeSpan ControlPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
-
-        internal void PollControl()
+        private void PollControl()
         {
-            // Timer callbacks may overlap when one is slow; one poll at a time keeps the sweep's time stamps in order.
-            if (Interlocked.Exchange(ref _polling, 1) != 0)
+            foreach (var run in _running.Values)
             {
-                return;
-            }
-
-            try
-            {
-                var stampBefore = JournalStamp();
-                var takenAt = DateTime.UtcNow;
-                foreach (var run in _running.Values)
+                var action = _journal.ReadControl(run.Record.Id);
+                if (action is null)
                 {
-                    var action = _journal.ReadControl(run.Record.Id);
-                    if (action is null)
-                    {
-                        continue;
-                    }
-
-                    _journal.ClearControl(run.Record.Id);
-                    run.RequestStop(string.Equals(action, "cancel", StringComparison.OrdinalIgnoreCase) ? StopReason.Cancel : StopReason.Suspend);
+                    continue;
                 }
 
-                SweepControlFiles(stampBefore, takenAt);
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-            {
-                // The next poll tries again (the sweep queue keeps what it did not get to).
-            }
-            finally
-            {
-                Volatile.Write(ref _polling, 0);
-            }
-        }
-
-        /// <summary>
-        /// Removes the control files that batch members finished since the last poll might have left. A control request
-        /// the poll loop did not see was written after the previous poll's stamp was read (a transfer running then was
-        /// checked by that poll's loop; one started later got its request later still), and writing it (a temporary
-        /// file, then a rename) changed the journal folder. So when the folder is unchanged since that stamp (and the
-        /// stamp can be trusted to show a change: see below), there is nothing to remove.
-        /// </summary>
-        private void SweepControlFiles(DateTime stampBeforeThisPoll, DateTime takenAt)
-        {
-            var since = _stampBeforeLastPoll;
-            var sinceTakenAt = _stampBeforeLastPollTakenAt;
-            _stampBeforeLastPoll = stampBeforeThisPoll;
-            _stampBeforeLastPollTakenAt = takenAt;
-            if (_controlSweep.IsEmpty)
-            {
-                return;
-            }
-
-            var finished = new List<string>();
-            while (_controlSweep.TryDequeue(out var id))
-            {
-                finished.Add(id);
-            }
-
-            var now = JournalStamp();
-            // A time stamp with whole seconds only comes from a coarse file system (FAT, ext3, ...), where a change can
-            // keep the stamp: those always sweep. A fine one is still coarse by a clock tick (a few ms): a stamp read
-            // within 100 ms of the change it shows is not trusted either.
-            var quiet = since != DateTime.MinValue && now == since && since.Ticks % TimeSpan.TicksPerSecond != 0
-                        && since < sinceTakenAt - TimeSpan.FromMilliseconds(100);
-            if (quiet)
-            {
-                return;
-            }
-
-            foreach (var id in finished)
-            {
-                _journal.ClearControl(id);
-            }
-        }
-
-        private DateTime JournalStamp()
-        {
-            try
-            {
-                var info = new DirectoryInfo(_journal.Directory);
-                return info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue;
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-            {
-                return DateTime.MinValue;
+                _journal.ClearControl(run.Record.Id);
+                run.RequestStop(string.Equals(action, "cancel", StringComparison.OrdinalIgnoreCase) ? StopReason.Cancel : StopReason.Suspend);
             }
         }
 

@@ -38,38 +38,6 @@ namespace TransferTools.Engine.Tests.Transfers
         private OperationContext Context => _session.CreateContext(CancellationToken.None);
 
         [Fact]
-        public async Task A_control_request_written_while_a_batch_member_ran_unseen_is_removed_by_the_next_poll()
-        {
-            var manager = _session.Transfers;
-            manager.ControlPollInterval = Timeout.InfiniteTimeSpan;
-            manager.DeferControlCleanup = true;
-            // An old journal time stamp, read by a poll before the member starts.
-            Directory.SetLastWriteTimeUtc(manager.JournalDirectory, DateTime.UtcNow.AddMinutes(-5));
-            manager.PollControl();
-
-            var gate = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var endpoint = new GatedEndpoint(gate.Task);
-            var batch = (TransferBatch)manager.BeginBatch();
-            var id = batch.NewMemberId();
-            var context = Context.WithValue(TransferManager.BatchContextKey, batch).WithTransfer(id);
-            var file = NewFile("small.bin", 5000);
-            var dest = Directory.CreateDirectory(Path.Combine(_work, "out")).FullName + Path.DirectorySeparatorChar;
-            var started = await manager.SendAsync(context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions() }, endpoint, endpoint);
-            Assert.Equal(id, started.Id);
-            await endpoint.Writing.Task.WaitAsync(TimeSpan.FromSeconds(30));
-
-            // Another process asks the member to stop; no poll sees it before the member finishes.
-            manager.Journal.RequestControl(id, "suspend");
-            gate.SetResult(true);
-            var done = (await manager.WaitAsync(Context, id)).Transfer;
-            batch.Dispose();
-            Assert.Equal(TransferStatus.Completed, done.Status);
-
-            manager.PollControl();
-            Assert.False(File.Exists(manager.Journal.ControlPath(id)), "the control request outlived the transfer");
-        }
-
-        [Fact]
         public async Task An_auth_plugin_registered_after_a_batch_governs_the_next_batch()
         {
             var manager = _session.Transfers;
@@ -132,33 +100,6 @@ namespace TransferTools.Engine.Tests.Transfers
             record.Name = "second";
             var again = TransferJournal.SerializeLineShared(record);
             Assert.Equal(TransferJournal.SerializeLine(record), again.ToArray());
-        }
-
-        /// <summary>The file system, with writes held until the test lets them go.</summary>
-        private sealed class GatedEndpoint : StreamingProtocolPlugin
-        {
-            private readonly FileSystemProtocolPlugin _inner = new FileSystemProtocolPlugin();
-            private readonly Task _gate;
-
-            public GatedEndpoint(Task gate) => _gate = gate;
-
-            public TaskCompletionSource<bool> Writing { get; } = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-
-            public override PluginMetadata Metadata { get; } = new PluginMetadata { Name = "Gated", Type = PluginType.Protocol };
-            public override IReadOnlyCollection<string> Schemes => new[] { "file" };
-
-            public override Task<RemoteFileInfo> GetInfoAsync(OperationContext c, Uri l, TransferOptions o) => _inner.GetInfoAsync(c, l, o);
-            public override Task<Stream> OpenReadAsync(OperationContext c, Uri l, long off, string? v, TransferOptions o) => _inner.OpenReadAsync(c, l, off, v, o);
-            public override Task CommitAsync(OperationContext c, Uri t, Uri f, bool ow, TransferOptions o) => _inner.CommitAsync(c, t, f, ow, o);
-            public override Task DeleteAsync(OperationContext c, Uri l, TransferOptions o) => _inner.DeleteAsync(c, l, o);
-            public override Task CreateDirectoryAsync(OperationContext c, Uri l, TransferOptions o) => _inner.CreateDirectoryAsync(c, l, o);
-
-            public override async Task<Stream> OpenWriteAsync(OperationContext c, Uri l, long off, TransferOptions o)
-            {
-                Writing.TrySetResult(true);
-                await _gate;
-                return await _inner.OpenWriteAsync(c, l, off, o);
-            }
         }
     }
 }

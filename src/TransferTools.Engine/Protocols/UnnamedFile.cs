@@ -33,6 +33,9 @@ namespace TransferTools.Engine.Protocols
         private const int AtSymlinkFollow = 0x400;
         private const int SeekEnd = 2;
 
+        /// <summary>0666: what a new file may be before the umask, as <see cref="FileStream"/> asks for.</summary>
+        private const int NewFileMode = 0x1B6;
+
         /// <summary>O_TMPFILE (<c>__O_TMPFILE | O_DIRECTORY</c>) on 64-bit Linux (where <c>lseek</c>'s offset is 64 bits), else 0.</summary>
         private static readonly int OTmpfile = RuntimeInformation.IsOSPlatform(OSPlatform.Linux)
             ? RuntimeInformation.ProcessArchitecture switch
@@ -77,7 +80,7 @@ namespace TransferTools.Engine.Protocols
             {
                 do
                 {
-                    fd = Open(NativePath(folder), OTmpfile | OWronly | OCloexec, Convert.ToInt32("666", 8));
+                    fd = Open(NativePath(folder), OTmpfile | OWronly | OCloexec, NewFileMode);
                 }
                 while (fd < 0 && Marshal.GetLastWin32Error() == Eintr);
             }

@@ -103,7 +103,7 @@ namespace TransferTools.Engine.Transfers
         {
             record.UpdatedAt = DateTimeOffset.UtcNow;
             // This thread's buffer, serialized outside the lock and written under it before the thread serializes again.
-            var line = TransferJournal.SerializeLineShared(record);
+            var line = TransferJournal.SerializeLine(record);
             lock (_gate)
             {
                 if (_closed)

@@ -35,7 +35,8 @@ namespace TransferTools.Engine.Transfers
             Converters = { new JsonStringEnumConverter() },
         };
 
-        private static readonly JsonSerializerOptions LineJson = new JsonSerializerOptions
+        /// <summary>The options of a batch journal line (see <see cref="SerializeLine"/>).</summary>
+        internal static readonly JsonSerializerOptions LineJson = new JsonSerializerOptions
         {
             WriteIndented = false,
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -64,24 +65,14 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The extension of a batch journal (one record per line, newest line of an id wins).</summary>
         internal const string BatchExtension = ".batch";
 
-        /// <summary>A record as one line of a batch journal (compact JSON and a newline).</summary>
-        internal static byte[] SerializeLine(TransferRecord record)
-        {
-            var json = JsonSerializer.SerializeToUtf8Bytes(record, LineJson);
-            var line = new byte[json.Length + 1];
-            Buffer.BlockCopy(json, 0, line, 0, json.Length);
-            line[json.Length] = (byte)'\n';
-            return line;
-        }
-
         [ThreadStatic]
         private static LineBuffer? _lineBuffer;
 
         /// <summary>
-        /// A record as one batch journal line (as <see cref="SerializeLine"/>), in this thread's reusable buffer: valid
+        /// A record as one line of a batch journal (compact JSON and a newline), in this thread's reusable buffer: valid
         /// until the thread's next call, so that a line per state change allocates no arrays.
         /// </summary>
-        internal static ArraySegment<byte> SerializeLineShared(TransferRecord record)
+        internal static ArraySegment<byte> SerializeLine(TransferRecord record)
         {
             var buffer = _lineBuffer;
             if (buffer is null || buffer.Stream.Capacity > 64 * 1024)

@@ -25,7 +25,7 @@ namespace TransferTools.Engine.Transfers
     /// </remarks>
     public sealed class TransferManager : ITransferCoordinator
     {
-        /// <summary>Context value carrying the protocol registration name from <see cref="StartReceiveAsync"/> to the coordinator (sends carry it in their checked source).</summary>
+        /// <summary>Context value carrying the protocol registration name from <see cref="StartSendAsync"/> to the coordinator.</summary>
         internal const string ProtocolContextKey = "TransferTools.Protocol";
 
         /// <summary>
@@ -97,12 +97,9 @@ namespace TransferTools.Engine.Transfers
             var destination = TransferLocation.Parse(request.Destination);
             var batch = BatchOf(context);
             await DemandTransferAsync(context, "transfer/" + request.Destination, Abstractions.Action.Write, batch).ConfigureAwait(false);
-            var (protocol, plugin) = batch?.Memo.TryGetValue(ProtocolMemoKey(destination), out var known) == true && known is Tuple<string, IProtocolPlugin> memo
-                ? (memo.Item1, memo.Item2)
-                : await ResolveProtocolAsync(context, destination, batch).ConfigureAwait(false);
+            var (protocol, plugin) = await ResolveProtocolAsync(context, destination, batch).ConfigureAwait(false);
             var id = batch?.NewMemberId() ?? NewId();
-            // The protocol's name travels with the checked source: one copy of the context's values fewer per file.
-            var call = context.WithTransfer(id).WithValue(CheckedSourceContextKey, new CheckedSource(source.Path, source.Length, protocol));
+            var call = context.WithTransfer(id).WithValue(ProtocolContextKey, protocol).WithValue(CheckedSourceContextKey, source);
             var normalized = new SendRequest { File = file, Destination = request.Destination, Options = request.Options };
             var transfer = await plugin.SendAsync(call, normalized).ConfigureAwait(false);
             return transfer.Id == id || _journal.TryLoad(transfer.Id) != null
@@ -1541,7 +1538,7 @@ namespace TransferTools.Engine.Transfers
         {
             Id = id,
             Direction = direction,
-            Protocol = context.GetValue(ProtocolContextKey) as string ?? (context.GetValue(CheckedSourceContextKey) as CheckedSource)?.Protocol ?? NameOf(plugin),
+            Protocol = context.GetValue(ProtocolContextKey) as string ?? NameOf(plugin),
             Status = TransferStatus.Pending,
             StartedAt = DateTimeOffset.UtcNow,
             UserId = context.UserId,
@@ -1593,20 +1590,17 @@ namespace TransferTools.Engine.Transfers
         /// <summary>A source file checked by <see cref="RequireSourceFile"/>: its full path and its size then.</summary>
         private sealed class CheckedSource
         {
-            public CheckedSource(string path, long length, string? protocol = null)
+            public CheckedSource(string path, long length)
             {
                 Path = path;
                 Length = length;
-                Protocol = protocol;
             }
 
             public string Path { get; }
             public long Length { get; }
-            /// <summary>The protocol registration the send was handed to (what <see cref="ProtocolContextKey"/> carries for receives).</summary>
-            public string? Protocol { get; }
         }
 
-        /// <summary>Context value carrying the <see cref="CheckedSource"/> (and protocol name) from <see cref="StartSendAsync"/> to the coordinator.</summary>
+        /// <summary>Context value carrying the <see cref="CheckedSource"/> from <see cref="StartSendAsync"/> to the coordinator.</summary>
         private const string CheckedSourceContextKey = "TransferTools.CheckedSource";
 
         private static CheckedSource RequireSourceFile(string file)

@@ -314,12 +314,17 @@ namespace TransferTools.Internal
             /// <summary>Runs the actions queued so far, and refreshes progress when it is due, without waiting.</summary>
             public void Drain()
             {
-                while (_queue.TryDequeue(out var action))
+                RunQueued(int.MaxValue);
+                FlushProgressIfDue();
+            }
+
+            /// <summary>Runs at most <paramref name="limit"/> of the queued actions, oldest first.</summary>
+            private void RunQueued(int limit)
+            {
+                for (var n = 0; n < limit && _queue.TryDequeue(out var action); n++)
                 {
                     action();
                 }
-
-                FlushProgressIfDue();
             }
 
             /// <summary>Waits (without spinning) until an action is posted or the time-out passes, then runs what is queued.</summary>
@@ -335,10 +340,7 @@ namespace TransferTools.Internal
                 Volatile.Write(ref _signalled, 0);
                 // A bounded helping, so that a flood of posts still lets the caller refresh progress and see its task end
                 // (what is left makes the next call skip the wait).
-                for (var n = 0; n < 256 && _queue.TryDequeue(out var action); n++)
-                {
-                    action();
-                }
+                RunQueued(256);
             }
 
             public void RunUntil(Task task)
@@ -351,11 +353,7 @@ namespace TransferTools.Internal
                     FlushProgressIfDue();
                 }
 
-                while (_queue.TryDequeue(out var rest))
-                {
-                    rest();
-                }
-
+                RunQueued(int.MaxValue);
                 FlushProgress();
             }
 

@@ -109,10 +109,10 @@ namespace TransferTools.Engine.Tests.Transfers
             var active = Record(a, DateTimeOffset.UtcNow);
             var done = Record(a, DateTimeOffset.UtcNow);
             done.Status = TransferStatus.Completed;
-            var bytes = TransferJournal.SerializeLine(active)
+            var bytes = TransferJournal.SerializeLine(active).ToArray()
                 .Concat(System.Text.Encoding.UTF8.GetBytes("garbage line\n"))
-                .Concat(TransferJournal.SerializeLine(Record(b, DateTimeOffset.UtcNow)))
-                .Concat(TransferJournal.SerializeLine(done))
+                .Concat(TransferJournal.SerializeLine(Record(b, DateTimeOffset.UtcNow)).ToArray())
+                .Concat(TransferJournal.SerializeLine(done).ToArray())
                 .Concat(System.Text.Encoding.UTF8.GetBytes("{\"FormatVersion\":1,\"Id\":\"" + b + "\",\"Status\":\"Fai"))
                 .ToArray();
             File.WriteAllBytes(_journal.BatchPath(batchId), bytes);
@@ -133,7 +133,7 @@ namespace TransferTools.Engine.Tests.Transfers
         {
             var batchId = "fedcba9876543210";
             var id = "cccccccccccccccc" + batchId;
-            File.WriteAllBytes(_journal.BatchPath(batchId), TransferJournal.SerializeLine(Record(id, DateTimeOffset.UtcNow)));
+            File.WriteAllBytes(_journal.BatchPath(batchId), TransferJournal.SerializeLine(Record(id, DateTimeOffset.UtcNow)).ToArray());
             var resumed = Record(id, DateTimeOffset.UtcNow);
             resumed.Status = TransferStatus.Completed;
             _journal.Save(resumed);

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Security.Cryptography;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
@@ -10,44 +10,17 @@ using TransferTools.Engine.Transfers;
 
 namespace TransferTools.Engine.Tests.Transfers
 {
-    public sealed class TransferManagerTests : IDisposable
+    public sealed class TransferManagerTests : LocalTransferTestBase
     {
-        private readonly TestHome _home = new TestHome();
-        private readonly TransferSession _session;
-        private readonly string _work;
-
         public TransferManagerTests()
         {
-            _session = _home.NewSession();
-            _session.Transfers.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
-            _work = Directory.CreateDirectory(Path.Combine(_home.Path, "work")).FullName;
+            Session.Transfers.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
         }
-
-        public void Dispose()
-        {
-            _session.Dispose();
-            _home.Dispose();
-        }
-
-        private string NewFile(string name, int size)
-        {
-            var bytes = new byte[size];
-            new Random(size).NextBytes(bytes);
-            var path = Path.Combine(_work, name);
-            File.WriteAllBytes(path, bytes);
-            return path;
-        }
-
-        private string NewFolder(string name) => Directory.CreateDirectory(Path.Combine(_work, name)).FullName;
-
-        private OperationContext Context => _session.CreateContext(CancellationToken.None);
-
-        private static string Sha(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
 
         private async Task<Transfer> SendThroughAsync(FlakyEndpoint endpoint, string file, string destination, TransferOptions options)
         {
-            var started = await _session.Transfers.SendAsync(Context, new SendRequest { File = file, Destination = destination, Options = options }, endpoint, endpoint);
-            return (await _session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+            var started = await Session.Transfers.SendAsync(Context, new SendRequest { File = file, Destination = destination, Options = options }, endpoint, endpoint);
+            return (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
         }
 
         [Fact]
@@ -55,14 +28,14 @@ namespace TransferTools.Engine.Tests.Transfers
         {
             var file = NewFile("a.bin", 1_000_000);
             var dest = NewFolder("out");
-            var started = await _session.Transfers.StartSendAsync(Context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 65536 } });
-            var done = (await _session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+            var started = await Session.Transfers.StartSendAsync(Context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 65536 } });
+            var done = (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
             Assert.Equal(TransferStatus.Completed, done.Status);
             Assert.Equal("FileSystem", done.Protocol);
             Assert.Equal(Sha(file), done.Sha256);
             Assert.Equal(Sha(file), Sha(Path.Combine(dest, "a.bin")));
-            Assert.False(File.Exists(_session.Transfers.Journal.ChunkPath(done.Id)));
-            var listed = await _session.Transfers.ListAsync(Context);
+            Assert.False(File.Exists(Session.Transfers.Journal.ChunkPath(done.Id)));
+            var listed = await Session.Transfers.ListAsync(Context);
             Assert.Equal(done.Id, listed[0].Id);
         }
 
@@ -113,7 +86,7 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(TransferStatus.Failed, done.Status);
             Assert.Equal(ErrorCode.Timeout, done.ErrorCode);
             Assert.Equal(1, done.Retries);
-            var failure = Assert.IsType<PluginException>(_session.Transfers.GetFailure(done));
+            var failure = Assert.IsType<PluginException>(Session.Transfers.GetFailure(done));
             Assert.Equal("TransferStalled", failure.ErrorId);
         }
 
@@ -122,19 +95,19 @@ namespace TransferTools.Engine.Tests.Transfers
         {
             var file = NewFile("resume.bin", 256 * 1024);
             var dest = NewFolder("resume");
-            var started = await _session.Transfers.StartSendAsync(Context, new SendRequest
+            var started = await Session.Transfers.StartSendAsync(Context, new SendRequest
             {
                 File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 16384, MaxBytesPerSecond = 128 * 1024 },
             });
-            while (_session.Transfers.Journal.CountChunks(started.Id) < 3)
+            while (Session.Transfers.Journal.CountChunks(started.Id) < 3)
             {
                 await Task.Delay(20);
             }
 
-            var suspended = await _session.Transfers.SuspendAsync(Context, started.Id);
+            var suspended = await Session.Transfers.SuspendAsync(Context, started.Id);
             Assert.Equal(TransferStatus.Suspended, suspended.Status);
 
-            using var other = _home.NewSession();
+            using var other = Home.NewSession();
             var resumed = await other.Transfers.StartResumeAsync(other.CreateContext(CancellationToken.None), started.Id.Substring(0, 8),
                 new ResumeOverrides { MaxBytesPerSecond = 0 });
             var done = (await other.Transfers.WaitAsync(other.CreateContext(CancellationToken.None), resumed.Id)).Transfer;
@@ -270,9 +243,9 @@ namespace TransferTools.Engine.Tests.Transfers
         [Fact]
         public async Task An_auth_plugin_registered_after_a_batch_governs_the_next_batch()
         {
-            var manager = _session.Transfers;
+            var manager = Session.Transfers;
             var file = NewFile("a.bin", 100);
-            var dest = Directory.CreateDirectory(Path.Combine(_work, "auth")).FullName + Path.DirectorySeparatorChar;
+            var dest = Directory.CreateDirectory(Path.Combine(Work, "auth")).FullName + Path.DirectorySeparatorChar;
             using (var first = manager.BeginBatch())
             {
                 var context = Context.WithValue(TransferManager.BatchContextKey, first);
@@ -280,7 +253,7 @@ namespace TransferTools.Engine.Tests.Transfers
                 Assert.Equal(TransferStatus.Completed, (await manager.WaitAsync(context, started.Id)).Transfer.Status);
             }
 
-            await _session.RegisterPluginAsync(Context, "Users", "LocalUsers", null, new Dictionary<string, string>());
+            await Session.RegisterPluginAsync(Context, "Users", "LocalUsers", null, new Dictionary<string, string>());
             using (var second = manager.BeginBatch())
             {
                 var context = Context.WithValue(TransferManager.BatchContextKey, second);
@@ -293,13 +266,13 @@ namespace TransferTools.Engine.Tests.Transfers
         [Fact]
         public async Task A_folder_and_a_missing_source_are_told_apart_from_one_look()
         {
-            var manager = _session.Transfers;
-            var folder = Directory.CreateDirectory(Path.Combine(_work, "a-folder")).FullName;
+            var manager = Session.Transfers;
+            var folder = Directory.CreateDirectory(Path.Combine(Work, "a-folder")).FullName;
             var isFolder = await Assert.ThrowsAsync<PluginException>(() =>
-                manager.StartSendAsync(Context, new SendRequest { File = folder, Destination = _work, Options = new TransferOptions() }));
+                manager.StartSendAsync(Context, new SendRequest { File = folder, Destination = Work, Options = new TransferOptions() }));
             Assert.Equal("SourceIsFolder", isFolder.ErrorId);
             var missing = await Assert.ThrowsAsync<PluginException>(() =>
-                manager.StartSendAsync(Context, new SendRequest { File = Path.Combine(_work, "nothing.bin"), Destination = _work, Options = new TransferOptions() }));
+                manager.StartSendAsync(Context, new SendRequest { File = Path.Combine(Work, "nothing.bin"), Destination = Work, Options = new TransferOptions() }));
             Assert.Equal("SourceNotFound", missing.ErrorId);
 
             var local = new FileSystemProtocolPlugin();
@@ -307,12 +280,12 @@ namespace TransferTools.Engine.Tests.Transfers
             var asFolder = await local.GetInfoAsync(Context, FileSystemProtocolPlugin.ToUri(folder), options);
             Assert.True(asFolder.Exists && asFolder.IsDirectory);
             Assert.Equal(Directory.GetLastWriteTimeUtc(folder), asFolder.LastModified!.Value.UtcDateTime);
-            var nothing = await local.GetInfoAsync(Context, FileSystemProtocolPlugin.ToUri(Path.Combine(_work, "nothing.bin")), options);
+            var nothing = await local.GetInfoAsync(Context, FileSystemProtocolPlugin.ToUri(Path.Combine(Work, "nothing.bin")), options);
             Assert.False(nothing.Exists);
         }
 
         [Fact]
-        public void A_batch_line_from_the_shared_buffer_is_the_line_SerializeLine_makes()
+        public void A_batch_line_from_the_shared_buffer_is_the_plain_serialization_of_the_record()
         {
             var record = new TransferRecord
             {
@@ -324,12 +297,15 @@ namespace TransferTools.Engine.Tests.Transfers
                 StartedAt = DateTimeOffset.UtcNow,
                 TotalBytes = 4096,
             };
-            var expected = TransferJournal.SerializeLine(record);
-            var shared = TransferJournal.SerializeLineShared(record);
+            var expected = PlainLine(record);
+            var shared = TransferJournal.SerializeLine(record);
             Assert.Equal(expected, shared.ToArray());
             record.Name = "second";
-            var again = TransferJournal.SerializeLineShared(record);
-            Assert.Equal(TransferJournal.SerializeLine(record), again.ToArray());
+            var again = TransferJournal.SerializeLine(record);
+            Assert.Equal(PlainLine(record), again.ToArray());
+
+            static byte[] PlainLine(TransferRecord r) =>
+                System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(r, TransferJournal.LineJson).Concat(new[] { (byte)'\n' }).ToArray();
         }
     }
 }

@@ -1,8 +1,6 @@
 using System;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
-using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Protocols;
@@ -14,47 +12,16 @@ namespace TransferTools.Engine.Tests.Transfers
     /// Single-piece local transfers delivered through an unnamed file (O_TMPFILE + linkat on Linux) and through the
     /// named temporary file they fall back to: same bytes, same permissions, same conflict outcomes, nothing left over.
     /// </summary>
-    public sealed class UnnamedFileDeliveryTests : IDisposable
+    public sealed class UnnamedFileDeliveryTests : LocalTransferTestBase
     {
-        private readonly TestHome _home = new TestHome();
-        private readonly TransferSession _session;
-        private readonly string _work;
-
-        public UnnamedFileDeliveryTests()
-        {
-            _session = _home.NewSession();
-            _work = Directory.CreateDirectory(Path.Combine(_home.Path, "work")).FullName;
-        }
-
-        public void Dispose()
-        {
-            _session.Dispose();
-            _home.Dispose();
-        }
-
         /// <summary>Where the fast path can run at all (64-bit Linux with /proc); elsewhere both modes take the fallback.</summary>
         private static bool Supported => OperatingSystem.IsLinux() && UnnamedFile.Available;
 
-        private OperationContext Context => _session.CreateContext(CancellationToken.None);
-
-        private string NewFile(string name, int size, int seed = 1)
-        {
-            var bytes = new byte[size];
-            new Random(seed).NextBytes(bytes);
-            var path = Path.Combine(_work, name);
-            File.WriteAllBytes(path, bytes);
-            return path;
-        }
-
-        private string NewFolder(string name) => Directory.CreateDirectory(Path.Combine(_work, name)).FullName;
-
-        private static string Sha(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
-
         private async Task<Transfer> SendAsync(string file, string destination, ConflictPolicy conflict = ConflictPolicy.Fail)
         {
-            var started = await _session.Transfers.StartSendAsync(Context,
+            var started = await Session.Transfers.StartSendAsync(Context,
                 new SendRequest { File = file, Destination = destination, Options = new TransferOptions { Conflict = conflict } });
-            return (await _session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+            return (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
         }
 
         /// <summary>Names in a folder other than the manifest folder: the delivered files and any litter.</summary>
@@ -66,7 +33,7 @@ namespace TransferTools.Engine.Tests.Transfers
         [InlineData(false)]
         public async Task Delivers_the_bytes_with_the_permissions_of_a_new_file(bool unnamed)
         {
-            _session.Transfers.UseUnnamedFiles = unnamed;
+            Session.Transfers.UseUnnamedFiles = unnamed;
             var file = NewFile("a.bin", 4096);
             var dest = NewFolder("out");
             var done = await SendAsync(file, dest + "/");
@@ -74,11 +41,11 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(Sha(file), Sha(Path.Combine(dest, "a.bin")));
             Assert.Equal(Sha(file), done.Sha256);
             Assert.Equal(new[] { "a.bin" }, Names(dest));
-            Assert.Equal(unnamed && Supported ? 1 : 0, _session.Transfers.UnnamedDeliveries);
+            Assert.Equal(unnamed && Supported ? 1 : 0, Session.Transfers.UnnamedDeliveries);
             if (!OperatingSystem.IsWindows())
             {
                 // What FileStream gives a file it creates here: 0666 less the umask.
-                var reference = Path.Combine(_work, "reference");
+                var reference = Path.Combine(Work, "reference");
                 using (new FileStream(reference, FileMode.CreateNew))
                 {
                 }
@@ -95,7 +62,7 @@ namespace TransferTools.Engine.Tests.Transfers
             var done = await SendAsync(file, dest + "/");
             Assert.Equal(TransferStatus.Completed, done.Status);
             Assert.Equal(0, new FileInfo(Path.Combine(dest, "empty.bin")).Length);
-            Assert.Equal(Supported ? 1 : 0, _session.Transfers.UnnamedDeliveries);
+            Assert.Equal(Supported ? 1 : 0, Session.Transfers.UnnamedDeliveries);
         }
 
         [Theory]
@@ -103,14 +70,14 @@ namespace TransferTools.Engine.Tests.Transfers
         [InlineData(false)]
         public async Task Fail_leaves_the_existing_file_and_nothing_else(bool unnamed)
         {
-            _session.Transfers.UseUnnamedFiles = unnamed;
+            Session.Transfers.UseUnnamedFiles = unnamed;
             var file = NewFile("a.bin", 4096);
             var dest = NewFolder("out");
             var existing = Path.Combine(dest, "a.bin");
             File.WriteAllText(existing, "keep me");
             var done = await SendAsync(file, dest + "/");
             Assert.Equal(TransferStatus.Failed, done.Status);
-            Assert.Equal("DestinationExists", ((PluginException)_session.Transfers.GetFailure(done)!).ErrorId);
+            Assert.Equal("DestinationExists", ((PluginException)Session.Transfers.GetFailure(done)!).ErrorId);
             Assert.Equal("keep me", File.ReadAllText(existing));
             Assert.Equal(new[] { "a.bin" }, Names(dest));
         }
@@ -120,7 +87,7 @@ namespace TransferTools.Engine.Tests.Transfers
         [InlineData(false)]
         public async Task Overwrite_replaces_the_existing_file(bool unnamed)
         {
-            _session.Transfers.UseUnnamedFiles = unnamed;
+            Session.Transfers.UseUnnamedFiles = unnamed;
             var file = NewFile("a.bin", 5000);
             var dest = NewFolder("out");
             File.WriteAllText(Path.Combine(dest, "a.bin"), "old");
@@ -128,7 +95,7 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(TransferStatus.Completed, done.Status);
             Assert.Equal(Sha(file), Sha(Path.Combine(dest, "a.bin")));
             Assert.Equal(new[] { "a.bin" }, Names(dest));
-            Assert.Equal(unnamed && Supported ? 1 : 0, _session.Transfers.UnnamedDeliveries);
+            Assert.Equal(unnamed && Supported ? 1 : 0, Session.Transfers.UnnamedDeliveries);
         }
 
         [Fact]
@@ -139,7 +106,7 @@ namespace TransferTools.Engine.Tests.Transfers
             Directory.CreateDirectory(Path.Combine(dest, "a.bin"));
             var done = await SendAsync(file, dest + "/", ConflictPolicy.Overwrite);
             Assert.Equal(TransferStatus.Failed, done.Status);
-            Assert.Equal("DestinationIsFolder", ((PluginException)_session.Transfers.GetFailure(done)!).ErrorId);
+            Assert.Equal("DestinationIsFolder", ((PluginException)Session.Transfers.GetFailure(done)!).ErrorId);
             Assert.Equal(new[] { "a.bin" }, Names(dest));
         }
 
@@ -156,7 +123,7 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(TransferStatus.Completed, renamed.Status);
             Assert.Equal(Sha(file), Sha(Path.Combine(dest, "a (1).bin")));
             Assert.Equal(new[] { "a (1).bin", "a.bin" }, Names(dest));
-            Assert.Equal(Supported ? 1 : 0, _session.Transfers.UnnamedDeliveries);
+            Assert.Equal(Supported ? 1 : 0, Session.Transfers.UnnamedDeliveries);
         }
 
         [Fact]
@@ -171,9 +138,9 @@ namespace TransferTools.Engine.Tests.Transfers
             bytes[10] ^= 0xff;
             File.WriteAllBytes(Path.Combine(shared, "a.bin"), bytes);
             var output = NewFolder("received");
-            var started = await _session.Transfers.StartReceiveAsync(Context,
+            var started = await Session.Transfers.StartReceiveAsync(Context,
                 new ReceiveRequest { TransferId = sent.Id, Source = shared, OutputDir = output, Options = new TransferOptions() });
-            var done = (await _session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+            var done = (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
             Assert.Equal(TransferStatus.Failed, done.Status);
             Assert.Equal(ErrorCode.ChecksumMismatch, done.ErrorCode);
             Assert.Empty(Directory.GetFileSystemEntries(output));
@@ -210,7 +177,7 @@ namespace TransferTools.Engine.Tests.Transfers
                 return;
             }
 
-            var missing = Path.Combine(_work, "nowhere");
+            var missing = Path.Combine(Work, "nowhere");
             var error = Assert.Throws<PluginException>(() => UnnamedFile.TryCreate(missing, Path.Combine(missing, "a.bin")));
             Assert.Equal("DestinationFolderNotFound", error.ErrorId);
         }

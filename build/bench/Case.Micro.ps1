@@ -36,7 +36,7 @@ if ($pipelineCsv) {
     $serial = $rows | Where-Object { $_.Method -like '*Serial*' -and $_.ChunkSize -eq '4194304' } | Select-Object -First 1
     if ($pipe -and $serial) {
         $p = & $toMs $pipe.Mean; $s = & $toMs $serial.Mean
-        $script:Report.Add(('Chunk pipeline (4 MiB chunks): {0:N0} ms for 256 MiB ({1:N0} MiB/s) against {2:N0} ms for the same work done serially on one thread; load average during the run: {3}.' -f $p, (256 / ($p / 1000)), $s, ((Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -split ' ' | Select-Object -First 3) -join ' '))
+        $script:Report.Add(('Chunk pipeline (4 MiB chunks): {0:N0} ms for 256 MiB ({1:N0} MiB/s) against {2:N0} ms for the same work done serially on one thread; load average during the run: {3}.' -f $p, (256 / ($p / 1000)), $s, (((Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -split ' ' | Select-Object -First 3) -join ' ')))
         $script:Report.Add('')
     }
 }

@@ -18,7 +18,7 @@ namespace TransferTools.Plugins.Sftp
     {
         public IReadOnlyList<string> KnownHostsFiles { get; set; } = new[] { KnownHosts.UserFile };
         public string? PinnedFingerprint { get; set; }
-        public uint BufferSize { get; set; } = 64 * 1024;
+        public uint BufferSize { get; set; } = 256 * 1024;
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
         public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
         public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);
@@ -26,6 +26,20 @@ namespace TransferTools.Plugins.Sftp
         public int WriteSegmentSize { get; set; } = 256 * 1024;
         public int PendingWrites { get; set; } = 64;
         public int PendingReads { get; set; } = 32;
+
+        /// <summary>
+        /// Bytes of requests one transfer keeps in flight: 2 MiB, the channel window OpenSSH's server gives. Requests are
+        /// 255 KiB where the server allows (<see cref="SftpServerLimits"/>), so this, not <see cref="PendingReads"/> or
+        /// <see cref="PendingWrites"/>, is what limits them. More buys nothing on any link the window covers and costs
+        /// the server: OpenSSH's sshd holds every answer it cannot send yet in one buffer, which it compacts by copying,
+        /// so 8 MiB of read answers queued behind a slow reader cost it more CPU than the encryption.
+        /// </summary>
+        public int InFlightBytes { get; set; } = 2 * 1024 * 1024;
+
+        /// <summary>Requests in flight for <paramref name="requestSize"/>-byte requests: enough to fill
+        /// <see cref="InFlightBytes"/>, at most <paramref name="maxRequests"/>.</summary>
+        public int RequestsInFlight(int maxRequests, int requestSize) =>
+            (int)Math.Max(1, Math.Min(maxRequests, (InFlightBytes + (long)requestSize - 1) / Math.Max(1, requestSize)));
     }
 
     /// <summary>

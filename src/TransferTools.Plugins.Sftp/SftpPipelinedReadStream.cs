@@ -10,7 +10,7 @@ using TransferTools.Abstractions;
 namespace TransferTools.Plugins.Sftp
 {
     /// <summary>
-    /// Reads a remote file from any offset with up to <c>PendingReads</c> read requests in flight on one handle, each
+    /// Reads a remote file from any offset with several read requests in flight on one handle, each
     /// answered by a callback (<see cref="SshNetRequests"/>) that copies the data into the request's own buffer, and
     /// hands the bytes out strictly in file order. SSH.NET's <see cref="SftpFileStream"/> reads ahead too, but pays
     /// three registered waits and two timers per 64 KiB request; this is the pipelining OpenSSH's sftp does.
@@ -18,8 +18,9 @@ namespace TransferTools.Plugins.Sftp
     /// <remarks>
     /// A short answer (the server may return fewer bytes than asked) is completed by a new request for the rest, ahead
     /// of the others. End of file before the size known at open reads as the end of the stream (the engine then reports
-    /// that the source changed). Memory: <c>PendingReads</c> buffers of one request each (32 × 64 KiB = 2 MiB by
-    /// default), reused; they are never pooled, so an answer that arrives after the stream closed writes only into them.
+    /// that the source changed). Memory: one buffer per request in flight (about 2 MiB in all by default,
+    /// <see cref="SftpConnectionSettings.InFlightBytes"/>), reused; they are never pooled, so an answer that arrives
+    /// after the stream closed writes only into them.
     /// </remarks>
     internal sealed class SftpPipelinedReadStream : SftpPipelinedStream
     {
@@ -83,16 +84,23 @@ namespace TransferTools.Plugins.Sftp
         }
 
         public SftpPipelinedReadStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position, long size,
-            int maxPending, uint bufferSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
+            int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
             : base(client, file, session, requests, position, stallTimeout, map)
         {
-            _requestSize = Math.Max(512, requests.MaxReadLength(session, Math.Max(bufferSize, 32 * 1024)));
+            // A small file gets buffers its size (at least 32 KiB, as before servers stated limits), not 255 KiB each.
+            _requestSize = (int)Math.Max(1, Math.Min(requestSize, Math.Max(32 * 1024, size - position)));
             _maxPending = Math.Max(1, maxPending);
             _size = size;
             _nextOffset = position;
         }
 
         protected override string Direction => "read";
+
+        /// <summary>Bytes per read request.</summary>
+        internal int RequestSize => _requestSize;
+
+        /// <summary>At most how many read requests are in flight.</summary>
+        internal int MaxInFlight => _maxPending;
 
         public override bool CanRead => !_disposed;
         public override bool CanWrite => false;

@@ -10,16 +10,16 @@ using TransferTools.Abstractions;
 namespace TransferTools.Plugins.Sftp
 {
     /// <summary>
-    /// Writes a remote file through one SFTP handle with up to <c>PendingWrites</c> write requests in flight, each
-    /// answered by a callback (<see cref="SshNetRequests"/>): the pipelining OpenSSH's sftp does (64 requests of
-    /// 32 KiB), at a fraction of the CPU that SSH.NET's per-request waits cost.
+    /// Writes a remote file through one SFTP handle with several write requests in flight, each answered by a callback
+    /// (<see cref="SshNetRequests"/>): the pipelining OpenSSH's sftp does, at a fraction of the CPU that SSH.NET's
+    /// per-request waits cost.
     /// </summary>
     /// <remarks>
     /// Requests go out in file order; the server may answer in any order. <see cref="FlushAsync"/> returns only once the
     /// server has answered every request sent before it, successfully, which is what the engine's journal relies on (a
     /// resume truncates whatever lies past its committed offset). A failed request, a dropped connection or no answer
-    /// within the stall timeout fails the next write or flush. Memory: <c>PendingWrites</c> request buffers of at most
-    /// the server's packet size (64 × 32 KiB = 2 MiB by default), allocated as needed and reused.
+    /// within the stall timeout fails the next write or flush. Memory: one buffer per request in flight (about 2 MiB in
+    /// all by default, <see cref="SftpConnectionSettings.InFlightBytes"/>), allocated as needed and reused.
     /// </remarks>
     internal sealed class SftpPipelinedWriteStream : SftpPipelinedStream
     {
@@ -31,12 +31,13 @@ namespace TransferTools.Plugins.Sftp
         private int _wakeAt;
         private SshNetRequests.Slot? _current;
         private int _fill;
+        private bool _grown;
 
         public SftpPipelinedWriteStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position,
-            int maxPending, uint bufferSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
+            int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
             : base(client, file, session, requests, position, stallTimeout, map)
         {
-            _requestSize = Math.Max(512, requests.MaxWriteLength(session, _handle, Math.Max(bufferSize, 32 * 1024)));
+            _requestSize = requestSize;
             _maxPending = Math.Max(1, maxPending);
             _completed = OnCompleted;
         }
@@ -49,6 +50,9 @@ namespace TransferTools.Plugins.Sftp
         /// <summary>Bytes per write request (the server's packet size less the request header).</summary>
         internal int RequestSize => _requestSize;
 
+        /// <summary>At most how many write requests are in flight.</summary>
+        internal int MaxInFlight => _maxPending;
+
         public override void Write(byte[] buffer, int offset, int count) =>
             WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
 
@@ -59,17 +63,17 @@ namespace TransferTools.Plugins.Sftp
             {
                 if (_current is null)
                 {
-                    _current = await TakeSlotAsync(cancellationToken).ConfigureAwait(false);
+                    _current = await TakeSlotAsync(count, cancellationToken).ConfigureAwait(false);
                     _fill = 0;
                 }
 
                 var data = _current.Data;
-                var n = Math.Min(count, _requestSize - _fill);
+                var n = Math.Min(count, _current.Capacity - _fill);
                 Buffer.BlockCopy(buffer, offset, data.Array!, data.Offset + _fill, n);
                 _fill += n;
                 offset += n;
                 count -= n;
-                if (_fill == _requestSize)
+                if (_fill == _current.Capacity)
                 {
                     Send();
                 }
@@ -121,8 +125,11 @@ namespace TransferTools.Plugins.Sftp
             _position += slot.Length;
         }
 
-        private async Task<SshNetRequests.Slot> TakeSlotAsync(CancellationToken cancellationToken)
+        /// <param name="wanted">The bytes the caller is writing: the first slot is no larger (at least 32 KiB), so a small
+        /// file does not cost a 255 KiB buffer.</param>
+        private async Task<SshNetRequests.Slot> TakeSlotAsync(int wanted, CancellationToken cancellationToken)
         {
+            int capacity;
             while (true)
             {
                 lock (_lock)
@@ -134,6 +141,8 @@ namespace TransferTools.Plugins.Sftp
 
                     if (_slots < _maxPending)
                     {
+                        capacity = _slots == 0 && !_grown ? Math.Min(_requestSize, Math.Max(32 * 1024, wanted)) : _requestSize;
+                        _grown |= capacity == _requestSize;
                         _slots++;
                         break;
                     }
@@ -145,7 +154,7 @@ namespace TransferTools.Plugins.Sftp
                 ThrowIfFailed();
             }
 
-            return _requests.NewSlot(_handle, _requestSize, _completed);
+            return _requests.NewSlot(_handle, capacity, _completed);
         }
 
         /// <summary>Waits until at most <paramref name="pending"/> requests are in flight, or a failure; checks for a dead
@@ -174,7 +183,17 @@ namespace TransferTools.Plugins.Sftp
             TaskCompletionSource<bool>? wake = null;
             lock (_lock)
             {
-                _free.Push(slot);
+                if (slot.Capacity == _requestSize)
+                {
+                    _free.Push(slot);
+                }
+                else
+                {
+                    // The small first slot: the file has outgrown it, so full-size slots take its place.
+                    _slots--;
+                    _grown = true;
+                }
+
                 _inFlight--;
                 _sinceAnswer.Restart();
                 if (_inFlight <= _wakeAt || _failure != null)

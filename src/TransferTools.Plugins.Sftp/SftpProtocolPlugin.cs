@@ -21,7 +21,8 @@ namespace TransferTools.Plugins.Sftp
     /// Configuration keys (registration configuration, or per transfer in <see cref="TransferOptions.Custom"/>):
     /// <c>KnownHostsPath</c> (one or more files separated by <c>;</c>; default <c>~/.ssh/known_hosts</c>),
     /// <c>HostKeyFingerprint</c> (default pin when the transfer gives none), <c>BufferSize</c> (bytes per SFTP request),
-    /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingReads</c>, <c>PendingWrites</c>, <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
+    /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingReads</c>, <c>PendingWrites</c>, <c>InFlightBytes</c>,
+    /// <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
     /// </remarks>
     public sealed class SftpProtocolPlugin : StreamingProtocolPlugin
     {
@@ -29,7 +30,8 @@ namespace TransferTools.Plugins.Sftp
         public const string KnownHostsPathKey = "KnownHostsPath";
         /// <summary>Configuration key: default pinned host key fingerprint.</summary>
         public const string HostKeyFingerprintKey = "HostKeyFingerprint";
-        /// <summary>Configuration key: payload bytes per SFTP read/write request.</summary>
+        /// <summary>Configuration key: payload bytes per SFTP read/write request (default 256 KiB, at least 32 KiB), within
+        /// what the server states through <c>limits@openssh.com</c>, or within one SSH channel packet when it states nothing.</summary>
         public const string BufferSizeKey = "BufferSize";
         /// <summary>Configuration key: seconds to wait for the TCP connection and SSH handshake.</summary>
         public const string ConnectTimeoutKey = "ConnectTimeoutSeconds";
@@ -39,12 +41,16 @@ namespace TransferTools.Plugins.Sftp
         public const string ParallelWritesKey = "ParallelWrites";
         /// <summary>Configuration key: bytes each concurrent write takes at a time.</summary>
         public const string WriteSegmentSizeKey = "WriteSegmentSize";
-        /// <summary>Configuration key: how many write requests one upload keeps in flight on one handle (default 64, as
-        /// OpenSSH's sftp; 0 writes through <see cref="ParallelWritesKey"/> handles instead).</summary>
+        /// <summary>Configuration key: at most how many write requests one upload keeps in flight on one handle (default 64,
+        /// as OpenSSH's sftp; <see cref="InFlightBytesKey"/> usually limits them first; 0 writes through
+        /// <see cref="ParallelWritesKey"/> handles instead).</summary>
         public const string PendingWritesKey = "PendingWrites";
-        /// <summary>Configuration key: how many read requests one download keeps in flight (default 32 of up to 64 KiB;
-        /// 0 reads through SSH.NET's own stream).</summary>
+        /// <summary>Configuration key: at most how many read requests one download keeps in flight (default 32;
+        /// <see cref="InFlightBytesKey"/> usually limits them first; 0 reads through SSH.NET's own stream).</summary>
         public const string PendingReadsKey = "PendingReads";
+        /// <summary>Configuration key: bytes of read or write requests one transfer keeps in flight (default 2 MiB, the
+        /// channel window OpenSSH's server gives).</summary>
+        public const string InFlightBytesKey = "InFlightBytes";
 
         private static readonly string[] SchemeList = { "sftp" };
         private readonly SftpConnectionPool _pool = new SftpConnectionPool();
@@ -122,8 +128,12 @@ namespace TransferTools.Plugins.Sftp
                     var session = requests?.SessionOf(client);
                     if (requests != null && session != null)
                     {
-                        return (Stream)new SftpPipelinedReadStream(client, stream, session, requests, offset, attributes.Size, settings.PendingReads,
-                            settings.BufferSize, settings.StallTimeout, e => Fail(client, loc, "Read", e));
+                        var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
+                        var size = requests.ReadRequestSize(session, settings.BufferSize, limits);
+                        var inFlight = settings.RequestsInFlight(settings.PendingReads, size);
+                        context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                        return (Stream)new SftpPipelinedReadStream(client, stream, session, requests, offset, attributes.Size, inFlight,
+                            size, settings.StallTimeout, e => Fail(client, loc, "Read", e));
                     }
 
                     context.Logger.Log(LogLevel.Verbose,
@@ -171,7 +181,7 @@ namespace TransferTools.Plugins.Sftp
                         stream = await client.OpenAsync(loc.Path, FileMode.Create, FileAccess.Write, ct).ConfigureAwait(false);
                     }
 
-                    return Writer(context, client, stream, loc, 0, settings);
+                    return await WriterAsync(context, client, stream, loc, 0, settings).ConfigureAwait(false);
                 }
 
                 var attributes = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
@@ -199,11 +209,11 @@ namespace TransferTools.Plugins.Sftp
                     throw;
                 }
 
-                return Writer(context, client, stream, loc, offset, settings);
+                return await WriterAsync(context, client, stream, loc, offset, settings).ConfigureAwait(false);
             });
         }
 
-        private Stream Writer(OperationContext context, SftpClient client, SftpFileStream stream, SftpLocation location, long offset,
+        private async Task<Stream> WriterAsync(OperationContext context, SftpClient client, SftpFileStream stream, SftpLocation location, long offset,
             SftpConnectionSettings settings)
         {
             PluginException Map(Exception e) => Fail(client, location, "Write", e);
@@ -218,8 +228,11 @@ namespace TransferTools.Plugins.Sftp
                 var session = requests?.SessionOf(client);
                 if (requests != null && session != null)
                 {
-                    return new SftpPipelinedWriteStream(client, stream, session, requests, offset, settings.PendingWrites, settings.BufferSize,
-                        settings.StallTimeout, Map);
+                    var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
+                    var size = requests.WriteRequestSize(session, stream.Handle, settings.BufferSize, limits);
+                    var inFlight = settings.RequestsInFlight(settings.PendingWrites, size);
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                    return new SftpPipelinedWriteStream(client, stream, session, requests, offset, inFlight, size, settings.StallTimeout, Map);
                 }
 
                 context.Logger.Log(LogLevel.Verbose,
@@ -489,6 +502,7 @@ namespace TransferTools.Plugins.Sftp
             settings.WriteSegmentSize = Number(Get(WriteSegmentSizeKey), WriteSegmentSizeKey, 4096, 16 * 1024 * 1024, settings.WriteSegmentSize);
             settings.PendingWrites = Number(Get(PendingWritesKey), PendingWritesKey, 0, 1024, settings.PendingWrites);
             settings.PendingReads = Number(Get(PendingReadsKey), PendingReadsKey, 0, 1024, settings.PendingReads);
+            settings.InFlightBytes = Number(Get(InFlightBytesKey), InFlightBytesKey, 64 * 1024, 256 * 1024 * 1024, settings.InFlightBytes);
             return settings;
         }
 

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Threading.Tasks;
+using Renci.SshNet;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Tests.Http;
 
@@ -34,10 +35,73 @@ namespace TransferTools.Plugins.Sftp.Tests
             Assert.True(SshNetRequests.Instance != null, SshNetRequests.BindFailure);
         }
 
+        [Fact]
+        public async Task The_server_limits_are_asked_once_per_session()
+        {
+            var requests = SshNetRequests.Instance!;
+            using var client = new SftpClient("127.0.0.1", _f.Port, _f.KeyUser, new PrivateKeyFile(_f.Server.Get("KeyFile")));
+            client.Connect();
+            var session = requests.SessionOf(client)!;
+            var first = requests.LimitsAsync(session, TimeSpan.FromSeconds(10));
+            Assert.Same(first, requests.LimitsAsync(session, TimeSpan.FromSeconds(10)));
+
+            // OpenSSH (8.7 and later) states 255 KiB reads and writes.
+            var limits = await first;
+            Assert.NotNull(limits);
+            Assert.Equal(261_120, limits!.MaxReadLength);
+            Assert.Equal(261_120, limits.MaxWriteLength);
+
+            // The session still works: the question's answer was consumed, not left for the next request.
+            Assert.True(client.Exists("/"));
+        }
+
+        [Fact]
+        public async Task Requests_are_as_large_as_the_server_allows_within_the_in_flight_budget()
+        {
+            var name = $"pipe-sizes-{Guid.NewGuid():n}.bin";
+            File.WriteAllBytes(Path.Combine(_f.KeyUserData, name), new byte[600_000]);
+            File.WriteAllBytes(Path.Combine(_f.KeyUserData, name + ".small"), new byte[1000]);
+            var uri = _f.KeyUri($"/~/{name}");
+
+            // Defaults: OpenSSH's 255 KiB, as many as fill the 2 MiB window.
+            using (var read = Assert.IsType<SftpPipelinedReadStream>(await _f.Plugin.OpenReadAsync(OperationContext.None, uri, 0, null, _f.KeyOptions())))
+            {
+                Assert.Equal(261_120, read.RequestSize);
+                Assert.Equal(9, read.MaxInFlight);
+            }
+
+            using (var write = Assert.IsType<SftpPipelinedWriteStream>(await _f.Plugin.OpenWriteAsync(OperationContext.None, _f.KeyUri($"/~/{name}.w"), 0, _f.KeyOptions())))
+            {
+                Assert.Equal(261_120, write.RequestSize);
+                Assert.Equal(9, write.MaxInFlight);
+            }
+
+            // A small file is read with requests (and buffers) of 32 KiB, not 255 KiB.
+            using (var read = Assert.IsType<SftpPipelinedReadStream>(await _f.Plugin.OpenReadAsync(OperationContext.None, _f.KeyUri($"/~/{name}.small"), 0, null, _f.KeyOptions())))
+            {
+                Assert.Equal(32 * 1024, read.RequestSize);
+            }
+
+            // A smaller BufferSize is kept, and the request counts then cap the requests in flight.
+            var small = Options(pendingReads: 32, pendingWrites: 64, bufferSize: 32 * 1024);
+            using (var read = Assert.IsType<SftpPipelinedReadStream>(await _f.Plugin.OpenReadAsync(OperationContext.None, uri, 0, null, small)))
+            {
+                Assert.Equal(32 * 1024, read.RequestSize);
+                Assert.Equal(32, read.MaxInFlight);
+            }
+
+            using (var write = Assert.IsType<SftpPipelinedWriteStream>(await _f.Plugin.OpenWriteAsync(OperationContext.None, _f.KeyUri($"/~/{name}.w"), 0, small)))
+            {
+                Assert.Equal(32 * 1024, write.RequestSize);
+                Assert.Equal(64, write.MaxInFlight);
+            }
+        }
+
         [Theory]
         [InlineData(32, 4096)]
         [InlineData(3, 1024)]
         [InlineData(0, 4096)]
+        [InlineData(32, 256 * 1024)]
         public async Task Download_from_an_odd_offset_is_byte_identical(int pendingReads, int bufferSize)
         {
             var file = EndpointDriver.NewRandomFile(_f.WorkDir, 1024 * 1024 + 4099, seed: 31);
@@ -85,6 +149,7 @@ namespace TransferTools.Plugins.Sftp.Tests
         [InlineData(64, 4096)]
         [InlineData(2, 1024)]
         [InlineData(0, 4096)]
+        [InlineData(64, 256 * 1024)]
         public async Task Upload_resumed_at_an_odd_offset_is_byte_identical(int pendingWrites, int bufferSize)
         {
             var file = EndpointDriver.NewRandomFile(_f.WorkDir, 1024 * 1024 + 333, seed: 33);

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Threading;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
@@ -118,7 +119,7 @@ namespace TransferTools.Engine.Transfers
             try
             {
                 // FileMode.Open: probing never creates a lock file (a finished batch has none).
-                using (new FileStream(BatchLockPath(batchId), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                using (OpenProbe(BatchLockPath(batchId)))
                 {
                     return false;
                 }
@@ -503,27 +504,47 @@ namespace TransferTools.Engine.Transfers
         /// <summary>Takes the transfer's owner lock, or returns null when another process (or session) holds it.</summary>
         public IDisposable? TryLock(string id)
         {
-            try
+            // A probe (IsOwned, Get-TransferStatus in any process) holds the lock file for microseconds; an owner holds it
+            // for the whole transfer. A few short retries keep a probe from passing for an owner.
+            for (var attempt = 1; ; attempt++)
             {
-                var held = new FileStream(LockPath(id), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-                if (!File.Exists(RecordPath(id)) && IsBatchOwnedElsewhere(TransferBatch.BatchIdOf(id)))
+                try
                 {
-                    // A batch member whose batch still runs in another process: that process owns it.
-                    held.Dispose();
+                    var held = new FileStream(LockPath(id), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                    if (!File.Exists(RecordPath(id)) && IsBatchOwnedElsewhere(TransferBatch.BatchIdOf(id)))
+                    {
+                        // A batch member whose batch still runs in another process: that process owns it.
+                        held.Dispose();
+                        return null;
+                    }
+
+                    return held;
+                }
+                catch (IOException) when (attempt < LockAttempts)
+                {
+                    Thread.Sleep(LockRetryDelay);
+                }
+                catch (IOException)
+                {
                     return null;
                 }
-
-                return held;
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-            catch (UnauthorizedAccessException)
-            {
-                return null;
+                catch (UnauthorizedAccessException)
+                {
+                    return null;
+                }
             }
         }
+
+        private const int LockAttempts = 4;
+        private static readonly TimeSpan LockRetryDelay = TimeSpan.FromMilliseconds(15);
+
+        /// <summary>
+        /// Opens a lock file to learn whether an owner holds it, without excluding other probes: read-only and shared, which
+        /// on Unix is a shared <c>flock</c> (it fails only against an owner's exclusive one) and on Windows a handle that
+        /// only an owner's <see cref="FileShare.None"/> refuses. Two probes of the same file, say two Resume-Transfer calls
+        /// for members of one batch, must not take each other for its owner.
+        /// </summary>
+        private static FileStream OpenProbe(string path) => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
 
         /// <summary>True when some process holds the transfer's owner lock right now.</summary>
         public bool IsOwned(string id)
@@ -532,7 +553,7 @@ namespace TransferTools.Engine.Transfers
             {
                 try
                 {
-                    using (new FileStream(LockPath(id), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                    using (OpenProbe(LockPath(id)))
                     {
                     }
                 }

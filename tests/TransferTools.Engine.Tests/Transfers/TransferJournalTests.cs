@@ -172,6 +172,37 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public void A_probe_in_progress_is_not_taken_for_an_owner()
+        {
+            // Two Resume-Transfer calls for members of one dead batch probe its lock at the same moment.
+            var batchId = TransferManager.NewId();
+            File.WriteAllText(_journal.BatchLockPath(batchId), "");
+            using (new FileStream(_journal.BatchLockPath(batchId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            {
+                Assert.False(_journal.IsBatchOwnedElsewhere(batchId));
+            }
+
+            // An owner's exclusive lock is still seen.
+            using (new FileStream(_journal.BatchLockPath(batchId), FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            {
+                Assert.True(_journal.IsBatchOwnedElsewhere(batchId));
+            }
+
+            // A probe of a member lock does not stop its owner from taking it.
+            var id = TransferManager.NewId();
+            _journal.Save(Record(id, DateTimeOffset.UtcNow));
+            File.WriteAllText(_journal.LockPath(id), "");
+            using (new FileStream(_journal.LockPath(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            {
+                Assert.False(_journal.IsOwned(id));
+            }
+
+            using var owner = _journal.TryLock(id);
+            Assert.NotNull(owner);
+            Assert.True(_journal.IsOwned(id));
+        }
+
+        [Fact]
         public void Resolves_a_unique_prefix_and_refuses_an_ambiguous_or_unknown_one()
         {
             var one = "abcd1" + new string('0', 27);

@@ -88,7 +88,7 @@ namespace TransferTools.Plugins.Sftp
             : base(client, file, session, requests, position, stallTimeout, map)
         {
             // A small file gets buffers its size (at least 32 KiB, as before servers stated limits), not 255 KiB each.
-            _requestSize = (int)Math.Max(1, Math.Min(requestSize, Math.Max(32 * 1024, size - position)));
+            _requestSize = (int)Math.Max(1, Math.Min(requestSize, Math.Max(SshNetRequests.MinRequestSize, size - position)));
             _maxPending = Math.Max(1, maxPending);
             _size = size;
             _nextOffset = position;

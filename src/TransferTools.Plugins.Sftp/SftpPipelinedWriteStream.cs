@@ -31,7 +31,7 @@ namespace TransferTools.Plugins.Sftp
         private int _wakeAt;
         private SshNetRequests.Slot? _current;
         private int _fill;
-        private bool _grown;
+        private bool _grown; // the small first slot was outgrown and dropped: every slot from now on is full-size
 
         public SftpPipelinedWriteStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position,
             int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
@@ -141,8 +141,8 @@ namespace TransferTools.Plugins.Sftp
 
                     if (_slots < _maxPending)
                     {
-                        capacity = _slots == 0 && !_grown ? Math.Min(_requestSize, Math.Max(32 * 1024, wanted)) : _requestSize;
-                        _grown |= capacity == _requestSize;
+                        // Full-size slots are kept, so _slots is 0 only before the first slot, or after a small one was dropped.
+                        capacity = _slots == 0 && !_grown ? Math.Min(_requestSize, Math.Max(SshNetRequests.MinRequestSize, wanted)) : _requestSize;
                         _slots++;
                         break;
                     }

@@ -96,10 +96,16 @@ namespace TransferTools.Plugins.Sftp
         /// accepts (<paramref name="limits"/>), or within one SSH channel packet when it said nothing (SSH.NET's own
         /// choice: every SFTP server takes that much).
         /// </summary>
-        public int ReadRequestSize(object session, uint bufferSize, SftpServerLimits? limits)
+        public int ReadRequestSize(object session, uint bufferSize, SftpServerLimits? limits) =>
+            RequestSize(bufferSize, limits?.MaxReadLength, wanted => _maxReadLength(session, wanted));
+
+        /// <summary>The smallest request size chosen (unless the server states less), and the smallest buffer a small file gets.</summary>
+        public const int MinRequestSize = 32 * 1024;
+
+        private static int RequestSize(uint bufferSize, long? stated, Func<uint, uint> withinOnePacket)
         {
-            var wanted = Math.Max(bufferSize, 32 * 1024);
-            return limits?.MaxReadLength is long max ? (int)Math.Max(1, Math.Min(wanted, max)) : (int)Math.Max(512, _maxReadLength(session, wanted));
+            var wanted = Math.Max(bufferSize, MinRequestSize);
+            return stated is long max ? (int)Math.Max(1, Math.Min(wanted, max)) : (int)Math.Max(512, withinOnePacket(wanted));
         }
 
         /// <summary>The data and status callbacks of a read request, bound to <paramref name="target"/>'s
@@ -152,11 +158,8 @@ namespace TransferTools.Plugins.Sftp
         public object? SessionOf(SftpClient client) => _session(client);
 
         /// <summary>Bytes per write request on <paramref name="handle"/>, chosen as <see cref="ReadRequestSize"/> is.</summary>
-        public int WriteRequestSize(object session, byte[] handle, uint bufferSize, SftpServerLimits? limits)
-        {
-            var wanted = Math.Max(bufferSize, 32 * 1024);
-            return limits?.MaxWriteLength is long max ? (int)Math.Max(1, Math.Min(wanted, max)) : (int)Math.Max(512, Math.Min(wanted, _maxWriteLength(session, handle)));
-        }
+        public int WriteRequestSize(object session, byte[] handle, uint bufferSize, SftpServerLimits? limits) =>
+            RequestSize(bufferSize, limits?.MaxWriteLength, wanted => Math.Min(wanted, _maxWriteLength(session, handle)));
 
         /// <summary>
         /// What the server accepts per request, asked once per SFTP session through OpenSSH's <c>limits@openssh.com</c>

@@ -42,6 +42,7 @@ namespace TransferTools.Conformance.Tests
         {
             new Dictionary<string, string> { [SftpProtocolPlugin.BufferSizeKey] = "huge" },
             new Dictionary<string, string> { [SftpProtocolPlugin.ConnectTimeoutKey] = "-1" },
+            new Dictionary<string, string> { [SftpProtocolPlugin.InFlightBytesKey] = "1" },
         };
     }
 }

@@ -32,7 +32,8 @@ namespace TransferTools.Plugins.Sftp
         /// 255 KiB where the server allows (<see cref="SftpServerLimits"/>), so this, not <see cref="PendingReads"/> or
         /// <see cref="PendingWrites"/>, is what limits them. More buys nothing on any link the window covers and costs
         /// the server: OpenSSH's sshd holds every answer it cannot send yet in one buffer, which it compacts by copying,
-        /// so 8 MiB of read answers queued behind a slow reader cost it more CPU than the encryption.
+        /// so 8 MiB of read answers queued behind a slow reader cost it more CPU than the encryption. For uploads this is
+        /// the most: <see cref="SftpWriteWindow"/> keeps fewer in flight while the server only queues them.
         /// </summary>
         public int InFlightBytes { get; set; } = 2 * 1024 * 1024;
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
@@ -18,8 +19,9 @@ namespace TransferTools.Plugins.Sftp
     /// Requests go out in file order; the server may answer in any order. <see cref="FlushAsync"/> returns only once the
     /// server has answered every request sent before it, successfully, which is what the engine's journal relies on (a
     /// resume truncates whatever lies past its committed offset). A failed request, a dropped connection or no answer
-    /// within the stall timeout fails the next write or flush. Memory: one buffer per request in flight (about 2 MiB in
-    /// all by default, <see cref="SftpConnectionSettings.InFlightBytes"/>), allocated as needed and reused.
+    /// within the stall timeout fails the next write or flush. How many requests are in flight follows the answers'
+    /// round trips (<see cref="SftpWriteWindow"/>), up to the budget. Memory: one buffer per request in flight (about
+    /// 2 MiB in all at most by default, <see cref="SftpConnectionSettings.InFlightBytes"/>), allocated as needed and reused.
     /// </remarks>
     internal sealed class SftpPipelinedWriteStream : SftpPipelinedStream
     {
@@ -27,6 +29,7 @@ namespace TransferTools.Plugins.Sftp
         private readonly int _maxPending;
         private readonly Action<SshNetRequests.Slot, int, string?> _completed;
         private readonly Stack<SshNetRequests.Slot> _free = new Stack<SshNetRequests.Slot>();
+        private readonly SftpWriteWindow _window;
         private int _slots;
         private int _wakeAt;
         private SshNetRequests.Slot? _current;
@@ -39,6 +42,7 @@ namespace TransferTools.Plugins.Sftp
         {
             _requestSize = requestSize;
             _maxPending = Math.Max(1, maxPending);
+            _window = new SftpWriteWindow(_maxPending);
             _completed = OnCompleted;
         }
 
@@ -113,6 +117,7 @@ namespace TransferTools.Plugins.Sftp
 
             try
             {
+                slot.SentAt = Stopwatch.GetTimestamp();
                 _requests.Send(_session, slot);
             }
             catch (Exception e)
@@ -132,25 +137,32 @@ namespace TransferTools.Plugins.Sftp
             int capacity;
             while (true)
             {
+                int window;
                 lock (_lock)
                 {
-                    if (_free.Count > 0)
+                    window = _window.Size;
+                    // Slots are either free, in flight or being filled (none now), and the window never exceeds
+                    // _maxPending: below the window there is a free slot or room for a new one.
+                    if (_inFlight < window)
                     {
-                        return _free.Pop();
-                    }
+                        if (_free.Count > 0)
+                        {
+                            return _free.Pop();
+                        }
 
-                    if (_slots < _maxPending)
-                    {
-                        // Full-size slots are kept, so _slots is 0 only before the first slot, or after a small one was dropped.
-                        capacity = _slots == 0 && !_grown ? Math.Min(_requestSize, Math.Max(SshNetRequests.MinRequestSize, wanted)) : _requestSize;
-                        _slots++;
-                        break;
+                        if (_slots < _maxPending)
+                        {
+                            // Full-size slots are kept, so _slots is 0 only before the first slot, or after a small one was dropped.
+                            capacity = _slots == 0 && !_grown ? Math.Min(_requestSize, Math.Max(SshNetRequests.MinRequestSize, wanted)) : _requestSize;
+                            _slots++;
+                            break;
+                        }
                     }
                 }
 
-                // All requests in flight: wait until a quarter of them are answered, so that the writer wakes once per
-                // batch of answers rather than once per answer.
-                await WaitAsync(_maxPending - Math.Max(1, _maxPending / 4), cancellationToken).ConfigureAwait(false);
+                // The window is full: wait until a quarter of it is answered, so that the writer wakes once per batch of
+                // answers rather than once per answer.
+                await WaitAsync(window - Math.Max(1, window / 4), cancellationToken).ConfigureAwait(false);
                 ThrowIfFailed();
             }
 
@@ -170,19 +182,28 @@ namespace TransferTools.Plugins.Sftp
         /// <summary>The server's answer to one request, on SSH.NET's receive thread: keep it short.</summary>
         private void OnCompleted(SshNetRequests.Slot slot, int status, string? message)
         {
-            if (status != SshNetRequests.StatusOk)
+            var ok = status == SshNetRequests.StatusOk;
+            if (!ok)
             {
                 Fail(SshNetRequests.StatusException(status, message, "write", slot.Length, (ulong)slot.Offset));
             }
 
-            Release(slot);
+            Release(slot, ok);
         }
 
-        private void Release(SshNetRequests.Slot slot)
+        /// <param name="answered">The server answered this request successfully: its round trip counts for the window.</param>
+        private void Release(SshNetRequests.Slot slot, bool answered = false)
         {
             TaskCompletionSource<bool>? wake = null;
+            var now = answered ? Stopwatch.GetTimestamp() : 0;
             lock (_lock)
             {
+                // Only full-size requests: a short first or last one would look like an idle path.
+                if (answered && slot.Length == _requestSize)
+                {
+                    _window.Answered(now - slot.SentAt);
+                }
+
                 if (slot.Capacity == _requestSize)
                 {
                     _free.Push(slot);

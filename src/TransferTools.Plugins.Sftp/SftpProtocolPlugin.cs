@@ -49,7 +49,7 @@ namespace TransferTools.Plugins.Sftp
         /// <see cref="InFlightBytesKey"/> usually limits them first; 0 reads through SSH.NET's own stream).</summary>
         public const string PendingReadsKey = "PendingReads";
         /// <summary>Configuration key: bytes of read or write requests one transfer keeps in flight (default 2 MiB, the
-        /// channel window OpenSSH's server gives).</summary>
+        /// channel window OpenSSH's server gives; for uploads the most, see <see cref="SftpWriteWindow"/>).</summary>
         public const string InFlightBytesKey = "InFlightBytes";
 
         private static readonly string[] SchemeList = { "sftp" };
@@ -231,7 +231,7 @@ namespace TransferTools.Plugins.Sftp
                     var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
                     var size = requests.WriteRequestSize(session, stream.Handle, settings.BufferSize, limits);
                     var inFlight = settings.RequestsInFlight(settings.PendingWrites, size);
-                    context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
                     return new SftpPipelinedWriteStream(client, stream, session, requests, offset, inFlight, size, settings.StallTimeout, Map);
                 }
 

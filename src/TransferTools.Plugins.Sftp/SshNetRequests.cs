@@ -144,6 +144,9 @@ namespace TransferTools.Plugins.Sftp
             public long Offset;
             public int Length;
 
+            /// <summary>When the request was sent (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
+            public long SentAt;
+
             /// <summary>Called on SSH.NET's receive thread with the server's status answer.</summary>
             public Action<Slot, int, string?> Completed = null!;
 

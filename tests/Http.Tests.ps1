@@ -30,6 +30,16 @@ Describe 'Http transfers' {
         (Get-FileHash (Join-Path $nginx.DavRoot 'a/b/push.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
+    It 'sends a folder with -Recurse into WebDAV, creating its collections' {
+        $src = New-Item -ItemType Directory -Path (Join-Path $work 'davtree')
+        $files = New-TestTree -Path $src
+        $t = @(Send-Transfer -Path $src -Recurse -Destination "$($nginx.BaseUri)/dav/trees/")
+        $t.Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($relative in $files) {
+            (Get-FileHash (Join-Path $nginx.DavRoot "trees/davtree/$relative")).Hash | Should -Be (Get-FileHash (Join-Path $src $relative)).Hash
+        }
+    }
+
     It 'finishes with Range after the client is killed mid-download' {
         $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'slow.bin') -Size 192KB -Seed 7
         $out = New-Item -ItemType Directory -Path (Join-Path $work 'killed')

@@ -32,6 +32,17 @@ Describe 'Sftp transfers' {
         (Get-FileHash (Join-Path $out 'push.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
+    It 'sends a folder with -Recurse, creating its subfolders on the server' {
+        $src = New-Item -ItemType Directory -Path (Join-Path $work 'tree')
+        $files = New-TestTree -Path $src
+        $t = @(Send-Transfer -Path $src -Recurse -Destination "$keyBase/~/trees/" -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint)
+        $t.Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($relative in $files) {
+            (Get-FileHash (Join-Path $sshd.KeyUserData "trees/tree/$relative")).Hash | Should -Be (Get-FileHash (Join-Path $src $relative)).Hash
+        }
+        Get-ChildItem -Recurse -Force (Join-Path $sshd.KeyUserData 'trees') -Filter '*.ttpart' | Should -BeNullOrEmpty
+    }
+
     It 'completes by retrying when sshd restarts in the middle of the transfer' {
         $file = New-TestFile -Path (Join-Path $work 'restart.bin') -Size 6MB -Seed 2
         $t = Send-Transfer -Path $file -Destination "$base/~/restart/" -Credential $pass -HostKeyFingerprint $sshd.HostKeyFingerprint `

@@ -52,6 +52,24 @@ function New-TestFile {
     Get-Item $Path
 }
 
+function New-TestTree {
+    <#
+    A folder to send with -Recurse: files at the top and two levels down, the same name in two folders, names with
+    spaces, a folder holding only a folder, and an empty folder. Returns the files' paths relative to $Path
+    ('/'-separated).
+    #>
+    param([Parameter(Mandatory)] [string] $Path)
+    $files = [ordered]@{ 'x.bin' = 10KB; 'a/y.bin' = 20KB; 'a/b/y.bin' = 30KB; 'c d/e f.bin' = 5KB; 'p/q/r.bin' = 3KB }
+    $seed = 100
+    foreach ($relative in $files.Keys) {
+        $full = Join-Path $Path $relative
+        New-Item -ItemType Directory -Force -Path (Split-Path $full) | Out-Null
+        New-TestFile -Path $full -Size $files[$relative] -Seed ($seed++) | Out-Null
+    }
+    New-Item -ItemType Directory -Force -Path (Join-Path $Path 'a/empty') | Out-Null
+    @($files.Keys)
+}
+
 function Invoke-InNewProcess {
     <# Runs a script block in a fresh pwsh with the module imported and the same home; returns its output as objects (via CLIXML). #>
     param([Parameter(Mandatory)] [scriptblock] $ScriptBlock, [object[]] $ArgumentList = @())

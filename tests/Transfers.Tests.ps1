@@ -42,6 +42,74 @@ BeforeAll {
 AfterAll { Remove-TransferToolsTest $script:home_ }
 
 Describe 'Send-Transfer' {
+    It 'sends a folder with -Recurse: it arrives under its own name with its subfolders, byte-identical' {
+        $src = New-Folder 'tree-src'
+        $files = New-TestTree -Path $src
+        $dest = New-Folder 'tree-dest'
+        $t = @(Send-Transfer -Path $src -Recurse -Destination $dest)
+        $t.Count | Should -Be $files.Count
+        $t.Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($relative in $files) {
+            Get-Sha (Join-Path $dest "tree-src/$relative") | Should -Be (Get-Sha (Join-Path $src $relative)) -Because "$relative keeps its folder"
+        }
+        # The same name in two folders stays two files; an empty folder is not created; nothing is left half-written.
+        (Get-ChildItem -Recurse -File (Join-Path $dest 'tree-src') | Where-Object { $_.FullName -notmatch '[\\/]\.transfertools[\\/]' }).Count | Should -Be $files.Count
+        Test-Path (Join-Path $dest 'tree-src/a/empty') | Should -BeFalse
+        Get-ChildItem -Recurse -Force $dest -Filter '*.ttpart' | Should -BeNullOrEmpty
+    }
+
+    It 'creates a destination folder that does not exist yet for -Recurse, and takes -LiteralPath folders too' {
+        $src = New-Folder 'tree-literal[1]'
+        $files = New-TestTree -Path $src
+        $dest = Join-Path $script:work 'tree-new/deeper/'
+        $t = @(Send-Transfer -LiteralPath $src -Recurse -Destination $dest)
+        $t.Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($relative in $files) {
+            Test-Path -LiteralPath (Join-Path $dest "tree-literal[1]/$relative") | Should -BeTrue
+        }
+    }
+
+    It 'refuses a folder without -Recurse, naming the switch, and sends nothing' {
+        $src = New-Folder 'tree-norecurse'
+        New-TestTree -Path $src | Out-Null
+        $dest = New-Folder 'tree-norecurse-dest'
+        $err = $null
+        $out = Send-Transfer -Path $src -Destination $dest -ErrorVariable err -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceIsFolder*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err[0].TargetObject | Should -Be $src
+        $err[0].Exception.Message | Should -Match '-Recurse'
+        Get-ChildItem -Recurse -File $dest | Should -BeNullOrEmpty
+    }
+
+    It '-WhatIf with -Recurse names each file and where it would go, and sends nothing' {
+        $src = New-Folder 'tree-whatif'
+        New-TestTree -Path $src | Out-Null
+        $dest = New-Folder 'tree-whatif-dest'
+        # What-if lines go to the host, not to a stream: a child pwsh prints them on its standard output.
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        $said = & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$(Get-TestModulePath)'; Send-Transfer -Path '$src' -Recurse -Destination '$dest' -WhatIf" | Out-String
+        $said | Should -Match ([regex]::Escape((Join-Path $src 'a/b/y.bin')))
+        $said | Should -Match 'tree-whatif/a/b/'
+        Get-ChildItem -Recurse -Force $dest | Should -BeNullOrEmpty
+    }
+
+    It 'does not follow a linked folder under a folder sent with -Recurse' -Skip:$IsWindows {
+        $src = New-Folder 'tree-link'
+        New-TestFile -Path (Join-Path $src 'own.bin') -Size 1KB | Out-Null
+        $elsewhere = New-Folder 'tree-link-target'
+        New-TestFile -Path (Join-Path $elsewhere 'outside.bin') -Size 1KB | Out-Null
+        New-Item -ItemType SymbolicLink -Path (Join-Path $src 'linked') -Target $elsewhere | Out-Null
+        # A link back up the tree would loop if it were followed.
+        New-Item -ItemType SymbolicLink -Path (Join-Path $src 'loop') -Target $src | Out-Null
+        $dest = New-Folder 'tree-link-dest'
+        $t = @(Send-Transfer -Path $src -Recurse -Destination $dest)
+        $t.Count | Should -Be 1
+        Test-Path (Join-Path $dest 'tree-link/own.bin') | Should -BeTrue
+        Test-Path (Join-Path $dest 'tree-link/linked') | Should -BeFalse
+    }
+
     It 'delivers into an existing folder, verified, with a manifest and no temporary left' {
         $src = New-TestFile -Path (Join-Path $script:work 'a.bin') -Size 300KB
         $dest = New-Folder 'd-folder'

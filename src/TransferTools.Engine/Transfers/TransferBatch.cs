@@ -31,6 +31,13 @@ namespace TransferTools.Engine.Transfers
         /// <summary>How long a journal line may wait for the group <c>fsync</c>.</summary>
         internal static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
 
+        /// <summary>
+        /// At most this many manifest files stay open. A folder sent with -Recurse has one per subfolder, and a tree of
+        /// thousands of folders must not hold thousands of handles (1,024 is a common limit on Linux). The lines are
+        /// written unbuffered, so closing one loses nothing; a folder met again is reopened for appending.
+        /// </summary>
+        internal const int MaxOpenManifests = 8;
+
         private readonly TransferJournal _journal;
         private readonly object _gate = new object();
         private readonly Dictionary<string, FileStream> _manifests = new Dictionary<string, FileStream>(StringComparer.Ordinal);
@@ -124,6 +131,18 @@ namespace TransferTools.Engine.Transfers
             }
         }
 
+        /// <summary>How many manifest files are open now (at most <see cref="MaxOpenManifests"/>).</summary>
+        internal int OpenManifests
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _manifests.Count;
+                }
+            }
+        }
+
         /// <summary>Appends a manifest line to <c>FOLDER/.transfertools/BATCH.batch.json</c> (FOLDER a local path).</summary>
         /// <returns>The batch manifest file's path.</returns>
         public string AppendManifest(string folder, TransferManifest manifest)
@@ -133,6 +152,17 @@ namespace TransferTools.Engine.Transfers
             {
                 if (!_manifests.TryGetValue(folder, out var stream))
                 {
+                    if (_manifests.Count >= MaxOpenManifests)
+                    {
+                        // A tree is sent folder after folder: those opened before are mostly done.
+                        foreach (var open in _manifests.Values)
+                        {
+                            TryFlushAndDispose(open);
+                        }
+
+                        _manifests.Clear();
+                    }
+
                     var manifestFolder = Path.Combine(folder, TransferManifest.FolderName);
                     Directory.CreateDirectory(manifestFolder);
                     stream = new FileStream(Path.Combine(manifestFolder, TransferManifest.BatchFileName(Id)), FileMode.Append, FileAccess.Write,

@@ -12,6 +12,8 @@ namespace TransferTools.Commands
     /// <para type="description">Each file goes to a temporary name beside the destination and is renamed into place only after
     /// its size and SHA-256 are verified; a manifest (in .transfertools/: ID.json, or one line per file of a piped batch) is left beside it for Receive-Transfer -TransferId.
     /// -Destination is a folder when it exists as one or ends with '/' (the file keeps its name), otherwise the full target name.
+    /// With -Recurse a folder is sent too, with every file under it: it arrives inside the destination folder under its own name,
+    /// with its subfolders (empty ones are not created; linked folders are not followed, as Get-ChildItem -Recurse).
     /// Waits and shows progress unless -Asynchronous. Ctrl+C suspends the transfer; Resume-Transfer continues it, also from a new process.</para>
     /// </summary>
     [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
@@ -41,6 +43,11 @@ namespace TransferTools.Commands
         [ValidateNotNullOrEmpty]
         public string Destination { get; set; } = "";
 
+        /// <summary>Sends folders as well: each arrives inside the destination folder under its own name, with every file in it
+        /// and in its subfolders (empty folders are not created; linked folders are not followed).</summary>
+        [Parameter]
+        public SwitchParameter Recurse { get; set; }
+
         /// <summary>How many piped files move at once (default 4).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -52,16 +59,91 @@ namespace TransferTools.Commands
             var literal = ParameterSetName == LiteralPathSet;
             foreach (var input in (literal ? LiteralPath : Path) ?? Array.Empty<string>())
             {
-                foreach (var file in ResolveSources(input, literal))
+                foreach (var source in ResolveSources(input, literal))
                 {
-                    if (ShouldProcess(file, $"Send to '{Destination}'"))
+                    if (!source.IsFolder)
                     {
-                        // Each file starts now, while the pipeline is still enumerating the next ones.
-                        _destination ??= ResolveLocation(Destination);
-                        _options ??= BuildOptions();
-                        var request = new SendRequest { File = file, Destination = _destination, Options = _options.Clone() };
-                        FeedTransfer(file, c => Session.Transfers.StartSendAsync(c, request), ThrottleLimit, batched: true);
+                        Send(source.Path, null);
+                        continue;
                     }
+
+                    // The tree is walked as it is sent, so a large one costs no list of its files up front.
+                    foreach (var (file, folder) in FilesUnder(source.Path))
+                    {
+                        Send(file, folder);
+                    }
+                }
+            }
+        }
+
+        /// <param name="folder">Where under the destination folder the file goes ('/'-separated), or null: into the destination itself.</param>
+        private void Send(string file, string? folder)
+        {
+            var shown = folder is null ? Destination : Destination.TrimEnd('/', '\\') + "/" + folder + "/";
+            if (ShouldProcess(file, $"Send to '{shown}'"))
+            {
+                // Each file starts now, while the pipeline is still enumerating the next ones.
+                _destination ??= ResolveLocation(Destination);
+                _options ??= BuildOptions();
+                var destination = folder is null ? _destination : TransferLocationText.Beneath(_destination, folder);
+                var request = new SendRequest { File = file, Destination = destination, Options = _options.Clone() };
+                FeedTransfer(file, c => Session.Transfers.StartSendAsync(c, request), ThrottleLimit, batched: true);
+            }
+        }
+
+        /// <summary>
+        /// Every file under <paramref name="root"/> with the folder it goes to: the root's own name, then the subfolders below
+        /// it. Files come before subfolders, in ordinal name order, so runs send in the same order. A folder that cannot be
+        /// listed is reported and skipped; linked folders (symbolic links, junctions) are reported at Verbose and not followed,
+        /// so a link back up the tree cannot loop.
+        /// </summary>
+        private IEnumerable<(string File, string? Folder)> FilesUnder(string root)
+        {
+            var trimmed = root.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar);
+            if (trimmed.Length == 0 || trimmed.EndsWith(":", StringComparison.Ordinal))
+            {
+                // A root ('/', 'C:\') has no name of its own: its files go into the destination folder itself.
+                trimmed = root;
+            }
+
+            var pending = new Stack<(string Directory, string Folder)>();
+            pending.Push((trimmed, System.IO.Path.GetFileName(trimmed)));
+            while (pending.Count > 0)
+            {
+                var (directory, folder) = pending.Pop();
+                string[] files, subfolders;
+                try
+                {
+                    files = System.IO.Directory.GetFiles(directory);
+                    subfolders = System.IO.Directory.GetDirectories(directory);
+                }
+                catch (Exception e) when (e is UnauthorizedAccessException || e is IOException)
+                {
+                    var denied = e is UnauthorizedAccessException;
+                    WriteError(new ErrorRecord(new PluginException(denied ? ErrorCode.PermissionDenied : ErrorCode.NotFound,
+                            $"The folder '{directory}' cannot be listed, so its files are not sent: {e.Message}", e, "SourceFolderUnreadable", directory),
+                        "SourceFolderUnreadable", denied ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, directory));
+                    continue;
+                }
+
+                Array.Sort(files, StringComparer.Ordinal);
+                foreach (var file in files)
+                {
+                    yield return (file, folder.Length == 0 ? null : folder);
+                }
+
+                Array.Sort(subfolders, StringComparer.Ordinal);
+                for (var i = subfolders.Length - 1; i >= 0; i--)
+                {
+                    var subfolder = subfolders[i];
+                    if ((new DirectoryInfo(subfolder).Attributes & FileAttributes.ReparsePoint) != 0)
+                    {
+                        WriteVerbose($"'{subfolder}' is a link to a folder; it is not followed.");
+                        continue;
+                    }
+
+                    var child = System.IO.Path.GetFileName(subfolder);
+                    pending.Push((subfolder, folder.Length == 0 ? child : folder + "/" + child));
                 }
             }
         }
@@ -89,8 +171,9 @@ namespace TransferTools.Commands
                    || input.StartsWith("\\\\", StringComparison.Ordinal);
         }
 
-        private IEnumerable<string> ResolveSources(string input, bool literal)
+        private IEnumerable<(string Path, bool IsFolder)> ResolveSources(string input, bool literal)
         {
+            var sources = new List<(string Path, bool IsFolder)>();
             var files = new List<string>();
             const string ProviderPrefix = @"Microsoft.PowerShell.Core\FileSystem::";
             var candidate = literal && input.StartsWith(ProviderPrefix, StringComparison.OrdinalIgnoreCase) ? input.Substring(ProviderPrefix.Length) : input;
@@ -100,8 +183,8 @@ namespace TransferTools.Commands
                 // the provider costs each piped file a drive lookup (which reads the mount table) and a glob.
                 if (File.Exists(candidate))
                 {
-                    files.Add(candidate);
-                    return files;
+                    sources.Add((candidate, false));
+                    return sources;
                 }
             }
 
@@ -117,7 +200,7 @@ namespace TransferTools.Commands
                     if (provider.Name != "FileSystem")
                     {
                         WriteError(new ErrorRecord(new PSArgumentException($"'{input}' is not a file system path."), "SourceNotAFile", ErrorCategory.InvalidArgument, input));
-                        return files;
+                        return sources;
                     }
 
                     files.AddRange(resolved);
@@ -126,16 +209,22 @@ namespace TransferTools.Commands
             catch (ItemNotFoundException e)
             {
                 WriteError(new ErrorRecord(new PluginException(ErrorCode.NotFound, e.Message, e, "SourceNotFound", input), "SourceNotFound", ErrorCategory.ObjectNotFound, input));
-                return files;
+                return sources;
             }
 
-            var existing = new List<string>();
             foreach (var file in files)
             {
                 if (System.IO.Directory.Exists(file))
                 {
+                    if (Recurse)
+                    {
+                        sources.Add((file, true));
+                        continue;
+                    }
+
                     WriteError(new ErrorRecord(new PluginException(ErrorCode.InvalidArgument,
-                        $"'{file}' is a folder; send the files in it (Get-ChildItem -File | Send-Transfer).", errorId: "SourceIsFolder", target: input),
+                        $"'{file}' is a folder; add -Recurse to send it with everything in it, or send the files in it (Get-ChildItem -File | Send-Transfer).",
+                        errorId: "SourceIsFolder", target: input),
                         "SourceIsFolder", ErrorCategory.InvalidArgument, input));
                 }
                 else if (!System.IO.File.Exists(file))
@@ -145,11 +234,11 @@ namespace TransferTools.Commands
                 }
                 else
                 {
-                    existing.Add(file);
+                    sources.Add((file, false));
                 }
             }
 
-            return existing;
+            return sources;
         }
     }
 }

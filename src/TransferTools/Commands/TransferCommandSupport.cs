@@ -384,6 +384,41 @@ namespace TransferTools.Commands
 
             return true;
         }
+
+        /// <summary>
+        /// The folder <paramref name="relative"/> ('/'-separated names) inside the folder <paramref name="location"/>, ending
+        /// with a separator so that the engine takes it as a folder: each name percent-encoded after a URI's path (before
+        /// any query), joined with the platform's separator to a path.
+        /// </summary>
+        public static string Beneath(string location, string relative)
+        {
+            var names = relative.Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
+            if (!LooksLikeUri(location))
+            {
+                var path = location;
+                foreach (var name in names)
+                {
+                    path = System.IO.Path.Combine(path, name);
+                }
+
+                return path.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? path : path + System.IO.Path.DirectorySeparatorChar;
+            }
+
+            var tail = location.IndexOfAny(new[] { '?', '#' }, location.IndexOf("://", StringComparison.Ordinal) + 3);
+            var head = tail < 0 ? location : location.Substring(0, tail);
+            var builder = new System.Text.StringBuilder(head);
+            if (!head.EndsWith("/", StringComparison.Ordinal))
+            {
+                builder.Append('/');
+            }
+
+            foreach (var name in names)
+            {
+                builder.Append(Uri.EscapeDataString(name)).Append('/');
+            }
+
+            return builder.Append(tail < 0 ? "" : location.Substring(tail)).ToString();
+        }
     }
 
     /// <summary>Helpers for cmdlets that act on transfers by id.</summary>

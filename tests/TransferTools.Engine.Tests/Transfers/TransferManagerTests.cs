@@ -264,6 +264,38 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public async Task A_batch_across_many_folders_keeps_few_manifest_files_open_and_loses_no_line()
+        {
+            // Send-Transfer -Recurse over a tree: one batch, a manifest per destination folder.
+            var manager = Session.Transfers;
+            var folders = TransferBatch.MaxOpenManifests * 3;
+            var batch = (TransferBatch)manager.BeginBatch();
+            using (batch)
+            {
+                var context = Context.WithValue(TransferManager.BatchContextKey, batch);
+                for (var round = 0; round < 2; round++)
+                {
+                    // The second round meets every folder again, after its manifest file was closed.
+                    for (var i = 0; i < folders; i++)
+                    {
+                        var file = NewFile($"m{round}-{i}.bin", 100 + i);
+                        var dest = Path.Combine(Work, "many", $"f{i:00}") + Path.DirectorySeparatorChar;
+                        var started = await manager.StartSendAsync(context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions() });
+                        Assert.Equal(TransferStatus.Completed, (await manager.WaitAsync(context, started.Id)).Transfer.Status);
+                        Assert.InRange(batch.OpenManifests, 1, TransferBatch.MaxOpenManifests);
+                    }
+                }
+            }
+
+            for (var i = 0; i < folders; i++)
+            {
+                var manifest = Assert.Single(Directory.GetFiles(Path.Combine(Work, "many", $"f{i:00}", TransferManifest.FolderName), "*.batch.json"));
+                var names = File.ReadAllLines(manifest).Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("name").GetString()).ToArray();
+                Assert.Equal(new[] { $"m0-{i}.bin", $"m1-{i}.bin" }, names);
+            }
+        }
+
+        [Fact]
         public async Task A_folder_and_a_missing_source_are_told_apart_from_one_look()
         {
             var manager = Session.Transfers;

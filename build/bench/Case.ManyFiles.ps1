@@ -1,4 +1,5 @@
-# 10,000 files of 4 KiB piped into Send-Transfer vs rclone copy of the folder (and cp -r as the floor).
+# 10,000 files of 4 KiB piped into Send-Transfer, and the folder sent with Send-Transfer -Recurse, vs rclone copy of the
+# folder (and cp -r as the floor).
 # Target: faster than rclone. The TransferTools run also measures the per-object cost of the Transfer objects it returns.
 $smallSource = Join-Path $WorkRoot "small-$SmallFiles"
 $smallDest = Join-Path $WorkRoot 'small-dest'
@@ -15,6 +16,7 @@ $script:ManyFilesObjectBytes = $null
 $objectBytes = $null
 $script:ManyFilesRun = 0
 $sendTitle = "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle"
+$recurseTitle = "Send-Transfer -Recurse -ThrottleLimit $throttle"
 
 # The same three contenders in two settings of the file system, because ext4 without a journal (as here) makes a new
 # file's inode cost depend on how many files were deleted in the last minutes: it scans past recently deleted inodes
@@ -45,6 +47,20 @@ if (`$result.Count -ne $SmallFiles -or @(`$result | Where-Object Status -ne 'Com
                     $f.ELAPSED
                 }
             }
+            # The folder itself, as rclone is given it (it arrives as a subfolder of the destination).
+            $recurseTitle = @{
+                Before = $Reset
+                Run    = {
+                    (Invoke-PwshTimed @"
+`$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 | Send-Transfer -Destination '$WorkRoot/warm/' -Force
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$($script:smallDest)/' -ThrottleLimit $throttle
+`$sw.Stop()
+if (`$result.Count -ne $SmallFiles -or @(`$result | Where-Object Status -ne 'Completed').Count) { throw "`$(`$result.Count) results, not all completed" }
+'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@).ELAPSED
+                }
+            }
         })
 }
 
@@ -69,7 +85,9 @@ Remove-Item $smallDest -Recurse -Force -ErrorAction SilentlyContinue
 $ttFresh = Get-Row $fresh $sendTitle; $rcFresh = Get-Row $fresh 'rclone copy'
 $ttAfter = Get-Row $afterDelete $sendTitle; $rcAfter = Get-Row $afterDelete 'rclone copy'
 $met = (Test-Rows @($ttFresh, $rcFresh, $ttAfter, $rcAfter)) -and $ttFresh.Median -lt $rcFresh.Median -and $ttAfter.Median -lt $rcAfter.Median
-Add-Target "$SmallFiles files of 4 KiB piped into Send-Transfer faster than rclone copy" $met ('new folder: {0} vs rclone {1}; folder just emptied: {2} vs rclone {3}' -f (Format-Seconds $ttFresh), (Format-Seconds $rcFresh), (Format-Seconds $ttAfter), (Format-Seconds $rcAfter))
+# The folder sent whole (-Recurse) is reported beside the target, which names the piped form.
+$rrFresh = Get-Row $fresh $recurseTitle; $rrAfter = Get-Row $afterDelete $recurseTitle
+Add-Target "$SmallFiles files of 4 KiB piped into Send-Transfer faster than rclone copy" $met ('new folder: {0} vs rclone {1}; folder just emptied: {2} vs rclone {3}. The folder with Send-Transfer -Recurse: {4} and {5}' -f (Format-Seconds $ttFresh), (Format-Seconds $rcFresh), (Format-Seconds $ttAfter), (Format-Seconds $rcAfter), (Format-Seconds $rrFresh), (Format-Seconds $rrAfter))
 if ($ttFresh -and -not $ttFresh.Error -and $objectBytes) {
     $script:PerObjectCosts.Add([pscustomobject]@{ What = "Transfer object from Send-Transfer ($('{0:N0}' -f $SmallFiles) piped files, new folder)"; Bytes = $objectBytes; Time = $ttFresh.Median / $SmallFiles })
 }

@@ -17,8 +17,11 @@ $objectBytes = $null
 $script:ManyFilesRun = 0
 $sendTitle = "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle"
 $recurseTitle = "Send-Transfer -Recurse -ThrottleLimit $throttle"
+# Lines both TransferTools contenders run: an untimed warm-up (JIT, plugin loading), and the check of their results.
+$warmUp = "`$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 | Send-Transfer -Destination '$WorkRoot/warm/' -Force"
+$allCompleted = "if (`$result.Count -ne $SmallFiles -or @(`$result | Where-Object Status -ne 'Completed').Count) { throw `"`$(`$result.Count) results, not all completed`" }"
 
-# The same three contenders in two settings of the file system, because ext4 without a journal (as here) makes a new
+# The same contenders in two settings of the file system, because ext4 without a journal (as here) makes a new
 # file's inode cost depend on how many files were deleted in the last minutes: it scans past recently deleted inodes
 # (for 60 s, up to 360 s while their table block is dirty) when it allocates one.
 #  - Fresh: every run writes into a new folder and nothing is deleted until the case ends, so each run pays only for
@@ -33,13 +36,13 @@ function New-ManyFilesRows([string] $Title, [scriptblock] $Reset) {
                 Before = $Reset
                 Run    = {
                     $f = Invoke-PwshTimed @"
-`$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 | Send-Transfer -Destination '$WorkRoot/warm/' -Force
+$warmUp
 [GC]::Collect(); [GC]::WaitForPendingFinalizers(); `$before = [GC]::GetTotalMemory(`$true)
 `$sw = [Diagnostics.Stopwatch]::StartNew()
 `$result = Get-ChildItem '$smallSource' -File | Send-Transfer -Destination '$($script:smallDest)/' -ThrottleLimit $throttle
 `$sw.Stop()
 `$after = [GC]::GetTotalMemory(`$true)
-if (`$result.Count -ne $SmallFiles -or @(`$result | Where-Object Status -ne 'Completed').Count) { throw "`$(`$result.Count) results, not all completed" }
+$allCompleted
 'OBJECTBYTES ' + ((`$after - `$before) / `$result.Count)
 'ELAPSED ' + `$sw.Elapsed.TotalSeconds
 "@
@@ -52,11 +55,11 @@ if (`$result.Count -ne $SmallFiles -or @(`$result | Where-Object Status -ne 'Com
                 Before = $Reset
                 Run    = {
                     (Invoke-PwshTimed @"
-`$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 | Send-Transfer -Destination '$WorkRoot/warm/' -Force
+$warmUp
 `$sw = [Diagnostics.Stopwatch]::StartNew()
 `$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$($script:smallDest)/' -ThrottleLimit $throttle
 `$sw.Stop()
-if (`$result.Count -ne $SmallFiles -or @(`$result | Where-Object Status -ne 'Completed').Count) { throw "`$(`$result.Count) results, not all completed" }
+$allCompleted
 'ELAPSED ' + `$sw.Elapsed.TotalSeconds
 "@).ELAPSED
                 }

@@ -56,6 +56,40 @@ Describe 'Sftp transfers' {
         (Get-FileHash (Join-Path $sshd.PasswordUserData 'restart/restart.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
+    It 'resumes an upload whose process was killed from its committed chunks, byte-identical' {
+        # Chunks are committed as the server's answers confirm them, while later requests are still in flight; a kill
+        # -9 must leave the journal at or behind what the server holds, never ahead of it.
+        $file = New-TestFile -Path (Join-Path $work 'killed-up.bin') -Size 3MB -Seed 12
+        $destination = "$keyBase/~/killed-up/"
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        $command = "Import-Module '$(Get-TestModulePath)'; Send-Transfer -LiteralPath '$($file.FullName)' -Destination '$destination' " +
+            "-KeyFile '$($sshd.KeyFile)' -HostKeyFingerprint '$($sshd.HostKeyFingerprint)' -ChunkSize 64KB -MaxBytesPerSecond 512KB | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new($pwsh)
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            $id = $null
+            while ([DateTime]::UtcNow -lt $deadline -and -not $process.HasExited) {
+                $id = (Get-TransferStatus | Where-Object { $_.Source -eq $file.FullName } | Select-Object -First 1).Id
+                $log = if ($id) { Join-Path $script:home_ "journal/$id.chunks" }
+                if ($log -and (Test-Path $log) -and (Get-Item $log).Length -ge 4 * 28) { break }
+                Start-Sleep -Milliseconds 100
+            }
+        } finally { $process.Kill(); $process.WaitForExit() }
+        $id | Should -Not -BeNullOrEmpty
+        $committed = (Get-Item (Join-Path $script:home_ "journal/$id.chunks")).Length / 28 * 64KB
+        $committed | Should -BeGreaterOrEqual 256KB
+        (Get-ChildItem -Force (Join-Path $sshd.KeyUserData 'killed-up') -Filter '*.ttpart').Length | Should -BeGreaterOrEqual $committed
+
+        $resumed = Invoke-InNewProcess ([scriptblock]::Create("Resume-Transfer -Id $id"))
+        [TransferTools.Abstractions.TransferStatus]$resumed.Status | Should -Be 'Completed'
+        $resumed.ResumedFrom | Should -BeGreaterOrEqual $committed
+        (Get-FileHash (Join-Path $sshd.KeyUserData 'killed-up/killed-up.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+        Get-ChildItem -Force (Join-Path $sshd.KeyUserData 'killed-up') -Filter '*.ttpart' | Should -BeNullOrEmpty
+    }
+
     It 'unlocks an encrypted key with the passphrase given as -Credential' {
         $file = New-TestFile -Path (Join-Path $work 'enc.bin') -Size 100KB -Seed 3
         $cred = [pscredential]::new($sshd.KeyUser, (ConvertTo-SecureString $sshd.KeyPassphrase -AsPlainText -Force))

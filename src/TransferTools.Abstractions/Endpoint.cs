@@ -64,6 +64,23 @@ namespace TransferTools.Abstractions
         Task<string?> GetFileNameAsync(OperationContext context, Uri location, TransferOptions options);
     }
 
+    /// <summary>
+    /// Implemented by a stream from <see cref="ITransferEndpoint.OpenWriteAsync"/> that sends writes ahead of the
+    /// destination's answers (SFTP write requests in flight): it tells how far the destination has confirmed what was
+    /// written, so the engine commits each chunk to its journal once its bytes are confirmed instead of calling
+    /// <see cref="Stream.FlushAsync()"/> at every chunk's end, which would empty the stream's pipeline and cost one round trip
+    /// per chunk. A stream without it is flushed at each chunk's end.
+    /// </summary>
+    public interface IWriteAcknowledgement
+    {
+        /// <summary>
+        /// The file offset up to which every byte written so far is held by the destination, as a successful
+        /// <see cref="Stream.FlushAsync()"/> would guarantee: starts at the offset the stream was opened at, never decreases,
+        /// and after a successful flush equals that offset plus every byte written. Safe to read from any thread.
+        /// </summary>
+        long AcknowledgedOffset { get; }
+    }
+
     /// <summary>The engine's transfer service, offered to plugins through <see cref="IPluginHost.Transfers"/>.</summary>
     public interface ITransferCoordinator
     {

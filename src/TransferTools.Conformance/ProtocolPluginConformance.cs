@@ -153,6 +153,46 @@ namespace TransferTools.Conformance
             Assert.Equal(content.Take(10).ToArray(), await ReadAsync(final));
         }
 
+        /// <summary>
+        /// A write stream that implements <see cref="IWriteAcknowledgement"/> keeps its rules: it confirms the offset it
+        /// was opened at, never goes back, never confirms more than was written, and confirms everything after a flush.
+        /// (The engine commits chunks on its word, so a stream that confirmed too much could lose data on a resume.)
+        /// Passes at once for streams without it.
+        /// </summary>
+        [Fact]
+        public async Task Protocol_write_acknowledgement_confirms_only_what_was_written()
+        {
+            var content = Content(600000, seed: 11);
+            var temporary = new Uri(CreateLocation("acknowledged.bin").AbsoluteUri + ".part");
+            await WriteTemporaryAsync(temporary, 0, content, 0, 100000);
+            const long offset = 50000;
+            using (var stream = await WithTimeout(Endpoint.OpenWriteAsync(NewContext(), temporary, offset, CreateOptions())))
+            {
+                if (!(stream is IWriteAcknowledgement acknowledgement))
+                {
+                    return;
+                }
+
+                Assert.Equal(offset, acknowledgement.AcknowledgedOffset);
+                var confirmed = offset;
+                for (var at = (int)offset; at < content.Length; at += 30000)
+                {
+                    var count = Math.Min(30000, content.Length - at);
+                    await WithTimeout(stream.WriteAsync(content, at, count));
+                    var now = acknowledgement.AcknowledgedOffset;
+                    Assert.InRange(now, confirmed, at + count);
+                    confirmed = now;
+                }
+
+                await WithTimeout(stream.FlushAsync());
+                Assert.Equal(content.Length, acknowledgement.AcknowledgedOffset);
+            }
+
+            var info = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), temporary, CreateOptions()));
+            Assert.Equal(content.Length, info.Length);
+            Assert.Equal(content, await ReadAsync(temporary));
+        }
+
         /// <summary>Commit refuses to replace an existing file unless asked (Conflict), and replaces it when asked.</summary>
         [Fact]
         public async Task Protocol_commit_respects_conflicts()

@@ -20,10 +20,12 @@ namespace TransferTools.Plugins.Sftp
     /// server has answered every request sent before it, successfully, which is what the engine's journal relies on (a
     /// resume truncates whatever lies past its committed offset). A failed request, a dropped connection or no answer
     /// within the stall timeout fails the next write or flush. How many requests are in flight follows the answers'
-    /// round trips (<see cref="SftpWriteWindow"/>), up to the budget. Memory: one buffer per request in flight (about
+    /// round trips (<see cref="SftpWriteWindow"/>), up to the budget. <see cref="AcknowledgedOffset"/> tells the engine
+    /// how far the answers confirm the file, so it commits chunks without flushing (which would empty the pipeline
+    /// once per chunk). Memory: one buffer per request in flight (about
     /// 2 MiB in all at most by default, <see cref="SftpConnectionSettings.InFlightBytes"/>), allocated as needed and reused.
     /// </remarks>
-    internal sealed class SftpPipelinedWriteStream : SftpPipelinedStream
+    internal sealed class SftpPipelinedWriteStream : SftpPipelinedStream, IWriteAcknowledgement
     {
         private readonly int _requestSize;
         private readonly int _maxPending;
@@ -35,6 +37,7 @@ namespace TransferTools.Plugins.Sftp
         private SshNetRequests.Slot? _current;
         private int _fill;
         private bool _grown; // the small first slot was outgrown and dropped: every slot from now on is full-size
+        private readonly SftpWriteConfirmations _confirmations;
 
         public SftpPipelinedWriteStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position,
             int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
@@ -44,6 +47,19 @@ namespace TransferTools.Plugins.Sftp
             _maxPending = Math.Max(1, maxPending);
             _window = new SftpWriteWindow(_maxPending);
             _completed = OnCompleted;
+            _confirmations = new SftpWriteConfirmations(position);
+        }
+
+        /// <inheritdoc/>
+        public long AcknowledgedOffset
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _confirmations.Confirmed;
+                }
+            }
         }
 
         protected override string Direction => "write";
@@ -113,6 +129,7 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 _inFlight++;
+                _confirmations.Sent(slot.Offset + slot.Length);
             }
 
             try
@@ -202,6 +219,11 @@ namespace TransferTools.Plugins.Sftp
                 if (answered && slot.Length == _requestSize)
                 {
                     _window.Answered(now - slot.SentAt);
+                }
+
+                if (answered)
+                {
+                    _confirmations.Answered(slot.Offset + slot.Length);
                 }
 
                 if (slot.Capacity == _requestSize)

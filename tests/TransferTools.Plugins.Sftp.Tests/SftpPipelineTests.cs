@@ -145,6 +145,38 @@ namespace TransferTools.Plugins.Sftp.Tests
             Assert.Equal(0, await input.ReadAsync(buffer, 0, buffer.Length));
         }
 
+        [Fact]
+        public async Task An_upload_reports_what_the_server_confirmed_without_a_flush_and_everything_after_one()
+        {
+            var name = $"pipe-confirm-{Guid.NewGuid():n}.bin";
+            var data = new byte[1024 * 1024 + 333];
+            new Random(5).NextBytes(data);
+            const long offset = 0;
+            using (var write = Assert.IsType<SftpPipelinedWriteStream>(await _f.Plugin.OpenWriteAsync(OperationContext.None, _f.KeyUri($"/~/{name}"), offset, Options(pendingWrites: 4, bufferSize: 32 * 1024))))
+            {
+                IWriteAcknowledgement acknowledgement = write;
+                Assert.Equal(offset, acknowledgement.AcknowledgedOffset);
+                var previous = offset;
+                for (var at = 0; at < data.Length; at += 10_000)
+                {
+                    var count = Math.Min(10_000, data.Length - at);
+                    await write.WriteAsync(data, at, count);
+                    var confirmed = acknowledgement.AcknowledgedOffset;
+                    Assert.InRange(confirmed, previous, offset + at + count);
+                    previous = confirmed;
+                }
+
+                // Answers came back while writing (4 requests of 32 KiB in flight at most, and one being filled): all
+                // but those are confirmed before any flush.
+                Assert.Equal(4, write.MaxInFlight);
+                Assert.InRange(previous, data.Length - 5 * write.RequestSize, data.Length);
+                await write.FlushAsync();
+                Assert.Equal(offset + data.Length, acknowledgement.AcknowledgedOffset);
+            }
+
+            Assert.Equal(data, File.ReadAllBytes(Path.Combine(_f.KeyUserData, name)));
+        }
+
         [Theory]
         [InlineData(64, 4096)]
         [InlineData(2, 1024)]

@@ -177,6 +177,10 @@ namespace TransferTools.Engine.Transfers
             async Task WriteAsync()
             {
                 var chunkHash = new ChunkChecksum();
+                // A chunk counts as committed only once the destination holds it. A stream that reports what its
+                // destination confirmed keeps writing while a chunk's answers are on their way (see DeferredCommits);
+                // any other stream is flushed at each chunk's end.
+                var deferred = destination is IWriteAcknowledgement acknowledgement ? new DeferredCommits(acknowledgement) : null;
                 while (await toWrite.Reader.WaitToReadAsync(token).ConfigureAwait(false))
                 {
                     while (toWrite.Reader.TryRead(out var segment))
@@ -190,13 +194,29 @@ namespace TransferTools.Engine.Transfers
                         Activity?.Invoke();
                         if (endsChunk)
                         {
-                            // The chunk counts as committed only once the destination holds it.
-                            await destination.FlushAsync(token).ConfigureAwait(false);
-                            ChunkCommitted?.Invoke(index, chunkHash.GetCurrentHashAsUInt64(), end);
+                            var checksum = chunkHash.GetCurrentHashAsUInt64();
                             chunkHash.Reset();
+                            if (deferred is null)
+                            {
+                                await destination.FlushAsync(token).ConfigureAwait(false);
+                                ChunkCommitted?.Invoke(index, checksum, end);
+                            }
+                            else
+                            {
+                                deferred.Add(index, checksum, end);
+                            }
                         }
 
+                        deferred?.CommitConfirmed(ChunkCommitted, all: false);
                         Progress?.Invoke(end);
+                    }
+
+                    if (deferred != null && deferred.Count > 0)
+                    {
+                        // Nothing to write just now (the source is slower, or it has ended): a flush costs no
+                        // throughput here, and the journal should not wait for the next segment to catch up.
+                        await destination.FlushAsync(token).ConfigureAwait(false);
+                        deferred.CommitConfirmed(ChunkCommitted, all: true);
                     }
                 }
             }
@@ -310,6 +330,51 @@ namespace TransferTools.Engine.Transfers
             }
 
             return good;
+        }
+
+        /// <summary>
+        /// Chunks written to a stream that sends ahead of its answers (<see cref="IWriteAcknowledgement"/>), waiting for
+        /// the destination to confirm their last byte. Flushing at each chunk's end instead would empty the stream's
+        /// pipeline once per chunk: over a 50 ms round trip, a 64 MiB SFTP upload in 4 MiB chunks took 4.3 s against
+        /// 3.4 s without those flushes. Only the writer touches it.
+        /// </summary>
+        private sealed class DeferredCommits
+        {
+            private readonly IWriteAcknowledgement _acknowledgement;
+            private readonly System.Collections.Generic.Queue<(int Index, ulong Checksum, long End)> _waiting =
+                new System.Collections.Generic.Queue<(int, ulong, long)>();
+
+            public DeferredCommits(IWriteAcknowledgement acknowledgement) => _acknowledgement = acknowledgement;
+
+            /// <summary>Chunks written but not yet committed.</summary>
+            public int Count => _waiting.Count;
+
+            public void Add(int index, ulong checksum, long end) => _waiting.Enqueue((index, checksum, end));
+
+            /// <summary>Commits, in order, the chunks whose bytes the destination has confirmed.</summary>
+            /// <param name="all">The stream was just flushed: every chunk written is confirmed (checked all the same).</param>
+            public void CommitConfirmed(Action<int, ulong, long>? commit, bool all)
+            {
+                if (_waiting.Count == 0)
+                {
+                    return;
+                }
+
+                var confirmed = _acknowledgement.AcknowledgedOffset;
+                while (_waiting.Count > 0 && _waiting.Peek().End <= confirmed)
+                {
+                    var chunk = _waiting.Dequeue();
+                    commit?.Invoke(chunk.Index, chunk.Checksum, chunk.End);
+                }
+
+                if (all && _waiting.Count > 0)
+                {
+                    // A plugin's bug; the chunk stays uncommitted, so a resume sends it again.
+                    throw new PluginException(ErrorCode.Internal,
+                        $"The destination's stream was flushed but confirms only {confirmed} bytes, short of the end of chunk {_waiting.Peek().Index} at {_waiting.Peek().End} (its {nameof(IWriteAcknowledgement)} is wrong).",
+                        errorId: "AcknowledgementBehind");
+                }
+            }
         }
 
         private sealed class Segment

@@ -146,6 +146,155 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(Math.Min(ChunkPipeline.MaxSegmentSize, 131072), ChunkPipeline.SegmentSizeFor(4 * 1024 * 1024, 1024 * 1024));
         }
 
+        [Fact]
+        public async Task A_destination_that_confirms_writes_late_gets_each_chunk_committed_once_confirmed_without_a_flush_per_chunk()
+        {
+            const int chunk = 4096;
+            var data = Data(8 * chunk);
+            var source = new CountingSource(data);
+            // Confirms all but the last 1.5 chunks written, as a stream with requests in flight would; its first write
+            // waits until the reader has read every segment, so the writer never runs dry before the end.
+            var destination = new LateConfirmingStream(lag: chunk * 3 / 2, holdFirstWriteUntil: () => source.Consumed == data.Length);
+            var commits = new List<(int Index, ulong Hash, long End, long ConfirmedThen, int FlushesThen)>();
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var pipeline = new ChunkPipeline(chunk, 0)
+            {
+                ChunkCommitted = (i, h, e) => commits.Add((i, h, e, destination.AcknowledgedOffset, destination.Flushes)),
+            };
+            await pipeline.RunAsync(source, destination, 0, data.Length, sha, CancellationToken.None);
+
+            Assert.Equal(data, destination.ToArray());
+            Assert.Equal(8, commits.Count);
+            for (var i = 0; i < commits.Count; i++)
+            {
+                Assert.Equal(i, commits[i].Index);
+                Assert.Equal((i + 1L) * chunk, commits[i].End);
+                Assert.Equal(XxHash(data, (long)i * chunk, chunk), commits[i].Hash);
+                Assert.True(commits[i].End <= commits[i].ConfirmedThen, $"chunk {i} was committed before the destination confirmed it");
+            }
+
+            // Chunks 0..5 were confirmed by later writes; only the end of the copy needed a flush.
+            Assert.Equal(1, destination.Flushes);
+            Assert.Equal(6, commits.FindAll(c => c.FlushesThen == 0).Count);
+        }
+
+        [Fact]
+        public async Task A_destination_failing_with_chunks_unconfirmed_leaves_them_uncommitted()
+        {
+            const int chunk = 4096;
+            var data = Data(20 * chunk);
+            var destination = new LateConfirmingStream(lag: 2 * chunk, failAt: 12 * chunk + 100);
+            var commits = new List<long>();
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var pipeline = new ChunkPipeline(chunk, 0) { ChunkCommitted = (i, h, e) => commits.Add(e) };
+            var error = await Assert.ThrowsAsync<PluginException>(() =>
+                pipeline.RunAsync(new MemoryStream(data), destination, 0, data.Length, sha, CancellationToken.None));
+
+            Assert.Equal("ConnectionLost", error.ErrorId);
+            // Committed: a run of whole chunks from the start, all confirmed (by later writes, or by a flush while the
+            // writer waited for the reader); nothing written after the last confirmation. A resume truncates past it.
+            Assert.NotEmpty(commits);
+            for (var i = 0; i < commits.Count; i++)
+            {
+                Assert.Equal((i + 1L) * chunk, commits[i]);
+            }
+
+            Assert.InRange(commits[commits.Count - 1], 1, destination.AcknowledgedOffset);
+        }
+
+        [Fact]
+        public async Task A_destination_whose_flush_does_not_confirm_its_bytes_fails_the_copy_without_committing_them()
+        {
+            const int chunk = 4096;
+            var data = Data(3 * chunk);
+            var destination = new LateConfirmingStream(lag: int.MaxValue, flushConfirms: false);
+            var commits = new List<long>();
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var pipeline = new ChunkPipeline(chunk, 0) { ChunkCommitted = (i, h, e) => commits.Add(e) };
+            var error = await Assert.ThrowsAsync<PluginException>(() =>
+                pipeline.RunAsync(new MemoryStream(data), destination, 0, data.Length, sha, CancellationToken.None));
+
+            Assert.Equal("AcknowledgementBehind", error.ErrorId);
+            Assert.Equal(ErrorCode.Internal, error.Code);
+            Assert.Empty(commits);
+        }
+
+        /// <summary>A source that counts what the reader has taken.</summary>
+        private sealed class CountingSource : MemoryStream
+        {
+            private long _consumed;
+
+            public CountingSource(byte[] data) : base(data) { }
+
+            public long Consumed => Interlocked.Read(ref _consumed);
+
+            public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            {
+                var n = await base.ReadAsync(buffer, offset, count, cancellationToken);
+                Interlocked.Add(ref _consumed, n);
+                return n;
+            }
+        }
+
+        /// <summary>
+        /// A destination that sends ahead of its answers (<see cref="IWriteAcknowledgement"/>): it confirms what was
+        /// written up to <c>lag</c> bytes ago, and everything at a flush.
+        /// </summary>
+        private sealed class LateConfirmingStream : MemoryStream, IWriteAcknowledgement
+        {
+            private readonly long _lag;
+            private readonly long _failAt;
+            private readonly bool _flushConfirms;
+            private readonly Func<bool>? _holdFirstWriteUntil;
+            private long _confirmed;
+            private int _flushes;
+            private bool _held;
+
+            public LateConfirmingStream(long lag, long failAt = long.MaxValue, bool flushConfirms = true, Func<bool>? holdFirstWriteUntil = null)
+            {
+                _lag = lag;
+                _failAt = failAt;
+                _flushConfirms = flushConfirms;
+                _holdFirstWriteUntil = holdFirstWriteUntil;
+            }
+
+            public long AcknowledgedOffset => Interlocked.Read(ref _confirmed);
+
+            public int Flushes => Volatile.Read(ref _flushes);
+
+            public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            {
+                if (!_held && _holdFirstWriteUntil != null)
+                {
+                    _held = true;
+                    var waited = System.Diagnostics.Stopwatch.StartNew();
+                    while (!_holdFirstWriteUntil() && waited.Elapsed < TimeSpan.FromSeconds(30))
+                    {
+                        await Task.Delay(1, cancellationToken);
+                    }
+                }
+
+                if (Length + count > _failAt)
+                {
+                    throw new PluginException(ErrorCode.ConnectionError, "The connection was lost.", errorId: "ConnectionLost");
+                }
+
+                await base.WriteAsync(buffer, offset, count, cancellationToken);
+                Interlocked.Exchange(ref _confirmed, Math.Max(AcknowledgedOffset, Length - _lag));
+            }
+
+            public override Task FlushAsync(CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref _flushes);
+                if (_flushConfirms)
+                {
+                    Interlocked.Exchange(ref _confirmed, Length);
+                }
+
+                return Task.CompletedTask;
+            }
+        }
+
         private sealed class FailingStream : MemoryStream
         {
             private readonly long _limit;

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Renci.SshNet;
 using Renci.SshNet.Sftp;
 using TransferTools.Abstractions;
+using Action = System.Action;
 
 namespace TransferTools.Plugins.Sftp
 {
@@ -83,9 +84,9 @@ namespace TransferTools.Plugins.Sftp
             }
         }
 
-        public SftpPipelinedReadStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position, long size,
+        public SftpPipelinedReadStream(SftpClient client, byte[] handle, Action closeHandle, object session, SshNetRequests requests, long position, long size,
             int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
-            : base(client, file, session, requests, position, stallTimeout, map)
+            : base(client, handle, closeHandle, session, requests, position, stallTimeout, map)
         {
             // A small file gets buffers its size (at least 32 KiB, as before servers stated limits), not 255 KiB each.
             _requestSize = (int)Math.Max(1, Math.Min(requestSize, Math.Max(SshNetRequests.MinRequestSize, size - position)));

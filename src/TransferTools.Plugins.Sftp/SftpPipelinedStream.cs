@@ -7,6 +7,7 @@ using Renci.SshNet;
 using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
 using TransferTools.Abstractions;
+using Action = System.Action;
 
 namespace TransferTools.Plugins.Sftp
 {
@@ -20,7 +21,7 @@ namespace TransferTools.Plugins.Sftp
         private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
 
         protected readonly SftpClient _client;
-        protected readonly SftpFileStream _file;
+        private readonly Action _closeHandle;
         protected readonly object _session;
         protected readonly SshNetRequests _requests;
         protected readonly byte[] _handle;
@@ -34,14 +35,16 @@ namespace TransferTools.Plugins.Sftp
         protected bool _disposed;
         private TaskCompletionSource<bool>? _waiter;
 
-        protected SftpPipelinedStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position,
+        /// <param name="handle">The open file's SFTP handle.</param>
+        /// <param name="closeHandle">Closes <paramref name="handle"/> (waiting for the answer) on dispose.</param>
+        protected SftpPipelinedStream(SftpClient client, byte[] handle, Action closeHandle, object session, SshNetRequests requests, long position,
             TimeSpan stallTimeout, Func<Exception, PluginException> map)
         {
             _client = client;
-            _file = file;
+            _closeHandle = closeHandle;
             _session = session;
             _requests = requests;
-            _handle = file.Handle;
+            _handle = handle;
             _stallTimeout = stallTimeout;
             _position = position;
             _map = map;
@@ -148,7 +151,7 @@ namespace TransferTools.Plugins.Sftp
             try
             {
                 // Answers still on their way land in the stream's own buffers, which SSH.NET alone touches by then.
-                _file.Dispose();
+                _closeHandle();
             }
             catch (Exception)
             {

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using Renci.SshNet;
 using Renci.SshNet.Sftp;
 using TransferTools.Abstractions;
+using Action = System.Action;
 
 namespace TransferTools.Plugins.Sftp
 {
@@ -39,9 +40,9 @@ namespace TransferTools.Plugins.Sftp
         private bool _grown; // the small first slot was outgrown and dropped: every slot from now on is full-size
         private readonly SftpWriteConfirmations _confirmations;
 
-        public SftpPipelinedWriteStream(SftpClient client, SftpFileStream file, object session, SshNetRequests requests, long position,
+        public SftpPipelinedWriteStream(SftpClient client, byte[] handle, Action closeHandle, object session, SshNetRequests requests, long position,
             int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
-            : base(client, file, session, requests, position, stallTimeout, map)
+            : base(client, handle, closeHandle, session, requests, position, stallTimeout, map)
         {
             _requestSize = requestSize;
             _maxPending = Math.Max(1, maxPending);

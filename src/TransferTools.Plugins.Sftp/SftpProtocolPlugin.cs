@@ -9,6 +9,7 @@ using Renci.SshNet;
 using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
 using TransferTools.Abstractions;
+using Action = System.Action;
 
 namespace TransferTools.Plugins.Sftp
 {
@@ -99,7 +100,7 @@ namespace TransferTools.Plugins.Sftp
             var settings = Settings(options);
             return RunAsync(context, location, options, "OpenRead", idempotent: true, async (client, loc, ct) =>
             {
-                var attributes = await client.GetAttributesAsync(loc.Path, ct).ConfigureAwait(false);
+                var attributes = await SftpPathRequests.Of(client).GetAttributesAsync(loc.Path, ct).ConfigureAwait(false);
                 if (attributes.IsDirectory)
                 {
                     throw new PluginException(ErrorCode.InvalidArgument, $"'{loc.Path}' on {loc.Host} is a folder, not a file.",
@@ -121,24 +122,47 @@ namespace TransferTools.Plugins.Sftp
                         errorId: "SftpSourceChanged", target: location);
                 }
 
-                var stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
                 if (settings.PendingReads > 0)
                 {
                     var requests = SshNetRequests.Instance;
                     var session = requests?.SessionOf(client);
                     if (requests != null && session != null)
                     {
-                        var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
-                        var size = requests.ReadRequestSize(session, settings.BufferSize, limits);
-                        var inFlight = settings.RequestsInFlight(settings.PendingReads, size);
-                        context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
-                        return (Stream)new SftpPipelinedReadStream(client, stream, session, requests, offset, attributes.Size, inFlight,
-                            size, settings.StallTimeout, e => Fail(client, loc, "Read", e));
+                        byte[] handle;
+                        Action closeHandle;
+                        if (requests.Paths is { } paths)
+                        {
+                            // Opened through the session: one round trip (SSH.NET's stream adds an fstat).
+                            var opened = await paths.Open(session, loc.Path, SshNetRequests.OpenForReading, ct).ConfigureAwait(false);
+                            (handle, closeHandle) = (opened, () => paths.Close(session, opened));
+                        }
+                        else
+                        {
+                            var opened = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
+                            (handle, closeHandle) = (opened.Handle, opened.Dispose);
+                        }
+
+                        try
+                        {
+                            var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
+                            var size = requests.ReadRequestSize(session, settings.BufferSize, limits);
+                            var inFlight = settings.RequestsInFlight(settings.PendingReads, size);
+                            context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                            return (Stream)new SftpPipelinedReadStream(client, handle, closeHandle, session, requests, offset, attributes.Size, inFlight,
+                                size, settings.StallTimeout, e => Fail(client, loc, "Read", e));
+                        }
+                        catch
+                        {
+                            CloseQuietly(closeHandle);
+                            throw;
+                        }
                     }
 
                     context.Logger.Log(LogLevel.Verbose,
                         $"Sftp: pipelined reads are unavailable with this SSH.NET ({SshNetRequests.BindFailure ?? "no SFTP session"}); reading through SSH.NET's stream.");
                 }
+
+                var stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
 
                 try
                 {
@@ -171,6 +195,26 @@ namespace TransferTools.Plugins.Sftp
                 SftpFileStream stream;
                 if (offset == 0)
                 {
+                    var requests = SshNetRequests.Instance;
+                    var session = requests?.SessionOf(client);
+                    if (settings.ParallelWrites > 1 && settings.PendingWrites > 0 && session != null && requests!.Paths is { } paths)
+                    {
+                        // Opened through the session: one round trip (SSH.NET's stream adds an fstat).
+                        byte[] handle;
+                        try
+                        {
+                            handle = await paths.Open(session, loc.Path, SshNetRequests.OpenForWriting, ct).ConfigureAwait(false);
+                        }
+                        catch (SftpPathNotFoundException) when (loc.ParentPath != null)
+                        {
+                            await CreateDirectoriesAsync(client, loc.ParentPath!, ct).ConfigureAwait(false);
+                            handle = await paths.Open(session, loc.Path, SshNetRequests.OpenForWriting, ct).ConfigureAwait(false);
+                        }
+
+                        return await PipelinedWriterAsync(context, client, session, requests, handle, () => paths.Close(session, handle), loc, 0, settings)
+                            .ConfigureAwait(false);
+                    }
+
                     try
                     {
                         stream = await client.OpenAsync(loc.Path, FileMode.Create, FileAccess.Write, ct).ConfigureAwait(false);
@@ -228,11 +272,7 @@ namespace TransferTools.Plugins.Sftp
                 var session = requests?.SessionOf(client);
                 if (requests != null && session != null)
                 {
-                    var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
-                    var size = requests.WriteRequestSize(session, stream.Handle, settings.BufferSize, limits);
-                    var inFlight = settings.RequestsInFlight(settings.PendingWrites, size);
-                    context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
-                    return new SftpPipelinedWriteStream(client, stream, session, requests, offset, inFlight, size, settings.StallTimeout, Map);
+                    return await PipelinedWriterAsync(context, client, session, requests, stream.Handle, stream.Dispose, location, offset, settings).ConfigureAwait(false);
                 }
 
                 context.Logger.Log(LogLevel.Verbose,
@@ -240,6 +280,38 @@ namespace TransferTools.Plugins.Sftp
             }
 
             return new SftpParallelWriteStream(client, stream, location.Path, offset, settings.ParallelWrites, settings.WriteSegmentSize, Map);
+        }
+
+        /// <summary>The pipelined writer on an open <paramref name="handle"/>; closes it when that fails.</summary>
+        private async Task<Stream> PipelinedWriterAsync(OperationContext context, SftpClient client, object session, SshNetRequests requests, byte[] handle,
+            Action closeHandle, SftpLocation location, long offset, SftpConnectionSettings settings)
+        {
+            try
+            {
+                var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
+                var size = requests.WriteRequestSize(session, handle, settings.BufferSize, limits);
+                var inFlight = settings.RequestsInFlight(settings.PendingWrites, size);
+                context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
+                return new SftpPipelinedWriteStream(client, handle, closeHandle, session, requests, offset, inFlight, size, settings.StallTimeout,
+                    e => Fail(client, location, "Write", e));
+            }
+            catch
+            {
+                CloseQuietly(closeHandle);
+                throw;
+            }
+        }
+
+        private static void CloseQuietly(Action closeHandle)
+        {
+            try
+            {
+                closeHandle();
+            }
+            catch (Exception)
+            {
+                // The failure that got here matters more; a dead connection's handles die with it.
+            }
         }
 
         /// <inheritdoc/>
@@ -254,43 +326,48 @@ namespace TransferTools.Plugins.Sftp
                         $"Cannot commit across servers ({from.Host}:{from.Port} to {to.Host}:{to.Port}).", errorId: "SftpCommitAcrossServers", target: final);
                 }
 
+                if (overwrite)
+                {
+                    await ReplaceAsync(context, client, from, to, final, ct).ConfigureAwait(false);
+                    return true;
+                }
+
+                // Looked at first, although a plain rename fails on an existing file: an SFTP server that does not follow
+                // the protocol there would otherwise replace a file the user did not allow to be replaced.
                 var target = await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false);
-                if (target != null && (!overwrite || target.IsDirectory))
+                if (target != null)
                 {
-                    throw new PluginException(ErrorCode.Conflict,
-                        target.IsDirectory
-                            ? $"'{to.Path}' on {to.Host} is a folder; the file cannot replace it."
-                            : $"'{to.Path}' exists on {to.Host}; choose another name or allow overwriting.",
-                        errorId: "SftpDestinationExists", target: final);
+                    throw DestinationExists(to, target, final);
                 }
 
-                if (target is null)
+                Exception? failure = null;
+                try
                 {
-                    Exception? failure = null;
-                    try
-                    {
-                        // A plain SFTP rename never replaces an existing file: a racing writer yields Conflict, not loss.
-                        await client.RenameFileAsync(from.Path, to.Path, ct).ConfigureAwait(false);
-                        return true;
-                    }
-                    catch (SshException e) when (!(e is SftpPathNotFoundException) && !(e is SftpPermissionDeniedException) && !(e is SshConnectionException))
-                    {
-                        failure = e;
-                    }
-
-                    if (await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false) != null)
-                    {
-                        throw new PluginException(ErrorCode.Conflict, $"'{to.Path}' appeared on {to.Host} while committing.", failure,
-                            "SftpDestinationExists", final);
-                    }
-
-                    throw failure;
+                    // A plain SFTP rename never replaces an existing file: a racing writer yields Conflict, not loss.
+                    await SftpPathRequests.Of(client).RenameAsync(from.Path, to.Path, ct).ConfigureAwait(false);
+                    return true;
+                }
+                catch (SshException e) when (!(e is SftpPathNotFoundException) && !(e is SftpPermissionDeniedException) && !(e is SshConnectionException))
+                {
+                    failure = e;
                 }
 
-                await ReplaceAsync(context, client, from, to, ct).ConfigureAwait(false);
-                return true;
+                if (await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false) != null)
+                {
+                    throw new PluginException(ErrorCode.Conflict, $"'{to.Path}' appeared on {to.Host} while committing.", failure,
+                        "SftpDestinationExists", final);
+                }
+
+                throw failure;
             });
         }
+
+        private static PluginException DestinationExists(SftpLocation to, SftpFileAttributes target, Uri final, Exception? cause = null) =>
+            new PluginException(ErrorCode.Conflict,
+                target.IsDirectory
+                    ? $"'{to.Path}' on {to.Host} is a folder; the file cannot replace it."
+                    : $"'{to.Path}' exists on {to.Host}; choose another name or allow overwriting.",
+                cause, "SftpDestinationExists", final);
 
         /// <inheritdoc/>
         public override Task DeleteAsync(OperationContext context, Uri location, TransferOptions options) =>
@@ -298,7 +375,7 @@ namespace TransferTools.Plugins.Sftp
             {
                 try
                 {
-                    await client.DeleteFileAsync(loc.Path, ct).ConfigureAwait(false);
+                    await SftpPathRequests.Of(client).DeleteFileAsync(loc.Path, ct).ConfigureAwait(false);
                 }
                 catch (SftpPathNotFoundException)
                 {
@@ -331,17 +408,8 @@ namespace TransferTools.Plugins.Sftp
             Version = a.IsDirectory ? null : VersionOf(a),
         };
 
-        private static async Task<SftpFileAttributes?> TryGetAttributesAsync(SftpClient client, string path, CancellationToken ct)
-        {
-            try
-            {
-                return await client.GetAttributesAsync(path, ct).ConfigureAwait(false);
-            }
-            catch (SftpPathNotFoundException)
-            {
-                return null;
-            }
-        }
+        private static Task<SftpFileAttributes?> TryGetAttributesAsync(SftpClient client, string path, CancellationToken ct) =>
+            SftpPathRequests.Of(client).TryGetAttributesAsync(path, ct);
 
         private static async Task CreateDirectoriesAsync(SftpClient client, string path, CancellationToken ct)
         {
@@ -370,7 +438,7 @@ namespace TransferTools.Plugins.Sftp
 
             try
             {
-                await client.CreateDirectoryAsync(trimmed, ct).ConfigureAwait(false);
+                await SftpPathRequests.Of(client).CreateDirectoryAsync(trimmed, ct).ConfigureAwait(false);
             }
             catch (SshException) when (!(ct.IsCancellationRequested))
             {
@@ -384,35 +452,58 @@ namespace TransferTools.Plugins.Sftp
         }
 
         /// <summary>Replaces an existing file: posix-rename@openssh.com in one step where the server offers it, otherwise
-        /// move the old file aside, rename, then delete the old one (restoring it if the rename fails).</summary>
-        private static async Task ReplaceAsync(OperationContext context, SftpClient client, SftpLocation from, SftpLocation to, CancellationToken ct)
+        /// move the old file aside, rename, then delete the old one (restoring it if the rename fails). A folder is never
+        /// replaced (<see cref="ErrorCode.Conflict"/>).</summary>
+        private static async Task ReplaceAsync(OperationContext context, SftpClient client, SftpLocation from, SftpLocation to, Uri final, CancellationToken ct)
         {
+            Exception failure;
             try
             {
-                await Task.Run(() => client.RenameFile(from.Path, to.Path, isPosix: true), ct).ConfigureAwait(false);
+                // Straight away, without looking first (one round trip less per file): posix-rename is rename(2), which
+                // replaces a file or takes a free name but fails on a folder.
+                await SftpPathRequests.Of(client).PosixRenameAsync(from.Path, to.Path, ct).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (e is NotSupportedException || (e is SshException && !(e is SshConnectionException)
                                       && !(e is SftpPathNotFoundException) && !(e is SftpPermissionDeniedException)))
             {
-                context.Logger.Log(LogLevel.Verbose, $"Sftp: {to.Host} has no posix-rename ({e.Message}); replacing in three steps.");
+                failure = e;
+            }
+
+            var target = await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false);
+            if (target?.IsDirectory == true)
+            {
+                throw DestinationExists(to, target, final, failure);
+            }
+
+            if (!(failure is NotSupportedException))
+            {
+                // The server has posix-rename and it failed on a file or a free name: that failure is the answer.
+                throw failure;
+            }
+
+            context.Logger.Log(LogLevel.Verbose, $"Sftp: {to.Host} has no posix-rename ({failure.Message}); replacing in three steps.");
+            if (target is null)
+            {
+                await SftpPathRequests.Of(client).RenameAsync(from.Path, to.Path, ct).ConfigureAwait(false);
+                return;
             }
 
             var aside = to.Path + ".tt-old-" + Guid.NewGuid().ToString("n").Substring(0, 8);
-            await client.RenameFileAsync(to.Path, aside, ct).ConfigureAwait(false);
+            await SftpPathRequests.Of(client).RenameAsync(to.Path, aside, ct).ConfigureAwait(false);
             try
             {
-                await client.RenameFileAsync(from.Path, to.Path, ct).ConfigureAwait(false);
+                await SftpPathRequests.Of(client).RenameAsync(from.Path, to.Path, ct).ConfigureAwait(false);
             }
             catch
             {
-                await client.RenameFileAsync(aside, to.Path, CancellationToken.None).ConfigureAwait(false);
+                await SftpPathRequests.Of(client).RenameAsync(aside, to.Path, CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
 
             try
             {
-                await client.DeleteFileAsync(aside, ct).ConfigureAwait(false);
+                await SftpPathRequests.Of(client).DeleteFileAsync(aside, ct).ConfigureAwait(false);
             }
             catch (SshException e)
             {

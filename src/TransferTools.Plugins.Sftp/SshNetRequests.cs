@@ -43,7 +43,40 @@ namespace TransferTools.Plugins.Sftp
         private readonly Func<object, ArraySegment<byte>> _responseData;
         private readonly Type _dataCallbackType;
         private readonly LimitsBinding? _limits;
+        private readonly PathBinding? _paths;
         private readonly ConditionalWeakTable<object, Task<SftpServerLimits?>> _limitsBySession = new ConditionalWeakTable<object, Task<SftpServerLimits?>>();
+
+        /// <summary>
+        /// The session's own path requests, which SSH.NET's <see cref="SftpClient"/> precedes with one or two
+        /// <c>realpath</c> round trips each (to canonicalize the path): sent as they are, a path operation costs one round
+        /// trip. Paths are sent as the user wrote them; the server resolves a relative one against the session's
+        /// starting folder, as SSH.NET would.
+        /// </summary>
+        internal sealed class PathBinding
+        {
+            public Func<object, string, CancellationToken, Task<Renci.SshNet.Sftp.SftpFileAttributes>> LStat = null!;
+            public Func<object, string, CancellationToken, Task> MkDir = null!;
+            public Func<object, string, CancellationToken, Task> Remove = null!;
+            public Func<object, string, string, CancellationToken, Task> Rename = null!;
+            public Action<object, string, string> PosixRename = null!;
+
+            /// <summary>Opens a file with SFTP open flags (<see cref="OpenForReading"/>, <see cref="OpenForWriting"/>):
+            /// one round trip, where SSH.NET's <c>SftpFileStream</c> adds an <c>fstat</c>.</summary>
+            public Func<object, string, int, CancellationToken, Task<byte[]>> Open = null!;
+
+            /// <summary>Closes a handle, waiting for the answer.</summary>
+            public Action<object, byte[]> Close = null!;
+        }
+
+        /// <summary>SSH_FXF_READ.</summary>
+        public const int OpenForReading = 0x01;
+
+        /// <summary>SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC, as SSH.NET opens for <see cref="FileMode.Create"/>.</summary>
+        public const int OpenForWriting = 0x02 | 0x08 | 0x10;
+
+        /// <summary>The session's path requests without SSH.NET's <c>realpath</c> first, or null when this SSH.NET
+        /// lacks them (<see cref="SftpClient"/>'s own methods are used then).</summary>
+        public PathBinding? Paths => _paths;
 
         /// <summary>The members behind <see cref="LimitsAsync"/>; null when this SSH.NET lacks them (requests then stay
         /// within one channel packet, as before).</summary>
@@ -60,9 +93,10 @@ namespace TransferTools.Plugins.Sftp
             Action<object, ulong, int> setRequest, Func<object, ArraySegment<byte>> data, Action<object, object, Delegate> send,
             Func<object, int> statusCode, Func<object, string?> errorMessage, Type callbackType,
             Func<object, uint, uint> maxReadLength, Action<object, byte[], ulong, uint, Delegate, Delegate> sendRead,
-            Func<object, ArraySegment<byte>> responseData, Type dataCallbackType, LimitsBinding? limits)
+            Func<object, ArraySegment<byte>> responseData, Type dataCallbackType, LimitsBinding? limits, PathBinding? paths)
         {
             _limits = limits;
+            _paths = paths;
             _maxReadLength = maxReadLength;
             _sendRead = sendRead;
             _responseData = responseData;
@@ -385,7 +419,55 @@ namespace TransferTools.Plugins.Sftp
                 Expression.Property(Expression.Convert(r, dataType), responseData), r).Compile();
 
             return new SshNetRequests(session, NewBufferFactory(bufferType), maxWriteLength, setRequest, getData, sendCall, status, message, callbackType,
-                maxReadLength, sendRead, dataOf, dataCallbackType, BindLimits(assembly, sftpSessionType, sendRequest, version, nextId, callbackType));
+                maxReadLength, sendRead, dataOf, dataCallbackType, BindLimits(assembly, sftpSessionType, sendRequest, version, nextId, callbackType),
+                BindPaths(sessionType));
+        }
+
+        /// <summary>The path requests of <c>ISftpSession</c>; optional: null when any is missing.</summary>
+        private static PathBinding? BindPaths(Type sessionType)
+        {
+            var ct = typeof(CancellationToken);
+            var lstat = sessionType.GetMethod("RequestLStatAsync", new[] { typeof(string), ct });
+            var mkdir = sessionType.GetMethod("RequestMkDirAsync", new[] { typeof(string), ct });
+            var remove = sessionType.GetMethod("RequestRemoveAsync", new[] { typeof(string), ct });
+            var rename = sessionType.GetMethod("RequestRenameAsync", new[] { typeof(string), typeof(string), ct });
+            var posixRename = sessionType.GetMethod("RequestPosixRename", new[] { typeof(string), typeof(string) });
+            var flagsType = sessionType.Assembly.GetType("Renci.SshNet.Sftp.Flags", throwOnError: false);
+            var open = flagsType is null ? null : sessionType.GetMethod("RequestOpenAsync", new[] { typeof(string), flagsType, ct });
+            var close = sessionType.GetMethod("RequestClose", new[] { typeof(byte[]) });
+            if (flagsType is null || !flagsType.IsEnum || !HasFlag(flagsType, "Read", OpenForReading) || !HasFlag(flagsType, "Write", 0x02)
+                || !HasFlag(flagsType, "CreateNewOrOpen", 0x08) || !HasFlag(flagsType, "Truncate", 0x10)
+                || open is null || open.ReturnType != typeof(Task<byte[]>) || close is null
+                || lstat is null || lstat.ReturnType != typeof(Task<Renci.SshNet.Sftp.SftpFileAttributes>)
+                || mkdir is null || mkdir.ReturnType != typeof(Task) || remove is null || remove.ReturnType != typeof(Task)
+                || rename is null || rename.ReturnType != typeof(Task) || posixRename is null)
+            {
+                return null;
+            }
+
+            var s = Expression.Parameter(typeof(object), "session");
+            var path = Expression.Parameter(typeof(string), "path");
+            var other = Expression.Parameter(typeof(string), "newPath");
+            var token = Expression.Parameter(ct, "cancellationToken");
+            var flags = Expression.Parameter(typeof(int), "flags");
+            var handle = Expression.Parameter(typeof(byte[]), "handle");
+            var typed = Expression.Convert(s, sessionType);
+            return new PathBinding
+            {
+                LStat = Expression.Lambda<Func<object, string, CancellationToken, Task<Renci.SshNet.Sftp.SftpFileAttributes>>>(
+                    Expression.Call(typed, lstat, path, token), s, path, token).Compile(),
+                MkDir = Expression.Lambda<Func<object, string, CancellationToken, Task>>(Expression.Call(typed, mkdir, path, token), s, path, token).Compile(),
+                Remove = Expression.Lambda<Func<object, string, CancellationToken, Task>>(Expression.Call(typed, remove, path, token), s, path, token).Compile(),
+                Rename = Expression.Lambda<Func<object, string, string, CancellationToken, Task>>(
+                    Expression.Call(typed, rename, path, other, token), s, path, other, token).Compile(),
+                PosixRename = Expression.Lambda<Action<object, string, string>>(Expression.Call(typed, posixRename, path, other), s, path, other).Compile(),
+                Open = Expression.Lambda<Func<object, string, int, CancellationToken, Task<byte[]>>>(
+                    Expression.Call(typed, open, path, Expression.Convert(flags, flagsType), token), s, path, flags, token).Compile(),
+                Close = Expression.Lambda<Action<object, byte[]>>(Expression.Call(typed, close, handle), s, handle).Compile(),
+            };
+
+            static bool HasFlag(Type enumType, string name, int value) =>
+                Enum.IsDefined(enumType, name) && Convert.ToInt32(Enum.Parse(enumType, name), System.Globalization.CultureInfo.InvariantCulture) == value;
         }
 
         /// <summary>

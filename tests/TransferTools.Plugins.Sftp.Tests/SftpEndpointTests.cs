@@ -105,6 +105,58 @@ namespace TransferTools.Plugins.Sftp.Tests
         }
 
         [Fact]
+        public async Task Commit_with_overwrite_takes_a_free_name_and_never_replaces_a_folder()
+        {
+            var name = $"replace-{Guid.NewGuid():n}";
+            var file = Local(5_000, seed: 4);
+            var temp = _f.PasswordUri($"/~/{name}.partial");
+
+            // A free name: posix-rename takes it straight away.
+            await EndpointDriver.UploadAsync(_f.Plugin, file, temp, _f.PasswordUri($"/~/{name}.free"), _f.PasswordOptions(), overwrite: true);
+            Assert.Equal(EndpointDriver.Sha256(file), EndpointDriver.Sha256(Path.Combine(_f.PasswordUserData, name + ".free")));
+
+            // A folder: refused as a conflict, the folder and what is in it kept, the temporary left for a retry.
+            var folder = Path.Combine(_f.PasswordUserData, name + ".dir");
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "inside.txt"), "kept");
+            var e = await Assert.ThrowsAsync<PluginException>(() =>
+                EndpointDriver.UploadAsync(_f.Plugin, file, temp, _f.PasswordUri($"/~/{name}.dir"), _f.PasswordOptions(), overwrite: true));
+            Assert.Equal(ErrorCode.Conflict, e.Code);
+            Assert.Equal("SftpDestinationExists", e.ErrorId);
+            Assert.Contains("is a folder", e.Message);
+            Assert.Equal("kept", File.ReadAllText(Path.Combine(folder, "inside.txt")));
+            Assert.True((await _f.Plugin.GetInfoAsync(OperationContext.None, temp, _f.PasswordOptions())).Exists);
+        }
+
+        [Fact]
+        public async Task A_symbolic_link_is_followed_to_what_it_points_at()
+        {
+            var name = $"link-{Guid.NewGuid():n}";
+            File.WriteAllBytes(Path.Combine(_f.PasswordUserData, name + ".target"), new byte[1234]);
+            File.CreateSymbolicLink(Path.Combine(_f.PasswordUserData, name), name + ".target");
+            Directory.CreateDirectory(Path.Combine(_f.PasswordUserData, name + ".folder"));
+            File.CreateSymbolicLink(Path.Combine(_f.PasswordUserData, name + ".folderlink"), name + ".folder");
+
+            var info = await _f.Plugin.GetInfoAsync(OperationContext.None, _f.PasswordUri($"/~/{name}"), _f.PasswordOptions());
+            Assert.True(info.Exists);
+            Assert.False(info.IsDirectory);
+            Assert.Equal(1234, info.Length);
+            Assert.True((await _f.Plugin.GetInfoAsync(OperationContext.None, _f.PasswordUri($"/~/{name}.folderlink"), _f.PasswordOptions())).IsDirectory);
+            using (var read = await _f.Plugin.OpenReadAsync(OperationContext.None, _f.PasswordUri($"/~/{name}"), 0, null, _f.PasswordOptions()))
+            {
+                var buffer = new byte[4096];
+                var total = 0;
+                int n;
+                while ((n = await read.ReadAsync(buffer, 0, buffer.Length)) > 0)
+                {
+                    total += n;
+                }
+
+                Assert.Equal(1234, total);
+            }
+        }
+
+        [Fact]
         public async Task Create_directory_delete_and_missing_files()
         {
             var dir = $"/~/dir-{Guid.NewGuid():n}/a/b";

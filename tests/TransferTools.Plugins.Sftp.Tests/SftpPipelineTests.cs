@@ -33,6 +33,9 @@ namespace TransferTools.Plugins.Sftp.Tests
         {
             // A silent fallback after an SSH.NET upgrade would only show as a slow benchmark; fail here instead.
             Assert.True(SshNetRequests.Instance != null, SshNetRequests.BindFailure);
+
+            // The path requests without SSH.NET's realpath: a fallback would only show as twice the round trips per file.
+            Assert.NotNull(SshNetRequests.Instance!.Paths);
         }
 
         [Fact]

@@ -70,7 +70,8 @@ namespace TransferTools.Engine.Transfers
 
         private string? _machineName;
 
-        /// <summary>Folders (local paths) known to exist as folders during this batch.</summary>
+        /// <summary>Folders known to exist as folders during this batch: destination URIs as requested, and
+        /// <c>manifests:</c> + a destination folder's URI for the manifest folder in it.</summary>
         public ConcurrentDictionary<string, bool> KnownFolders { get; } = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
 
         /// <summary>A new member id: 16 random hex digits, then the batch id.</summary>

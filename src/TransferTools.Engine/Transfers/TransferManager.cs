@@ -1263,7 +1263,10 @@ namespace TransferTools.Engine.Transfers
                     return;
                 }
 
-                await manifest.WriteAsync(context, destination, folder, options).ConfigureAwait(false);
+                // KnownFolders: the same set as for destination folders, under keys no destination URI can take.
+                var folderKey = "manifests:" + folder.AbsoluteUri;
+                await manifest.WriteAsync(context, destination, folder, options, folderExists: run.Batch?.KnownFolders.ContainsKey(folderKey) == true).ConfigureAwait(false);
+                run.Batch?.KnownFolders.TryAdd(folderKey, true);
                 run.Update(r => r.ManifestUri = TransferManifest.LocationIn(folder, record.Id).ToString());
             }
             catch (Exception e) when (!(e is OperationCanceledException) && !(e is OutOfMemoryException))

@@ -137,10 +137,15 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>Writes the manifest through <paramref name="endpoint"/> next to the delivered file (atomic where the endpoint is).</summary>
-        internal async Task WriteAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, TransferOptions options)
+        /// <param name="folderExists">The manifest folder was made (or found) for an earlier transfer of the batch: one
+        /// round trip less per file to a remote folder.</param>
+        internal async Task WriteAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, TransferOptions options, bool folderExists = false)
         {
-            var manifestFolder = TransferLocation.Combine(folder, FolderName);
-            await endpoint.CreateDirectoryAsync(context, manifestFolder, options).ConfigureAwait(false);
+            if (!folderExists)
+            {
+                await endpoint.CreateDirectoryAsync(context, TransferLocation.Combine(folder, FolderName), options).ConfigureAwait(false);
+            }
+
             var final = LocationIn(folder, Id);
             var temp = TransferLocation.Sibling(final, "." + Id + ".tmp");
             var bytes = ToBytes();

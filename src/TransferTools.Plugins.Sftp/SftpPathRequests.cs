@@ -1,0 +1,95 @@
+using System.Threading;
+using System.Threading.Tasks;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using Renci.SshNet.Sftp;
+
+namespace TransferTools.Plugins.Sftp
+{
+    /// <summary>
+    /// Stat, mkdir, rename and remove on one connected client, each in one round trip. SSH.NET's own methods send a
+    /// <c>realpath</c> (two for a missing path) before each: over a WAN that made a 4 KiB upload cost about 40 round
+    /// trips, most of them <c>realpath</c>. Falls back to <see cref="SftpClient"/>'s methods when this SSH.NET lacks
+    /// the session members (<see cref="SshNetRequests.Paths"/>).
+    /// </summary>
+    internal readonly struct SftpPathRequests
+    {
+        private readonly SftpClient _client;
+        private readonly object? _session;
+        private readonly SshNetRequests.PathBinding? _paths;
+
+        private SftpPathRequests(SftpClient client, object? session, SshNetRequests.PathBinding? paths)
+        {
+            _client = client;
+            _session = session;
+            _paths = session is null ? null : paths;
+        }
+
+        /// <summary>The path requests of <paramref name="client"/>.</summary>
+        public static SftpPathRequests Of(SftpClient client)
+        {
+            var requests = SshNetRequests.Instance;
+            return new SftpPathRequests(client, requests?.SessionOf(client), requests?.Paths);
+        }
+
+        /// <summary>What is at <paramref name="path"/>, following a symbolic link as SSH.NET's <c>GetAttributes</c> does.</summary>
+        /// <exception cref="SftpPathNotFoundException">Nothing is there.</exception>
+        public async Task<SftpFileAttributes> GetAttributesAsync(string path, CancellationToken cancellationToken)
+        {
+            if (_paths is null)
+            {
+                return await _client.GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
+            }
+
+            var attributes = await _paths.LStat(_session!, path, cancellationToken).ConfigureAwait(false);
+            // A link: let SSH.NET resolve it (realpath, then lstat of the target), as before.
+            return attributes.IsSymbolicLink ? await _client.GetAttributesAsync(path, cancellationToken).ConfigureAwait(false) : attributes;
+        }
+
+        /// <summary>What is at <paramref name="path"/>, or null when nothing is.</summary>
+        public async Task<SftpFileAttributes?> TryGetAttributesAsync(string path, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SftpPathNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>Creates one folder (its parent must exist).</summary>
+        public Task CreateDirectoryAsync(string path, CancellationToken cancellationToken) =>
+            _paths is null ? _client.CreateDirectoryAsync(path, cancellationToken) : _paths.MkDir(_session!, path, cancellationToken);
+
+        /// <summary>Deletes a file.</summary>
+        public Task DeleteFileAsync(string path, CancellationToken cancellationToken) =>
+            _paths is null ? _client.DeleteFileAsync(path, cancellationToken) : _paths.Remove(_session!, path, cancellationToken);
+
+        /// <summary>A plain SFTP rename, which never replaces an existing file.</summary>
+        public Task RenameAsync(string from, string to, CancellationToken cancellationToken) =>
+            _paths is null ? _client.RenameFileAsync(from, to, cancellationToken) : _paths.Rename(_session!, from, to, cancellationToken);
+
+        /// <summary>posix-rename@openssh.com, which replaces an existing file in one step.</summary>
+        /// <exception cref="System.NotSupportedException">The server does not offer it.</exception>
+        public Task PosixRenameAsync(string from, string to, CancellationToken cancellationToken)
+        {
+            // SSH.NET has no asynchronous posix-rename.
+            var client = _client;
+            var session = _session;
+            var paths = _paths;
+            return Task.Run(() =>
+            {
+                if (paths is null)
+                {
+                    client.RenameFile(from, to, isPosix: true);
+                }
+                else
+                {
+                    paths.PosixRename(session!, from, to);
+                }
+            }, cancellationToken);
+        }
+    }
+}

@@ -169,6 +169,13 @@ namespace TransferTools.Plugins.Sftp
             try
             {
                 await client.ConnectAsync(context.CancellationToken).ConfigureAwait(false);
+                // The server's limits are asked once per session before the first open or read; asked now, the answer
+                // travels while the caller's first path requests do, which saves that round trip. (Kept by the session.)
+                if (SshNetRequests.Instance is { } requests && requests.SessionOf(client) is { } session)
+                {
+                    _ = requests.LimitsAsync(session, settings.ConnectTimeout);
+                }
+
                 context.Logger.Log(LogLevel.Verbose,
                     $"Sftp: connected to {location.Host}:{location.Port} as {user} (host key {check.Presented}, {check.TrustedBy}; " +
                     $"{Algorithms(info)}; SSH.NET {Build}).");

@@ -142,20 +142,14 @@ namespace TransferTools.Plugins.Sftp
                             (handle, closeHandle) = (opened.Handle, opened.Dispose);
                         }
 
-                        try
+                        return await OnHandleAsync(session, requests, closeHandle, settings, limits =>
                         {
-                            var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
                             var size = requests.ReadRequestSize(session, settings.BufferSize, limits);
                             var inFlight = settings.RequestsInFlight(settings.PendingReads, size);
                             context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
-                            return (Stream)new SftpPipelinedReadStream(client, handle, closeHandle, session, requests, offset, attributes.Size, inFlight,
+                            return new SftpPipelinedReadStream(client, handle, closeHandle, session, requests, offset, attributes.Size, inFlight,
                                 size, settings.StallTimeout, e => Fail(client, loc, "Read", e));
-                        }
-                        catch
-                        {
-                            CloseQuietly(closeHandle);
-                            throw;
-                        }
+                        }).ConfigureAwait(false);
                     }
 
                     context.Logger.Log(LogLevel.Verbose,
@@ -282,35 +276,39 @@ namespace TransferTools.Plugins.Sftp
             return new SftpParallelWriteStream(client, stream, location.Path, offset, settings.ParallelWrites, settings.WriteSegmentSize, Map);
         }
 
-        /// <summary>The pipelined writer on an open <paramref name="handle"/>; closes it when that fails.</summary>
-        private async Task<Stream> PipelinedWriterAsync(OperationContext context, SftpClient client, object session, SshNetRequests requests, byte[] handle,
-            Action closeHandle, SftpLocation location, long offset, SftpConnectionSettings settings)
-        {
-            try
+        /// <summary>The pipelined writer on an open <paramref name="handle"/>.</summary>
+        private Task<Stream> PipelinedWriterAsync(OperationContext context, SftpClient client, object session, SshNetRequests requests, byte[] handle,
+            Action closeHandle, SftpLocation location, long offset, SftpConnectionSettings settings) =>
+            OnHandleAsync(session, requests, closeHandle, settings, limits =>
             {
-                var limits = await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false);
                 var size = requests.WriteRequestSize(session, handle, settings.BufferSize, limits);
                 var inFlight = settings.RequestsInFlight(settings.PendingWrites, size);
                 context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
                 return new SftpPipelinedWriteStream(client, handle, closeHandle, session, requests, offset, inFlight, size, settings.StallTimeout,
                     e => Fail(client, location, "Write", e));
-            }
-            catch
-            {
-                CloseQuietly(closeHandle);
-                throw;
-            }
-        }
+            });
 
-        private static void CloseQuietly(Action closeHandle)
+        /// <summary>A pipelined stream on an open handle, made by <paramref name="create"/> once the server's limits are
+        /// known (asked once per session); the handle is closed when that fails.</summary>
+        private static async Task<Stream> OnHandleAsync(object session, SshNetRequests requests, Action closeHandle, SftpConnectionSettings settings,
+            Func<SftpServerLimits?, Stream> create)
         {
             try
             {
-                closeHandle();
+                return create(await requests.LimitsAsync(session, settings.ConnectTimeout).ConfigureAwait(false));
             }
-            catch (Exception)
+            catch
             {
-                // The failure that got here matters more; a dead connection's handles die with it.
+                try
+                {
+                    closeHandle();
+                }
+                catch (Exception)
+                {
+                    // The failure that got here matters more; a dead connection's handles die with it.
+                }
+
+                throw;
             }
         }
 

@@ -95,7 +95,7 @@ namespace TransferTools.Commands
         /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>
         protected string ResolveLocation(string location)
         {
-            if (TransferLocationText.LooksLikeUri(location))
+            if (TransferLocation.LooksLikeUri(location))
             {
                 return location;
             }
@@ -361,30 +361,9 @@ namespace TransferTools.Commands
         }
     }
 
-    /// <summary>Tells URIs from paths the same way the engine does.</summary>
+    /// <summary>Names folders inside a location as the user typed it (a path or a URI).</summary>
     internal static class TransferLocationText
     {
-        /// <summary>True for <c>scheme://...</c> with a scheme of two or more characters (so <c>C:\x</c> stays a path).</summary>
-        public static bool LooksLikeUri(string text)
-        {
-            var colon = text.IndexOf("://", StringComparison.Ordinal);
-            if (colon < 2 || !char.IsLetter(text[0]))
-            {
-                return false;
-            }
-
-            for (var i = 0; i < colon; i++)
-            {
-                var c = text[i];
-                if (c > 127 || !(char.IsLetterOrDigit(c) || c == '+' || c == '-' || c == '.'))
-                {
-                    return false;
-                }
-            }
-
-            return true;
-        }
-
         /// <summary>
         /// The folder <paramref name="relative"/> ('/'-separated names) inside the folder <paramref name="location"/>, ending
         /// with a separator so that the engine takes it as a folder: each name percent-encoded after a URI's path (before
@@ -393,7 +372,7 @@ namespace TransferTools.Commands
         public static string Beneath(string location, string relative)
         {
             var names = relative.Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
-            if (!LooksLikeUri(location))
+            if (!TransferLocation.LooksLikeUri(location))
             {
                 var path = location;
                 foreach (var name in names)

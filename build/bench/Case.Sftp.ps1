@@ -9,18 +9,8 @@ $remoteFile = Join-Path $dlDir 'payload.bin'
 if (-not (Test-Path $remoteFile)) { New-Item -ItemType HardLink -Path $remoteFile -Target $source | Out-Null }
 & chmod 755 $dlDir; & chmod 644 $source
 
-$sshOptions = @('-i', $ssh.KeyFile, '-P', "$($ssh.Port)", '-o', 'StrictHostKeyChecking=yes', '-o', "UserKnownHostsFile=$($ssh.KnownHostsFile)",
-    '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR')
-$rcloneEnv = @{
-    RCLONE_CONFIG_TTSFTP_TYPE             = 'sftp'
-    RCLONE_CONFIG_TTSFTP_HOST             = '127.0.0.1'
-    RCLONE_CONFIG_TTSFTP_PORT             = "$($ssh.Port)"
-    RCLONE_CONFIG_TTSFTP_USER             = $ssh.KeyUser
-    RCLONE_CONFIG_TTSFTP_KEY_FILE         = $ssh.KeyFile
-    RCLONE_CONFIG_TTSFTP_KNOWN_HOSTS_FILE = $ssh.KnownHostsFile
-    # No remote shell commands (md5sum and the like): the server offers SFTP only, as most hardened servers do.
-    RCLONE_CONFIG_TTSFTP_SHELL_TYPE       = 'none'
-}
+$sshOptions = Get-SshOptions $ssh.Port $ssh.KnownHostsFile
+$rcloneEnv = New-RcloneSftpEnvironment 'ttsftp' $ssh.Port $ssh.KnownHostsFile
 $sftpUri = "sftp://$($ssh.KeyUser)@127.0.0.1:$($ssh.Port)"
 $ttAuth = "-KeyFile '$($ssh.KeyFile)' -HostKeyFingerprint '$($ssh.HostKeyFingerprint)'"
 # For the session-warm rows: one small transfer of the same kind first, untimed, in the same pwsh (connection pooled, JIT warm).
@@ -30,20 +20,10 @@ $warmUp = "`$null = Send-Transfer -Path '$warmFile' -Destination '$sftpUri$upDir
 $warmDown = "`$null = Receive-Transfer -Source '$sftpUri$remoteWarm' -OutputDir '$WorkRoot/warm-sftp' -Force $ttAuth"
 $warmNote = ' Session warm: the same command after one small SFTP transfer in that pwsh (untimed), as in a runbook that moves several files; the target is judged on the row above it.'
 
-function Reset-Upload {
-    if (Test-Path $upDir) { Remove-Item $upDir -Recurse -Force }
-    New-Item -ItemType Directory -Path $upDir | Out-Null
-    & chown "$($ssh.KeyUser):$($ssh.KeyUser)" $upDir
-}
-
-function Invoke-SftpBatch([string] $Command) {
-    $batch = Join-Path $WorkRoot 'sftp-batch.txt'
-    Set-Content -Path $batch -Value $Command
-    Measure-Process 'sftp' (@('-q', '-b', $batch) + $sshOptions + @("$($ssh.KeyUser)@127.0.0.1"))
-}
+function Reset-Upload { Reset-SftpFolder $upDir }
 
 $upload = Invoke-Case "SFTP upload, $SizeMB MiB" ([ordered]@{
-        'OpenSSH sftp put'              = @{ Before = { Reset-Upload }; Run = { Invoke-SftpBatch "put $source $upDir/payload.bin" } }
+        'OpenSSH sftp put'              = @{ Before = { Reset-Upload }; Run = { Invoke-SftpBatch "put $source $upDir/payload.bin" $sshOptions } }
         'rclone copy (sftp)'            = @{ Before = { Reset-Upload }; Run = { Measure-Process 'rclone' @('copyto', $source, "ttsftp:$upDir/payload.bin") -Environment $rcloneEnv } }
         'Send-Transfer (sftp, verified)' = @{ Before = { Reset-Upload }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$sftpUri$upDir/' $ttAuth" } }
         'Send-Transfer (sftp), session warm' = @{ Before = { Reset-Upload }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$sftpUri$upDir/' $ttAuth" -Prepare $warmUp } }
@@ -51,7 +31,7 @@ $upload = Invoke-Case "SFTP upload, $SizeMB MiB" ([ordered]@{
 Add-Table "SFTP upload over loopback, $SizeMB MiB" $upload 'OpenSSH sftp put' $Bytes ('Key login, host key verified. Send-Transfer hashes (SHA-256) while it sends, writes under a temporary name, renames into place and leaves a manifest.' + $warmNote)
 
 $download = Invoke-Case "SFTP download, $SizeMB MiB" ([ordered]@{
-        'OpenSSH sftp get'                  = @{ Before = { Reset-Dir $dest }; Run = { Invoke-SftpBatch "get $remoteFile $dest/payload.bin" } }
+        'OpenSSH sftp get'                  = @{ Before = { Reset-Dir $dest }; Run = { Invoke-SftpBatch "get $remoteFile $dest/payload.bin" $sshOptions } }
         'rclone copy (sftp)'                = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'rclone' @('copyto', "ttsftp:$remoteFile", (Join-Path $dest 'payload.bin')) -Environment $rcloneEnv } }
         'Receive-Transfer (sftp, verified)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$sftpUri$remoteFile' -OutputDir '$dest' $ttAuth" } }
         'Receive-Transfer (sftp), session warm' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$sftpUri$remoteFile' -OutputDir '$dest' $ttAuth" -Prepare $warmDown } }

@@ -11,31 +11,12 @@ try {
     # The host key as known for the proxy's port (OpenSSH and rclone look keys up by host and port).
     $wanKnownHosts = Join-Path $WorkRoot 'wan_known_hosts'
     (Get-Content $ssh.KnownHostsFile) -replace "^\[127\.0\.0\.1\]:$($ssh.Port) ", "[127.0.0.1]:$($proxy.Port) " | Set-Content $wanKnownHosts
-    $wanSsh = @('-i', $ssh.KeyFile, '-P', "$($proxy.Port)", '-o', 'StrictHostKeyChecking=yes', '-o', "UserKnownHostsFile=$wanKnownHosts",
-        '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR')
-    $wanRclone = @{
-        RCLONE_CONFIG_TTWAN_TYPE             = 'sftp'
-        RCLONE_CONFIG_TTWAN_HOST             = '127.0.0.1'
-        RCLONE_CONFIG_TTWAN_PORT             = "$($proxy.Port)"
-        RCLONE_CONFIG_TTWAN_USER             = $ssh.KeyUser
-        RCLONE_CONFIG_TTWAN_KEY_FILE         = $ssh.KeyFile
-        RCLONE_CONFIG_TTWAN_KNOWN_HOSTS_FILE = $wanKnownHosts
-        RCLONE_CONFIG_TTWAN_SHELL_TYPE       = 'none'
-    }
+    $wanSsh = Get-SshOptions $proxy.Port $wanKnownHosts
+    $wanRclone = New-RcloneSftpEnvironment 'ttwan' $proxy.Port $wanKnownHosts
     $wanUri = "sftp://$($ssh.KeyUser)@127.0.0.1:$($proxy.Port)"
     $wanAuth = "-KeyFile '$($ssh.KeyFile)' -HostKeyFingerprint '$($ssh.HostKeyFingerprint)'"
 
-    function Reset-WanUpload {
-        if (Test-Path $wanUp) { Remove-Item $wanUp -Recurse -Force }
-        New-Item -ItemType Directory -Path $wanUp | Out-Null
-        & chown "$($ssh.KeyUser):$($ssh.KeyUser)" $wanUp
-    }
-
-    function Invoke-WanSftp([string] $Command) {
-        $batch = Join-Path $WorkRoot 'wan-batch.txt'
-        Set-Content -Path $batch -Value $Command
-        Measure-Process 'sftp' (@('-q', '-b', $batch) + $wanSsh + @("$($ssh.KeyUser)@127.0.0.1"))
-    }
+    function Reset-WanUpload { Reset-SftpFolder $wanUp }
 
     $wanFiles = 20
     $smallDir = Join-Path $WorkRoot 'wan-small'
@@ -45,7 +26,7 @@ try {
     }
 
     $small = Invoke-Case "SFTP over 50 ms, $wanFiles files of 4 KiB" ([ordered]@{
-            'OpenSSH sftp put -r'           = @{ Before = { Reset-WanUpload }; Run = { Invoke-WanSftp "put -r $smallDir $wanUp/wan-small" } }
+            'OpenSSH sftp put -r'           = @{ Before = { Reset-WanUpload }; Run = { Invoke-SftpBatch "put -r $smallDir $wanUp/wan-small" $wanSsh } }
             'rclone copy (sftp)'            = @{ Before = { Reset-WanUpload }; Run = { Measure-Process 'rclone' @('copy', $smallDir, "ttwan:$wanUp/wan-small") -Environment $wanRclone } }
             'Send-Transfer -Recurse (sftp)' = @{ Before = { Reset-WanUpload }; Run = { Measure-TransferTools "Send-Transfer -Path '$smallDir' -Recurse -Destination '$wanUri$wanUp/' $wanAuth" } }
         })
@@ -58,7 +39,7 @@ try {
     $large = Join-Path $WorkRoot 'wan-large.bin'
     New-DataFile $large ($largeMB * 1MB)
     $big = Invoke-Case "SFTP over 50 ms, $largeMB MiB" ([ordered]@{
-            'OpenSSH sftp put'              = @{ Before = { Reset-WanUpload }; Run = { Invoke-WanSftp "put $large $wanUp/wan-large.bin" } }
+            'OpenSSH sftp put'              = @{ Before = { Reset-WanUpload }; Run = { Invoke-SftpBatch "put $large $wanUp/wan-large.bin" $wanSsh } }
             'rclone copy (sftp)'            = @{ Before = { Reset-WanUpload }; Run = { Measure-Process 'rclone' @('copyto', $large, "ttwan:$wanUp/wan-large.bin") -Environment $wanRclone } }
             'Send-Transfer (sftp, verified)' = @{ Before = { Reset-WanUpload }; Run = { Measure-TransferTools "Send-Transfer -Path '$large' -Destination '$wanUri$wanUp/' $wanAuth" } }
         })

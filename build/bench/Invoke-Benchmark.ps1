@@ -248,6 +248,40 @@ function Get-BenchNginx {
     $script:BenchNginx
 }
 
+# SFTP contenders (Case.Sftp.ps1, Case.Wan.ps1): an upload folder emptied and owned by the key user, and OpenSSH's sftp
+# in batch mode with the given ssh options (key, port, known hosts).
+function Reset-SftpFolder([string] $Path) {
+    if (Test-Path $Path) { Remove-Item $Path -Recurse -Force }
+    New-Item -ItemType Directory -Path $Path | Out-Null
+    & chown "$($script:BenchSshd.KeyUser):$($script:BenchSshd.KeyUser)" $Path
+}
+
+# OpenSSH client options for the bench sshd's key user on PORT, host keys from KNOWNHOSTS (checked).
+function Get-SshOptions([int] $Port, [string] $KnownHosts) {
+    @('-i', $script:BenchSshd.KeyFile, '-P', "$Port", '-o', 'StrictHostKeyChecking=yes', '-o', "UserKnownHostsFile=$KnownHosts", '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR')
+}
+
+# rclone's sftp remote NAME through environment variables: the bench sshd's key user on PORT, host keys from KNOWNHOSTS.
+function New-RcloneSftpEnvironment([string] $Name, [int] $Port, [string] $KnownHosts) {
+    $prefix = "RCLONE_CONFIG_$($Name.ToUpperInvariant())_"
+    @{
+        "${prefix}TYPE"             = 'sftp'
+        "${prefix}HOST"             = '127.0.0.1'
+        "${prefix}PORT"             = "$Port"
+        "${prefix}USER"             = $script:BenchSshd.KeyUser
+        "${prefix}KEY_FILE"         = $script:BenchSshd.KeyFile
+        "${prefix}KNOWN_HOSTS_FILE" = $KnownHosts
+        # No remote shell commands (md5sum and the like): the server offers SFTP only, as most hardened servers do.
+        "${prefix}SHELL_TYPE"       = 'none'
+    }
+}
+
+function Invoke-SftpBatch([string] $Command, [string[]] $SshOptions) {
+    $batch = Join-Path $WorkRoot 'sftp-batch.txt'
+    Set-Content -Path $batch -Value $Command
+    Measure-Process 'sftp' (@('-q', '-b', $batch) + $SshOptions + @("$($script:BenchSshd.KeyUser)@127.0.0.1"))
+}
+
 function Format-Seconds([object] $Row) { if ($Row -and -not $Row.Error) { '{0:N2} s' -f $Row.Median } else { 'failed' } }
 
 function Test-Rows([object[]] $Rows) { @($Rows | Where-Object { $null -eq $_ -or $_.Error }).Count -eq 0 }

@@ -180,3 +180,53 @@ Describe 'Sftp transfers' {
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 }
+
+Describe 'Sftp round trips' {
+    # Over a WAN every request is a round trip (50 ms and more): what a file costs in requests is what it costs in time.
+    # The requests are counted from the log of OpenSSH's own sftp-server, so nothing on the client side is trusted.
+    BeforeAll {
+        $script:logged = Start-TestSshd -LogSftpRequests
+        $script:loggedBase = "sftp://$($logged.KeyUser)@127.0.0.1:$($logged.Port)/~/counted/"
+        $script:loggedAuth = @{ KeyFile = $logged.KeyFile; HostKeyFingerprint = $logged.HostKeyFingerprint }
+
+        # The requests the server received since the log was last emptied, in order: id and type (open, write, lstat, ...).
+        function Get-SftpRequest {
+            $seen = @{}
+            foreach ($line in Get-Content -LiteralPath $logged.SftpRequestLog) {
+                if ($line -match '^debug[13]: request (\d+): ([a-z@.-]+)' -and $Matches[2] -ne 'sent' -and -not $seen.ContainsKey($Matches[1])) {
+                    $seen[$Matches[1]] = $true
+                    [pscustomobject]@{ Id = [int]$Matches[1]; Type = $Matches[2] }
+                }
+            }
+        }
+    }
+    AfterAll { Stop-TestSshd $logged }
+
+    It 'sends a small file into an existing folder in 13 requests, none of them realpath or fstat' {
+        $first = New-TestFile -Path (Join-Path $work 'counted-1.bin') -Size 4KB -Seed 21
+        $second = New-TestFile -Path (Join-Path $work 'counted-2.bin') -Size 4KB -Seed 22
+        # The first send connects and makes the folder and its manifest folder; the second is what every further file costs.
+        (Send-Transfer -Path $first -Destination $loggedBase @loggedAuth).Status | Should -Be 'Completed'
+        [IO.File]::WriteAllText($logged.SftpRequestLog, '')
+        (Send-Transfer -Path $second -Destination $loggedBase @loggedAuth).Status | Should -Be 'Completed'
+
+        $requests = @(Get-SftpRequest)
+        $types = ($requests.Type -join ', ')
+        # lstat folder, lstat name (conflict), open, write, close, lstat temporary (size), lstat name, rename;
+        # manifest: lstat folder, open, write, close, posix-rename.
+        $requests.Count | Should -BeLessOrEqual 13 -Because "each request is a round trip; the server saw: $types"
+        $requests.Type | Should -Not -Contain 'realpath' -Because "SSH.NET's canonicalizing round trip is skipped: $types"
+        $requests.Type | Should -Not -Contain 'fstat' -Because "SSH.NET's stat after open is skipped: $types"
+        (Get-FileHash (Join-Path $logged.KeyUserData 'counted/counted-2.bin')).Hash | Should -Be (Get-FileHash $second).Hash
+    }
+
+    It 'receives a small file in 6 requests' {
+        [IO.File]::WriteAllText($logged.SftpRequestLog, '')
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'counted-in')
+        (Receive-Transfer -Source "$($loggedBase)counted-1.bin" -OutputDir $out @loggedAuth).Status | Should -Be 'Completed'
+        $requests = @(Get-SftpRequest)
+        # lstat (what is there), lstat (open: changed since?), open, read, close, lstat (unchanged after?).
+        $requests.Count | Should -BeLessOrEqual 6 -Because "the server saw: $($requests.Type -join ', ')"
+        (Get-FileHash (Join-Path $out 'counted-1.bin')).Hash | Should -Be (Get-FileHash (Join-Path $work 'counted-1.bin')).Hash
+    }
+}

@@ -212,11 +212,17 @@ Describe 'Sftp round trips' {
 
         $requests = @(Get-SftpRequest)
         $types = ($requests.Type -join ', ')
-        # lstat folder, lstat name (conflict), open, write, close, lstat temporary (size), lstat name, rename;
-        # manifest: lstat folder, open, write, close, posix-rename.
+        # lstat folder, lstat name (conflict), open, write, close, lstat temporary (size), lstat name, rename; and the
+        # manifest: lstat folder, open, write, close, posix-rename (all but the last while the file is checked and renamed).
         $requests.Count | Should -BeLessOrEqual 13 -Because "each request is a round trip; the server saw: $types"
         $requests.Type | Should -Not -Contain 'realpath' -Because "SSH.NET's canonicalizing round trip is skipped: $types"
         $requests.Type | Should -Not -Contain 'fstat' -Because "SSH.NET's stat after open is skipped: $types"
+        # The manifest is written while the file is checked and renamed into place, and put in place after it.
+        $opens = @(for ($i = 0; $i -lt $requests.Count; $i++) { if ($requests[$i].Type -eq 'open') { $i } })
+        $rename = [array]::IndexOf([string[]]$requests.Type, 'rename')
+        $opens | Should -HaveCount 2 -Because $types
+        $opens[1] | Should -BeLessThan $rename -Because "the manifest's open need not wait for the file's rename: $types"
+        [array]::IndexOf([string[]]$requests.Type, 'posix-rename') | Should -BeGreaterThan $rename -Because $types
         (Get-FileHash (Join-Path $logged.KeyUserData 'counted/counted-2.bin')).Hash | Should -Be (Get-FileHash $second).Hash
     }
 

@@ -136,18 +136,22 @@ namespace TransferTools.Engine.Transfers
             return manifest;
         }
 
-        /// <summary>Writes the manifest through <paramref name="endpoint"/> next to the delivered file (atomic where the endpoint is).</summary>
+        /// <summary>
+        /// Writes the manifest through <paramref name="endpoint"/> under a temporary name in the manifest folder of
+        /// <paramref name="folder"/>; <see cref="CommitTemporaryAsync"/> then puts it in place (atomic where the endpoint is).
+        /// The temporary name is the same for every attempt of a transfer, so a resume overwrites one left behind.
+        /// </summary>
         /// <param name="folderExists">The manifest folder was made (or found) for an earlier transfer of the batch: one
         /// round trip less per file to a remote folder.</param>
-        internal async Task WriteAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, TransferOptions options, bool folderExists = false)
+        /// <returns>The temporary location.</returns>
+        internal async Task<Uri> WriteTemporaryAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, TransferOptions options, bool folderExists)
         {
             if (!folderExists)
             {
                 await endpoint.CreateDirectoryAsync(context, TransferLocation.Combine(folder, FolderName), options).ConfigureAwait(false);
             }
 
-            var final = LocationIn(folder, Id);
-            var temp = TransferLocation.Sibling(final, "." + Id + ".tmp");
+            var temp = TransferLocation.Sibling(LocationIn(folder, Id), "." + Id + ".tmp");
             var bytes = ToBytes();
             using (var stream = await endpoint.OpenWriteAsync(context, temp, 0, options).ConfigureAwait(false))
             {
@@ -155,8 +159,12 @@ namespace TransferTools.Engine.Transfers
                 await stream.FlushAsync(context.CancellationToken).ConfigureAwait(false);
             }
 
-            await endpoint.CommitAsync(context, temp, final, overwrite: true, options).ConfigureAwait(false);
+            return temp;
         }
+
+        /// <summary>Puts the manifest written by <see cref="WriteTemporaryAsync"/> in place beside the delivered file.</summary>
+        internal Task CommitTemporaryAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, Uri temporary, TransferOptions options) =>
+            endpoint.CommitAsync(context, temporary, LocationIn(folder, Id), overwrite: true, options);
 
         /// <summary>Reads the manifest of transfer <paramref name="id"/> from <paramref name="folder"/>.</summary>
         internal static async Task<TransferManifest> ReadAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, string id, TransferOptions options)

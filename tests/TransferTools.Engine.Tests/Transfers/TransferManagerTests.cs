@@ -53,6 +53,34 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public async Task A_send_to_a_remote_endpoint_leaves_its_manifest_beside_the_file_and_no_temporary()
+        {
+            // Written under a temporary name while the file is verified and delivered, then put in place.
+            var file = NewFile("remote.bin", 100_000);
+            var dest = NewFolder("remote");
+            var done = await SendThroughAsync(new FlakyEndpoint(), file, dest, new TransferOptions { ChunkSize = 16384 });
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            var manifests = Path.Combine(dest, TransferManifest.FolderName);
+            Assert.Equal(new[] { done.Id + ".json" }, Directory.GetFiles(manifests).Select(Path.GetFileName).ToArray());
+            var manifest = TransferManifest.Parse(File.ReadAllBytes(Path.Combine(manifests, done.Id + ".json")), "test");
+            Assert.Equal(Sha(file), manifest.Sha256);
+            Assert.Equal("remote.bin", manifest.Name);
+        }
+
+        [Fact]
+        public async Task A_delivery_that_fails_leaves_neither_a_manifest_nor_its_temporary()
+        {
+            var file = NewFile("refused.bin", 100_000);
+            var dest = NewFolder("refused");
+            var done = await SendThroughAsync(new FlakyEndpoint { RefuseDelivery = true }, file, dest, new TransferOptions { ChunkSize = 16384, RetryCount = 0 });
+            Assert.Equal(TransferStatus.Failed, done.Status);
+            Assert.Equal(ErrorCode.Conflict, done.ErrorCode);
+            Assert.False(File.Exists(Path.Combine(dest, "refused.bin")));
+            var manifests = Path.Combine(dest, TransferManifest.FolderName);
+            Assert.Empty(Directory.Exists(manifests) ? Directory.GetFiles(manifests) : Array.Empty<string>());
+        }
+
+        [Fact]
         public async Task Gives_up_after_the_retry_count_with_the_last_error()
         {
             var file = NewFile("down.bin", 50_000);
@@ -168,7 +196,13 @@ namespace TransferTools.Engine.Tests.Transfers
 
             public override Task<RemoteFileInfo> GetInfoAsync(OperationContext c, Uri l, TransferOptions o) => _inner.GetInfoAsync(c, l, o);
             public override Task<Stream> OpenReadAsync(OperationContext c, Uri l, long off, string? v, TransferOptions o) => _inner.OpenReadAsync(c, l, off, v, o);
-            public override Task CommitAsync(OperationContext c, Uri t, Uri f, bool ow, TransferOptions o) => _inner.CommitAsync(c, t, f, ow, o);
+            /// <summary>Refuse to put a transferred file in place (as a name taken meanwhile would); manifests still go through.</summary>
+            public bool RefuseDelivery { get; set; }
+
+            public override Task CommitAsync(OperationContext c, Uri t, Uri f, bool ow, TransferOptions o) =>
+                RefuseDelivery && t.AbsolutePath.EndsWith(".ttpart", StringComparison.Ordinal)
+                    ? Task.FromException(new PluginException(ErrorCode.Conflict, "Taken meanwhile.", errorId: "DestinationExists"))
+                    : _inner.CommitAsync(c, t, f, ow, o);
             public override Task DeleteAsync(OperationContext c, Uri l, TransferOptions o) => _inner.DeleteAsync(c, l, o);
             public override Task CreateDirectoryAsync(OperationContext c, Uri l, TransferOptions o) => _inner.CreateDirectoryAsync(c, l, o);
 

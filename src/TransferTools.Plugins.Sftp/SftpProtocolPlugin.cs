@@ -100,79 +100,121 @@ namespace TransferTools.Plugins.Sftp
             var settings = Settings(options);
             return RunAsync(context, location, options, "OpenRead", idempotent: true, async (client, loc, ct) =>
             {
-                var attributes = await SftpPathRequests.Of(client).GetAttributesAsync(loc.Path, ct).ConfigureAwait(false);
-                if (attributes.IsDirectory)
+                var requests = SshNetRequests.Instance;
+                var session = requests?.SessionOf(client);
+                var paths = settings.PendingReads > 0 && session != null ? requests!.Paths : null;
+                // The open goes out together with the stat (one round trip for both, not one each); the handle is closed
+                // again when the stat refuses the file.
+                var opening = paths?.Open(session!, loc.Path, SshNetRequests.OpenForReading, ct);
+                SftpFileAttributes attributes;
+                try
                 {
-                    throw new PluginException(ErrorCode.InvalidArgument, $"'{loc.Path}' on {loc.Host} is a folder, not a file.",
-                        errorId: "SftpSourceIsFolder", target: location);
+                    attributes = await SftpPathRequests.Of(client).GetAttributesAsync(loc.Path, ct).ConfigureAwait(false);
+                    CheckReadable(attributes, loc, location, offset, expectedVersion);
+                }
+                catch
+                {
+                    if (opening != null)
+                    {
+                        _ = CloseWhenOpenAsync(opening, paths!, session!);
+                    }
+
+                    throw;
                 }
 
-                var version = VersionOf(attributes);
-                if (!string.IsNullOrEmpty(expectedVersion) && !string.Equals(expectedVersion, version, StringComparison.Ordinal))
+                if (opening != null)
                 {
-                    throw new PluginException(ErrorCode.SourceChanged,
-                        $"'{loc.Path}' on {loc.Host} changed since the transfer began (size/time {version}, expected {expectedVersion}); it cannot be resumed.",
-                        errorId: "SftpSourceChanged", target: location);
-                }
-
-                if (offset > attributes.Size)
-                {
-                    throw new PluginException(ErrorCode.SourceChanged,
-                        $"'{loc.Path}' on {loc.Host} is {attributes.Size} bytes, shorter than the resume offset {offset}.",
-                        errorId: "SftpSourceChanged", target: location);
+                    var opened = await opening.ConfigureAwait(false);
+                    return await PipelinedReaderAsync(context, client, session!, requests!, opened, () => paths!.Close(session!, opened), loc, offset,
+                        attributes.Size, settings).ConfigureAwait(false);
                 }
 
                 if (settings.PendingReads > 0)
                 {
-                    var requests = SshNetRequests.Instance;
-                    var session = requests?.SessionOf(client);
                     if (requests != null && session != null)
                     {
-                        byte[] handle;
-                        Action closeHandle;
-                        if (requests.Paths is { } paths)
-                        {
-                            // Opened through the session: one round trip (SSH.NET's stream adds an fstat).
-                            var opened = await paths.Open(session, loc.Path, SshNetRequests.OpenForReading, ct).ConfigureAwait(false);
-                            (handle, closeHandle) = (opened, () => paths.Close(session, opened));
-                        }
-                        else
-                        {
-                            var opened = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
-                            (handle, closeHandle) = (opened.Handle, opened.Dispose);
-                        }
-
-                        return await OnHandleAsync(session, requests, closeHandle, settings, limits =>
-                        {
-                            var size = requests.ReadRequestSize(session, settings.BufferSize, limits);
-                            var inFlight = settings.RequestsInFlight(settings.PendingReads, size);
-                            context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
-                            return new SftpPipelinedReadStream(client, handle, closeHandle, session, requests, offset, attributes.Size, inFlight,
-                                size, settings.StallTimeout, e => Fail(client, loc, "Read", e));
-                        }).ConfigureAwait(false);
+                        var stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
+                        return await PipelinedReaderAsync(context, client, session, requests, stream.Handle, stream.Dispose, loc, offset, attributes.Size, settings)
+                            .ConfigureAwait(false);
                     }
 
                     context.Logger.Log(LogLevel.Verbose,
                         $"Sftp: pipelined reads are unavailable with this SSH.NET ({SshNetRequests.BindFailure ?? "no SFTP session"}); reading through SSH.NET's stream.");
                 }
 
-                var stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
-
-                try
-                {
-                    if (offset > 0)
-                    {
-                        stream.Seek(offset, SeekOrigin.Begin);
-                    }
-                }
-                catch
-                {
-                    stream.Dispose();
-                    throw;
-                }
-
-                return (Stream)new SftpStream(stream, offset, write: false, e => Fail(client, loc, "Read", e));
+                return await PlainReaderAsync(client, loc, offset, ct).ConfigureAwait(false);
             });
+        }
+
+        /// <summary>Refuses a folder, a changed file and a file shorter than the resume offset.</summary>
+        private static void CheckReadable(SftpFileAttributes attributes, SftpLocation loc, Uri location, long offset, string? expectedVersion)
+        {
+            if (attributes.IsDirectory)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{loc.Path}' on {loc.Host} is a folder, not a file.",
+                    errorId: "SftpSourceIsFolder", target: location);
+            }
+
+            var version = VersionOf(attributes);
+            if (!string.IsNullOrEmpty(expectedVersion) && !string.Equals(expectedVersion, version, StringComparison.Ordinal))
+            {
+                throw new PluginException(ErrorCode.SourceChanged,
+                    $"'{loc.Path}' on {loc.Host} changed since the transfer began (size/time {version}, expected {expectedVersion}); it cannot be resumed.",
+                    errorId: "SftpSourceChanged", target: location);
+            }
+
+            if (offset > attributes.Size)
+            {
+                throw new PluginException(ErrorCode.SourceChanged,
+                    $"'{loc.Path}' on {loc.Host} is {attributes.Size} bytes, shorter than the resume offset {offset}.",
+                    errorId: "SftpSourceChanged", target: location);
+            }
+        }
+
+        /// <summary>Closes a handle once its open completes; never throws (the open may have failed as well).</summary>
+        private static async Task CloseWhenOpenAsync(Task<byte[]> opening, SshNetRequests.PathBinding paths, object session)
+        {
+            try
+            {
+                var handle = await opening.ConfigureAwait(false);
+                await Task.Run(() => paths.Close(session, handle)).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Nothing was opened, or the connection is gone and the handle with it.
+            }
+        }
+
+        /// <summary>The pipelined reader on an open <paramref name="handle"/>.</summary>
+        private Task<Stream> PipelinedReaderAsync(OperationContext context, SftpClient client, object session, SshNetRequests requests, byte[] handle,
+            Action closeHandle, SftpLocation location, long offset, long length, SftpConnectionSettings settings) =>
+            OnHandleAsync(session, requests, closeHandle, settings, limits =>
+            {
+                var size = requests.ReadRequestSize(session, settings.BufferSize, limits);
+                var inFlight = settings.RequestsInFlight(settings.PendingReads, size);
+                context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                return new SftpPipelinedReadStream(client, handle, closeHandle, session, requests, offset, length, inFlight,
+                    size, settings.StallTimeout, e => Fail(client, location, "Read", e));
+            });
+
+        /// <summary>SSH.NET's own stream, when the pipelined reads are off or unavailable.</summary>
+        private async Task<Stream> PlainReaderAsync(SftpClient client, SftpLocation loc, long offset, CancellationToken ct)
+        {
+            var stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Read, ct).ConfigureAwait(false);
+            try
+            {
+                if (offset > 0)
+                {
+                    stream.Seek(offset, SeekOrigin.Begin);
+                }
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
+
+            return new SftpStream(stream, offset, write: false, e => Fail(client, loc, "Read", e));
         }
 
         /// <inheritdoc/>

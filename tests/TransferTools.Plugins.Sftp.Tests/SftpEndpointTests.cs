@@ -105,6 +105,26 @@ namespace TransferTools.Plugins.Sftp.Tests
         }
 
         [Fact]
+        public async Task Reading_a_folder_is_refused_every_time_and_the_session_stays_usable()
+        {
+            // The open goes out together with the stat; when the stat refuses, the handle opened meanwhile is closed in
+            // the background while the refusal is reported.
+            var folder = $"/~/readdir-{Guid.NewGuid():n}";
+            Directory.CreateDirectory(Path.Combine(_f.PasswordUserData, folder.Substring(3)));
+            for (var i = 0; i < 50; i++)
+            {
+                var e = await Assert.ThrowsAsync<PluginException>(() =>
+                    _f.Plugin.OpenReadAsync(OperationContext.None, _f.PasswordUri(folder), 0, null, _f.PasswordOptions()));
+                Assert.Equal("SftpSourceIsFolder", e.ErrorId);
+            }
+
+            var file = Local(1000, seed: 9);
+            var name = $"after-{Guid.NewGuid():n}.bin";
+            File.Copy(file, Path.Combine(_f.PasswordUserData, name));
+            Assert.Equal(1000, await EndpointDriver.DownloadAsync(_f.Plugin, _f.PasswordUri($"/~/{name}"), Path.Combine(_f.WorkDir, name), _f.PasswordOptions()));
+        }
+
+        [Fact]
         public async Task Commit_with_overwrite_takes_a_free_name_and_never_replaces_a_folder()
         {
             var name = $"replace-{Guid.NewGuid():n}";

@@ -46,6 +46,20 @@ try {
     Add-Table "SFTP upload over a 50 ms round trip, $largeMB MiB" $big 'OpenSSH sftp put' ($largeMB * 1MB) (
         'The same proxy. About 2 MiB of write requests in flight for every contender (OpenSSH: 64 x 32 KiB; Send-Transfer: 9 x 255 KiB), so throughput is in-flight bytes per round trip; ' +
         'Send-Transfer commits each 4 MiB chunk to its journal as the answers confirm it, without waiting for them.')
+
+    # Downloads: the same file, from the server's copy of it.
+    $wanDl = "$wanHome/wan-dl"
+    New-Item -ItemType Directory -Force -Path $wanDl | Out-Null
+    $remoteLarge = Join-Path $wanDl 'wan-large.bin'
+    if (-not (Test-Path $remoteLarge)) { Copy-Item $large $remoteLarge }
+    & chmod 755 $wanDl; & chmod 644 $remoteLarge
+    $down = Invoke-Case "SFTP download over 50 ms, $largeMB MiB" ([ordered]@{
+            'OpenSSH sftp get'                  = @{ Before = { Reset-Dir $dest }; Run = { Invoke-SftpBatch "get $remoteLarge $dest/wan-large.bin" $wanSsh } }
+            'rclone copy (sftp)'                = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'rclone' @('copyto', "ttwan:$remoteLarge", (Join-Path $dest 'wan-large.bin')) -Environment $wanRclone } }
+            'Receive-Transfer (sftp, verified)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$wanUri$remoteLarge' -OutputDir '$dest' $wanAuth" } }
+        })
+    Add-Table "SFTP download over a 50 ms round trip, $largeMB MiB" $down 'OpenSSH sftp get' ($largeMB * 1MB) (
+        'The same proxy. About 2 MiB of read requests in flight for every contender (OpenSSH: 64 x 32 KiB; Send-Transfer: 9 x 255 KiB).')
     Reset-WanUpload
 }
 finally {

@@ -79,6 +79,14 @@ namespace TransferTools.Bench
                 {
                     // A connection that fails ends; the others go on.
                 }
+                finally
+                {
+                    lock (_connections)
+                    {
+                        _connections.Remove(client);
+                        _connections.Remove(server);
+                    }
+                }
             }
         }
 

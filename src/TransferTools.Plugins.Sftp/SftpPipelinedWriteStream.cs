@@ -33,12 +33,12 @@ namespace TransferTools.Plugins.Sftp
         private readonly Action<SshNetRequests.Slot, int, string?> _completed;
         private readonly Stack<SshNetRequests.Slot> _free = new Stack<SshNetRequests.Slot>();
         private readonly SftpWriteWindow _window;
+        private readonly SftpWriteConfirmations _confirmations;
         private int _slots;
         private int _wakeAt;
         private SshNetRequests.Slot? _current;
         private int _fill;
         private bool _grown; // the small first slot was outgrown and dropped: every slot from now on is full-size
-        private readonly SftpWriteConfirmations _confirmations;
 
         public SftpPipelinedWriteStream(SftpClient client, byte[] handle, Action closeHandle, object session, SshNetRequests requests, long position,
             int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
@@ -216,14 +216,14 @@ namespace TransferTools.Plugins.Sftp
             var now = answered ? Stopwatch.GetTimestamp() : 0;
             lock (_lock)
             {
-                // Only full-size requests: a short first or last one would look like an idle path.
-                if (answered && slot.Length == _requestSize)
-                {
-                    _window.Answered(now - slot.SentAt);
-                }
-
                 if (answered)
                 {
+                    // Only full-size requests time the window: a short first or last one would look like an idle path.
+                    if (slot.Length == _requestSize)
+                    {
+                        _window.Answered(now - slot.SentAt);
+                    }
+
                     _confirmations.Answered(slot.Offset + slot.Length);
                 }
 

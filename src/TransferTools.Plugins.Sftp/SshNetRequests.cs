@@ -43,7 +43,6 @@ namespace TransferTools.Plugins.Sftp
         private readonly Func<object, ArraySegment<byte>> _responseData;
         private readonly Type _dataCallbackType;
         private readonly LimitsBinding? _limits;
-        private readonly PathBinding? _paths;
         private readonly ConditionalWeakTable<object, Task<SftpServerLimits?>> _limitsBySession = new ConditionalWeakTable<object, Task<SftpServerLimits?>>();
 
         /// <summary>
@@ -76,7 +75,7 @@ namespace TransferTools.Plugins.Sftp
 
         /// <summary>The session's path requests without SSH.NET's <c>realpath</c> first, or null when this SSH.NET
         /// lacks them (<see cref="SftpClient"/>'s own methods are used then).</summary>
-        public PathBinding? Paths => _paths;
+        public PathBinding? Paths { get; }
 
         /// <summary>The members behind <see cref="LimitsAsync"/>; null when this SSH.NET lacks them (requests then stay
         /// within one channel packet, as before).</summary>
@@ -96,7 +95,7 @@ namespace TransferTools.Plugins.Sftp
             Func<object, ArraySegment<byte>> responseData, Type dataCallbackType, LimitsBinding? limits, PathBinding? paths)
         {
             _limits = limits;
-            _paths = paths;
+            Paths = paths;
             _maxReadLength = maxReadLength;
             _sendRead = sendRead;
             _responseData = responseData;

@@ -1259,11 +1259,10 @@ namespace TransferTools.Engine.Transfers
         /// file is delivered (<see cref="WriteManifestAsync"/>), or removed when it is not (<see cref="AbandonManifestAsync"/>).</summary>
         private sealed class ManifestAhead
         {
-            public ManifestAhead(TransferManifest manifest, Uri folder, string folderKey, Task<Uri> temporary)
+            public ManifestAhead(TransferManifest manifest, Uri folder, Task<Uri> temporary)
             {
                 Manifest = manifest;
                 Folder = folder;
-                FolderKey = folderKey;
                 Temporary = temporary;
             }
 
@@ -1273,7 +1272,7 @@ namespace TransferTools.Engine.Transfers
             public Uri Folder { get; }
 
             /// <summary>The manifest folder's key in <see cref="TransferBatch.KnownFolders"/>.</summary>
-            public string FolderKey { get; }
+            public string FolderKey => ManifestFolderKey(Folder);
 
             /// <summary>The temporary manifest being written; faults when it could not be.</summary>
             public Task<Uri> Temporary { get; }
@@ -1284,11 +1283,13 @@ namespace TransferTools.Engine.Transfers
         {
             var manifest = NewManifest(run, final, digest);
             var folder = TransferLocation.Parent(final);
-            // KnownFolders: the same set as for destination folders, under keys no destination URI can take.
-            var folderKey = "manifests:" + folder.AbsoluteUri;
-            var folderExists = run.Batch?.KnownFolders.ContainsKey(folderKey) == true;
-            return new ManifestAhead(manifest, folder, folderKey, manifest.WriteTemporaryAsync(context, destination, folder, options, folderExists));
+            var folderExists = run.Batch?.KnownFolders.ContainsKey(ManifestFolderKey(folder)) == true;
+            return new ManifestAhead(manifest, folder, manifest.WriteTemporaryAsync(context, destination, folder, options, folderExists));
         }
+
+        /// <summary>The key in <see cref="TransferBatch.KnownFolders"/> of the manifest folder in <paramref name="folder"/>: the
+        /// same set as for destination folders, under keys no destination URI can take.</summary>
+        private static string ManifestFolderKey(Uri folder) => "manifests:" + folder.AbsoluteUri;
 
         private static TransferManifest NewManifest(RunningTransfer run, Uri final, string digest)
         {

@@ -27,7 +27,7 @@ $upload = Invoke-Case "SFTP upload, $SizeMB MiB" ([ordered]@{
         'rclone copy (sftp)'            = @{ Before = { Reset-Upload }; Run = { Measure-Process 'rclone' @('copyto', $source, "ttsftp:$upDir/payload.bin") -Environment $rcloneEnv } }
         'Send-Transfer (sftp, verified)' = @{ Before = { Reset-Upload }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$sftpUri$upDir/' $ttAuth" } }
         'Send-Transfer (sftp), session warm' = @{ Before = { Reset-Upload }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$sftpUri$upDir/' $ttAuth" -Prepare $warmUp } }
-    })
+    }) -Count $ParityRounds
 Add-Table "SFTP upload over loopback, $SizeMB MiB" $upload 'OpenSSH sftp put' $Bytes ('Key login, host key verified. Send-Transfer hashes (SHA-256) while it sends, writes under a temporary name, renames into place and leaves a manifest.' + $warmNote)
 
 $download = Invoke-Case "SFTP download, $SizeMB MiB" ([ordered]@{
@@ -35,7 +35,7 @@ $download = Invoke-Case "SFTP download, $SizeMB MiB" ([ordered]@{
         'rclone copy (sftp)'                = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'rclone' @('copyto', "ttsftp:$remoteFile", (Join-Path $dest 'payload.bin')) -Environment $rcloneEnv } }
         'Receive-Transfer (sftp, verified)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$sftpUri$remoteFile' -OutputDir '$dest' $ttAuth" } }
         'Receive-Transfer (sftp), session warm' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$sftpUri$remoteFile' -OutputDir '$dest' $ttAuth" -Prepare $warmDown } }
-    })
+    }) -Count $ParityRounds
 Add-Table "SFTP download over loopback, $SizeMB MiB" $download 'OpenSSH sftp get' $Bytes ('Receive-Transfer hashes while it receives and renames into place after the check.' + $warmNote)
 Reset-Upload
 

@@ -1339,7 +1339,8 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>Removes a manifest started ahead of a delivery that failed. Never throws: the transfer's own failure is
-        /// what matters, and a temporary manifest left behind (a cancelled or dead connection) is overwritten by the resume.</summary>
+        /// what matters. One left behind (a stopped transfer or a dead connection) is overwritten by the resume, or removed
+        /// with the temporary file when the transfer is cancelled (<see cref="RemoveTemporaryAsync"/>).</summary>
         private static async Task AbandonManifestAsync(ManifestAhead ahead, ITransferEndpoint destination, OperationContext context, TransferOptions options)
         {
             try
@@ -1365,6 +1366,12 @@ namespace TransferTools.Engine.Transfers
                 var endpoint = record.Direction == TransferDirection.Receive ? _local
                     : remote ?? await ResolveEndpointAsync(context, record.Protocol).ConfigureAwait(false);
                 await endpoint.DeleteAsync(context, new Uri(record.TemporaryUri), record.ToOptions()).ConfigureAwait(false);
+                if (record.Direction == TransferDirection.Send && record.FinalUri != null)
+                {
+                    // A send stopped while its manifest was being written ahead of the delivery (WriteManifestAsync).
+                    var manifest = TransferManifest.TemporaryLocationIn(TransferLocation.Parent(new Uri(record.FinalUri)), record.Id);
+                    await TryDeleteAsync(endpoint, context, manifest, record.ToOptions()).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (!(e is OutOfMemoryException))
             {

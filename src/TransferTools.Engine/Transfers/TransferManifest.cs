@@ -46,6 +46,11 @@ namespace TransferTools.Engine.Transfers
         public static Uri LocationIn(Uri folder, string id) =>
             TransferLocation.Combine(TransferLocation.Combine(folder, FolderName), id + ".json");
 
+        /// <summary>Where <see cref="WriteTemporaryAsync"/> writes the manifest of transfer <paramref name="id"/> before it is
+        /// put in place: the same name for every attempt, so a resume overwrites one left behind and a cancel can remove it.</summary>
+        internal static Uri TemporaryLocationIn(Uri folder, string id) =>
+            TransferLocation.Sibling(LocationIn(folder, id), "." + id + ".tmp");
+
         private static readonly JsonSerializerOptions LineJson = new JsonSerializerOptions
         {
             WriteIndented = false,
@@ -139,7 +144,6 @@ namespace TransferTools.Engine.Transfers
         /// <summary>
         /// Writes the manifest through <paramref name="endpoint"/> under a temporary name in the manifest folder of
         /// <paramref name="folder"/>; <see cref="CommitTemporaryAsync"/> then puts it in place (atomic where the endpoint is).
-        /// The temporary name is the same for every attempt of a transfer, so a resume overwrites one left behind.
         /// </summary>
         /// <param name="folderExists">The manifest folder was made (or found) for an earlier transfer of the batch: one
         /// round trip less per file to a remote folder.</param>
@@ -151,7 +155,7 @@ namespace TransferTools.Engine.Transfers
                 await endpoint.CreateDirectoryAsync(context, TransferLocation.Combine(folder, FolderName), options).ConfigureAwait(false);
             }
 
-            var temp = TransferLocation.Sibling(LocationIn(folder, Id), "." + Id + ".tmp");
+            var temp = TemporaryLocationIn(folder, Id);
             var bytes = ToBytes();
             using (var stream = await endpoint.OpenWriteAsync(context, temp, 0, options).ConfigureAwait(false))
             {

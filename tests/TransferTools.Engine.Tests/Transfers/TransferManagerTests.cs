@@ -81,6 +81,27 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public async Task A_send_cancelled_during_its_delivery_leaves_no_temporary_manifest()
+        {
+            // Stopped after its manifest was written ahead: the stopped transfer cannot remove it (its requests are
+            // cancelled too), so the cancel removes it with the temporary file.
+            var file = NewFile("held.bin", 100_000);
+            var dest = NewFolder("held");
+            var endpoint = new FlakyEndpoint { DeliveryHeld = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously) };
+            var started = await Session.Transfers.SendAsync(Context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 16384 } },
+                endpoint, endpoint);
+            await endpoint.DeliveryHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var manifests = Path.Combine(dest, TransferManifest.FolderName);
+            var written = Directory.GetFiles(manifests).Select(Path.GetFileName).ToArray();
+            Assert.Equal(new[] { "." + started.Id + ".tmp" }, written);
+
+            var stopped = await Session.Transfers.StopAsync(Context, started.Id);
+            Assert.Equal(TransferStatus.Cancelled, stopped.Status);
+            Assert.Empty(Directory.GetFiles(manifests));
+            Assert.Empty(Directory.GetFiles(dest));
+        }
+
+        [Fact]
         public async Task Gives_up_after_the_retry_count_with_the_last_error()
         {
             var file = NewFile("down.bin", 50_000);
@@ -199,11 +220,33 @@ namespace TransferTools.Engine.Tests.Transfers
             /// <summary>Refuse to put a transferred file in place (as a name taken meanwhile would); manifests still go through.</summary>
             public bool RefuseDelivery { get; set; }
 
-            public override Task CommitAsync(OperationContext c, Uri t, Uri f, bool ow, TransferOptions o) =>
-                RefuseDelivery && t.AbsolutePath.EndsWith(".ttpart", StringComparison.Ordinal)
-                    ? Task.FromException(new PluginException(ErrorCode.Conflict, "Taken meanwhile.", errorId: "DestinationExists"))
-                    : _inner.CommitAsync(c, t, f, ow, o);
-            public override Task DeleteAsync(OperationContext c, Uri l, TransferOptions o) => _inner.DeleteAsync(c, l, o);
+            /// <summary>Hold the delivery of a transferred file until the transfer is stopped; set once it is being held.</summary>
+            public TaskCompletionSource<bool>? DeliveryHeld { get; set; }
+
+            public override async Task CommitAsync(OperationContext c, Uri t, Uri f, bool ow, TransferOptions o)
+            {
+                var delivery = t.AbsolutePath.EndsWith(".ttpart", StringComparison.Ordinal);
+                if (delivery && RefuseDelivery)
+                {
+                    throw new PluginException(ErrorCode.Conflict, "Taken meanwhile.", errorId: "DestinationExists");
+                }
+
+                if (delivery && DeliveryHeld != null)
+                {
+                    DeliveryHeld.TrySetResult(true);
+                    await Task.Delay(Timeout.Infinite, c.CancellationToken);
+                }
+
+                await _inner.CommitAsync(c, t, f, ow, o);
+            }
+
+            // Like a network plugin's: a stopped transfer's token stops its requests too.
+            public override Task DeleteAsync(OperationContext c, Uri l, TransferOptions o)
+            {
+                c.CancellationToken.ThrowIfCancellationRequested();
+                return _inner.DeleteAsync(c, l, o);
+            }
+
             public override Task CreateDirectoryAsync(OperationContext c, Uri l, TransferOptions o) => _inner.CreateDirectoryAsync(c, l, o);
 
             public override async Task<Stream> OpenWriteAsync(OperationContext c, Uri l, long off, TransferOptions o)

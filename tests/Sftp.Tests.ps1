@@ -108,6 +108,21 @@ Describe 'Sftp transfers' {
         "$($err[0])" | Should -BeLike "*$($sshd.HostKeyFingerprint)*"
     }
 
+    It 'resumes a transfer refused for a wrong host key once the right one is given' {
+        # What the refusal tells the user to do: pin the right fingerprint, and Resume-Transfer continues it.
+        $file = New-TestFile -Path (Join-Path $work 'rekeyed.bin') -Size 2MB -Seed 7
+        $wrong = 'SHA256:' + [Convert]::ToBase64String([byte[]]::new(32)).TrimEnd('=')
+        $err = $null
+        Send-Transfer -Path $file -Destination "$base/~/rekeyed/" -Credential $pass -HostKeyFingerprint $wrong -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SftpHostKeyMismatch*'
+        $failed = Get-TransferStatus | Where-Object Source -eq $file
+        $failed.Status | Should -Be 'Failed'
+
+        $done = Resume-Transfer -Id $failed.Id -Credential $pass -HostKeyFingerprint $sshd.HostKeyFingerprint
+        $done.Status | Should -Be 'Completed'
+        (Get-FileHash (Join-Path $sshd.PasswordUserData 'rekeyed/rekeyed.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
     It 'refuses an unknown host key, never trusting it silently' {
         $file = New-TestFile -Path (Join-Path $work 'unknown.bin') -Size 1KB
         $empty = Join-Path $work 'empty_known_hosts'

@@ -8,6 +8,9 @@ namespace TransferTools.Commands
     /// <para type="synopsis">Resumes failed, interrupted or suspended transfers from their last verified chunk — in this process or a new one after a crash.</para>
     /// <para type="description">The partial data is checked chunk by chunk against the journal; a damaged chunk and everything after it is sent
     /// again. A source that changed since the transfer began is refused (SourceChanged). The result reports ResumedFrom, the bytes not sent again.</para>
+    /// <para type="description">Options given here replace the transfer's own for the rest of it: -Force or -Conflict after DestinationExists,
+    /// -HostKeyFingerprint after the server's key changed, -KeyFile, -Credential (never journaled, so needed again), -ProtocolOption (added
+    /// to the journaled ones), -MaxBytesPerSecond, -RetryCount and -StallTimeoutSeconds. -ChunkSize cannot change (ChunkSizeFixed).</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Resume, "Transfer", SupportsShouldProcess = true)]
     [OutputType(typeof(Transfer))]
@@ -47,11 +50,18 @@ namespace TransferTools.Commands
         private ResumeOverrides BuildOverrides()
         {
             var bound = MyInvocation.BoundParameters;
+            var given = BuildOptions();
             return new ResumeOverrides
             {
                 Conflict = bound.ContainsKey(nameof(Conflict)) ? Conflict : Force.IsPresent ? ConflictPolicy.Overwrite : (ConflictPolicy?)null,
                 MaxBytesPerSecond = bound.ContainsKey(nameof(MaxBytesPerSecond)) ? MaxBytesPerSecond : (long?)null,
-                Credential = Credential?.GetNetworkCredential(),
+                Credential = given.Credential,
+                RetryCount = bound.ContainsKey(nameof(RetryCount)) ? RetryCount : (int?)null,
+                StallTimeout = bound.ContainsKey(nameof(StallTimeoutSeconds)) ? given.StallTimeout : (System.TimeSpan?)null,
+                KeyFile = given.KeyFile,
+                HostKeyFingerprint = given.HostKeyFingerprint,
+                Custom = bound.ContainsKey(nameof(ProtocolOption)) ? given.Custom : null,
+                ChunkSize = bound.ContainsKey(nameof(ChunkSize)) ? ChunkSize : (int?)null,
             };
         }
     }

@@ -166,6 +166,40 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public async Task A_resume_takes_the_options_it_is_given_and_refuses_a_new_chunk_size()
+        {
+            var file = NewFile("again.bin", 100_000);
+            var dest = NewFolder("again");
+            File.WriteAllText(Path.Combine(dest, "again.bin"), "taken");
+            var started = await Session.Transfers.StartSendAsync(Context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 16384 } });
+            var failed = (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+            Assert.Equal(ErrorCode.Conflict, failed.ErrorCode);
+
+            var refused = await Assert.ThrowsAsync<PluginException>(() =>
+                Session.Transfers.StartResumeAsync(Context, started.Id, new ResumeOverrides { ChunkSize = 65536, Conflict = ConflictPolicy.Overwrite }));
+            Assert.Equal("ChunkSizeFixed", refused.ErrorId);
+            Assert.Equal(ConflictPolicy.Fail, Session.Transfers.Journal.TryLoad(started.Id)!.Conflict);
+
+            var overrides = new ResumeOverrides
+            {
+                ChunkSize = 16384, // the same as the transfer's: accepted
+                Conflict = ConflictPolicy.Overwrite,
+                RetryCount = 7,
+                StallTimeout = TimeSpan.FromSeconds(9),
+                KeyFile = "/keys/id_ed25519",
+                HostKeyFingerprint = "SHA256:" + new string('A', 43),
+                Custom = new Dictionary<string, string> { ["KnownHostsPath"] = "/keys/known_hosts" },
+            };
+            var resumed = await Session.Transfers.StartResumeAsync(Context, started.Id, overrides);
+            var done = (await Session.Transfers.WaitAsync(Context, resumed.Id)).Transfer;
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.Equal(Sha(file), Sha(Path.Combine(dest, "again.bin")));
+            var record = Session.Transfers.Journal.TryLoad(started.Id)!;
+            Assert.Equal((7, 9.0, "/keys/id_ed25519", overrides.HostKeyFingerprint), (record.RetryCount, record.StallTimeoutSeconds, record.KeyFile, record.HostKeyFingerprint));
+            Assert.Equal("/keys/known_hosts", record.Custom["KnownHostsPath"]);
+        }
+
+        [Fact]
         public void Backoff_grows_exponentially_within_jitter_and_is_capped()
         {
             var baseDelay = TimeSpan.FromSeconds(1);

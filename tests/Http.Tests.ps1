@@ -97,3 +97,60 @@ Receive-Transfer -Source '$($nginx.BaseUri)/slow/slow.bin' -OutputDir '$out' -Ch
         "$($err[0])" | Should -BeLike '*503*'
     }
 }
+
+Describe 'Https' {
+    BeforeAll {
+        $script:tlsFile = New-TestFile -Path (Join-Path $nginx.FilesRoot 'tls.bin') -Size 1MB -Seed 11
+        $script:tlsUri = "$($nginx.HttpsBaseUri)/files/tls.bin"
+    }
+
+    It 'refuses a certificate from a CA this machine does not trust, saying why and which certificate' {
+        $out = Join-Path $work 'tls-refused'
+        $err = $null
+        Receive-Transfer -Source $tlsUri -OutputDir $out -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HttpTlsError*'
+        $err[0].CategoryInfo.Category | Should -Be 'SecurityError'
+        "$($err[0])" | Should -BeLike '*not signed by a certificate authority this machine trusts*'
+        "$($err[0])" | Should -BeLike "*issued by 'CN=TransferTools test CA'*"
+        Test-Path (Join-Path $out 'tls.bin') | Should -BeFalse
+    }
+
+    It 'downloads from that server with SkipCertificateCheck, byte-identical' {
+        $out = Join-Path $work 'tls-skipped'
+        $t = Receive-Transfer -Source $tlsUri -OutputDir $out -ProtocolOption @{ SkipCertificateCheck = 'true' }
+        $t.Status | Should -Be 'Completed'
+        (Get-FileHash (Join-Path $out 'tls.bin')).Hash | Should -Be (Get-FileHash $tlsFile).Hash
+    }
+
+    It 'validates against the trusted CAs: accepts the certificate for its address, refuses it for another name' {
+        # A new process whose whole trust store is the test CA (SSL_CERT_FILE), as a public server's CA is trusted.
+        $out = Join-Path $work 'tls-trusted'
+        $env:SSL_CERT_FILE = $nginx.CaCertificate
+        try {
+            $result = Invoke-InNewProcess -ArgumentList $tlsUri, $out -ScriptBlock {
+                param($uri, $out)
+                $ok = Receive-Transfer -Source $uri -OutputDir $out
+                $err = $null
+                Receive-Transfer -Source ($uri -replace '127\.0\.0\.1', 'localhost') -OutputDir "$out-byname" -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+                [pscustomobject]@{ Status = "$($ok.Status)"; ErrorId = $err[0].FullyQualifiedErrorId; Message = "$($err[0])" }
+            }
+        }
+        finally {
+            Remove-Item Env:SSL_CERT_FILE
+        }
+
+        $result.Status | Should -Be 'Completed'
+        (Get-FileHash (Join-Path $out 'tls.bin')).Hash | Should -Be (Get-FileHash $tlsFile).Hash
+        $result.ErrorId | Should -BeLike 'HttpTlsError*'
+        $result.Message | Should -BeLike "*not issued for 'localhost'*"
+        $result.Message | Should -Not -BeLike '*not signed by*'
+    }
+
+    It 'says the handshake failed, not that a certificate was refused, when the port does not speak TLS' {
+        $err = $null
+        Receive-Transfer -Source (($nginx.BaseUri -replace '^http:', 'https:') + '/files/tls.bin') -OutputDir (Join-Path $work 'tls-plain') -RetryCount 0 `
+            -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HttpTlsHandshakeFailed*'
+        "$($err[0])" | Should -BeLike '*Is the server speaking TLS on this port*'
+    }
+}

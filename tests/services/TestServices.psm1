@@ -505,12 +505,36 @@ function Stop-TestSshd {
 
 #region nginx
 
+function New-TestCertificateAuthority {
+    <#
+    .SYNOPSIS
+        Makes a private CA and a server certificate it signs for one IP address (openssl, ECDSA P-256, valid 2 days).
+        Returns the paths of the CA certificate, the server certificate and the server key.
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $ServerAddress)
+    [System.IO.Directory]::CreateDirectory($Path) | Out-Null
+    $ca = Join-Path $Path 'ca.crt'; $caKey = Join-Path $Path 'ca.key'
+    $crt = Join-Path $Path 'server.crt'; $key = Join-Path $Path 'server.key'; $csr = Join-Path $Path 'server.csr'
+    $ext = Join-Path $Path 'server.ext'
+    Set-Content -LiteralPath $ext -Value "subjectAltName=IP:$ServerAddress`nbasicConstraints=CA:FALSE`nextendedKeyUsage=serverAuth`nkeyUsage=critical,digitalSignature"
+    Invoke-Native -FilePath 'openssl' -ArgumentList @('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+        '-subj', '/CN=TransferTools test CA', '-keyout', $caKey, '-out', $ca,
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign') | Out-Null
+    Invoke-Native -FilePath 'openssl' -ArgumentList @('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-subj', "/CN=$ServerAddress", '-keyout', $key, '-out', $csr) | Out-Null
+    Invoke-Native -FilePath 'openssl' -ArgumentList @('x509', '-req', '-in', $csr, '-CA', $ca, '-CAkey', $caKey, '-CAcreateserial',
+        '-days', '2', '-extfile', $ext, '-out', $crt) | Out-Null
+    [pscustomobject]@{ CaCertificate = $ca; ServerCertificate = $crt; ServerKey = $key }
+}
+
 function Start-TestNginx {
     <#
     .SYNOPSIS
         Starts nginx on 127.0.0.1:<free port>: /files/ (static, ETag, Range), /dav/ (WebDAV),
         /basic/ (Basic auth over the same files), /denied/ (403), /flaky/ (503), /slow/ (rate
-        limited files), /index/ (JSON directory listing of files).
+        limited files), /index/ (JSON directory listing of files); and /files/ over HTTPS on a second
+        port (HttpsBaseUri), with a certificate for 127.0.0.1 from a private CA (CaCertificate).
     #>
     [CmdletBinding()]
     param(
@@ -535,6 +559,10 @@ function Start-TestNginx {
     $davExt = '/usr/lib/nginx/modules/ngx_http_dav_ext_module.so'
     $loadDavExt = if (Test-Path $davExt) { "load_module $davExt;" } else { '' }
     $davExtMethods = if (Test-Path $davExt) { 'dav_ext_methods PROPFIND OPTIONS;' } else { '' }
+    # HTTPS on a second port: a private CA (trusted by no one unless a test names it in SSL_CERT_FILE) and a server
+    # certificate it signed for the IP address 127.0.0.1 only, so https://localhost is a name mismatch.
+    $tlsPort = Get-FreeTcpPort
+    $tls = New-TestCertificateAuthority -Path (Join-Path $prefix 'tls') -ServerAddress '127.0.0.1'
     $t = Join-Path $prefix 'tmp'
     $conf = Join-Path $prefix 'nginx.conf'
     $errorLog = Join-Path $prefix 'logs/error.log'
@@ -583,6 +611,14 @@ http {
         location /flaky/  { add_header Retry-After 1 always; return 503; }
         location = /health { return 200 "ok\n"; }
     }
+    server {
+        listen 127.0.0.1:$tlsPort ssl;
+        server_name 127.0.0.1;
+        ssl_certificate $($tls.ServerCertificate);
+        ssl_certificate_key $($tls.ServerKey);
+        root $($r.Path);
+        location /files/ { }
+    }
 }
 "@ | Set-Content -LiteralPath $conf -Encoding utf8NoBOM
 
@@ -595,6 +631,9 @@ http {
         Host          = '127.0.0.1'
         Port          = $Port
         BaseUri       = "http://127.0.0.1:$Port"
+        TlsPort       = $tlsPort
+        HttpsBaseUri  = "https://127.0.0.1:$tlsPort"
+        CaCertificate = $tls.CaCertificate
         FilesRoot     = $files
         DavRoot       = $dav
         BasicUser     = $basicUser

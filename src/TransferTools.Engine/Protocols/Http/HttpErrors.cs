@@ -3,8 +3,10 @@ using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using TransferTools.Abstractions;
 
 namespace TransferTools.Engine.Protocols.Http
@@ -53,8 +55,88 @@ namespace TransferTools.Engine.Protocols.Http
             return new PluginException(ErrorCode.Unknown, what + ".", errorId: "HttpUnexpectedStatus", target: Redact(uri));
         }
 
+        /// <summary>The key under which <see cref="RememberCertificateVerdict"/> leaves a refused certificate's description on its request.</summary>
+        private const string CertificateRefusalKey = "TransferTools.CertificateRefusal";
+
+        /// <summary>
+        /// A certificate validation callback that returns the platform's own verdict (valid only when it found no error)
+        /// and, when it refuses, notes on the request what was wrong, for <see cref="FromException"/>.
+        /// </summary>
+        public static bool RememberCertificateVerdict(HttpRequestMessage request, X509Certificate2? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if (errors == SslPolicyErrors.None)
+            {
+                return true;
+            }
+
+            try
+            {
+#pragma warning disable CS0618 // Properties: the netstandard2.0 surface this assembly is built against.
+                request.Properties[CertificateRefusalKey] = DescribeRefusal(request.RequestUri, certificate, chain, errors);
+#pragma warning restore CS0618
+            }
+            catch (Exception)
+            {
+                // Only the message loses its detail; the certificate is refused all the same.
+            }
+
+            return false;
+        }
+
+        /// <summary>What was wrong with a refused server certificate, in words, with what identifies it.</summary>
+        internal static string DescribeRefusal(Uri? uri, X509Certificate2? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            var reasons = new System.Collections.Generic.List<string>();
+            if ((errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+            {
+                reasons.Add("the server sent no certificate");
+            }
+
+            if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+            {
+                reasons.Add($"it is not issued for '{uri?.Host}'");
+            }
+
+            if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+            {
+                var status = chain?.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status) ?? X509ChainStatusFlags.NoError;
+                if ((status & (X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain)) != 0)
+                {
+                    reasons.Add("it is not signed by a certificate authority this machine trusts (self-signed, or a private CA)");
+                }
+
+                if ((status & X509ChainStatusFlags.NotTimeValid) != 0)
+                {
+                    reasons.Add("it has expired or is not valid yet");
+                }
+
+                if ((status & X509ChainStatusFlags.Revoked) != 0)
+                {
+                    reasons.Add("it has been revoked");
+                }
+
+                var other = status & ~(X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.Revoked);
+                if (other != X509ChainStatusFlags.NoError || status == X509ChainStatusFlags.NoError)
+                {
+                    reasons.Add($"its chain does not validate ({(status == X509ChainStatusFlags.NoError ? "no detail" : other.ToString())})");
+                }
+            }
+
+            var identity = certificate is null ? ""
+                : string.Format(System.Globalization.CultureInfo.InvariantCulture, " (certificate '{0}', issued by '{1}', valid {2:yyyy-MM-dd} to {3:yyyy-MM-dd}, SHA-256 {4})",
+                    certificate.Subject, certificate.Issuer, certificate.NotBefore.ToUniversalTime(), certificate.NotAfter.ToUniversalTime(), Sha256Thumbprint(certificate));
+            return string.Join("; ", reasons) + identity;
+        }
+
+        private static string Sha256Thumbprint(X509Certificate2 certificate)
+        {
+            using var sha = System.Security.Cryptography.SHA256.Create();
+            return BitConverter.ToString(sha.ComputeHash(certificate.RawData)).Replace("-", "");
+        }
+
         /// <summary>The error for an exception thrown while talking to <paramref name="uri"/>.</summary>
-        public static PluginException FromException(Exception e, Uri uri, string operation)
+        /// <param name="request">The request that failed, when known: a refused certificate is described on it.</param>
+        public static PluginException FromException(Exception e, Uri uri, string operation, HttpRequestMessage? request = null)
         {
             if (e is PluginException pe)
             {
@@ -63,16 +145,33 @@ namespace TransferTools.Engine.Protocols.Http
 
             if (e is AggregateException ae && ae.InnerExceptions.Count == 1)
             {
-                return FromException(ae.InnerExceptions[0], uri, operation);
+                return FromException(ae.InnerExceptions[0], uri, operation, request);
             }
 
             var where = $"{operation} {Redact(uri)}";
             if (Find<AuthenticationException>(e) is AuthenticationException tls)
             {
+                string? refusal = null;
+#pragma warning disable CS0618
+                if (request != null && request.Properties.TryGetValue(CertificateRefusalKey, out var noted))
+#pragma warning restore CS0618
+                {
+                    refusal = noted as string;
+                }
+
+                if (refusal != null || (request is null && tls.Message.IndexOf("certificate", StringComparison.OrdinalIgnoreCase) >= 0))
+                {
+                    return new PluginException(ErrorCode.SecurityError,
+                        $"{where}: the server's TLS certificate was refused: {refusal ?? tls.Message}. Certificates are always validated; " +
+                        "trust the issuing CA on this machine, or (only for a server you control) pass -ProtocolOption @{ SkipCertificateCheck = 'true' } " +
+                        "or set SkipCertificateCheck in the Http plugin configuration.",
+                        e, "HttpTlsError", Redact(uri));
+                }
+
                 return new PluginException(ErrorCode.SecurityError,
-                    $"{where}: the server's TLS certificate was not accepted ({tls.Message}). Certificates are always validated; " +
-                    "trust the issuing CA on this machine, or (only for a server you control) set SkipCertificateCheck in the Http plugin configuration.",
-                    e, "HttpTlsError", Redact(uri));
+                    $"{where}: the TLS handshake failed before any certificate was checked ({tls.Message}). Is the server speaking TLS on this port " +
+                    "(an http:// server addressed as https://?), and does it offer a TLS version and cipher this machine accepts?",
+                    e, "HttpTlsHandshakeFailed", Redact(uri));
             }
 
             if (e is OperationCanceledException)

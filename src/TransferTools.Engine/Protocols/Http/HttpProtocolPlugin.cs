@@ -487,7 +487,7 @@ namespace TransferTools.Engine.Protocols.Http
                     }
                     catch (Exception e)
                     {
-                        throw HttpErrors.FromException(e, current, operation);
+                        throw HttpErrors.FromException(e, current, operation, request);
                     }
                 }
 
@@ -580,6 +580,12 @@ namespace TransferTools.Engine.Protocols.Http
             if (insecure)
             {
                 handler.ServerCertificateCustomValidationCallback = (_, _, _, _) => true;
+            }
+            else
+            {
+                // The platform's verdict, unchanged; what it objected to is kept on the request, so the error can say
+                // why (an unknown CA, an expired certificate, another name) instead of only that the handshake failed.
+                handler.ServerCertificateCustomValidationCallback = HttpErrors.RememberCertificateVerdict;
             }
 
             var client = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };

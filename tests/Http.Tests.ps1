@@ -80,11 +80,17 @@ Receive-Transfer -Source '$($nginx.BaseUri)/slow/slow.bin' -OutputDir '$out' -Ch
         $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
     }
 
-    It 'needs -Credential for Basic auth' {
+    It 'needs -Credential for Basic auth, and says when the one sent is refused' {
         New-TestFile -Path (Join-Path $nginx.FilesRoot 'secret.bin') -Size 10KB | Out-Null
         $err = $null
         Receive-Transfer -Source "$($nginx.BaseUri)/basic/secret.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+        "$($err[0])" | Should -BeLike '*Pass -Credential*'
+        $wrong = [pscredential]::new($nginx.BasicUser, (ConvertTo-SecureString 'not-the-password' -AsPlainText -Force))
+        Receive-Transfer -Source "$($nginx.BaseUri)/basic/secret.bin" -OutputDir $work -Credential $wrong -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HttpUnauthorized*'
+        "$($err[0])" | Should -BeLike '*refused the Basic credentials sent*'
+        "$($err[0])" | Should -Not -BeLike '*not-the-password*'
         $cred = [pscredential]::new($nginx.BasicUser, (ConvertTo-SecureString $nginx.BasicPassword -AsPlainText -Force))
         $out = New-Item -ItemType Directory -Path (Join-Path $work 'basic')
         (Receive-Transfer -Source "$($nginx.BaseUri)/basic/secret.bin" -OutputDir $out -Credential $cred).Status | Should -Be 'Completed'

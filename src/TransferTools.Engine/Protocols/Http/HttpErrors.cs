@@ -26,8 +26,11 @@ namespace TransferTools.Engine.Protocols.Http
                     return new PluginException(ErrorCode.NotFound, $"{what}: nothing is there.", errorId: "HttpNotFound", target: Redact(uri));
                 case 401:
                 case 407:
+                    var sent = response.RequestMessage?.Headers.Authorization?.Scheme;
                     return new PluginException(ErrorCode.AuthenticationFailed,
-                        $"{what}: the request was not authenticated. Pass -Credential (HTTP Basic), or connect a session whose token this server accepts.",
+                        sent != null
+                            ? $"{what}: the server refused the {sent} credentials sent. Check the user name and password of -Credential, or the session's token."
+                            : $"{what}: the request was not authenticated. Pass -Credential (HTTP Basic), or connect a session whose token this server accepts.",
                         errorId: "HttpUnauthorized", target: Redact(uri));
                 case 403:
                     return new PluginException(ErrorCode.PermissionDenied, $"{what}: access is forbidden.", errorId: "HttpForbidden", target: Redact(uri));

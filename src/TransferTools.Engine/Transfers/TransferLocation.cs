@@ -59,7 +59,11 @@ namespace TransferTools.Engine.Transfers
             return char.IsLetter(text[0]);
         }
 
-        /// <summary>How users see a location: the local path for <c>file://</c>, otherwise the URI without credentials.</summary>
+        /// <summary>
+        /// How users see a location: the local path for <c>file://</c>, otherwise the URI without credentials, its path as
+        /// readable as it can be while it still reads back as the same URI: "report (1).csv", not "report%20%281%29.csv";
+        /// only '%', '#', '?' and a '/' inside a name stay escaped.
+        /// </summary>
         public static string Display(Uri uri)
         {
             if (string.Equals(uri.Scheme, "file", StringComparison.OrdinalIgnoreCase))
@@ -70,11 +74,41 @@ namespace TransferTools.Engine.Transfers
             if (!string.IsNullOrEmpty(uri.UserInfo) && uri.UserInfo.Contains(":"))
             {
                 // Never show a password typed into a URI.
-                var builder = new UriBuilder(uri) { Password = "" };
-                return builder.Uri.ToString();
+                uri = new UriBuilder(uri) { Password = "" }.Uri;
             }
 
-            return uri.ToString();
+            var text = uri.ToString();
+            var pathStart = text.IndexOf('/', uri.Scheme.Length + 3);
+            if (pathStart < 0 || text.IndexOf('%', pathStart) < 0)
+            {
+                return text;
+            }
+
+            var end = text.IndexOfAny(new[] { '?', '#' }, pathStart);
+            end = end < 0 ? text.Length : end;
+            return text.Substring(0, pathStart) + ReadablePath(text.Substring(pathStart, end - pathStart)) + text.Substring(end);
+        }
+
+        /// <summary>Unescapes the characters of a URI path that mean the same escaped or not (RFC 3986 sub-delims, ':' and '@').</summary>
+        private static string ReadablePath(string path)
+        {
+            var result = new System.Text.StringBuilder(path.Length);
+            for (var i = 0; i < path.Length; i++)
+            {
+                if (path[i] == '%' && i + 2 < path.Length
+                    && int.TryParse(path.Substring(i + 1, 2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var code)
+                    && "!$&'()*+,;=:@".IndexOf((char)code) >= 0)
+                {
+                    result.Append((char)code);
+                    i += 2;
+                }
+                else
+                {
+                    result.Append(path[i]);
+                }
+            }
+
+            return result.ToString();
         }
 
         /// <summary>True when the URI names a folder explicitly (ends with '/').</summary>

@@ -232,6 +232,12 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.True(TransferLocation.LooksLikeUri("storage://LocalStore/a"));
             Assert.False(TransferLocation.LooksLikeUri("C:\\x"));
             Assert.Equal("https://u@h/f", TransferLocation.Display(new Uri("https://u:secret@h/f")));
+            // Readable, and still the same URI when typed back: only what would change its meaning stays escaped.
+            var renamed = TransferLocation.Renamed(new Uri("sftp://u@h/~/in/a#b 100%.csv".Replace("#", "%23").Replace("100%", "100%25")), 1);
+            var shown = TransferLocation.Display(renamed);
+            Assert.Equal("sftp://u@h/~/in/a%23b 100%25 (1).csv", shown);
+            Assert.Equal("a#b 100% (1).csv", TransferLocation.FileName(new Uri(shown)));
+            Assert.Equal("https://h/x/r (1);v=2.txt?sig=%28x%29", TransferLocation.Display(new Uri("https://h/x/r%20%281%29%3Bv%3D2.txt?sig=%28x%29")));
         }
 
         /// <summary>The FileSystem endpoint with injected failures.</summary>

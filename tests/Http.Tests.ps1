@@ -74,6 +74,16 @@ Receive-Transfer -Source '$($nginx.BaseUri)/slow/slow.bin' -OutputDir '$out' -Ch
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
+    It 'says an upload needs a location that accepts PUT when the server refuses the method' {
+        $file = New-TestFile -Path (Join-Path $work 'nodav.bin') -Size 1KB
+        $err = $null
+        Send-Transfer -Path $file -Destination "$($nginx.BaseUri)/files/nodav/" -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HttpMethodNotAllowed*'
+        $err[0].CategoryInfo.Category | Should -Be 'NotImplemented'
+        "$($err[0])" | Should -BeLike '*accepts PUT*WebDAV*'
+        Test-Path (Join-Path $nginx.FilesRoot 'nodav') | Should -BeFalse
+    }
+
     It 'maps 403 to PermissionDenied' {
         $err = $null
         Receive-Transfer -Source "$($nginx.BaseUri)/denied/x.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue

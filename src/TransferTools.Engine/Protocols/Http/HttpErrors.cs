@@ -42,7 +42,10 @@ namespace TransferTools.Engine.Protocols.Http
                     return new PluginException(ErrorCode.SourceChanged, $"{what}: the resource changed.", errorId: "HttpPreconditionFailed", target: Redact(uri));
                 case 405:
                 case 501:
-                    return new PluginException(ErrorCode.NotSupported, $"{what}: the server does not allow this method here.",
+                    var writing = operation == "CreateDirectory" || operation == "Upload" || operation == "Commit";
+                    return new PluginException(ErrorCode.NotSupported,
+                        $"{what}: the server does not allow this method here." +
+                        (writing ? " Uploads need a location that accepts PUT (and MKCOL for new folders), such as a WebDAV folder." : ""),
                         errorId: "HttpMethodNotAllowed", target: Redact(uri));
                 case 413:
                 case 507:

@@ -141,8 +141,8 @@ namespace TransferTools.Engine.Protocols.Http
         }
 
         /// <summary>The error for an exception thrown while talking to <paramref name="uri"/>.</summary>
-        /// <param name="request">The request that failed, when known: a refused certificate is described on it.</param>
-        public static PluginException FromException(Exception e, Uri uri, string operation, HttpRequestMessage? request = null)
+        /// <param name="request">The request that failed: a refused certificate is described on it (<see cref="RememberCertificateVerdict"/>).</param>
+        public static PluginException FromException(Exception e, Uri uri, string operation, HttpRequestMessage? request)
         {
             if (e is PluginException pe)
             {
@@ -165,10 +165,10 @@ namespace TransferTools.Engine.Protocols.Http
                     refusal = noted as string;
                 }
 
-                if (refusal != null || (request is null && tls.Message.IndexOf("certificate", StringComparison.OrdinalIgnoreCase) >= 0))
+                if (refusal != null)
                 {
                     return new PluginException(ErrorCode.SecurityError,
-                        $"{where}: the server's TLS certificate was refused: {refusal ?? tls.Message}. Certificates are always validated; " +
+                        $"{where}: the server's TLS certificate was refused: {refusal}. Certificates are always validated; " +
                         "trust the issuing CA on this machine, or (only for a server you control) pass -ProtocolOption @{ SkipCertificateCheck = 'true' } " +
                         "or set SkipCertificateCheck in the Http plugin configuration.",
                         e, "HttpTlsError", Redact(uri));

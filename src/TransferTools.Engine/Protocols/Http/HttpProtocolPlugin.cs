@@ -288,7 +288,7 @@ namespace TransferTools.Engine.Protocols.Http
             var client = Client(options);
             // The answer comes once the body has ended: awaited by CommitAsync.
             var response = Task.Run(() => client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, CancellationToken.None));
-            var upload = new HttpUploadStream(content, response, location, options.StallTimeout);
+            var upload = new HttpUploadStream(content, request, response, location, options.StallTimeout);
             _uploads[key] = upload;
             _ = response.ContinueWith(_ => request.Dispose(), TaskScheduler.Default);
             if (prefix != null)
@@ -400,7 +400,7 @@ namespace TransferTools.Engine.Protocols.Http
             }
             catch (Exception e)
             {
-                throw HttpErrors.FromException(e, location, "Upload");
+                throw HttpErrors.FromException(e, location, "Upload", upload.Request);
             }
 
             using (answer)

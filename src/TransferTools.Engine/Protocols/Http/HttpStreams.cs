@@ -78,7 +78,7 @@ namespace TransferTools.Engine.Protocols.Http
                     ? new PluginException(ErrorCode.Timeout,
                         $"Read {HttpErrors.Redact(_uri)}: no byte arrived for {_stallTimeout.TotalSeconds:0} s (stalled at {_position}); it will be retried.",
                         e, "HttpStalled", HttpErrors.Redact(_uri))
-                    : HttpErrors.FromException(e, _uri, "Read");
+                    : HttpErrors.FromException(e, _uri, "Read", _response.RequestMessage);
             }
             finally
             {
@@ -205,13 +205,17 @@ namespace TransferTools.Engine.Protocols.Http
         private bool _disposed;
         private bool _flushedSinceWrite = true;
 
-        public HttpUploadStream(StreamingUploadContent content, Task<HttpResponseMessage> response, Uri uri, TimeSpan stallTimeout)
+        public HttpUploadStream(StreamingUploadContent content, HttpRequestMessage request, Task<HttpResponseMessage> response, Uri uri, TimeSpan stallTimeout)
         {
             _content = content;
+            Request = request;
             _response = response;
             _uri = uri;
             _stallTimeout = stallTimeout;
         }
+
+        /// <summary>The PUT: a failure to reach the server is described from it (<see cref="HttpErrors.FromException"/>).</summary>
+        public HttpRequestMessage Request { get; }
 
         /// <summary>True when the upload was abandoned (failed or disposed unflushed): nothing will be stored.</summary>
         public bool Abandoned => _content.IsAborted;
@@ -362,7 +366,7 @@ namespace TransferTools.Engine.Protocols.Http
             return e is OperationCanceledException
                 ? new PluginException(ErrorCode.Timeout, $"Upload {HttpErrors.Redact(_uri)}: the server took no byte for {_stallTimeout.TotalSeconds:0} s; it will be retried.",
                     e, "HttpStalled", HttpErrors.Redact(_uri))
-                : HttpErrors.FromException(e, _uri, "Upload");
+                : HttpErrors.FromException(e, _uri, "Upload", Request);
         }
     }
 }

@@ -372,6 +372,24 @@ Describe 'Transfer control' {
         Test-Path (Join-Path $dest 'changed.bin') | Should -BeFalse
     }
 
+    It 'refuses a resume with another -ChunkSize (ChunkSizeFixed), leaving the transfer resumable with its own' {
+        $src = New-TestFile -Path (Join-Path $script:work 'chunked.bin') -Size 64KB -Seed 8
+        $dest = New-Folder 'd-chunked'
+        $t = Send-Transfer $src.FullName $dest -Asynchronous @script:slow
+        Wait-Chunks $t.Id 2
+        Suspend-Transfer $t.Id
+        Resume-Transfer $t.Id -ChunkSize 64KB -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ChunkSizeFixed,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err[0].TargetObject | Should -Be $t.Id
+        (Get-TransferStatus -Id $t.Id).Status | Should -Be 'Suspended'
+        Test-Path (Join-Path $dest 'chunked.bin') | Should -BeFalse
+        $done = Resume-Transfer $t.Id -ChunkSize $script:slow.ChunkSize -MaxBytesPerSecond 0
+        $done.Status | Should -Be 'Completed'
+        $done.ResumedFrom | Should -BeGreaterThan 0
+        Get-Sha (Join-Path $dest 'chunked.bin') | Should -Be (Get-Sha $src.FullName)
+    }
+
     It 'fails clearly when the destination folder vanishes mid-way, delivering nothing' {
         $src = New-TestFile -Path (Join-Path $script:work 'vanish.bin') -Size 96KB -Seed 6
         $dest = New-Folder 'd-vanish'

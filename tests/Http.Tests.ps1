@@ -7,6 +7,26 @@ BeforeAll {
     $script:home_ = Initialize-TransferToolsTest
     $script:nginx = Start-TestNginx
     $script:work = New-Item -ItemType Directory -Path (Join-Path $script:home_ 'work')
+
+    # Starts Receive-Transfer in another pwsh and kills that process once the journal shows $AtLeast bytes committed;
+    # returns the transfer as the journal has it then.
+    function Stop-DownloadMidway([string] $Source, [string] $OutputDir, [string] $Options, [long] $AtLeast) {
+        $script = Join-Path $work ('download-' + [guid]::NewGuid().ToString('n') + '.ps1')
+        Set-Content $script @"
+Import-Module '$(Get-TestModulePath)'
+Receive-Transfer -Source '$Source' -OutputDir '$OutputDir' $Options | Out-Null
+"@
+        $child = Start-Process -FilePath (Join-Path $PSHOME 'pwsh') -ArgumentList '-NoProfile', '-NonInteractive', '-File', $script -PassThru
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        $t = $null
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $t = Get-TransferStatus | Where-Object Source -EQ $Source | Select-Object -First 1
+            if ($t -and $t.BytesTransferred -ge $AtLeast) { break }
+            Start-Sleep -Milliseconds 200
+        }
+        $child.Kill($true); $child.WaitForExit()
+        $t
+    }
 }
 
 AfterAll {
@@ -43,20 +63,7 @@ Describe 'Http transfers' {
     It 'finishes with Range after the client is killed mid-download' {
         $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'slow.bin') -Size 192KB -Seed 7
         $out = New-Item -ItemType Directory -Path (Join-Path $work 'killed')
-        $script = Join-Path $work 'download.ps1'
-        Set-Content $script @"
-Import-Module '$(Get-TestModulePath)'
-Receive-Transfer -Source '$($nginx.BaseUri)/slow/slow.bin' -OutputDir '$out' -ChunkSize 16KB | Out-Null
-"@
-        $child = Start-Process -FilePath (Join-Path $PSHOME 'pwsh') -ArgumentList '-NoProfile', '-NonInteractive', '-File', $script -PassThru
-        $deadline = [DateTime]::UtcNow.AddSeconds(30)
-        $t = $null
-        while ([DateTime]::UtcNow -lt $deadline) {
-            $t = Get-TransferStatus | Where-Object Source -Like '*slow.bin' | Select-Object -First 1
-            if ($t -and $t.BytesTransferred -ge 48KB) { break }
-            Start-Sleep -Milliseconds 200
-        }
-        $child.Kill($true); $child.WaitForExit()
+        $t = Stop-DownloadMidway -Source "$($nginx.BaseUri)/slow/slow.bin" -OutputDir $out -Options '-ChunkSize 16KB' -AtLeast 48KB
         $t | Should -Not -BeNullOrEmpty
 
         Resume-Transfer -Id $t.Id | Out-Null
@@ -66,6 +73,51 @@ Receive-Transfer -Source '$($nginx.BaseUri)/slow/slow.bin' -OutputDir '$out' -Ch
         (Get-FileHash (Join-Path $out 'slow.bin')).Hash | Should -Be (Get-FileHash $file).Hash
         # nginx saw the resumed request as a Range request (206).
         (Get-Content $nginx.AccessLogPath | Where-Object { $_ -like '*/slow/slow.bin*" 206 *' }) | Should -Not -BeNullOrEmpty
+    }
+
+    It 'pulls a file streamed without a size, and reports its size and SHA-256 once it is read' {
+        # nginx's /streamed/ sends files chunked, as a generated page is: no Content-Length, ETag or Last-Modified.
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'streamed.bin') -Size 3MB -Seed 8
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'streamed')
+        $t = Receive-Transfer -Source "$($nginx.BaseUri)/streamed/streamed.bin" -OutputDir $out -ChunkSize 1MB
+        $t.Status | Should -Be 'Completed'
+        $t.TotalBytes | Should -Be 3MB
+        $t.BytesTransferred | Should -Be 3MB
+        $t.Sha256 | Should -Be (Get-FileHash $file).Hash.ToLowerInvariant()
+        (Get-FileHash (Join-Path $out 'streamed.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
+    It 'starts a killed download of a streamed file without a version over, saying so, and finishes it byte-identical' {
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'unversioned.bin') -Size 192KB -Seed 9
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'unversioned')
+        $source = "$($nginx.BaseUri)/streamed/unversioned.bin"
+        $t = Stop-DownloadMidway -Source $source -OutputDir $out -Options '-ChunkSize 16KB -MaxBytesPerSecond 48KB' -AtLeast 32KB
+        $t.TotalBytes | Should -Be -1
+        $t.BytesTransferred | Should -BeGreaterOrEqual 32KB
+
+        $w = $null
+        Resume-Transfer -Id $t.Id -WarningVariable w -WarningAction SilentlyContinue | Out-Null
+        $done = Wait-Transfer -Id $t.Id
+        $done.Status | Should -Be 'Completed'
+        $done.ResumedFrom | Should -Be 0
+        $done.TotalBytes | Should -Be 192KB
+        "$w" | Should -BeLike '*gives neither its size nor a version*from the start*'
+        (Get-FileHash (Join-Path $out 'unversioned.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
+    It 'continues a killed download of a streamed file that has a version, keeping its whole chunks' {
+        # /streamed-slow/ keeps Last-Modified (and a weak ETag) and ignores Range: the resume skips what it already has.
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'versioned.bin') -Size 640KB -Seed 10
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'versioned')
+        $t = Stop-DownloadMidway -Source "$($nginx.BaseUri)/streamed-slow/versioned.bin" -OutputDir $out -Options '-ChunkSize 16KB' -AtLeast 96KB
+        $t.TotalBytes | Should -Be -1
+
+        Resume-Transfer -Id $t.Id | Out-Null
+        $done = Wait-Transfer -Id $t.Id
+        $done.Status | Should -Be 'Completed'
+        $done.ResumedFrom | Should -BeGreaterOrEqual 96KB
+        $done.TotalBytes | Should -Be 640KB
+        (Get-FileHash (Join-Path $out 'versioned.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
     It 'maps 404 to ObjectNotFound' {

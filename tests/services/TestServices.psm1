@@ -607,6 +607,12 @@ http {
             auth_basic "TransferTools test";
             auth_basic_user_file $htpasswd;
         }
+        # Streamed as a generated page is: chunked, with no Content-Length, ETag, Last-Modified or ranges (sub_filter
+        # rewrites the body on its way out, so nginx can promise none of them). /streamed-versioned/ keeps Last-Modified
+        # (and a weak ETag); /streamed-slow/ is slow enough to stop midway.
+        location /streamed/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; }
+        location /streamed-versioned/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; sub_filter_last_modified on; }
+        location /streamed-slow/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; sub_filter_last_modified on; limit_rate 256k; }
         location /denied/ { return 403; }
         location /flaky/  { add_header Retry-After 1 always; return 503; }
         location = /health { return 200 "ok\n"; }

@@ -71,26 +71,30 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>
-        /// Copies <c>[offset, total)</c>. <paramref name="sha256"/> already holds the bytes before <paramref name="offset"/>.
+        /// Copies <c>[offset, total)</c>, or from <paramref name="offset"/> to the source's end when <paramref name="total"/>
+        /// is negative (a source that does not know its size). <paramref name="sha256"/> already holds the bytes before
+        /// <paramref name="offset"/>.
         /// </summary>
-        /// <exception cref="PluginException"><see cref="ErrorCode.SourceChanged"/> when the source ends early.</exception>
-        public async Task RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash sha256, CancellationToken cancellationToken)
+        /// <returns>The end offset: <paramref name="total"/>, or where an unknown-size source ended.</returns>
+        /// <exception cref="PluginException"><see cref="ErrorCode.SourceChanged"/> when a source of known size ends early.</exception>
+        public async Task<long> RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash sha256, CancellationToken cancellationToken)
         {
+            var sizeKnown = total >= 0;
             if (offset % _chunkSize != 0 && offset != total)
             {
                 throw new ArgumentException("A transfer resumes on a chunk boundary.", nameof(offset));
             }
 
-            if (offset >= total)
+            if (sizeKnown && offset >= total)
             {
-                return;
+                return total;
             }
 
             // Pooled segments, no larger and no more than the bytes left need: a 4 KiB file takes one 4 KiB buffer,
             // not 8 MiB of fresh large-object heap (which made every small transfer pay for zeroing and page faults).
-            var remaining = total - offset;
+            var remaining = sizeKnown ? total - offset : long.MaxValue;
             var segmentSize = (int)Math.Min(SegmentSizeFor(_chunkSize, _maxBytesPerSecond), remaining);
-            var segmentCount = (int)Math.Min(SegmentCount, (remaining + segmentSize - 1) / segmentSize);
+            var segmentCount = sizeKnown ? (int)Math.Min(SegmentCount, (remaining + segmentSize - 1) / segmentSize) : SegmentCount;
             var segments = new Segment[segmentCount];
             var free = Channel.CreateBounded<Segment>(segmentCount);
             for (var i = 0; i < segmentCount; i++)
@@ -112,16 +116,23 @@ namespace TransferTools.Engine.Transfers
                 }
             }
 
+            var end = offset;
             async Task ReadAsync()
             {
                 try
                 {
                     var position = offset;
                     var clock = Stopwatch.StartNew();
-                    while (position < total)
+                    var ended = false;
+                    while (!ended && (!sizeKnown || position < total))
                     {
                         var segment = await free.Reader.ReadAsync(token).ConfigureAwait(false);
-                        var chunkEnd = Math.Min(total, (position / _chunkSize + 1) * _chunkSize);
+                        var chunkEnd = (position / _chunkSize + 1) * _chunkSize;
+                        if (sizeKnown)
+                        {
+                            chunkEnd = Math.Min(total, chunkEnd);
+                        }
+
                         var want = (int)Math.Min(segment.Size, chunkEnd - position);
                         var filled = 0;
                         while (filled < want)
@@ -129,22 +140,45 @@ namespace TransferTools.Engine.Transfers
                             var n = await source.ReadAsync(segment.Buffer, filled, want - filled, token).ConfigureAwait(false);
                             if (n == 0)
                             {
-                                throw new PluginException(ErrorCode.SourceChanged,
-                                    $"The source ended after {position + filled} bytes; {total} were expected. It changed during the transfer.",
-                                    errorId: "SourceChanged");
+                                if (sizeKnown)
+                                {
+                                    throw new PluginException(ErrorCode.SourceChanged,
+                                        $"The source ended after {position + filled} bytes; {total} were expected. It changed during the transfer.",
+                                        errorId: "SourceChanged");
+                                }
+
+                                ended = true;
+                                break;
                             }
 
                             filled += n;
                             Activity?.Invoke();
                         }
 
+                        if (filled == 0 && position % _chunkSize == 0)
+                        {
+                            // The end fell on a chunk boundary (or the source is empty): no chunk is left open.
+                            free.Writer.TryWrite(segment);
+                            break;
+                        }
+
+                        // At the end of an unknown-size source the open chunk ends here, even with no byte in this segment.
                         segment.Count = filled;
                         segment.Offset = position;
                         segment.ChunkIndex = (int)(position / _chunkSize);
-                        segment.EndsChunk = position + filled == chunkEnd;
-                        segment.References = 2;
+                        segment.EndsChunk = ended || position + filled == chunkEnd;
                         position += filled;
-                        toHash.Writer.TryWrite(segment);
+                        end = position;
+                        if (filled > 0)
+                        {
+                            segment.References = 2;
+                            toHash.Writer.TryWrite(segment);
+                        }
+                        else
+                        {
+                            segment.References = 1;
+                        }
+
                         toWrite.Writer.TryWrite(segment);
 
                         if (_maxBytesPerSecond > 0)
@@ -191,7 +225,11 @@ namespace TransferTools.Engine.Transfers
                 {
                     while (toWrite.Reader.TryRead(out var segment))
                     {
-                        await destination.WriteAsync(segment.Buffer, 0, segment.Count, token).ConfigureAwait(false);
+                        if (segment.Count > 0)
+                        {
+                            await destination.WriteAsync(segment.Buffer, 0, segment.Count, token).ConfigureAwait(false);
+                        }
+
                         chunkHash.Append(new ReadOnlySpan<byte>(segment.Buffer, 0, segment.Count));
                         var end = segment.Offset + segment.Count;
                         var index = segment.ChunkIndex;
@@ -253,6 +291,8 @@ namespace TransferTools.Engine.Transfers
                 {
                     ArrayPool<byte>.Shared.Return(segment.Buffer);
                 }
+
+                return end;
             }
             catch
             {
@@ -271,6 +311,7 @@ namespace TransferTools.Engine.Transfers
 
         /// <summary>
         /// Re-reads a kept partial from its start, checking each chunk against the journal and feeding the SHA-256.
+        /// <paramref name="total"/> is negative for a source whose size is not known.
         /// </summary>
         /// <returns>How many leading chunks are intact (at most <paramref name="expected"/>.Count).</returns>
         public static async Task<int> VerifyPartialAsync(Stream partial, long partialLength, System.Collections.Generic.IReadOnlyList<ulong> expected,
@@ -282,7 +323,8 @@ namespace TransferTools.Engine.Transfers
             for (var index = 0; index < expected.Count; index++)
             {
                 var start = (long)index * chunkSize;
-                var length = Math.Min(chunkSize, total - start);
+                // (Of a source whose size was unknown only whole chunks are kept: its last, short one is read again.)
+                var length = total < 0 ? chunkSize : Math.Min(chunkSize, total - start);
                 if (length <= 0 || start + length > partialLength)
                 {
                     break;

@@ -771,13 +771,7 @@ namespace TransferTools.Engine.Transfers
                     throw new PluginException(ErrorCode.InvalidArgument, $"The source '{record.Source}' is a folder; send the files in it.", errorId: "SourceIsFolder", target: record.Source);
                 }
 
-                if (info.Length < 0)
-                {
-                    throw new PluginException(ErrorCode.NotSupported, $"The size of '{record.Source}' is unknown; it cannot be transferred in verified chunks.",
-                        errorId: "SourceSizeUnknown", target: record.Source);
-                }
-
-                if (record.SourceLength >= 0)
+                if (record.SourceLength >= 0 || record.SourceSizeUnknown)
                 {
                     if (HasChanged(record, info))
                     {
@@ -786,7 +780,7 @@ namespace TransferTools.Engine.Transfers
                 }
                 else
                 {
-                    if (record.ExpectedSha256 != null && record.TotalBytes >= 0 && info.Length != record.TotalBytes)
+                    if (record.ExpectedSha256 != null && record.TotalBytes >= 0 && info.Length >= 0 && info.Length != record.TotalBytes)
                     {
                         throw new PluginException(ErrorCode.SourceChanged,
                             $"'{record.Source}' holds {info.Length} bytes but its manifest says {record.TotalBytes}; it is not the file that was sent.",
@@ -796,13 +790,21 @@ namespace TransferTools.Engine.Transfers
                     run.Update(r =>
                     {
                         r.SourceLength = info.Length;
+                        r.SourceSizeUnknown = info.Length < 0;
                         r.SourceModified = info.LastModified;
                         r.SourceVersion = info.Version;
-                        r.TotalBytes = info.Length;
+                        if (info.Length >= 0 || r.ExpectedSha256 is null)
+                        {
+                            // (A manifest's size stands when the server does not say.)
+                            r.TotalBytes = info.Length;
+                        }
                     });
                 }
 
-                var total = record.TotalBytes;
+                // A source that does not say its size is read to its end, each attempt anew: the size an earlier attempt
+                // saw is no promise about this one (a manifest's size is, and is held to).
+                var sizeKnown = !record.SourceSizeUnknown || record.ExpectedSha256 != null;
+                var total = sizeKnown ? record.TotalBytes : -1L;
 
                 // 2. Where it goes.
                 var savedJustNow = false;
@@ -833,6 +835,15 @@ namespace TransferTools.Engine.Transfers
                 // A destination resolved just now had no temporary yet, so no chunk of it can be logged.
                 var chunks = savedJustNow ? new List<ulong>(0) : _journal.ReadChunks(id);
                 var keep = 0;
+                if (chunks.Count > 0 && !sizeKnown && record.SourceVersion is null && record.SourceModified is null)
+                {
+                    // Neither a size nor a version (ETag, Last-Modified): nothing could show that the rest of it belongs
+                    // to the same content as the part already here, so it is read again from the start.
+                    context.Logger.Log(LogLevel.Warning,
+                        $"Transfer {Short(id)}: '{record.Source}' gives neither its size nor a version, so the {chunks.Count} chunk(s) already here cannot be continued safely; reading it again from the start.");
+                    chunks = new List<ulong>(0);
+                }
+
                 if (chunks.Count > 0)
                 {
                     var partialInfo = await destination.GetInfoAsync(context, temp, options).ConfigureAwait(false);
@@ -850,12 +861,12 @@ namespace TransferTools.Engine.Transfers
                     }
                 }
 
-                var offset = Math.Min(total, (long)keep * record.ChunkSize);
+                var offset = sizeKnown ? Math.Min(total, (long)keep * record.ChunkSize) : (long)keep * record.ChunkSize;
 
                 // A transfer that is one chunk from start to end needs no chunk log: its only entry would be written
                 // right before verification and delivery, and a crash after it costs re-sending that one chunk, which
                 // is all the log could save. Small files then skip a file creation and deletion each.
-                var singleChunk = chunks.Count == 0 && offset == 0 && total <= record.ChunkSize;
+                var singleChunk = chunks.Count == 0 && offset == 0 && sizeKnown && total <= record.ChunkSize;
                 if (singleChunk && savedJustNow)
                 {
                     // Fresh and in one chunk: no attempt of this run ever has a chunk log to remove at the end.
@@ -905,8 +916,13 @@ namespace TransferTools.Engine.Transfers
                                 },
                                 Progress = end => ReportProgress(run, end),
                             };
-                            await pipeline.RunAsync(reader, writer, offset, total, sha, token).ConfigureAwait(false);
+                            var end = await pipeline.RunAsync(reader, writer, offset, total, sha, token).ConfigureAwait(false);
                             await writer.FlushAsync(token).ConfigureAwait(false);
+                            if (!sizeKnown)
+                            {
+                                total = end;
+                                run.Update(r => r.TotalBytes = end);
+                            }
                         }
                         finally
                         {
@@ -1484,6 +1500,13 @@ namespace TransferTools.Engine.Transfers
 
         // ---------------------------------------------------------------- helpers
 
+        /// <summary>The bytes a transfer's chunk log vouches for (no more than its size, once that is known).</summary>
+        private long Committed(TransferRecord record)
+        {
+            var logged = _journal.CountChunks(record.Id) * (long)record.ChunkSize;
+            return record.TotalBytes >= 0 ? Math.Min(record.TotalBytes, logged) : logged;
+        }
+
         private Transfer Describe(TransferRecord record)
         {
             var transfer = record.ToTransfer();
@@ -1492,13 +1515,13 @@ namespace TransferTools.Engine.Transfers
                 if (_journal.IsOwned(record.Id))
                 {
                     // Running in another process: the chunk log is more current than the record.
-                    var committed = Math.Min(Math.Max(0, record.TotalBytes), _journal.CountChunks(record.Id) * (long)record.ChunkSize);
+                    var committed = Committed(record);
                     transfer.BytesTransferred = Math.Max(transfer.BytesTransferred, committed);
                     transfer.Progress = record.TotalBytes > 0 ? transfer.BytesTransferred * 100.0 / record.TotalBytes : 0;
                 }
                 else
                 {
-                    var committed = Math.Min(Math.Max(0, record.TotalBytes), _journal.CountChunks(record.Id) * (long)record.ChunkSize);
+                    var committed = Committed(record);
                     transfer.BytesTransferred = committed;
                     transfer.Progress = record.TotalBytes > 0 ? committed * 100.0 / record.TotalBytes : 0;
                     transfer.Status = TransferStatus.Failed;
@@ -2030,7 +2053,7 @@ namespace TransferTools.Engine.Transfers
                 _live = bytes;
                 var now = _clock.Elapsed;
                 var elapsed = now - _lastReport;
-                if (elapsed < interval && bytes < Record.TotalBytes)
+                if (elapsed < interval && (Record.TotalBytes < 0 || bytes < Record.TotalBytes))
                 {
                     return false;
                 }

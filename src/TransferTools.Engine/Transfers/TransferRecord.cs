@@ -50,6 +50,11 @@ namespace TransferTools.Engine.Transfers
         public long ResumedFrom { get; set; }
         /// <summary>The source when the transfer began: size, time stamp and version (ETag); a resume refuses when they differ.</summary>
         public long SourceLength { get; set; } = -1;
+        /// <summary>
+        /// The source gave no size when the transfer began (an HTTP response streamed without Content-Length); the
+        /// transfer's size is known only once its source has been read to the end, and each attempt reads to the end again.
+        /// </summary>
+        public bool SourceSizeUnknown { get; set; }
         public DateTimeOffset? SourceModified { get; set; }
         public string? SourceVersion { get; set; }
 

@@ -67,6 +67,30 @@ namespace TransferTools.Engine.Tests.Http
         }
 
         [Fact]
+        public async Task A_streamed_response_has_no_size_and_is_read_to_its_end()
+        {
+            // nginx's /streamed/ sends the file chunked, as a generated page: no Content-Length, ETag or Last-Modified.
+            var (local, _) = Published(300_000, seed: 21);
+            var name = Path.GetFileName(local);
+            var url = _f.Url($"/streamed/{name}");
+            var info = await _f.Plugin.GetInfoAsync(OperationContext.None, url, NginxFixture.Options());
+            Assert.True(info.Exists);
+            Assert.Equal(-1, info.Length);
+            Assert.Null(info.Version);
+
+            using (var stream = await _f.Plugin.OpenReadAsync(OperationContext.None, url, 0, null, NginxFixture.Options()))
+            {
+                var copy = new MemoryStream();
+                await stream.CopyToAsync(copy);
+                Assert.Equal(File.ReadAllBytes(local), copy.ToArray());
+            }
+
+            var versioned = await _f.Plugin.GetInfoAsync(OperationContext.None, _f.Url($"/streamed-versioned/{name}"), NginxFixture.Options());
+            Assert.Equal(-1, versioned.Length);
+            Assert.NotNull(versioned.Version);
+        }
+
+        [Fact]
         public async Task Download_is_byte_identical_and_info_has_size_and_etag()
         {
             var (local, url) = Published(2 * 1024 * 1024 + 1, seed: 1);

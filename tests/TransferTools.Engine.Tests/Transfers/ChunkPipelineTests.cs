@@ -220,6 +220,90 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         /// <summary>A source that counts what the reader has taken.</summary>
+        [Theory]
+        [InlineData(0, 0, 4096)]
+        [InlineData(1, 0, 4096)]
+        [InlineData(4096, 0, 4096)]
+        [InlineData(3 * 4096, 0, 4096)]
+        [InlineData(100_000, 0, 4096)]
+        [InlineData(3 * 1024 * 1024 + 17, 0, 1024 * 1024)]
+        [InlineData(2 * 1024 * 1024, 0, 1024 * 1024)]
+        [InlineData(100_000, 8 * 4096, 4096)]
+        [InlineData(3 * 1024 * 1024 + 17, 2 * 1024 * 1024, 1024 * 1024)]
+        public async Task A_source_of_unknown_size_is_read_to_its_end_and_its_last_chunk_committed(int size, int offset, int chunkSize)
+        {
+            // As a streamed HTTP body: no size up front, and reads that return whatever has arrived.
+            var data = Data(size, seed: 11);
+            var destination = new MemoryStream();
+            destination.Write(data, 0, offset);
+            var commits = new List<(int Index, ulong Hash, long End)>();
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            sha.AppendData(data, 0, offset);
+            var source = new TricklingSource(data, offset);
+            var pipeline = new ChunkPipeline(chunkSize, 0) { ChunkCommitted = (i, h, e) => commits.Add((i, h, e)) };
+
+            var end = await pipeline.RunAsync(source, destination, offset, -1, sha, CancellationToken.None);
+
+            Assert.Equal(size, end);
+            Assert.Equal(data, destination.ToArray());
+            Assert.Equal(SHA256.HashData(data), sha.GetHashAndReset());
+            var first = offset / chunkSize;
+            Assert.Equal((size + chunkSize - 1) / chunkSize - first, commits.Count);
+            for (var i = 0; i < commits.Count; i++)
+            {
+                var index = first + i;
+                var start = (long)index * chunkSize;
+                var length = Math.Min(chunkSize, size - start);
+                Assert.Equal(index, commits[i].Index);
+                Assert.Equal(start + length, commits[i].End);
+                Assert.Equal(XxHash(data, start, length), commits[i].Hash);
+            }
+        }
+
+        [Fact]
+        public async Task A_partial_of_unknown_size_keeps_only_its_whole_chunks()
+        {
+            // The last chunk of a source whose size was not known may be short; the next attempt reads it again.
+            var data = Data(3 * 4096 + 100, seed: 12);
+            var chunks = new List<ulong> { XxHash(data, 0, 4096), XxHash(data, 4096, 4096), XxHash(data, 8192, 4096), XxHash(data, 12288, 100) };
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var kept = await ChunkPipeline.VerifyPartialAsync(new MemoryStream(data), data.Length, chunks, 4096, -1, sha, null, CancellationToken.None);
+            Assert.Equal(3, kept);
+            Assert.Equal(SHA256.HashData(new ReadOnlySpan<byte>(data, 0, 3 * 4096)), sha.GetHashAndReset());
+        }
+
+        /// <summary>Reads from an offset, at most a few odd-sized bytes at a time, and never says its length.</summary>
+        private sealed class TricklingSource : Stream
+        {
+            private readonly byte[] _data;
+            private readonly Random _random = new Random(3);
+            private int _position;
+
+            public TricklingSource(byte[] data, int position)
+            {
+                _data = data;
+                _position = position;
+            }
+
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => false;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => _position; set => throw new NotSupportedException(); }
+            public override void Flush() { }
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                var n = Math.Min(Math.Min(count, _data.Length - _position), 1 + _random.Next(70_000));
+                Buffer.BlockCopy(_data, _position, buffer, offset, n);
+                _position += n;
+                return n;
+            }
+        }
+
         private sealed class CountingSource : MemoryStream
         {
             private long _consumed;

@@ -116,7 +116,7 @@ namespace TransferTools.Engine.Transfers
                 }
             }
 
-            var end = offset;
+            var sourceEnd = offset;
             async Task ReadAsync()
             {
                 try
@@ -168,7 +168,7 @@ namespace TransferTools.Engine.Transfers
                         segment.ChunkIndex = (int)(position / _chunkSize);
                         segment.EndsChunk = ended || position + filled == chunkEnd;
                         position += filled;
-                        end = position;
+                        sourceEnd = position;
                         if (filled > 0)
                         {
                             segment.References = 2;
@@ -292,7 +292,7 @@ namespace TransferTools.Engine.Transfers
                     ArrayPool<byte>.Shared.Return(segment.Buffer);
                 }
 
-                return end;
+                return sourceEnd;
             }
             catch
             {

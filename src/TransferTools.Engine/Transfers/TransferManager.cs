@@ -916,12 +916,12 @@ namespace TransferTools.Engine.Transfers
                                 },
                                 Progress = end => ReportProgress(run, end),
                             };
-                            var end = await pipeline.RunAsync(reader, writer, offset, total, sha, token).ConfigureAwait(false);
+                            var readTo = await pipeline.RunAsync(reader, writer, offset, total, sha, token).ConfigureAwait(false);
                             await writer.FlushAsync(token).ConfigureAwait(false);
                             if (!sizeKnown)
                             {
-                                total = end;
-                                run.Update(r => r.TotalBytes = end);
+                                total = readTo;
+                                run.Update(r => r.TotalBytes = readTo);
                             }
                         }
                         finally
@@ -1748,7 +1748,8 @@ namespace TransferTools.Engine.Transfers
         }
 
         private static bool HasChanged(TransferRecord record, RemoteFileInfo info) =>
-            info.Length != record.SourceLength
+            // (A size never given cannot have changed; the version, if any, still can.)
+            (!record.SourceSizeUnknown && info.Length != record.SourceLength)
             || (record.SourceVersion != null && info.Version != null && !string.Equals(record.SourceVersion, info.Version, StringComparison.Ordinal))
             || (record.SourceVersion is null && record.SourceModified != null && info.LastModified != null && record.SourceModified != info.LastModified);
 

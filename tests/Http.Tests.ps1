@@ -136,6 +136,19 @@ Describe 'Http transfers' {
         Test-Path (Join-Path $nginx.FilesRoot 'nodav') | Should -BeFalse
     }
 
+    It 'downloads from a URL that refuses HEAD, as one pre-signed for GET does, byte-identical' {
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'signed.bin') -Size 1MB -Seed 11
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'signed')
+        $t = Receive-Transfer -Source "$($nginx.BaseUri)/get-only/signed.bin" -OutputDir $out -ChunkSize 256KB
+        $t.Status | Should -Be 'Completed'
+        $t.TotalBytes | Should -Be 1MB
+        (Get-FileHash (Join-Path $out 'signed.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+        # HEAD was refused, and the size and version came from a GET of the first byte.
+        $log = Get-Content $nginx.AccessLogPath | Where-Object { $_ -like '*/get-only/signed.bin*' }
+        $log | Where-Object { $_ -like '*"HEAD *" 403 *' } | Should -Not -BeNullOrEmpty
+        $log | Where-Object { $_ -like '*"GET *" 206 *' } | Should -Not -BeNullOrEmpty
+    }
+
     It 'maps 403 to PermissionDenied' {
         $err = $null
         Receive-Transfer -Source "$($nginx.BaseUri)/denied/x.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue

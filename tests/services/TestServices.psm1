@@ -613,6 +613,8 @@ http {
         location /streamed/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; }
         location /streamed-versioned/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; sub_filter_last_modified on; }
         location /streamed-slow/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; sub_filter_last_modified on; limit_rate 256k; }
+        # As a URL pre-signed for GET is: HEAD is refused (403), GET is served.
+        location /get-only/ { alias $files/; if (`$request_method = HEAD) { return 403; } }
         location /denied/ { return 403; }
         location /flaky/  { add_header Retry-After 1 always; return 503; }
         location = /health { return 200 "ok\n"; }

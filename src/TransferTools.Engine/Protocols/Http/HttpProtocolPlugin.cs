@@ -106,9 +106,11 @@ namespace TransferTools.Engine.Protocols.Http
             HttpResponseMessage? probe = null;
             try
             {
-                if (response.StatusCode == HttpStatusCode.MethodNotAllowed || response.StatusCode == HttpStatusCode.NotImplemented)
+                if (response.StatusCode == HttpStatusCode.MethodNotAllowed || response.StatusCode == HttpStatusCode.NotImplemented
+                    || response.StatusCode == HttpStatusCode.Forbidden)
                 {
-                    // No HEAD here: ask for the first byte instead.
+                    // No HEAD here, or HEAD refused: a URL signed for GET alone (an S3 or Google Cloud Storage pre-signed
+                    // URL) answers HEAD with 403. Ask for the first byte instead; a GET refused as well is a real refusal.
                     probe = await SendAsync(context, options, location, HttpMethod.Get, r => r.Headers.Range = new RangeHeaderValue(0, 0), "GetInfo")
                         .ConfigureAwait(false);
                     response = probe;

@@ -149,6 +149,24 @@ Describe 'Http transfers' {
         $log | Where-Object { $_ -like '*"GET *" 206 *' } | Should -Not -BeNullOrEmpty
     }
 
+    It 'names a download as its server asks (Content-Disposition), but never after a path' {
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'export.bin') -Size 64KB -Seed 12
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'named')
+        $t = Receive-Transfer -Source "$($nginx.BaseUri)/named/export.bin" -OutputDir $out
+        $t.Name | Should -Be 'report 2026.csv'
+        $t.Destination | Should -Be (Join-Path $out 'report 2026.csv')
+        (Get-FileHash (Join-Path $out 'report 2026.csv')).Hash | Should -Be (Get-FileHash $file).Hash
+
+        # filename* (RFC 5987) is preferred over filename.
+        (Receive-Transfer -Source "$($nginx.BaseUri)/named-utf8/export.bin" -OutputDir $out).Name | Should -Be 'résumé.csv'
+        Test-Path -LiteralPath (Join-Path $out 'résumé.csv') | Should -BeTrue
+
+        # A suggested path is ignored: the file keeps the URL's name, inside the folder asked for.
+        (Receive-Transfer -Source "$($nginx.BaseUri)/named-path/export.bin" -OutputDir $out).Name | Should -Be 'export.bin'
+        Test-Path (Join-Path $work 'escape.csv') | Should -BeFalse
+        @(Get-ChildItem $out -Force).Name | Sort-Object | Should -Be @('export.bin', 'report 2026.csv', 'résumé.csv')
+    }
+
     It 'maps 403 to PermissionDenied' {
         $err = $null
         Receive-Transfer -Source "$($nginx.BaseUri)/denied/x.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue

@@ -21,6 +21,11 @@ namespace TransferTools.Abstractions
         public DateTimeOffset? LastModified { get; set; }
         /// <summary>A version tag (HTTP ETag, blob ETag) that changes whenever the content does, when known.</summary>
         public string? Version { get; set; }
+        /// <summary>
+        /// The file name the source gives for a copy of it (an HTTP Content-Disposition filename), or null. A received
+        /// copy is named after it instead of the location's last segment, when it is a plain file name.
+        /// </summary>
+        public string? FileName { get; set; }
     }
 
     /// <summary>

@@ -613,6 +613,11 @@ http {
         location /streamed/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; }
         location /streamed-versioned/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; sub_filter_last_modified on; }
         location /streamed-slow/ { alias $files/; sub_filter_types *; sub_filter 'TransferTools-never-present' ''; sub_filter_last_modified on; limit_rate 256k; }
+        # Downloads that name themselves (Content-Disposition): a plain name, an RFC 5987 one (filename*), and one that
+        # names a path, which a client must not follow.
+        location /named/ { alias $files/; add_header Content-Disposition "attachment; filename=\"report 2026.csv\""; }
+        location /named-utf8/ { alias $files/; add_header Content-Disposition "attachment; filename=\"resume.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9.csv"; }
+        location /named-path/ { alias $files/; add_header Content-Disposition "attachment; filename=\"../escape.csv\""; }
         # As a URL pre-signed for GET is: HEAD is refused (403), GET is served.
         location /get-only/ { alias $files/; if (`$request_method = HEAD) { return 403; } }
         location /denied/ { return 403; }

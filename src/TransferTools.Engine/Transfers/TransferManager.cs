@@ -787,8 +787,23 @@ namespace TransferTools.Engine.Transfers
                             errorId: "SourceChanged", target: record.Source);
                     }
 
+                    // A plain receive is named as the source asks (a download's Content-Disposition), before its
+                    // destination is chosen; a receive by id keeps the sender's name.
+                    var renamed = record.Direction == TransferDirection.Receive && record.ReceivedTransferId is null && record.FinalUri is null
+                        && IsUsableSuggestedName(info.FileName) && info.FileName != record.Name;
+                    if (renamed)
+                    {
+                        context.Logger.Log(LogLevel.Verbose, $"Transfer {Short(id)}: '{record.Source}' is named '{info.FileName}' by its server.");
+                    }
+
                     run.Update(r =>
                     {
+                        if (renamed)
+                        {
+                            r.Name = info.FileName!;
+                            r.Destination = Path.Combine(r.RequestedDestination, r.Name);
+                        }
+
                         r.SourceLength = info.Length;
                         r.SourceSizeUnknown = info.Length < 0;
                         r.SourceModified = info.LastModified;
@@ -1499,6 +1514,13 @@ namespace TransferTools.Engine.Transfers
         }
 
         // ---------------------------------------------------------------- helpers
+
+        /// <summary>
+        /// True for a name a server suggests that can be used as it is here: a plain file name, valid on this system, and
+        /// not a hidden one (a download should not turn up as a dot file the user did not ask for).
+        /// </summary>
+        internal static bool IsUsableSuggestedName(string? name) =>
+            TransferLocation.IsPlainFileName(name) && name!.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && !name.StartsWith(".", StringComparison.Ordinal);
 
         /// <summary>The bytes a transfer's chunk log vouches for (no more than its size, once that is known).</summary>
         private long Committed(TransferRecord record)

@@ -136,12 +136,30 @@ namespace TransferTools.Engine.Protocols.Http
                     Length = isDirectory ? -1 : length,
                     LastModified = response.Content.Headers.LastModified,
                     Version = isDirectory ? null : VersionOf(response),
+                    FileName = isDirectory ? null : SuggestedFileName(response),
                 };
             }
             finally
             {
                 probe?.Dispose();
             }
+        }
+
+        /// <summary>
+        /// The name in a Content-Disposition header (its RFC 5987 <c>filename*</c> first), without quotes; null when there is
+        /// none. Whether it is usable (no folders, no control characters) is the engine's check.
+        /// </summary>
+        internal static string? SuggestedFileName(HttpResponseMessage response)
+        {
+            var disposition = response.Content.Headers.ContentDisposition;
+            var name = disposition?.FileNameStar;
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                name = disposition?.FileName;
+            }
+
+            name = name?.Trim().Trim('"').Trim();
+            return string.IsNullOrEmpty(name) ? null : name;
         }
 
         /// <inheritdoc/>

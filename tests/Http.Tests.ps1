@@ -149,7 +149,7 @@ Describe 'Http transfers' {
         $log | Where-Object { $_ -like '*"GET *" 206 *' } | Should -Not -BeNullOrEmpty
     }
 
-    It 'names a download as its server asks (Content-Disposition), but never after a path' {
+    It 'names a download as its server asks (Content-Disposition) or as the redirect found it, but never after a path' {
         $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'export.bin') -Size 64KB -Seed 12
         $out = New-Item -ItemType Directory -Path (Join-Path $work 'named')
         $t = Receive-Transfer -Source "$($nginx.BaseUri)/named/export.bin" -OutputDir $out
@@ -165,6 +165,11 @@ Describe 'Http transfers' {
         (Receive-Transfer -Source "$($nginx.BaseUri)/named-path/export.bin" -OutputDir $out).Name | Should -Be 'export.bin'
         Test-Path (Join-Path $work 'escape.csv') | Should -BeFalse
         @(Get-ChildItem $out -Force).Name | Sort-Object | Should -Be @('export.bin', 'report 2026.csv', 'résumé.csv')
+
+        # Without Content-Disposition, a redirected download takes the name it was found under, as in a browser.
+        $moved = New-Item -ItemType Directory -Path (Join-Path $work 'moved')
+        (Receive-Transfer -Source "$($nginx.BaseUri)/latest-export" -OutputDir $moved).Name | Should -Be 'export.bin'
+        (Get-FileHash (Join-Path $moved 'export.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
     It 'maps 403 to PermissionDenied' {

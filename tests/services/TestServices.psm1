@@ -618,6 +618,7 @@ http {
         location /named/ { alias $files/; add_header Content-Disposition "attachment; filename=\"report 2026.csv\""; }
         location /named-utf8/ { alias $files/; add_header Content-Disposition "attachment; filename=\"resume.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9.csv"; }
         location /named-path/ { alias $files/; add_header Content-Disposition "attachment; filename=\"../escape.csv\""; }
+        location = /latest-export { return 302 /files/export.bin; }
         # As a URL pre-signed for GET is: HEAD is refused (403), GET is served.
         location /get-only/ { alias $files/; if (`$request_method = HEAD) { return 403; } }
         location /denied/ { return 403; }

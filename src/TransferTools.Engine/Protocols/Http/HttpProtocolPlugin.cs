@@ -12,6 +12,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
 
 namespace TransferTools.Engine.Protocols.Http
 {
@@ -136,7 +137,10 @@ namespace TransferTools.Engine.Protocols.Http
                     Length = isDirectory ? -1 : length,
                     LastModified = response.Content.Headers.LastModified,
                     Version = isDirectory ? null : VersionOf(response),
-                    FileName = isDirectory ? null : SuggestedFileName(response),
+                    // The server's name for it, else, after a redirect, the name the file was found under (as a browser
+                    // names a download from https://aka.ms/x or a /latest link).
+                    FileName = isDirectory ? null
+                        : SuggestedFileName(response) ?? (finalUri.AbsolutePath != location.AbsolutePath ? TransferLocation.FileName(finalUri) : null),
                 };
             }
             finally

@@ -40,13 +40,19 @@ namespace TransferTools.Engine.Tests.Transfers
 
             Assert.Equal(data, destination.ToArray());
             Assert.Equal(SHA256.HashData(data), sha.GetHashAndReset());
-            var expectedChunks = (size + chunkSize - 1) / chunkSize;
-            Assert.Equal(expectedChunks, commits.Count);
+            AssertCommittedInOrder(data, chunkSize, 0, commits);
+        }
+
+        /// <summary>Every chunk from <paramref name="first"/> to the end was committed once, in order, with its end and XXH64.</summary>
+        private static void AssertCommittedInOrder(byte[] data, int chunkSize, int first, List<(int Index, ulong Hash, long End)> commits)
+        {
+            Assert.Equal((data.Length + chunkSize - 1) / chunkSize - first, commits.Count);
             for (var i = 0; i < commits.Count; i++)
             {
-                var start = (long)i * chunkSize;
-                var length = Math.Min(chunkSize, size - start);
-                Assert.Equal(i, commits[i].Index);
+                var index = first + i;
+                var start = (long)index * chunkSize;
+                var length = Math.Min(chunkSize, data.Length - start);
+                Assert.Equal(index, commits[i].Index);
                 Assert.Equal(start + length, commits[i].End);
                 Assert.Equal(XxHash(data, start, length), commits[i].Hash);
             }
@@ -247,17 +253,7 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(size, end);
             Assert.Equal(data, destination.ToArray());
             Assert.Equal(SHA256.HashData(data), sha.GetHashAndReset());
-            var first = offset / chunkSize;
-            Assert.Equal((size + chunkSize - 1) / chunkSize - first, commits.Count);
-            for (var i = 0; i < commits.Count; i++)
-            {
-                var index = first + i;
-                var start = (long)index * chunkSize;
-                var length = Math.Min(chunkSize, size - start);
-                Assert.Equal(index, commits[i].Index);
-                Assert.Equal(start + length, commits[i].End);
-                Assert.Equal(XxHash(data, start, length), commits[i].Hash);
-            }
+            AssertCommittedInOrder(data, chunkSize, offset / chunkSize, commits);
         }
 
         [Fact]

@@ -33,6 +33,16 @@ namespace TransferTools.Engine.Tests.Http
             Assert.Equal(expected, Suggested(disposition));
 
         [Theory]
+        [InlineData("https://aka.ms/tool", "https://download.example.com/tool/setup-2.1.msi", "setup-2.1.msi")]
+        [InlineData("https://h/latest", "https://h/files/export.bin?sig=x", "export.bin")]
+        [InlineData("https://h/files/report.pdf", "https://cdn.example.com/a1b2c3d4", null)]
+        [InlineData("https://h/files/report.pdf", "https://cdn.example.com/report-v2.pdf", null)]
+        [InlineData("https://h/latest", "https://h/files/a1b2c3d4", null)]
+        [InlineData("https://h/latest", "https://h/latest", null)]
+        public void A_redirect_names_the_file_only_when_the_url_asked_for_named_none(string requested, string found, string? expected) =>
+            Assert.Equal(expected, HttpProtocolPlugin.RedirectedFileName(new System.Uri(requested), new System.Uri(found)));
+
+        [Theory]
         [InlineData("report.csv", true)]
         [InlineData("report 2026 (final).csv", true)]
         [InlineData("résumé.csv", true)]

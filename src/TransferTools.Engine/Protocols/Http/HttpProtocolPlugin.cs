@@ -137,10 +137,7 @@ namespace TransferTools.Engine.Protocols.Http
                     Length = isDirectory ? -1 : length,
                     LastModified = response.Content.Headers.LastModified,
                     Version = isDirectory ? null : VersionOf(response),
-                    // The server's name for it, else, after a redirect, the name the file was found under (as a browser
-                    // names a download from https://aka.ms/x or a /latest link).
-                    FileName = isDirectory ? null
-                        : SuggestedFileName(response) ?? (finalUri.AbsolutePath != location.AbsolutePath ? TransferLocation.FileName(finalUri) : null),
+                    FileName = isDirectory ? null : SuggestedFileName(response) ?? RedirectedFileName(location, finalUri),
                 };
             }
             finally
@@ -164,6 +161,18 @@ namespace TransferTools.Engine.Protocols.Http
 
             name = name?.Trim().Trim('"').Trim();
             return string.IsNullOrEmpty(name) ? null : name;
+        }
+
+        /// <summary>
+        /// The name a redirect found the file under, when the URL asked for had none of its own: a short link or a
+        /// <c>/latest</c> path (no extension) that leads to <c>setup-2.1.msi</c>. A URL that named a file keeps its name
+        /// (a redirect to a CDN often ends in an opaque id); null otherwise.
+        /// </summary>
+        internal static string? RedirectedFileName(Uri requested, Uri found)
+        {
+            var asked = TransferLocation.FileName(requested);
+            var name = TransferLocation.FileName(found);
+            return found.AbsolutePath != requested.AbsolutePath && !Path.HasExtension(asked) && Path.HasExtension(name) ? name : null;
         }
 
         /// <inheritdoc/>

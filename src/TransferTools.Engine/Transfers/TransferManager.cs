@@ -1516,11 +1516,24 @@ namespace TransferTools.Engine.Transfers
         // ---------------------------------------------------------------- helpers
 
         /// <summary>
-        /// True for a name a server suggests that can be used as it is here: a plain file name, valid on this system, and
-        /// not a hidden one (a download should not turn up as a dot file the user did not ask for).
+        /// True for a name a server suggests that can be used as it is: a plain file name, valid on this system, not a
+        /// hidden one (a download should not turn up as a dot file the user did not ask for), and one Windows would keep
+        /// as given (no device name such as <c>CON</c> or <c>nul.txt</c>, no trailing dot or space), wherever it runs.
         /// </summary>
-        internal static bool IsUsableSuggestedName(string? name) =>
-            TransferLocation.IsPlainFileName(name) && name!.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && !name.StartsWith(".", StringComparison.Ordinal);
+        internal static bool IsUsableSuggestedName(string? name)
+        {
+            if (!TransferLocation.IsPlainFileName(name) || name!.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
+                || name.StartsWith(".", StringComparison.Ordinal) || name.EndsWith(".", StringComparison.Ordinal) || name.EndsWith(" ", StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            var stem = name.Split('.')[0].TrimEnd(' ').ToUpperInvariant();
+            var device = stem == "CON" || stem == "PRN" || stem == "AUX" || stem == "NUL"
+                         || (stem.Length == 4 && (stem.StartsWith("COM", StringComparison.Ordinal) || stem.StartsWith("LPT", StringComparison.Ordinal))
+                             && "0123456789¹²³".IndexOf(stem[3]) >= 0);
+            return !device;
+        }
 
         /// <summary>The bytes a transfer's chunk log vouches for (no more than its size, once that is known).</summary>
         private long Committed(TransferRecord record)

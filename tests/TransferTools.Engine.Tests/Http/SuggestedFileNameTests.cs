@@ -54,6 +54,12 @@ namespace TransferTools.Engine.Tests.Http
         [InlineData("a\\b.csv", false)]
         [InlineData(".bashrc", false)]
         [InlineData("a\u0001b", false)]
+        [InlineData("CON", false)]
+        [InlineData("nul.txt", false)]
+        [InlineData("com1.log", false)]
+        [InlineData("console.log", true)]
+        [InlineData("report.", false)]
+        [InlineData("report ", false)]
         public void Only_a_plain_visible_file_name_is_taken(string? name, bool usable) =>
             Assert.Equal(usable, TransferManager.IsUsableSuggestedName(name));
     }

@@ -172,6 +172,27 @@ Describe 'Http transfers' {
         (Get-FileHash (Join-Path $moved 'export.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
+    It 'downloads a URL ending in / when its server names the file, and refuses a folder or a missing one clearly' {
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'export.bin') -Size 64KB -Seed 13
+        $out = New-Item -ItemType Directory -Path (Join-Path $work 'download-page')
+        $t = Receive-Transfer -Source "$($nginx.BaseUri)/download/" -OutputDir $out
+        $t.Status | Should -Be 'Completed'
+        $t.Name | Should -Be 'export 2026.bin'
+        (Get-FileHash (Join-Path $out 'export 2026.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+
+        # A listing is a folder, not a file to download; a missing URL says so; neither leaves anything behind.
+        $err = $null
+        Receive-Transfer -Source "$($nginx.BaseUri)/index/?token=secret-signature" -OutputDir $out -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceIsFolder,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        "$($err[0]) $($err[0].TargetObject)" | Should -Not -BeLike '*secret-signature*'
+        $err = $null
+        Receive-Transfer -Source "$($nginx.BaseUri)/files/no-such-folder/" -OutputDir $out -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceNotFound,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        @(Get-ChildItem $out -Force).Name | Should -Be @('export 2026.bin')
+    }
+
     It 'maps 403 to PermissionDenied' {
         $err = $null
         Receive-Transfer -Source "$($nginx.BaseUri)/denied/x.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue

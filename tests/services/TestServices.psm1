@@ -619,6 +619,9 @@ http {
         location /named-utf8/ { alias $files/; add_header Content-Disposition "attachment; filename=\"resume.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9.csv"; }
         location /named-path/ { alias $files/; add_header Content-Disposition "attachment; filename=\"../escape.csv\""; }
         location = /latest-export { return 302 /files/export.bin; }
+        # A download page: a URL ending in '/' that answers with a named file (internally rewritten, so the client sees /download/).
+        location = /download/ { rewrite ^ /download-file last; }
+        location = /download-file { internal; alias $files/export.bin; add_header Content-Disposition "attachment; filename=\"export 2026.bin\""; }
         # As a URL pre-signed for GET is: HEAD is refused (403), GET is served.
         location /get-only/ { alias $files/; if (`$request_method = HEAD) { return 403; } }
         location /denied/ { return 403; }

@@ -501,7 +501,29 @@ namespace TransferTools.Engine.Transfers
 
                 if (!TransferLocation.IsPlainFileName(record.Name))
                 {
-                    throw new PluginException(ErrorCode.InvalidArgument, $"'{request.Source}' does not end in a file name.", errorId: "SourceNameMissing", target: request.Source);
+                    // A URL without a file name of its own (https://example.com/download/) can still be a file that its
+                    // server names (Content-Disposition): ask now, since the destination's name is needed before the start.
+                    var info = await source.GetInfoAsync(context, sourceUri, options).ConfigureAwait(false);
+                    // (Shown without the query or user information, which may carry a signature or a password.)
+                    var shown = Protocols.Http.HttpErrors.Redact(sourceUri);
+                    if (!info.Exists)
+                    {
+                        throw new PluginException(ErrorCode.NotFound, $"The source '{shown}' does not exist.", errorId: "SourceNotFound", target: shown);
+                    }
+
+                    if (info.IsDirectory)
+                    {
+                        throw new PluginException(ErrorCode.InvalidArgument, $"The source '{shown}' is a folder; Receive-Transfer -Source takes the location of one file.",
+                            errorId: "SourceIsFolder", target: shown);
+                    }
+
+                    if (!IsUsableSuggestedName(info.FileName))
+                    {
+                        throw new PluginException(ErrorCode.InvalidArgument, $"'{shown}' does not end in a file name, and its server does not name the file either.",
+                            errorId: "SourceNameMissing", target: shown);
+                    }
+
+                    record.Name = info.FileName!;
                 }
             }
 

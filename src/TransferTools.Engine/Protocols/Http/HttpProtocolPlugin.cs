@@ -129,7 +129,10 @@ namespace TransferTools.Engine.Protocols.Http
 
                 var finalUri = response.RequestMessage?.RequestUri ?? location;
                 var length = response.Content.Headers.ContentRange?.Length ?? response.Content.Headers.ContentLength ?? -1;
-                var isDirectory = finalUri.AbsolutePath.EndsWith("/", StringComparison.Ordinal);
+                // A URL ending in '/' is a folder (a listing, a WebDAV collection), unless the server hands it out as a
+                // named file: a download page such as https://example.com/download/ that answers with Content-Disposition.
+                var suggested = SuggestedFileName(response);
+                var isDirectory = finalUri.AbsolutePath.EndsWith("/", StringComparison.Ordinal) && suggested is null;
                 return new RemoteFileInfo
                 {
                     Exists = true,
@@ -137,7 +140,7 @@ namespace TransferTools.Engine.Protocols.Http
                     Length = isDirectory ? -1 : length,
                     LastModified = response.Content.Headers.LastModified,
                     Version = isDirectory ? null : VersionOf(response),
-                    FileName = isDirectory ? null : SuggestedFileName(response) ?? RedirectedFileName(location, finalUri),
+                    FileName = isDirectory ? null : suggested ?? RedirectedFileName(location, finalUri),
                 };
             }
             finally

@@ -563,6 +563,16 @@ Describe 'Receive-Transfer' {
         Get-Sha (Join-Path $out 'plain.bin') | Should -Be (Get-Sha $src.FullName)
     }
 
+    It 'refuses a folder as -Source, naming it by its path' {
+        $folder = New-Folder 'not-a-file'
+        $out = Join-Path $script:work 'inbox-folder'
+        Receive-Transfer -Source ($folder + [IO.Path]::DirectorySeparatorChar) -OutputDir $out -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceIsFolder,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err[0].Exception.Message | Should -BeLike "*'$folder*' is a folder*"
+        Get-ChildItem -Force $out -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
     It 'reports an unknown transfer id without a source as TransferSourceUnknown' {
         Receive-Transfer -TransferId ('a' * 32) -OutputDir (Join-Path $script:work 'inbox5') -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'TransferSourceUnknown,*'

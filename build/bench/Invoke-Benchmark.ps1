@@ -5,7 +5,8 @@
     Copy-Item, Invoke-WebRequest) and writes docs/benchmarks.md. Run through `dotnet pwsh ./build.ps1 -Task Bench`.
 .DESCRIPTION
     Each case runs its contenders as alternating rounds on the same files in one run (A B C, B C A, C A B, ...), so
-    drift of the machine, and whatever one run leaves behind for the next, hits every contender alike; the report gives medians, throughput and the ratio to the case's anchor.
+    drift of the machine, and whatever one run leaves behind for the next, hits every contender alike; the report
+    gives medians, throughput and the ratio to the case's anchor.
     Servers (sshd, nginx) are started on 127.0.0.1 by tests/services/TestServices.psm1 and stopped at the end.
     TransferTools is timed inside a running pwsh (the module already imported), as a user at a prompt sees it; the
     external tools are timed as processes.

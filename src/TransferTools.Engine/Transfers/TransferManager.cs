@@ -504,8 +504,8 @@ namespace TransferTools.Engine.Transfers
                     // A URL without a file name of its own (https://example.com/download/) can still be a file that its
                     // server names (Content-Disposition): ask now, since the destination's name is needed before the start.
                     var info = await source.GetInfoAsync(context, sourceUri, options).ConfigureAwait(false);
-                    // (Shown without the query or user information, which may carry a signature or a password.)
-                    var shown = Protocols.Http.HttpErrors.Redact(sourceUri);
+                    // (A URI is shown without its query or user information, which may carry a signature or a password.)
+                    var shown = sourceUri.IsFile ? TransferLocation.Display(sourceUri) : Protocols.Http.HttpErrors.Redact(sourceUri);
                     if (!info.Exists)
                     {
                         throw new PluginException(ErrorCode.NotFound, $"The source '{shown}' does not exist.", errorId: "SourceNotFound", target: shown);

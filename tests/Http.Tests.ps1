@@ -87,6 +87,43 @@ Describe 'Http transfers' {
         (Get-FileHash (Join-Path $out 'streamed.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
+    It 'pulls a body that ends when the server closes the connection (no Content-Length, not chunked)' {
+        # nginx never answers an HTTP/1.1 client this way; older servers and small embedded ones do. A minimal server
+        # on a thread: headers with Connection: close, then the bytes, then the close that ends them.
+        $file = New-TestFile -Path (Join-Path $work 'close-delimited.bin') -Size 2MB -Seed 14
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        $server = Start-ThreadJob -ArgumentList $listener, $file.FullName -ScriptBlock {
+            param($listener, $path)
+            $body = [IO.File]::ReadAllBytes($path)
+            while ($true) {
+                $client = $listener.AcceptTcpClient()
+                try {
+                    $stream = $client.GetStream()
+                    $reader = [IO.StreamReader]::new($stream, [Text.Encoding]::ASCII, $false, 1024, $true)
+                    $requestLine = $reader.ReadLine()
+                    while ($reader.ReadLine()) { }
+                    $head = [Text.Encoding]::ASCII.GetBytes("HTTP/1.1 200 OK`r`nContent-Type: application/octet-stream`r`nConnection: close`r`n`r`n")
+                    $stream.Write($head, 0, $head.Length)
+                    if (-not $requestLine.StartsWith('HEAD ')) { $stream.Write($body, 0, $body.Length) }
+                } finally {
+                    $client.Close()
+                }
+            }
+        }
+        try {
+            $out = New-Item -ItemType Directory -Path (Join-Path $work 'close-delimited')
+            $t = Receive-Transfer -Source "http://127.0.0.1:$($listener.LocalEndpoint.Port)/files/close-delimited.bin" -OutputDir $out -ChunkSize 512KB
+            $t.Status | Should -Be 'Completed'
+            $t.TotalBytes | Should -Be 2MB
+            $t.Sha256 | Should -Be (Get-FileHash $file).Hash.ToLowerInvariant()
+            (Get-FileHash (Join-Path $out 'close-delimited.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+        } finally {
+            $listener.Stop()
+            $server | Remove-Job -Force
+        }
+    }
+
     It 'starts a killed download of a streamed file without a version over, saying so, and finishes it byte-identical' {
         $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'unversioned.bin') -Size 192KB -Seed 9
         $out = New-Item -ItemType Directory -Path (Join-Path $work 'unversioned')

@@ -257,6 +257,14 @@ Describe 'Http transfers' {
         $t = Receive-Transfer -Source "$($nginx.BaseUri)/flaky/x.bin" -OutputDir $work -RetryCount 1 -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].CategoryInfo.Category | Should -Be 'ConnectionError'
         "$($err[0])" | Should -BeLike '*503*'
+
+        # A URL without a file name is looked at before its transfer starts, with the same retries.
+        $err = $null
+        $warnings = $null
+        Receive-Transfer -Source "$($nginx.BaseUri)/flaky/" -OutputDir $work -RetryCount 1 -ErrorVariable err -ErrorAction SilentlyContinue -WarningVariable warnings -WarningAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        "$($err[0])" | Should -BeLike '*503*'
+        @($warnings | Where-Object { "$_" -like '*Retry 1 of 1*' }) | Should -HaveCount 1
     }
 }
 

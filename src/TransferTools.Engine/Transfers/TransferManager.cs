@@ -503,7 +503,7 @@ namespace TransferTools.Engine.Transfers
                 {
                     // A URL without a file name of its own (https://example.com/download/) can still be a file that its
                     // server names (Content-Disposition): ask now, since the destination's name is needed before the start.
-                    var info = await source.GetInfoAsync(context, sourceUri, options).ConfigureAwait(false);
+                    var info = await InspectBeforeStartAsync(context, source, sourceUri, options).ConfigureAwait(false);
                     // (A URI is shown without its query or user information, which may carry a signature or a password.)
                     var shown = sourceUri.IsFile ? TransferLocation.Display(sourceUri) : Protocols.Http.HttpErrors.Redact(sourceUri);
                     if (!info.Exists)
@@ -1842,6 +1842,28 @@ namespace TransferTools.Engine.Transfers
         private static bool IsCancellation(Exception e) =>
             e is OperationCanceledException || (e is PluginException pe && pe.Code == ErrorCode.Cancelled)
             || (e is AggregateException a && a.InnerExceptions.All(IsCancellation));
+
+        /// <summary>
+        /// Looks at a source before its transfer exists (to learn its name), with the transfer's retry policy: a server
+        /// that answers 503 or drops the connection once is retried with backoff, as it would be mid-transfer.
+        /// </summary>
+        private async Task<RemoteFileInfo> InspectBeforeStartAsync(OperationContext context, ITransferEndpoint source, Uri location, TransferOptions options)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    return await source.GetInfoAsync(context, location, options).ConfigureAwait(false);
+                }
+                catch (Exception e) when (ToPluginException(e) is { IsTransient: true } transient && attempt < options.RetryCount
+                                          && !context.CancellationToken.IsCancellationRequested)
+                {
+                    var delay = RetryDelay(attempt + 1);
+                    context.Logger.Log(LogLevel.Warning, $"{transient.Message} Retry {attempt + 1} of {options.RetryCount} in {delay.TotalSeconds:0.#} s.");
+                    await Task.Delay(delay, context.CancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
 
         private TimeSpan RetryDelay(int attempt)
         {

@@ -95,20 +95,28 @@ Describe 'Http transfers' {
         $listener.Start()
         $server = Start-ThreadJob -ArgumentList $listener, $file.FullName -ScriptBlock {
             param($listener, $path)
+            # (Stop: a failed .NET call must end the loop, not be written as an error and go round again.)
+            $ErrorActionPreference = 'Stop'
             $body = [IO.File]::ReadAllBytes($path)
-            while ($true) {
-                $client = $listener.AcceptTcpClient()
-                try {
-                    $stream = $client.GetStream()
-                    $reader = [IO.StreamReader]::new($stream, [Text.Encoding]::ASCII, $false, 1024, $true)
-                    $requestLine = $reader.ReadLine()
-                    while ($reader.ReadLine()) { }
-                    $head = [Text.Encoding]::ASCII.GetBytes("HTTP/1.1 200 OK`r`nContent-Type: application/octet-stream`r`nConnection: close`r`n`r`n")
-                    $stream.Write($head, 0, $head.Length)
-                    if (-not $requestLine.StartsWith('HEAD ')) { $stream.Write($body, 0, $body.Length) }
-                } finally {
-                    $client.Close()
+            try {
+                while ($true) {
+                    $client = $listener.AcceptTcpClient()
+                    try {
+                        $stream = $client.GetStream()
+                        $reader = [IO.StreamReader]::new($stream, [Text.Encoding]::ASCII, $false, 1024, $true)
+                        $requestLine = $reader.ReadLine()
+                        while ($reader.ReadLine()) { }
+                        $head = [Text.Encoding]::ASCII.GetBytes("HTTP/1.1 200 OK`r`nContent-Type: application/octet-stream`r`nConnection: close`r`n`r`n")
+                        $stream.Write($head, 0, $head.Length)
+                        if ($requestLine -and -not $requestLine.StartsWith('HEAD ')) { $stream.Write($body, 0, $body.Length) }
+                    } catch [System.IO.IOException] {
+                        # The client went away mid-answer; serve the next one.
+                    } finally {
+                        $client.Close()
+                    }
                 }
+            } catch {
+                # The listener was stopped: the test is over.
             }
         }
         try {
@@ -120,6 +128,7 @@ Describe 'Http transfers' {
             (Get-FileHash (Join-Path $out 'close-delimited.bin')).Hash | Should -Be (Get-FileHash $file).Hash
         } finally {
             $listener.Stop()
+            $server | Wait-Job -Timeout 10 | Out-Null
             $server | Remove-Job -Force
         }
     }

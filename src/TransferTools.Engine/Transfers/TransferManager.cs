@@ -503,7 +503,9 @@ namespace TransferTools.Engine.Transfers
                 {
                     // A URL without a file name of its own (https://example.com/download/) can still be a file that its
                     // server names (Content-Disposition): ask now, since the destination's name is needed before the start.
-                    var info = await InspectBeforeStartAsync(context, source, sourceUri, options).ConfigureAwait(false);
+                    // (Before the transfer exists, with its retries all the same.)
+                    var info = await WithRetriesAsync(context, "", options.RetryCount, () => source.GetInfoAsync(context, sourceUri, options),
+                        () => !context.CancellationToken.IsCancellationRequested, onRetry: null, context.CancellationToken).ConfigureAwait(false);
                     // (A URI is shown without its query or user information, which may carry a signature or a password.)
                     var shown = sourceUri.IsFile ? TransferLocation.Display(sourceUri) : Protocols.Http.HttpErrors.Redact(sourceUri);
                     if (!info.Exists)
@@ -646,19 +648,15 @@ namespace TransferTools.Engine.Transfers
                     ? ((ITransferEndpoint)_local, remote)
                     : (remote, (ITransferEndpoint)_local);
 
-                var attempt = 0;
-                while (true)
-                {
-                    try
+                await WithRetriesAsync(context, $"Transfer {Short(id)}: ", run.Record.RetryCount,
+                    async () =>
                     {
                         await AttemptAsync(run, source, destination).ConfigureAwait(false);
-                        break;
-                    }
-                    catch (Exception e) when (ToPluginException(e) is { IsTransient: true } transient && attempt < run.Record.RetryCount
-                                              && run.Stop == StopReason.None && !run.Cts.IsCancellationRequested)
+                        return true;
+                    },
+                    () => run.Stop == StopReason.None && !run.Cts.IsCancellationRequested,
+                    transient =>
                     {
-                        attempt++;
-                        var delay = RetryDelay(attempt);
                         run.Update(r =>
                         {
                             r.Retries++;
@@ -667,11 +665,8 @@ namespace TransferTools.Engine.Transfers
                             r.ErrorId = transient.ErrorId;
                         });
                         Save(run, durable: false);
-                        context.Logger.Log(LogLevel.Warning,
-                            $"Transfer {Short(id)}: {transient.Message} Retry {attempt} of {run.Record.RetryCount} in {delay.TotalSeconds:0.#} s.");
-                        await Task.Delay(delay, run.Cts.Token).ConfigureAwait(false);
-                    }
-                }
+                    },
+                    run.Cts.Token).ConfigureAwait(false);
 
                 run.Update(r =>
                 {
@@ -1844,23 +1839,25 @@ namespace TransferTools.Engine.Transfers
             || (e is AggregateException a && a.InnerExceptions.All(IsCancellation));
 
         /// <summary>
-        /// Looks at a source before its transfer exists (to learn its name), with the transfer's retry policy: a server
-        /// that answers 503 or drops the connection once is retried with backoff, as it would be mid-transfer.
+        /// A transfer's retry policy, for its attempts and for the look at a source before its transfer exists: a
+        /// transient failure is retried up to <paramref name="retryCount"/> times with backoff while
+        /// <paramref name="mayRetry"/> holds, each retry recorded by <paramref name="onRetry"/> and announced as a warning.
         /// </summary>
-        private async Task<RemoteFileInfo> InspectBeforeStartAsync(OperationContext context, ITransferEndpoint source, Uri location, TransferOptions options)
+        private async Task<T> WithRetriesAsync<T>(OperationContext context, string warningPrefix, int retryCount, Func<Task<T>> operation,
+            Func<bool> mayRetry, Action<PluginException>? onRetry, CancellationToken cancellationToken)
         {
-            for (var attempt = 0; ; attempt++)
+            for (var retry = 1; ; retry++)
             {
                 try
                 {
-                    return await source.GetInfoAsync(context, location, options).ConfigureAwait(false);
+                    return await operation().ConfigureAwait(false);
                 }
-                catch (Exception e) when (ToPluginException(e) is { IsTransient: true } transient && attempt < options.RetryCount
-                                          && !context.CancellationToken.IsCancellationRequested)
+                catch (Exception e) when (ToPluginException(e) is { IsTransient: true } transient && retry <= retryCount && mayRetry())
                 {
-                    var delay = RetryDelay(attempt + 1);
-                    context.Logger.Log(LogLevel.Warning, $"{transient.Message} Retry {attempt + 1} of {options.RetryCount} in {delay.TotalSeconds:0.#} s.");
-                    await Task.Delay(delay, context.CancellationToken).ConfigureAwait(false);
+                    var delay = RetryDelay(retry);
+                    onRetry?.Invoke(transient);
+                    context.Logger.Log(LogLevel.Warning, $"{warningPrefix}{transient.Message} Retry {retry} of {retryCount} in {delay.TotalSeconds:0.#} s.");
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 }
             }
         }

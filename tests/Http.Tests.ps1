@@ -170,6 +170,15 @@ Describe 'Http transfers' {
         $err = $null
         Receive-Transfer -Source "$($nginx.BaseUri)/files/none.bin" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+
+        # A pre-signed URL's signature stays out of the message, the target and the transfer's recorded error.
+        $err = $null
+        Receive-Transfer -Source "$($nginx.BaseUri)/files/none.bin?X-Amz-Signature=secret-signature" -OutputDir $work -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceNotFound,*'
+        "$($err[0]) $($err[0].TargetObject)" | Should -Not -BeLike '*secret-signature*'
+        "$($err[0])" | Should -BeLike "*$($nginx.BaseUri)/files/none.bin?…*"
+        (Get-TransferStatus | Where-Object { $_.Error -like '*none.bin*' }).Error | Should -Not -BeLike '*secret-signature*'
     }
 
     It 'says an upload needs a location that accepts PUT when the server refuses the method' {

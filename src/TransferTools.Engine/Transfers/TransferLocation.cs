@@ -60,6 +60,13 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>
+        /// <see cref="Display"/> for messages and error targets: a URI's query, which may carry a signature or a token (a
+        /// pre-signed URL), is left out and marked with <c>?…</c>.
+        /// </summary>
+        public static string DisplayWithoutQuery(Uri uri) =>
+            uri.IsFile || string.IsNullOrEmpty(uri.Query) ? Display(uri) : Display(new UriBuilder(uri) { Query = "" }.Uri) + "?…";
+
+        /// <summary>
         /// How users see a location: the local path for <c>file://</c>, otherwise the URI without credentials, its path as
         /// readable as it can be while it still reads back as the same URI: "report (1).csv", not "report%20%281%29.csv";
         /// only '%', '#', '?' and a '/' inside a name stay escaped.

@@ -506,8 +506,7 @@ namespace TransferTools.Engine.Transfers
                     // (Before the transfer exists, with its retries all the same.)
                     var info = await WithRetriesAsync(context, "", options.RetryCount, () => source.GetInfoAsync(context, sourceUri, options),
                         () => !context.CancellationToken.IsCancellationRequested, onRetry: null, context.CancellationToken).ConfigureAwait(false);
-                    // (A URI is shown without its query or user information, which may carry a signature or a password.)
-                    var shown = sourceUri.IsFile ? TransferLocation.Display(sourceUri) : Protocols.Http.HttpErrors.Redact(sourceUri);
+                    var shown = TransferLocation.DisplayWithoutQuery(sourceUri);
                     if (!info.Exists)
                     {
                         throw new PluginException(ErrorCode.NotFound, $"The source '{shown}' does not exist.", errorId: "SourceNotFound", target: shown);
@@ -780,12 +779,12 @@ namespace TransferTools.Engine.Transfers
                 var info = await source.GetInfoAsync(context, sourceUri, options).ConfigureAwait(false);
                 if (!info.Exists)
                 {
-                    throw new PluginException(ErrorCode.NotFound, $"The source '{record.Source}' does not exist.", errorId: "SourceNotFound", target: record.Source);
+                    throw new PluginException(ErrorCode.NotFound, $"The source '{SourceInMessages(record)}' does not exist.", errorId: "SourceNotFound", target: SourceInMessages(record));
                 }
 
                 if (info.IsDirectory)
                 {
-                    throw new PluginException(ErrorCode.InvalidArgument, $"The source '{record.Source}' is a folder; send the files in it.", errorId: "SourceIsFolder", target: record.Source);
+                    throw new PluginException(ErrorCode.InvalidArgument, $"The source '{SourceInMessages(record)}' is a folder; send the files in it.", errorId: "SourceIsFolder", target: SourceInMessages(record));
                 }
 
                 if (record.SourceLength >= 0 || record.SourceSizeUnknown)
@@ -800,8 +799,8 @@ namespace TransferTools.Engine.Transfers
                     if (record.ExpectedSha256 != null && record.TotalBytes >= 0 && info.Length >= 0 && info.Length != record.TotalBytes)
                     {
                         throw new PluginException(ErrorCode.SourceChanged,
-                            $"'{record.Source}' holds {info.Length} bytes but its manifest says {record.TotalBytes}; it is not the file that was sent.",
-                            errorId: "SourceChanged", target: record.Source);
+                            $"'{SourceInMessages(record)}' holds {info.Length} bytes but its manifest says {record.TotalBytes}; it is not the file that was sent.",
+                            errorId: "SourceChanged", target: SourceInMessages(record));
                     }
 
                     // A plain receive is named as the source asks (a download's Content-Disposition), before its
@@ -810,7 +809,7 @@ namespace TransferTools.Engine.Transfers
                         && IsUsableSuggestedName(info.FileName) && info.FileName != record.Name;
                     if (renamed)
                     {
-                        context.Logger.Log(LogLevel.Verbose, $"Transfer {Short(id)}: '{record.Source}' is named '{info.FileName}' by its server.");
+                        context.Logger.Log(LogLevel.Verbose, $"Transfer {Short(id)}: '{SourceInMessages(record)}' is named '{info.FileName}' by its server.");
                     }
 
                     run.Update(r =>
@@ -872,7 +871,7 @@ namespace TransferTools.Engine.Transfers
                     // Neither a size nor a version (ETag, Last-Modified): nothing could show that the rest of it belongs
                     // to the same content as the part already here, so it is read again from the start.
                     context.Logger.Log(LogLevel.Warning,
-                        $"Transfer {Short(id)}: '{record.Source}' gives neither its size nor a version, so the {chunks.Count} chunk(s) already here cannot be continued safely; reading it again from the start.");
+                        $"Transfer {Short(id)}: '{SourceInMessages(record)}' gives neither its size nor a version, so the {chunks.Count} chunk(s) already here cannot be continued safely; reading it again from the start.");
                     chunks = new List<ulong>(0);
                 }
 
@@ -1010,8 +1009,8 @@ namespace TransferTools.Engine.Transfers
                         }
 
                         throw new PluginException(ErrorCode.ChecksumMismatch,
-                            $"The SHA-256 of '{record.Source}' is {digest}, but the manifest of transfer {Short(record.ReceivedTransferId ?? "")} says {record.ExpectedSha256}. Nothing was delivered.",
-                            errorId: "ChecksumMismatch", target: record.Source);
+                            $"The SHA-256 of '{SourceInMessages(record)}' is {digest}, but the manifest of transfer {Short(record.ReceivedTransferId ?? "")} says {record.ExpectedSha256}. Nothing was delivered.",
+                            errorId: "ChecksumMismatch", target: SourceInMessages(record));
                     }
 
                     run.Update(r => r.Sha256 = digest);
@@ -1805,10 +1804,14 @@ namespace TransferTools.Engine.Transfers
             || (record.SourceVersion != null && info.Version != null && !string.Equals(record.SourceVersion, info.Version, StringComparison.Ordinal))
             || (record.SourceVersion is null && record.SourceModified != null && info.LastModified != null && record.SourceModified != info.LastModified);
 
+        /// <summary>The source as messages and error targets name it: without a URL's query (<see cref="TransferLocation.DisplayWithoutQuery"/>).</summary>
+        private static string SourceInMessages(TransferRecord record) =>
+            Uri.TryCreate(record.SourceUri, UriKind.Absolute, out var uri) ? TransferLocation.DisplayWithoutQuery(uri) : record.Source;
+
         private static PluginException SourceChanged(TransferRecord record, string when) => new PluginException(ErrorCode.SourceChanged,
-            $"The source '{record.Source}' changed {when} (size, time stamp or version differ), so the data already transferred cannot be trusted. " +
+            $"The source '{SourceInMessages(record)}' changed {when} (size, time stamp or version differ), so the data already transferred cannot be trusted. " +
             "Stop-Transfer removes the partial data; start a new transfer.",
-            errorId: "SourceChanged", target: record.Source);
+            errorId: "SourceChanged", target: SourceInMessages(record));
 
         private static PluginException NotFound(string id) => new PluginException(ErrorCode.NotFound,
             $"No transfer with id '{id}'. Get-TransferStatus lists the known transfers.", errorId: "TransferNotFound", target: id);

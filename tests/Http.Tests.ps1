@@ -284,6 +284,37 @@ Describe 'Http transfers' {
         "$($err[0])" | Should -BeLike '*503*'
         @($warnings | Where-Object { "$_" -like '*Retry 1 of 1*' }) | Should -HaveCount 1
     }
+
+    It 'refuses a download that does not fit before its first byte, and Resume-Transfer finishes it once there is room' -Skip:(-not $IsLinux -or (& id -u) -ne '0') {
+        # A file system of 8 MiB (tmpfs: mounting needs root, as CI has) with 5 MiB taken; the download needs 6 MiB.
+        $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'roomy.bin') -Size 6MB -Seed 31
+        $mount = New-Item -ItemType Directory -Path (Join-Path $work 'small-fs')
+        & mount -t tmpfs -o size=8m tmpfs $mount
+        $LASTEXITCODE | Should -Be 0
+        try {
+            $filler = New-TestFile -Path (Join-Path $mount 'filler.bin') -Size 5MB -Seed 32
+            $out = New-Item -ItemType Directory -Path (Join-Path $mount 'out')
+            $source = "$($nginx.BaseUri)/files/roomy.bin"
+            $err = $null
+            Receive-Transfer -Source $source -OutputDir $out -ChunkSize 1MB -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'DestinationFull,*'
+            $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+            "$($err[0])" | Should -BeLike "*not enough space in '$out'*more bytes are needed*free there*Resume-Transfer*"
+            $err[0].TargetObject | Should -Be "$out"
+            $t = Get-TransferStatus | Where-Object Source -EQ $source | Select-Object -First 1
+            $t.Status | Should -Be 'Failed'
+            $t.BytesTransferred | Should -Be 0
+            Test-Path (Join-Path $out 'roomy.bin') | Should -BeFalse
+
+            Remove-Item $filler
+            Resume-Transfer -Id $t.Id | Out-Null
+            (Wait-Transfer -Id $t.Id).Status | Should -Be 'Completed'
+            (Get-FileHash (Join-Path $out 'roomy.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+        }
+        finally {
+            & umount $mount
+        }
+    }
 }
 
 Describe 'Https' {

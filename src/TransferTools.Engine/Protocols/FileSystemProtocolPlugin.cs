@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Hosting;
@@ -325,8 +326,67 @@ namespace TransferTools.Engine.Protocols
                     errorIdPrefix + "FolderNotFound", path),
                 UnauthorizedAccessException _ => new PluginException(ErrorCode.PermissionDenied, $"Access to '{path}' is denied ({operation.ToLowerInvariant()}).", e,
                     errorIdPrefix + "AccessDenied", path),
+                IOException io when operation != "Read" && IsOutOfSpace(io) => new PluginException(ErrorCode.LimitExceeded,
+                    $"There is no space left in '{FolderOf(path)}': the disk or the user's quota is full.", e, "DestinationFull", FolderOf(path)),
                 _ => new PluginException(ErrorCode.Unknown, $"{operation} of '{path}' failed: {e.Message}", e, errorIdPrefix + operation + "Failed", path),
             };
+        }
+
+        /// <summary>
+        /// True for the I/O errors that mean "no room": ENOSPC and EDQUOT (.NET gives the errno as the HResult on Unix;
+        /// EDQUOT is 122 on Linux, 69 on macOS), ERROR_DISK_FULL and ERROR_HANDLE_DISK_FULL on Windows.
+        /// </summary>
+        internal static bool IsOutOfSpace(IOException e)
+        {
+            var code = e.HResult;
+            return code == Enospc
+                   || code == (RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? 69 : Edquot)
+                   || code == unchecked((int)0x80070070)
+                   || code == unchecked((int)0x80070027);
+        }
+
+        /// <summary>
+        /// Reserves the disk space for bytes <c>[from, to)</c> of a file opened by <see cref="OpenWriteAsync"/> before
+        /// they are written, so a destination without room fails at once with <c>DestinationFull</c> instead of after most
+        /// of a download, and the file's blocks are allocated together. 64-bit Linux only: <c>fallocate</c> with
+        /// <c>FALLOC_FL_KEEP_SIZE</c>, so the file's length, which a resume reads as the bytes written, does not change.
+        /// Where the file system cannot preallocate (ZFS, some network file systems) nothing is reserved, and a full
+        /// disk is reported by the write that meets it.
+        /// </summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.LimitExceeded"/> (DestinationFull) when the room is not there.</exception>
+        internal static void ReserveSpace(Stream writer, long from, long to)
+        {
+            if (writer is DurableFileStream file && to > from && Volatile.Read(ref _preallocationUnavailable) == 0)
+            {
+                file.Reserve(from, to - from);
+            }
+        }
+
+        private const int Enospc = 28;
+        private const int Edquot = 122;
+        private const int Eintr = 4;
+        private const int FallocKeepSize = 1;
+
+        /// <summary>Nonzero where fallocate cannot be called: not 64-bit Linux (off_t differs), or no libc entry point.</summary>
+        private static int _preallocationUnavailable =
+            RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && Environment.Is64BitProcess ? 0 : 1;
+
+        [DllImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+        private static extern int Fallocate(int fd, int mode, long offset, long length);
+
+        private static string FolderOf(string path) => Path.GetDirectoryName(path) is { Length: > 0 } folder ? folder : path;
+
+        /// <summary>The bytes free for this user in <paramref name="folder"/>'s file system, or -1 when that cannot be told.</summary>
+        private static long FreeBytesAt(string folder)
+        {
+            try
+            {
+                return new DriveInfo(folder).AvailableFreeSpace;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException)
+            {
+                return -1;
+            }
         }
 
         /// <summary>A write stream whose failures carry the file name and a stable error id.</summary>
@@ -345,6 +405,53 @@ namespace TransferTools.Engine.Protocols
             {
                 get => _inner.Position;
                 set => throw new NotSupportedException();
+            }
+
+            /// <summary>Allocates <paramref name="length"/> bytes from <paramref name="offset"/> without changing the length (see <see cref="ReserveSpace"/>).</summary>
+            public void Reserve(long offset, long length)
+            {
+                var handle = _inner.SafeFileHandle;
+                var added = false;
+                try
+                {
+                    handle.DangerousAddRef(ref added);
+                    var fd = (int)handle.DangerousGetHandle();
+                    int errno;
+                    do
+                    {
+                        if (Fallocate(fd, FallocKeepSize, offset, length) == 0)
+                        {
+                            return;
+                        }
+
+                        errno = Marshal.GetLastWin32Error();
+                    }
+                    while (errno == Eintr);
+
+                    if (errno == Enospc || errno == Edquot)
+                    {
+                        // Named by its folder: the file is still under its hidden temporary name.
+                        var folder = FolderOf(_inner.Name);
+                        var free = FreeBytesAt(folder);
+                        var room = free >= 0 ? $"{free} are free there" : "the disk or the user's quota is full";
+                        throw new PluginException(ErrorCode.LimitExceeded,
+                            $"There is not enough space in '{folder}': {length} more bytes are needed and {room}.",
+                            new IOException("No space left on device", errno), "DestinationFull", folder);
+                    }
+
+                    // EOPNOTSUPP (no preallocation on this file system) and anything else: write without a reservation.
+                }
+                catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException)
+                {
+                    Volatile.Write(ref _preallocationUnavailable, 1);
+                }
+                finally
+                {
+                    if (added)
+                    {
+                        handle.DangerousRelease();
+                    }
+                }
             }
 
             public override void Flush() => Guard(() => _inner.Flush());

@@ -937,6 +937,12 @@ namespace TransferTools.Engine.Transfers
                         var writer = await destination.OpenWriteAsync(context, temp, offset, options).ConfigureAwait(false);
                         try
                         {
+                            if (sizeKnown && destination is FileSystemProtocolPlugin)
+                            {
+                                // Before the first byte: a disk without room for the rest fails now, not at 90 %.
+                                FileSystemProtocolPlugin.ReserveSpace(writer, offset, total);
+                            }
+
                             var pipeline = new ChunkPipeline(record.ChunkSize, record.MaxBytesPerSecond)
                             {
                                 Activity = stall.Touch,

@@ -60,6 +60,19 @@ Describe 'Http transfers' {
         }
     }
 
+    It 'says a WebDAV folder cannot be received with -Recurse, and takes a file URL given with -Recurse as one file' {
+        $folder = Join-Path $nginx.DavRoot 'recurse'
+        New-Item -ItemType Directory -Force -Path $folder | Out-Null
+        $file = New-TestFile -Path (Join-Path $folder 'one.bin') -Size 4KB -Seed 41
+        $out = Join-Path $work 'recurse-http'
+        $err = { Receive-Transfer -Source "$($nginx.BaseUri)/dav/recurse/" -Recurse -OutputDir $out -ErrorAction Stop } |
+            Should -Throw -ErrorId 'FolderListingNotSupported,TransferTools.Commands.ReceiveTransferCommand' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'NotImplemented'
+        $err.Exception.Message | Should -BeLike '*is a folder, and the Http protocol cannot list folders*'
+        $t = Receive-Transfer -Source "$($nginx.BaseUri)/dav/recurse/one.bin" -Recurse -OutputDir $out
+        (Get-FileHash $t.Destination).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
     It 'finishes with Range after the client is killed mid-download' {
         $file = New-TestFile -Path (Join-Path $nginx.FilesRoot 'slow.bin') -Size 192KB -Seed 7
         $out = New-Item -ItemType Directory -Path (Join-Path $work 'killed')

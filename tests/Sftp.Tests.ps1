@@ -43,6 +43,66 @@ Describe 'Sftp transfers' {
         Get-ChildItem -Recurse -Force (Join-Path $sshd.KeyUserData 'trees') -Filter '*.ttpart' | Should -BeNullOrEmpty
     }
 
+    It 'receives a folder with -Recurse: every file under its own name, subfolders made, byte-identical' {
+        $remoteTree = Join-Path $sshd.KeyUserData 'pull/tree'
+        $files = New-TestTree -Path $remoteTree
+        $out = Join-Path $work 'pulled-tree'
+        $t = @(Receive-Transfer -Source "$keyBase$remoteTree" -Recurse -OutputDir $out -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint)
+        $t.Count | Should -Be $files.Count
+        $t.Status | Sort-Object -Unique | Should -Be 'Completed'
+        foreach ($relative in $files) {
+            (Get-FileHash (Join-Path $out "tree/$relative")).Hash | Should -Be (Get-FileHash (Join-Path $remoteTree $relative)).Hash
+        }
+        # Empty folders are not made, as with Send-Transfer -Recurse; nothing is left under a temporary name.
+        Test-Path (Join-Path $out 'tree/a/empty') | Should -BeFalse
+        Get-ChildItem -Recurse -Force $out -Filter '*.ttpart' | Should -BeNullOrEmpty
+        # Each file is a transfer of its own: resumable and listed one by one.
+        (Get-TransferStatus -Id $t[0].Id).Direction | Should -Be 'Receive'
+    }
+
+    It 'receives a tree past what it cannot or must not take, reporting each, and a file given with -Recurse as one file' {
+        $remoteTree = Join-Path $sshd.KeyUserData 'pull/odd'
+        New-Item -ItemType Directory -Force -Path "$remoteTree/denied", "$remoteTree/real" | Out-Null
+        New-TestFile -Path "$remoteTree/real/in.bin" -Size 1KB -Seed 7 | Out-Null
+        New-TestFile -Path "$remoteTree/denied/secret.bin" -Size 1KB -Seed 8 | Out-Null
+        New-TestFile -Path "$remoteTree/50% #1.bin" -Size 2KB -Seed 9 | Out-Null
+        # A name this system cannot hold as one file name: '\' is a separator for Windows and for TransferTools' checks.
+        [IO.File]::WriteAllText("$remoteTree/back\slash", 'x')
+        & ln -s "$remoteTree/real/in.bin" "$remoteTree/link-to-file"
+        & ln -s "$remoteTree/real" "$remoteTree/link-to-folder"
+        & ln -s "$remoteTree/nowhere" "$remoteTree/broken-link"
+        & mkfifo "$remoteTree/pipe"
+        & chown -R "$($sshd.KeyUser):$($sshd.KeyUser)" (Join-Path $sshd.KeyUserData 'pull')
+        & chmod 000 "$remoteTree/denied"
+        $out = Join-Path $work 'pulled-odd'
+        try {
+            $t = @(Receive-Transfer -Source "$keyBase$remoteTree/" -Recurse -OutputDir $out -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint `
+                    -ErrorVariable errs -ErrorAction SilentlyContinue)
+        } finally {
+            & chmod 755 "$remoteTree/denied"
+        }
+        $t.Name | Sort-Object | Should -Be @('50% #1.bin', 'in.bin', 'link-to-file')
+        $t.Status | Sort-Object -Unique | Should -Be 'Completed'
+        (Get-FileHash (Join-Path $out 'odd/link-to-file')).Hash | Should -Be (Get-FileHash "$remoteTree/real/in.bin").Hash
+        (Get-FileHash (Join-Path $out 'odd/50% #1.bin')).Hash | Should -Be (Get-FileHash "$remoteTree/50% #1.bin").Hash
+        Test-Path (Join-Path $out 'odd/link-to-folder') | Should -BeFalse
+
+        $errs.Count | Should -Be 2
+        $unsafe = $errs | Where-Object { $_.FullyQualifiedErrorId -like 'SourceNameUnsafe,*' }
+        $unsafe.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $unsafe.TargetObject | Should -BeLike '*/odd/back\slash'
+        $denied = $errs | Where-Object { $_.FullyQualifiedErrorId -like 'SourceFolderUnreadable,*' }
+        $denied.CategoryInfo.Category | Should -Be 'PermissionDenied'
+        $denied.TargetObject | Should -BeLike '*/odd/denied/'
+        Get-ChildItem -Recurse -Force $out | Where-Object Name -like '*back*' | Should -BeNullOrEmpty
+
+        $one = Receive-Transfer -Source "$keyBase$remoteTree/real/in.bin" -Recurse -OutputDir (Join-Path $work 'pulled-one') -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint
+        $one.Destination | Should -Be (Join-Path $work 'pulled-one/in.bin')
+
+        { Receive-Transfer -Source "$keyBase$remoteTree/absent" -Recurse -OutputDir $out -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint -ErrorAction Stop } |
+            Should -Throw -ErrorId 'SftpPathNotFound,TransferTools.Commands.ReceiveTransferCommand'
+    }
+
     It 'completes by retrying when sshd restarts in the middle of the transfer' {
         $file = New-TestFile -Path (Join-Path $work 'restart.bin') -Size 6MB -Seed 2
         $t = Send-Transfer -Path $file -Destination "$base/~/restart/" -Credential $pass -HostKeyFingerprint $sshd.HostKeyFingerprint `

@@ -528,6 +528,28 @@ Describe 'A piped batch of small files' {
 }
 
 Describe 'Receive-Transfer' {
+    It 'receives a local folder with -Recurse, as Send-Transfer -Recurse sends one, and -WhatIf receives nothing' {
+        $src = New-Folder 'recv-tree'
+        $files = New-TestTree -Path $src
+        $out = Join-Path $script:work 'recv-tree-out'
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        $said = & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$(Get-TestModulePath)'; Receive-Transfer -Source '$src' -Recurse -OutputDir '$out' -WhatIf" | Out-String
+        $said | Should -Match ([regex]::Escape((Join-Path $out 'recv-tree/a/b')))
+        Test-Path $out | Should -BeFalse
+
+        $t = @(Receive-Transfer -Source $src -Recurse -OutputDir $out)
+        $t.Count | Should -Be $files.Count
+        foreach ($relative in $files) {
+            Get-Sha (Join-Path $out "recv-tree/$relative") | Should -Be (Get-Sha (Join-Path $src $relative))
+        }
+        Test-Path (Join-Path $out 'recv-tree/a/empty') | Should -BeFalse
+    }
+
+    It 'takes -Recurse only with -Source, not with -TransferId' {
+        { Receive-Transfer -TransferId 0123456789abcdef0123456789abcdef -Recurse -OutputDir $script:work -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AmbiguousParameterSet,TransferTools.Commands.ReceiveTransferCommand'
+    }
+
     It 'receives a sent transfer by id through its manifest, the journal supplying the source' {
         $src = New-TestFile -Path (Join-Path $script:work 'handoff.bin') -Size 100KB -Seed 8
         $sent = Send-Transfer $src.FullName (New-Folder 'drop')
@@ -569,7 +591,7 @@ Describe 'Receive-Transfer' {
         Receive-Transfer -Source ($folder + [IO.Path]::DirectorySeparatorChar) -OutputDir $out -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceIsFolder,*'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
-        $err[0].Exception.Message | Should -BeLike "*'$folder*' is a folder*"
+        $err[0].Exception.Message | Should -BeLike "*'$folder*' is a folder; add -Recurse*"
         Get-ChildItem -Force $out -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 

@@ -69,6 +69,38 @@ namespace TransferTools.Abstractions
         Task<string?> GetFileNameAsync(OperationContext context, Uri location, TransferOptions options);
     }
 
+    /// <summary>One entry of a remote folder (<see cref="IFolderListing"/>).</summary>
+    public sealed class RemoteFolderEntry
+    {
+        /// <summary>The entry's name in its folder, exactly as the server gives it (not escaped, no folders).</summary>
+        public string Name { get; set; } = "";
+        /// <summary>True for a folder, or a link to one.</summary>
+        public bool IsDirectory { get; set; }
+        /// <summary>True when the entry is a symbolic link; <see cref="IsDirectory"/> and <see cref="Length"/> describe its target.</summary>
+        public bool IsLink { get; set; }
+        /// <summary>Size in bytes of a file, or -1 when unknown (and for a folder).</summary>
+        public long Length { get; set; } = -1;
+        /// <summary>Last modification time, when known.</summary>
+        public DateTimeOffset? LastModified { get; set; }
+    }
+
+    /// <summary>
+    /// Implemented by endpoints that can list a folder: <c>Receive-Transfer -Recurse</c> walks a remote tree with it.
+    /// An endpoint without it receives one file per source.
+    /// </summary>
+    public interface IFolderListing
+    {
+        /// <summary>
+        /// The files and folders in the folder at <paramref name="folder"/>, without <c>.</c> and <c>..</c>, in any order;
+        /// devices, sockets and pipes are left out where the endpoint can tell them (SFTP can). A symbolic link is listed as what it points to
+        /// (<see cref="RemoteFolderEntry.IsLink"/> set); one that points nowhere is left out.
+        /// </summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.NotFound"/> when nothing is there;
+        /// <see cref="ErrorCode.InvalidArgument"/> with the error id <c>NotAFolder</c> when a file is;
+        /// <see cref="ErrorCode.PermissionDenied"/> when the folder cannot be read.</exception>
+        Task<IReadOnlyList<RemoteFolderEntry>> ListFolderAsync(OperationContext context, Uri folder, TransferOptions options);
+    }
+
     /// <summary>
     /// Implemented by a stream from <see cref="ITransferEndpoint.OpenWriteAsync"/> that sends writes ahead of the
     /// destination's answers (SFTP write requests in flight): it tells how far the destination has confirmed what was

@@ -236,6 +236,38 @@ namespace TransferTools.Conformance
             Assert.True(filled.Exists && filled.IsDirectory, "The folder is not a folder with a file in it.");
         }
 
+        /// <summary>
+        /// A plugin that lists folders (<see cref="IFolderListing"/>, used by Receive-Transfer -Recurse) lists files with
+        /// their sizes and subfolders, by their plain names and without '.' or '..'; a file is NotAFolder and nothing is
+        /// NotFound. Passes at once for plugins without it.
+        /// </summary>
+        [Fact]
+        public async Task Protocol_folder_listing_names_files_and_folders()
+        {
+            if (!(Plugin is IFolderListing lister))
+            {
+                return;
+            }
+
+            var folder = CreateLocation("listed/");
+            var file = CreateLocation("listed/with space 1.bin");
+            await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), CreateLocation("listed/sub/"), CreateOptions()));
+            await WriteAsync(file, Content(1234, seed: 3));
+            await WriteAsync(CreateLocation("listed/sub/inner.txt"), Content(7));
+            var entries = await WithTimeout(lister.ListFolderAsync(NewContext(), folder, CreateOptions()));
+            Assert.Equal(new[] { "sub", "with space 1.bin" }, entries.Select(e => e.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray());
+            var listedFile = entries.Single(e => e.Name == "with space 1.bin");
+            Assert.False(listedFile.IsDirectory);
+            Assert.Equal(1234, listedFile.Length);
+            Assert.True(entries.Single(e => e.Name == "sub").IsDirectory);
+
+            var onFile = await Assert.ThrowsAsync<PluginException>(() => WithTimeout(lister.ListFolderAsync(NewContext(), file, CreateOptions())));
+            Assert.Equal("NotAFolder", onFile.ErrorId);
+            var missing = await Assert.ThrowsAsync<PluginException>(() =>
+                WithTimeout(lister.ListFolderAsync(NewContext(), CreateLocation("absent-" + Guid.NewGuid().ToString("n") + "/"), CreateOptions())));
+            Assert.Equal(ErrorCode.NotFound, missing.Code);
+        }
+
         /// <summary>When GetInfo reports a version, reading with another expected version is SourceChanged.</summary>
         [Fact]
         public async Task Protocol_changed_source_is_detected()

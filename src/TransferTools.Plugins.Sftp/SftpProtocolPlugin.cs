@@ -25,7 +25,7 @@ namespace TransferTools.Plugins.Sftp
     /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingReads</c>, <c>PendingWrites</c>, <c>InFlightBytes</c>,
     /// <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
     /// </remarks>
-    public sealed class SftpProtocolPlugin : StreamingProtocolPlugin
+    public sealed class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
     {
         /// <summary>Configuration key: known_hosts file(s), separated by <c>;</c>.</summary>
         public const string KnownHostsPathKey = "KnownHostsPath";
@@ -432,6 +432,71 @@ namespace TransferTools.Plugins.Sftp
                 await CreateDirectoriesAsync(client, loc.Path, ct).ConfigureAwait(false);
                 return true;
             });
+
+        /// <inheritdoc/>
+        public Task<IReadOnlyList<RemoteFolderEntry>> ListFolderAsync(OperationContext context, Uri folder, TransferOptions options) =>
+            RunAsync(context, folder, options, "List", idempotent: true, async (client, loc, ct) =>
+            {
+                var entries = new List<RemoteFolderEntry>();
+                var links = new List<ISftpFile>();
+                try
+                {
+                    await foreach (var file in client.ListDirectoryAsync(loc.Path, ct).ConfigureAwait(false))
+                    {
+                        if (file.Name == "." || file.Name == "..")
+                        {
+                            continue;
+                        }
+
+                        if (file.IsSymbolicLink)
+                        {
+                            links.Add(file);
+                            continue;
+                        }
+
+                        if (file.IsDirectory || file.IsRegularFile)
+                        {
+                            entries.Add(ToEntry(file.Name, file.Attributes, isLink: false));
+                        }
+                    }
+                }
+                catch (SshException e) when (!(e is SshConnectionException) && !(e is SftpPermissionDeniedException))
+                {
+                    // OpenSSH answers opendir on a file with "no such file" (ENOTDIR): look at what is there to say so.
+                    var there = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
+                    if (there != null && !there.IsDirectory)
+                    {
+                        throw new PluginException(ErrorCode.InvalidArgument, $"'{loc.Path}' on {loc.Host} is a file, not a folder.", e, "NotAFolder", loc.Path);
+                    }
+
+                    throw;
+                }
+
+                // A link is listed as what it points to; the listing only gives the link itself.
+                foreach (var link in links)
+                {
+                    var target = await TryGetAttributesAsync(client, link.FullName, ct).ConfigureAwait(false);
+                    if (target is null)
+                    {
+                        context.Logger.Log(LogLevel.Verbose, $"Sftp: '{link.FullName}' on {loc.Host} is a link to nothing; left out.");
+                    }
+                    else if (target.IsDirectory || target.IsRegularFile)
+                    {
+                        entries.Add(ToEntry(link.Name, target, isLink: true));
+                    }
+                }
+
+                return (IReadOnlyList<RemoteFolderEntry>)entries;
+            });
+
+        private static RemoteFolderEntry ToEntry(string name, SftpFileAttributes attributes, bool isLink) => new RemoteFolderEntry
+        {
+            Name = name,
+            IsDirectory = attributes.IsDirectory,
+            IsLink = isLink,
+            Length = attributes.IsDirectory ? -1 : attributes.Size,
+            LastModified = new DateTimeOffset(DateTime.SpecifyKind(attributes.LastWriteTimeUtc, DateTimeKind.Utc)),
+        };
 
         /// <summary>The version of a remote file: modification time and size (SFTP has no content tag).</summary>
         private static string VersionOf(SftpFileAttributes attributes) => VersionOf(attributes.Size, attributes.LastWriteTimeUtc);

@@ -14,7 +14,7 @@ namespace TransferTools.Engine.Protocols
     /// The built-in <c>FileSystem</c> protocol: local, UNC and mounted paths and <c>file://</c> URIs. The engine's
     /// transfer manager does chunking, journaling and verification; this class only moves bytes on the local disk.
     /// </summary>
-    public sealed class FileSystemProtocolPlugin : StreamingProtocolPlugin
+    public sealed class FileSystemProtocolPlugin : StreamingProtocolPlugin, IFolderListing
     {
         private static readonly string[] SchemeList = { "file" };
 
@@ -222,6 +222,83 @@ namespace TransferTools.Engine.Protocols
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
                 throw Map(e, path, "CreateDirectory");
+            }
+        }
+
+        /// <inheritdoc/>
+        public Task<IReadOnlyList<RemoteFolderEntry>> ListFolderAsync(OperationContext context, Uri folder, TransferOptions options)
+        {
+            context.CancellationToken.ThrowIfCancellationRequested();
+            var path = ToLocalPath(folder);
+            var directory = new DirectoryInfo(path);
+            if (!directory.Exists)
+            {
+                throw File.Exists(path)
+                    ? new PluginException(ErrorCode.InvalidArgument, $"'{path}' is a file, not a folder.", errorId: "NotAFolder", target: path)
+                    : new PluginException(ErrorCode.NotFound, $"The folder '{path}' does not exist.", errorId: "SourceNotFound", target: path);
+            }
+
+            var entries = new List<RemoteFolderEntry>();
+            try
+            {
+                foreach (var entry in directory.EnumerateFileSystemInfos())
+                {
+                    var isLink = (entry.Attributes & FileAttributes.ReparsePoint) != 0;
+                    long? linkedLength = null;
+                    if (isLink && entry is FileInfo)
+                    {
+                        linkedLength = LinkedFileLength(entry.FullName);
+                        if (linkedLength is null)
+                        {
+                            context.Logger.Log(LogLevel.Verbose, $"'{entry.FullName}' is a link to nothing; left out.");
+                            continue;
+                        }
+                    }
+
+                    if (entry is FileInfo file)
+                    {
+                        entries.Add(new RemoteFolderEntry
+                        {
+                            Name = file.Name, IsLink = isLink, Length = linkedLength ?? file.Length, LastModified = new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero),
+                        });
+                    }
+                    else
+                    {
+                        entries.Add(new RemoteFolderEntry
+                        {
+                            Name = entry.Name, IsDirectory = true, IsLink = isLink, LastModified = new DateTimeOffset(entry.LastWriteTimeUtc, TimeSpan.Zero),
+                        });
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw new PluginException(e is UnauthorizedAccessException ? ErrorCode.PermissionDenied : ErrorCode.Unknown,
+                    $"The folder '{path}' cannot be listed: {e.Message}", e, "SourceFolderUnreadable", path);
+            }
+
+            return Task.FromResult<IReadOnlyList<RemoteFolderEntry>>(entries);
+        }
+
+        /// <summary>The size of the file a symbolic link points to, or null when its target is missing. (.NET reports such
+        /// a link as an existing file of the link's own length, and netstandard2.0 has no stat: opening it is what tells.)</summary>
+        private static long? LinkedFileLength(string link)
+        {
+            try
+            {
+                using (var target = new FileStream(link, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+                {
+                    return target.Length;
+                }
+            }
+            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
+            {
+                return null;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException)
+            {
+                // There, but not readable: the receive of it says so.
+                return -1;
             }
         }
 

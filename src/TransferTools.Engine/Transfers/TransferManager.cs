@@ -166,6 +166,59 @@ namespace TransferTools.Engine.Transfers
                 : RecordForeign(call, id, protocol, TransferDirection.Receive, source!, FileSystemProtocolPlugin.ToUri(normalized.OutputDir), request.Options, transfer);
         }
 
+        /// <summary>
+        /// Lists the remote folder at <paramref name="folder"/> for <c>Receive-Transfer -Recurse</c>, authorized as a receive
+        /// from it and retried as a transfer's requests are; null when a file is there (it is received as one).
+        /// </summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.NotFound"/> when nothing is there;
+        /// <see cref="ErrorCode.NotSupported"/> (<c>FolderListingNotSupported</c>) for a folder its protocol cannot list.</exception>
+        public async Task<IReadOnlyList<RemoteFolderEntry>?> ListFolderAsync(OperationContext context, string folder, TransferOptions options)
+        {
+            ThrowIfClosed();
+            ValidateOptions(options);
+            var uri = TransferLocation.Parse(folder);
+            var batch = BatchOf(context);
+            await DemandTransferAsync(context, "transfer/" + folder, Abstractions.Action.Read, batch).ConfigureAwait(false);
+            var (protocol, plugin) = await ResolveProtocolAsync(context, uri, batch).ConfigureAwait(false);
+            var ct = context.CancellationToken;
+            Task<T> Retried<T>(Func<Task<T>> operation) =>
+                WithRetriesAsync(context, "", options.RetryCount, operation, () => !ct.IsCancellationRequested, onRetry: null, ct);
+
+            if (plugin is IFolderListing lister)
+            {
+                try
+                {
+                    return await Retried(() => lister.ListFolderAsync(context, uri, options)).ConfigureAwait(false);
+                }
+                catch (PluginException e) when (e.ErrorId == "NotAFolder")
+                {
+                    return null;
+                }
+            }
+
+            if (!(plugin is ITransferEndpoint endpoint))
+            {
+                // A protocol that moves files its own way: the source goes to it as one file.
+                return null;
+            }
+
+            var info = await Retried(() => endpoint.GetInfoAsync(context, uri, options)).ConfigureAwait(false);
+            var shown = TransferLocation.DisplayWithoutQuery(uri);
+            if (!info.Exists)
+            {
+                throw new PluginException(ErrorCode.NotFound, $"The source '{shown}' does not exist.", errorId: "SourceNotFound", target: shown);
+            }
+
+            if (!info.IsDirectory)
+            {
+                return null;
+            }
+
+            throw new PluginException(ErrorCode.NotSupported,
+                $"'{shown}' is a folder, and the {protocol} protocol cannot list folders: give its files' locations instead (several can be piped into Receive-Transfer).",
+                errorId: "FolderListingNotSupported", target: shown);
+        }
+
         /// <summary>Resumes a failed or suspended transfer (in this process or one started by a process that died).</summary>
         /// <param name="overrides">Options that replace the journaled ones (<see cref="ResumeOverrides"/>); the credential is never journaled, so a resume needs it again.</param>
         public async Task<Transfer> StartResumeAsync(OperationContext context, string id, ResumeOverrides? overrides = null)
@@ -514,7 +567,7 @@ namespace TransferTools.Engine.Transfers
 
                     if (info.IsDirectory)
                     {
-                        throw new PluginException(ErrorCode.InvalidArgument, $"The source '{shown}' is a folder; Receive-Transfer -Source takes the location of one file.",
+                        throw new PluginException(ErrorCode.InvalidArgument, $"The source '{shown}' is a folder; Receive-Transfer -Source takes the location of one file, or of a folder with -Recurse.",
                             errorId: "SourceIsFolder", target: shown);
                     }
 
@@ -784,7 +837,8 @@ namespace TransferTools.Engine.Transfers
 
                 if (info.IsDirectory)
                 {
-                    throw new PluginException(ErrorCode.InvalidArgument, $"The source '{SourceInMessages(record)}' is a folder; send the files in it.", errorId: "SourceIsFolder", target: SourceInMessages(record));
+                    var hint = record.Direction == TransferDirection.Receive ? "add -Recurse to receive it with everything in it" : "send the files in it";
+                    throw new PluginException(ErrorCode.InvalidArgument, $"The source '{SourceInMessages(record)}' is a folder; {hint}.", errorId: "SourceIsFolder", target: SourceInMessages(record));
                 }
 
                 if (record.SourceLength >= 0 || record.SourceSizeUnknown)

@@ -1,6 +1,10 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
+using TransferTools.Internal;
 
 namespace TransferTools.Commands
 {
@@ -8,7 +12,9 @@ namespace TransferTools.Commands
     /// <para type="synopsis">Receives a sent transfer by id (found through its manifest) or pulls a plain remote file into a local folder.</para>
     /// <para type="description">With -TransferId, the manifest (.transfertools/ID.json, or the id's line in a piped batch's manifest) at -Source names the file, its size and SHA-256;
     /// -Source may be left out when this machine's journal knows where the transfer went. With -Source alone, the file at that
-    /// location is fetched. Either way the bytes land under a temporary name in -OutputDir and are renamed only after verification.</para>
+    /// location is fetched. Either way the bytes land under a temporary name in -OutputDir and are renamed only after verification.
+    /// With -Recurse a remote folder is received too, with every file under it: it arrives inside -OutputDir under its own name,
+    /// with its subfolders (empty ones are not created; linked folders are not followed), each file a transfer of its own.</para>
     /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = SourceSet)]
     [OutputType(typeof(Transfer))]
@@ -38,6 +44,11 @@ namespace TransferTools.Commands
         [ValidateNotNullOrEmpty]
         public string OutputDir { get; set; } = "";
 
+        /// <summary>Receives folders as well (sftp:// and local ones): each arrives inside -OutputDir under its own name, with every
+        /// file in it and in its subfolders (empty folders are not created; linked folders are not followed).</summary>
+        [Parameter(ParameterSetName = SourceSet)]
+        public SwitchParameter Recurse { get; set; }
+
         /// <summary>How many piped sources move at once (default 4).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -46,24 +57,141 @@ namespace TransferTools.Commands
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
-            var label = TransferId ?? Source ?? "";
-            if (!ShouldProcess(label, $"Receive into '{OutputDir}'"))
+            _outputDir ??= SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDir);
+            _options ??= BuildOptions();
+            if (Recurse && Source != null)
+            {
+                ReceiveTree(Source);
+                return;
+            }
+
+            Receive(Source is null ? null : ResolveLocation(Source), _outputDir, TransferId ?? Source ?? "");
+        }
+
+        /// <summary>Starts one receive into <paramref name="outputDir"/> now, while the pipeline (or the walk of a folder)
+        /// is still producing the next ones.</summary>
+        private void Receive(string? source, string outputDir, string label)
+        {
+            if (!ShouldProcess(label, $"Receive into '{outputDir}'"))
             {
                 return;
             }
 
-            // Each input starts now, while the pipeline is still producing the next ones.
-            _outputDir ??= SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDir);
-            _options ??= BuildOptions();
             var request = new ReceiveRequest
             {
                 TransferId = TransferId,
-                Source = Source is null ? null : ResolveLocation(Source),
-                OutputDir = _outputDir,
-                Options = _options.Clone(),
+                Source = source,
+                OutputDir = outputDir,
+                Options = _options!.Clone(),
             };
             FeedTransfer(label, c => Session.Transfers.StartReceiveAsync(c, request), ThrottleLimit, batched: true);
         }
+
+        /// <summary>
+        /// Receives <paramref name="input"/> and, when it is a folder, every file under it into a folder of the same name
+        /// in -OutputDir. Files come before subfolders, in ordinal name order; each folder is listed only when the walk
+        /// reaches it, so the first files move while the rest of the tree is still being listed. A name that is not a
+        /// plain file name here (a '\' from a Linux server on Windows, say) is reported and skipped, so nothing lands
+        /// outside -OutputDir.
+        /// </summary>
+        private void ReceiveTree(string input)
+        {
+            var root = ResolveLocation(input);
+            if (!TryRun(c => Session.Transfers.ListFolderAsync(c, root, _options!), input, out IReadOnlyList<RemoteFolderEntry>? listed))
+            {
+                return;
+            }
+
+            if (listed is null)
+            {
+                // A file: received as without -Recurse.
+                Receive(root, _outputDir!, input);
+                return;
+            }
+
+            var rootUri = AsFolder(TransferLocation.Parse(root));
+            var rootName = TransferLocation.FileName(new Uri(rootUri.GetLeftPart(UriPartial.Path).TrimEnd('/')));
+            var pending = new Stack<(Uri Folder, string LocalFolder, IReadOnlyList<RemoteFolderEntry>? Entries)>();
+            pending.Push((rootUri, TransferLocation.IsPlainFileName(rootName) ? System.IO.Path.Combine(_outputDir!, rootName) : _outputDir!, listed));
+            while (pending.Count > 0)
+            {
+                var (folder, localFolder, entries) = pending.Pop();
+                var shown = TransferLocation.DisplayWithoutQuery(folder);
+                if (entries is null && !TryList(folder, shown, out entries))
+                {
+                    return;
+                }
+
+                var sorted = (entries ?? Array.Empty<RemoteFolderEntry>()).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+                foreach (var file in sorted.Where(e => !e.IsDirectory))
+                {
+                    if (IsSafeName(file, shown))
+                    {
+                        var location = TransferLocation.Combine(folder, file.Name);
+                        Receive(location.AbsoluteUri, localFolder, TransferLocation.DisplayWithoutQuery(location));
+                    }
+                }
+
+                var subfolders = sorted.Where(e => e.IsDirectory).ToList();
+                for (var i = subfolders.Count - 1; i >= 0; i--)
+                {
+                    var subfolder = subfolders[i];
+                    if (!IsSafeName(subfolder, shown))
+                    {
+                        continue;
+                    }
+
+                    if (subfolder.IsLink)
+                    {
+                        // As Send-Transfer -Recurse: a link back up the tree cannot loop.
+                        WriteVerbose($"'{shown}{subfolder.Name}' links to a folder; not followed.");
+                        continue;
+                    }
+
+                    pending.Push((AsFolder(TransferLocation.Combine(folder, subfolder.Name)), System.IO.Path.Combine(localFolder, subfolder.Name), null));
+                }
+            }
+        }
+
+        /// <summary>Lists a subfolder of the tree. One that cannot be read (denied, or gone meanwhile) is reported and
+        /// skipped; any other failure (the server lost after the retries) is reported and ends the walk.</summary>
+        private bool TryList(Uri folder, string shown, out IReadOnlyList<RemoteFolderEntry>? entries)
+        {
+            try
+            {
+                entries = Run(c => Session.Transfers.ListFolderAsync(c, folder.AbsoluteUri, _options!));
+                return true;
+            }
+            catch (PluginException e) when (e.Code == ErrorCode.PermissionDenied || e.Code == ErrorCode.NotFound)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(new PluginException(e.Code,
+                    $"The folder '{shown}' cannot be listed, so its files are not received: {e.Message}", e, "SourceFolderUnreadable", shown), shown));
+                entries = null;
+                return true;
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, shown));
+                entries = null;
+                return false;
+            }
+        }
+
+        private bool IsSafeName(RemoteFolderEntry entry, string folder)
+        {
+            if (TransferLocation.IsPlainFileName(entry.Name))
+            {
+                return true;
+            }
+
+            WriteError(ErrorMapping.ToErrorRecord(new PluginException(ErrorCode.InvalidArgument,
+                $"'{entry.Name}' in '{folder}' is not a file name this system can hold as one (a separator, a control character or '..'); it is skipped.",
+                errorId: "SourceNameUnsafe", target: folder + entry.Name), folder + entry.Name));
+            return false;
+        }
+
+        private static Uri AsFolder(Uri location) =>
+            TransferLocation.EndsWithSlash(location) ? location : new Uri(location.GetLeftPart(UriPartial.Path) + "/" + location.Query);
 
         /// <inheritdoc/>
         protected override void EndProcessing() => CompleteTransfers();

@@ -185,10 +185,16 @@ Describe 'Send-Transfer' {
 
         $skipped = Send-Transfer $src.FullName $dest -Conflict Skip
         $skipped.Status | Should -Be 'Completed'
+        $skipped.Skipped | Should -BeTrue
+        $skipped.BytesTransferred | Should -Be 0
+        $skipped.Sha256 | Should -BeNullOrEmpty
+        (Get-TransferStatus -Id $skipped.Id).Skipped | Should -BeTrue
+        ($skipped | Format-Table | Out-String) | Should -Match '\bskipped\b'
         Get-Content $existing | Should -Be 'old'
 
         $renamed = Send-Transfer $src.FullName $dest -Conflict Rename
         $renamed.Destination | Should -Be (Join-Path $dest 'e (1).txt')
+        $renamed.Skipped | Should -BeFalse
         Get-Sha (Join-Path $dest 'e (1).txt') | Should -Be (Get-Sha $src.FullName)
 
         (Send-Transfer $src.FullName $dest -Force).Status | Should -Be 'Completed'
@@ -544,6 +550,16 @@ Describe 'Receive-Transfer' {
             Get-Sha (Join-Path $out "recv-tree/$relative") | Should -Be (Get-Sha (Join-Path $src $relative))
         }
         Test-Path (Join-Path $out 'recv-tree/a/empty') | Should -BeFalse
+
+        # Again with -Conflict Skip after one file changed there: only the files not there move, and the rest say so.
+        Remove-Item (Join-Path $out "recv-tree/$($files[0])")
+        $again = @(Receive-Transfer -Source $src -Recurse -OutputDir $out -Conflict Skip)
+        $again.Count | Should -Be $files.Count
+        @($again | Where-Object Skipped).Count | Should -Be ($files.Count - 1)
+        $moved = @($again | Where-Object { -not $_.Skipped })
+        $moved.Destination | Should -Be (Join-Path $out "recv-tree/$($files[0])")
+        $moved.BytesTransferred | Should -Be (Get-Item $moved.Destination).Length
+        $again | Where-Object Skipped | ForEach-Object { $_.BytesTransferred | Should -Be 0; $_.Progress | Should -Be 100 }
     }
 
     It 'takes -Recurse only with -Source, not with -TransferId' {

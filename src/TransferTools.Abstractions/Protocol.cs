@@ -177,6 +177,9 @@ namespace TransferTools.Abstractions
         public ErrorCode? ErrorCode { get; set; }
         /// <summary>The user who started it, or null.</summary>
         public string? UserId { get; set; }
+        /// <summary>True when it completed without moving a byte because the destination's file was there and
+        /// <c>-Conflict Skip</c> kept it (<see cref="BytesTransferred"/> is 0, <see cref="Sha256"/> null).</summary>
+        public bool Skipped { get; set; }
 
         /// <summary>Estimated time left while active, or null.</summary>
         public TimeSpan? TimeRemaining =>

@@ -724,7 +724,7 @@ namespace TransferTools.Engine.Transfers
                 {
                     r.Status = TransferStatus.Completed;
                     r.CompletedAt = DateTimeOffset.UtcNow;
-                    r.BytesTransferred = Math.Max(0, r.TotalBytes);
+                    r.BytesTransferred = r.Skipped ? 0 : Math.Max(0, r.TotalBytes);
                     r.Error = null;
                     r.ErrorCode = null;
                     r.ErrorId = null;

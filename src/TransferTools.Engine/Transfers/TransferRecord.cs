@@ -116,7 +116,7 @@ namespace TransferTools.Engine.Transfers
         {
             Id = Id,
             Status = Status,
-            Progress = TotalBytes > 0 ? Math.Min(100.0, BytesTransferred * 100.0 / TotalBytes) : Status == TransferStatus.Completed ? 100 : 0,
+            Progress = Status == TransferStatus.Completed ? 100 : TotalBytes > 0 ? Math.Min(100.0, BytesTransferred * 100.0 / TotalBytes) : 0,
             StartedAt = StartedAt,
             CompletedAt = CompletedAt,
             Direction = Direction,
@@ -133,6 +133,7 @@ namespace TransferTools.Engine.Transfers
             Error = Error,
             ErrorCode = ErrorCode,
             UserId = UserId,
+            Skipped = Skipped,
         };
 
         public TransferRecord Clone()

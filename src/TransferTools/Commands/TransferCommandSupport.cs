@@ -53,7 +53,7 @@ namespace TransferTools.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        /// <summary>What to do when the destination file exists: Fail (default), Overwrite, Skip or Rename.</summary>
+        /// <summary>What to do when the destination file exists: Fail (default), Overwrite, Skip or Rename. A skipped file comes back as a completed transfer with Skipped set and BytesTransferred 0.</summary>
         [Parameter]
         public ConflictPolicy Conflict { get; set; } = ConflictPolicy.Fail;
 

@@ -118,9 +118,13 @@ namespace TransferTools.Engine.Tests.Transfers
             File.WriteAllText(Path.Combine(dest, "a.bin"), "old");
             var skipped = await SendAsync(file, dest + "/", ConflictPolicy.Skip);
             Assert.Equal(TransferStatus.Completed, skipped.Status);
+            Assert.True(skipped.Skipped);
+            Assert.Equal(0, skipped.BytesTransferred);
+            Assert.Equal(100, skipped.Progress);
             Assert.Equal("old", File.ReadAllText(Path.Combine(dest, "a.bin")));
             var renamed = await SendAsync(file, dest + "/", ConflictPolicy.Rename);
             Assert.Equal(TransferStatus.Completed, renamed.Status);
+            Assert.False(renamed.Skipped);
             Assert.Equal(Sha(file), Sha(Path.Combine(dest, "a (1).bin")));
             Assert.Equal(new[] { "a (1).bin", "a.bin" }, Names(dest));
             Assert.Equal(Supported ? 1 : 0, Session.Transfers.UnnamedDeliveries);

@@ -77,7 +77,7 @@ Describe 'Sftp transfers' {
         $out = Join-Path $work 'pulled-odd'
         try {
             $t = @(Receive-Transfer -Source "$keyBase$remoteTree/" -Recurse -OutputDir $out -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint `
-                    -ErrorVariable errs -ErrorAction SilentlyContinue)
+                    -ErrorVariable errs -ErrorAction SilentlyContinue -WarningVariable warns -WarningAction SilentlyContinue)
         } finally {
             & chmod 755 "$remoteTree/denied"
         }
@@ -95,9 +95,17 @@ Describe 'Sftp transfers' {
         $denied.CategoryInfo.Category | Should -Be 'PermissionDenied'
         $denied.TargetObject | Should -BeLike '*/odd/denied/'
         Get-ChildItem -Recurse -Force $out | Where-Object Name -like '*back*' | Should -BeNullOrEmpty
+        # The named pipe is skipped with a warning (the server's open of it would wait for a writer).
+        @($warns.Message) -like "*/odd/pipe' on * is a named pipe (FIFO), not a file; skipped." | Should -HaveCount 1
 
         $one = Receive-Transfer -Source "$keyBase$remoteTree/real/in.bin" -Recurse -OutputDir (Join-Path $work 'pulled-one') -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint
         $one.Destination | Should -Be (Join-Path $work 'pulled-one/in.bin')
+
+        $pipeError = $null
+        Receive-Transfer -Source "$keyBase$remoteTree/pipe" -OutputDir (Join-Path $work 'pulled-pipe') -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint `
+            -ErrorVariable pipeError -ErrorAction SilentlyContinue | Out-Null
+        $pipeError[0].FullyQualifiedErrorId | Should -BeLike 'NotARegularFile,*'
+        $pipeError[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
 
         { Receive-Transfer -Source "$keyBase$remoteTree/absent" -Recurse -OutputDir $out -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint -ErrorAction Stop } |
             Should -Throw -ErrorId 'SftpPathNotFound,TransferTools.Commands.ReceiveTransferCommand'

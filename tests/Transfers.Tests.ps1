@@ -127,6 +127,35 @@ Describe 'Send-Transfer' {
         Test-Path (Join-Path $dest 'tree-link/linked') | Should -BeFalse
     }
 
+    It 'skips named pipes in a folder sent or received with -Recurse, with a warning, and refuses one given as a file, without waiting on either' -Skip:(-not $IsLinux) {
+        $src = New-Folder 'tree-pipe'
+        New-TestFile -Path (Join-Path $src 'own.bin') -Size 1KB | Out-Null
+        & mkfifo (Join-Path $src 'pipe')
+        New-Item -ItemType SymbolicLink -Path (Join-Path $src 'to-pipe') -Target (Join-Path $src 'pipe') | Out-Null
+        $dest = New-Folder 'tree-pipe-dest'
+        $out = Join-Path $script:work 'tree-pipe-out'
+        # In a child process with a time limit: opening a pipe for reading waits for a writer, and would hang this run.
+        $command = "Import-Module '$(Get-TestModulePath)'; " +
+            "`$sent = @(Send-Transfer -Path '$src' -Recurse -Destination '$dest' -WarningVariable sendWarnings 3>`$null); " +
+            "`$received = @(Receive-Transfer -Source '$src' -Recurse -OutputDir '$out' -WarningVariable receiveWarnings 3>`$null); " +
+            "Send-Transfer -LiteralPath '$src/pipe' -Destination '$dest' -ErrorVariable direct -ErrorAction SilentlyContinue | Out-Null; " +
+            "[pscustomobject]@{ Sent = @(`$sent.Name); Received = @(`$received.Name); SendWarnings = @(`$sendWarnings.Message); " +
+            "ReceiveWarnings = @(`$receiveWarnings.Message); ErrorId = `$direct[0].FullyQualifiedErrorId; Category = [string]`$direct[0].CategoryInfo.Category; " +
+            "Target = [string]`$direct[0].TargetObject; Message = `$direct[0].Exception.Message } | ConvertTo-Json -Compress"
+        $json = & timeout 120 (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command
+        $LASTEXITCODE | Should -Be 0 -Because 'timeout kills (124) a child that waits on the pipe'
+        $r = $json | ConvertFrom-Json
+        $r.Sent | Should -Be @('own.bin')
+        $r.Received | Should -Be @('own.bin')
+        $r.SendWarnings | Sort-Object | Should -Be @("'$src/pipe' is a named pipe (FIFO), not a file; skipped.", "'$src/to-pipe' is a named pipe (FIFO), not a file; skipped.")
+        $r.ReceiveWarnings | Sort-Object | Should -Be @("'$src/pipe' is a named pipe (FIFO), not a file; skipped.", "'$src/to-pipe' is a named pipe (FIFO), not a file; skipped.")
+        $r.ErrorId | Should -BeLike 'NotARegularFile,*'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r.Target | Should -Be "$src/pipe"
+        $r.Message | Should -Match 'is a named pipe \(FIFO\), not a file'
+        Get-ChildItem -Recurse -Force $dest, $out | Where-Object Name -in 'pipe', 'to-pipe' | Should -BeNullOrEmpty
+    }
+
     It 'delivers into an existing folder, verified, with a manifest and no temporary left' {
         $src = New-TestFile -Path (Join-Path $script:work 'a.bin') -Size 300KB
         $dest = New-Folder 'd-folder'

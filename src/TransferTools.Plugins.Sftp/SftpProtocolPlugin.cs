@@ -91,6 +91,13 @@ namespace TransferTools.Plugins.Sftp
             RunAsync(context, location, options, "GetInfo", idempotent: true, async (client, loc, ct) =>
             {
                 var attributes = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
+                if (attributes != null && !attributes.IsDirectory && !attributes.IsRegularFile)
+                {
+                    // Before anything opens it: the server's open of a named pipe waits for a writer, and holds up the session.
+                    throw new PluginException(ErrorCode.InvalidArgument, $"'{loc.Path}' on {loc.Host} is {KindOf(attributes)}, not a file: only files are transferred.",
+                        errorId: "NotARegularFile", target: location);
+                }
+
                 return attributes is null ? RemoteFileInfo.Missing : ToInfo(attributes);
             });
 
@@ -458,6 +465,10 @@ namespace TransferTools.Plugins.Sftp
                         {
                             entries.Add(ToEntry(file.Name, file.Attributes, isLink: false));
                         }
+                        else
+                        {
+                            context.Logger.Log(LogLevel.Warning, $"Sftp: '{file.FullName}' on {loc.Host} is {KindOf(file.Attributes)}, not a file; skipped.");
+                        }
                     }
                 }
                 catch (SshException e) when (!(e is SshConnectionException) && !(e is SftpPermissionDeniedException))
@@ -484,10 +495,18 @@ namespace TransferTools.Plugins.Sftp
                     {
                         entries.Add(ToEntry(link.Name, target, isLink: true));
                     }
+                    else
+                    {
+                        context.Logger.Log(LogLevel.Warning, $"Sftp: '{link.FullName}' on {loc.Host} links to {KindOf(target)}, not a file; skipped.");
+                    }
                 }
 
                 return (IReadOnlyList<RemoteFolderEntry>)entries;
             });
+
+        private static string KindOf(SftpFileAttributes attributes) =>
+            attributes.IsNamedPipe ? "a named pipe (FIFO)" : attributes.IsSocket ? "a socket" : attributes.IsCharacterDevice ? "a character device"
+            : attributes.IsBlockDevice ? "a block device" : "neither a file nor a folder";
 
         private static RemoteFolderEntry ToEntry(string name, SftpFileAttributes attributes, bool isLink) => new RemoteFolderEntry
         {

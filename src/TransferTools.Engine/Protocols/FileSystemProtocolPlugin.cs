@@ -55,11 +55,23 @@ namespace TransferTools.Engine.Protocols
                     return Task.FromResult(RemoteFileInfo.Missing);
                 }
 
+                // A link's target's size and time, not the link's own; a pipe, socket or device refused before anything opens it.
+                long length;
+                DateTime modified;
+                try
+                {
+                    (length, modified) = SpecialFiles.Readable(file);
+                }
+                catch (PluginException e) when (e.Code == ErrorCode.NotFound)
+                {
+                    return Task.FromResult(RemoteFileInfo.Missing);
+                }
+
                 return Task.FromResult(new RemoteFileInfo
                 {
                     Exists = true,
-                    Length = file.Length,
-                    LastModified = new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero),
+                    Length = length,
+                    LastModified = new DateTimeOffset(modified, TimeSpan.Zero),
                 });
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
@@ -244,22 +256,46 @@ namespace TransferTools.Engine.Protocols
                 foreach (var entry in directory.EnumerateFileSystemInfos())
                 {
                     var isLink = (entry.Attributes & FileAttributes.ReparsePoint) != 0;
-                    long? linkedLength = null;
-                    if (isLink && entry is FileInfo)
-                    {
-                        linkedLength = LinkedFileLength(entry.FullName);
-                        if (linkedLength is null)
-                        {
-                            context.Logger.Log(LogLevel.Verbose, $"'{entry.FullName}' is a link to nothing; left out.");
-                            continue;
-                        }
-                    }
-
                     if (entry is FileInfo file)
                     {
+                        // FileInfo describes a link itself, and a pipe, socket or device as an empty file (opening a pipe
+                        // would wait for a writer): ask what is really there for those.
+                        var length = file.Length;
+                        var modified = file.LastWriteTimeUtc;
+                        if (isLink || length == 0)
+                        {
+                            var status = SpecialFiles.Of(file.FullName);
+                            if (status is { Exists: false })
+                            {
+                                context.Logger.Log(LogLevel.Verbose, $"'{file.FullName}' is a link to nothing; left out.");
+                                continue;
+                            }
+
+                            if (status?.SpecialKind is string kind)
+                            {
+                                context.Logger.Log(LogLevel.Warning, $"'{file.FullName}' is {kind}, not a file; skipped.");
+                                continue;
+                            }
+
+                            if (status is { } known)
+                            {
+                                (length, modified) = (known.Length, known.LastWriteUtc);
+                            }
+                            else if (isLink)
+                            {
+                                if (!(LinkedFileLength(file.FullName) is long linked))
+                                {
+                                    context.Logger.Log(LogLevel.Verbose, $"'{file.FullName}' is a link to nothing; left out.");
+                                    continue;
+                                }
+
+                                length = linked;
+                            }
+                        }
+
                         entries.Add(new RemoteFolderEntry
                         {
-                            Name = file.Name, IsLink = isLink, Length = linkedLength ?? file.Length, LastModified = new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero),
+                            Name = file.Name, IsLink = isLink, Length = length, LastModified = new DateTimeOffset(modified, TimeSpan.Zero),
                         });
                     }
                     else
@@ -280,8 +316,8 @@ namespace TransferTools.Engine.Protocols
             return Task.FromResult<IReadOnlyList<RemoteFolderEntry>>(entries);
         }
 
-        /// <summary>The size of the file a symbolic link points to, or null when its target is missing. (.NET reports such
-        /// a link as an existing file of the link's own length, and netstandard2.0 has no stat: opening it is what tells.)</summary>
+        /// <summary>Where <see cref="SpecialFiles.Of"/> cannot tell: the size of the file a symbolic link points to, or null
+        /// when its target is missing (.NET reports a link as a file of the link's own length; opening it is what tells).</summary>
         private static long? LinkedFileLength(string link)
         {
             try
@@ -386,6 +422,10 @@ namespace TransferTools.Engine.Protocols
 
             return (int)attributes != -1 && (attributes & FileAttributes.Directory) != 0;
         }
+
+        /// <summary>A named pipe, socket or device where a file was expected: reading a pipe would wait for a writer for ever.</summary>
+        internal static PluginException NotARegularFile(string path, string kind) => new PluginException(ErrorCode.InvalidArgument,
+            $"'{path}' is {kind}, not a file: only files are transferred.", errorId: "NotARegularFile", target: path);
 
         internal static PluginException Exists(string path) => new PluginException(ErrorCode.Conflict,
             $"'{path}' exists already. Use -Force or -Conflict Overwrite to replace it, -Conflict Rename to keep both, or -Conflict Skip.",

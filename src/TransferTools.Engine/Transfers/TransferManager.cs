@@ -1840,7 +1840,15 @@ namespace TransferTools.Engine.Transfers
                 throw new PluginException(ErrorCode.NotFound, $"The source file '{full}' does not exist.", errorId: "SourceNotFound", target: file);
             }
 
-            return new CheckedSource(full, info.Length);
+            // (A link's target's size, not the link's own: reading stops there. A pipe would never end: refused.)
+            try
+            {
+                return new CheckedSource(full, SpecialFiles.Readable(info).Length);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw FileSystemProtocolPlugin.Map(e, full, "Read");
+            }
         }
 
         private static void ValidateOptions(TransferOptions options)

@@ -45,7 +45,7 @@ namespace TransferTools.Commands
         public string OutputDir { get; set; } = "";
 
         /// <summary>Receives folders as well (sftp:// and local ones): each arrives inside -OutputDir under its own name, with every
-        /// file in it and in its subfolders (empty folders are not created; linked folders are not followed).</summary>
+        /// file in it and in its subfolders (empty folders are not created; linked folders are not followed; pipes, sockets and devices are skipped with a warning).</summary>
         [Parameter(ParameterSetName = SourceSet)]
         public SwitchParameter Recurse { get; set; }
 

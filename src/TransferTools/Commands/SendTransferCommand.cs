@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Protocols;
 using TransferTools.Internal;
 
 namespace TransferTools.Commands
@@ -44,7 +45,7 @@ namespace TransferTools.Commands
         public string Destination { get; set; } = "";
 
         /// <summary>Sends folders as well: each arrives inside the destination folder under its own name, with every file in it
-        /// and in its subfolders (empty folders are not created; linked folders are not followed).</summary>
+        /// and in its subfolders (empty folders are not created; linked folders are not followed; pipes, sockets and devices are skipped with a warning).</summary>
         [Parameter]
         public SwitchParameter Recurse { get; set; }
 
@@ -95,7 +96,7 @@ namespace TransferTools.Commands
         /// Every file under <paramref name="root"/> with the folder it goes to: the root's own name, then the subfolders below
         /// it. Files come before subfolders, in ordinal name order, so runs send in the same order. A folder that cannot be
         /// listed is reported and skipped; linked folders (symbolic links, junctions) are reported at Verbose and not followed,
-        /// so a link back up the tree cannot loop.
+        /// so a link back up the tree cannot loop; named pipes, sockets and devices are skipped with a warning.
         /// </summary>
         private IEnumerable<(string File, string? Folder)> FilesUnder(string root)
         {
@@ -129,6 +130,13 @@ namespace TransferTools.Commands
                 Array.Sort(files, StringComparer.Ordinal);
                 foreach (var file in files)
                 {
+                    if (SpecialFiles.KindOf(file) is string kind)
+                    {
+                        // A pipe would wait for a writer for ever; a socket or a device is no file to copy.
+                        WriteWarning($"'{file}' is {kind}, not a file; skipped.");
+                        continue;
+                    }
+
                     yield return (file, folder.Length == 0 ? null : folder);
                 }
 

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Protocols;
 using Xunit;
 
 namespace TransferTools.Engine.Tests.Transfers
@@ -71,6 +72,97 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(321, entries["to-file"].Length);
             Assert.True(entries["to-folder"].IsLink);
             Assert.True(entries["to-folder"].IsDirectory);
+        }
+
+        [Fact]
+        public async Task Named_pipes_and_links_to_them_are_left_out_of_a_listing_and_refused_as_sources_without_waiting()
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+            {
+                return; // recognized through statx(2), Linux only
+            }
+
+            var tree = NewFolder("piped");
+            NewFile(Path.Combine("piped", "real.bin"), 10);
+            var pipe = Path.Combine(tree, "pipe");
+            MakeFifo(pipe);
+            File.CreateSymbolicLink(Path.Combine(tree, "to-pipe"), pipe);
+
+            var entries = await Session.Transfers.ListFolderAsync(Context, tree, new TransferOptions());
+            Assert.Equal(new[] { "real.bin" }, entries!.Select(e => e.Name));
+
+            foreach (var source in new[] { pipe, Path.Combine(tree, "to-pipe") })
+            {
+                var send = Task.Run(async () =>
+                {
+                    try
+                    {
+                        var started = await Session.Transfers.StartSendAsync(Context, new SendRequest { File = source, Destination = NewFolder("out") + "/" });
+                        var done = (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+                        return $"{done.Status}: {done.Error}";
+                    }
+                    catch (PluginException e)
+                    {
+                        return $"{e.ErrorId}: {e.Message}";
+                    }
+                });
+                try
+                {
+                    Assert.True(send.Wait(TimeSpan.FromSeconds(30)), $"The send of '{source}' waited on the pipe.");
+                }
+                finally
+                {
+                    if (!send.IsCompleted)
+                    {
+                        // Let the stuck reader go, so the test run can end.
+                        using (new FileStream(pipe, FileMode.Open, FileAccess.Write)) { }
+                    }
+                }
+
+                Assert.Contains("is a named pipe (FIFO), not a file", send.Result);
+            }
+        }
+
+        [Fact]
+        public async Task A_linked_file_is_sent_whole_with_its_targets_size_not_the_links()
+        {
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+            {
+                return; // symbolic links need a privilege there
+            }
+
+            // FileInfo gives a link's own length (that of the target's path): reading that many bytes delivered a
+            // truncated file that verified, since the hash covered what was read.
+            var target = NewFile("big-target.bin", 100_000);
+            var link = Path.Combine(NewFolder("links"), "link.bin");
+            File.CreateSymbolicLink(link, target);
+            var broken = Path.Combine(Work, "links", "broken.bin");
+            File.CreateSymbolicLink(broken, Path.Combine(Work, "nowhere.bin"));
+            var dest = NewFolder("links-out");
+
+            foreach (var request in new[] { new SendRequest { File = link, Destination = dest + "/" }, new SendRequest { File = link, Destination = FileSystemProtocolPlugin.ToUri(Path.Combine(dest, "by-uri.bin")).AbsoluteUri } })
+            {
+                var started = await Session.Transfers.StartSendAsync(Context, request);
+                var done = (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+                Assert.Equal(TransferStatus.Completed, done.Status);
+                Assert.Equal(100_000, done.TotalBytes);
+                Assert.Equal(Sha(target), done.Sha256);
+            }
+
+            Assert.Equal(Sha(target), Sha(Path.Combine(dest, "link.bin")));
+            Assert.Equal(Sha(target), Sha(Path.Combine(dest, "by-uri.bin")));
+            var info = await new FileSystemProtocolPlugin().GetInfoAsync(Context, FileSystemProtocolPlugin.ToUri(link), new TransferOptions());
+            Assert.Equal(100_000, info.Length);
+            Assert.False((await new FileSystemProtocolPlugin().GetInfoAsync(Context, FileSystemProtocolPlugin.ToUri(broken), new TransferOptions())).Exists);
+            var missing = await Assert.ThrowsAsync<PluginException>(() => Session.Transfers.StartSendAsync(Context, new SendRequest { File = broken, Destination = dest + "/" }));
+            Assert.Equal("SourceNotFound", missing.ErrorId);
+        }
+
+        private static void MakeFifo(string path)
+        {
+            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", new[] { path });
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
         }
     }
 }

@@ -122,6 +122,28 @@ Describe 'Storage cmdlets on <Storage>' -ForEach $script:Backends {
         $result | Remove-StorageItem -Confirm:$false
     }
 
+    It 'refuses a named pipe as NotARegularFile instead of waiting for a writer, and stores the other files' -Skip:(-not $IsLinux -or $Storage -ne 'LocalStore') {
+        $pipe = Join-Path $dir 'pipe'
+        & mkfifo $pipe
+        try {
+            # In a child process with a time limit: opening a pipe for reading waits for a writer, and would hang this run.
+            $command = "Import-Module '$(Get-TestModulePath)'; " +
+                "`$saved = @(Save-StorageItem -LiteralPath '$pipe', '$($b.FullName)' -Prefix 'pipes/' -ErrorVariable err -ErrorAction SilentlyContinue); " +
+                "[pscustomobject]@{ Saved = @(`$saved.Name); ErrorId = `$err[0].FullyQualifiedErrorId; Category = [string]`$err[0].CategoryInfo.Category; " +
+                "Target = [string]`$err[0].TargetObject; Message = `$err[0].Exception.Message } | ConvertTo-Json -Compress; `$saved | Remove-StorageItem -Confirm:`$false"
+            $json = & timeout 120 (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command
+            $LASTEXITCODE | Should -Be 0 -Because 'timeout kills (124) a child that waits on the pipe'
+            $r = $json | ConvertFrom-Json
+            $r.Saved | Should -Be @('pipes/b.csv')
+            $r.ErrorId | Should -BeLike 'NotARegularFile,*'
+            $r.Category | Should -Be 'InvalidArgument'
+            $r.Target | Should -Be $pipe
+            $r.Message | Should -Be "'$pipe' is a named pipe (FIFO), not a file: only files are stored."
+        } finally {
+            Remove-Item $pipe
+        }
+    }
+
     It 'removes by pipeline, honours -WhatIf, and reports a second removal as ObjectNotFound' {
         $items = Get-StorageItem -Prefix 'pages/' -Storage $Storage
         $items | Remove-StorageItem -WhatIf

@@ -424,8 +424,8 @@ namespace TransferTools.Engine.Protocols
         }
 
         /// <summary>A named pipe, socket or device where a file was expected: reading a pipe would wait for a writer for ever.</summary>
-        internal static PluginException NotARegularFile(string path, string kind) => new PluginException(ErrorCode.InvalidArgument,
-            $"'{path}' is {kind}, not a file: only files are transferred.", errorId: "NotARegularFile", target: path);
+        internal static PluginException NotARegularFile(string path, string kind, string done = "transferred") => new PluginException(ErrorCode.InvalidArgument,
+            $"'{path}' is {kind}, not a file: only files are {done}.", errorId: "NotARegularFile", target: path);
 
         internal static PluginException Exists(string path) => new PluginException(ErrorCode.Conflict,
             $"'{path}' exists already. Use -Force or -Conflict Overwrite to replace it, -Conflict Rename to keep both, or -Conflict Skip.",

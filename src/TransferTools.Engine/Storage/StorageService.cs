@@ -44,21 +44,7 @@ namespace TransferTools.Engine.Storage
         public async Task<StorageItem> StoreFileAsync(OperationContext context, string? storage, string path, ItemMetadata metadata)
         {
             StorageKeys.RequireName(metadata.Name);
-            FileStream file;
-            try
-            {
-                file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            }
-            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
-            {
-                throw new PluginException(ErrorCode.NotFound, $"The file '{path}' does not exist.", e, "FileNotFound", path);
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                throw new PluginException(ErrorCode.PermissionDenied, $"The file '{path}' cannot be read: {e.Message}", e, "FileAccessDenied", path);
-            }
-
-            using (file)
+            using (var file = OpenFile(path))
             {
                 var item = await StoreAsync(context, storage, file, metadata).ConfigureAwait(false);
                 return StorageItem.From(NameOf(storage), item.Id, item.Metadata);
@@ -124,6 +110,12 @@ namespace TransferTools.Engine.Storage
 
         private static FileStream OpenFile(string path)
         {
+            // Opening a named pipe would wait for a writer for ever; a socket or device is no file to store either.
+            if (Protocols.SpecialFiles.KindOf(path) is string kind)
+            {
+                throw Protocols.FileSystemProtocolPlugin.NotARegularFile(path, kind, "stored");
+            }
+
             try
             {
                 return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);

@@ -127,13 +127,12 @@ Describe 'Storage cmdlets on <Storage>' -ForEach $script:Backends {
         & mkfifo $pipe
         try {
             # In a child process with a time limit: opening a pipe for reading waits for a writer, and would hang this run.
-            $command = "Import-Module '$(Get-TestModulePath)'; " +
-                "`$saved = @(Save-StorageItem -LiteralPath '$pipe', '$($b.FullName)' -Prefix 'pipes/' -ErrorVariable err -ErrorAction SilentlyContinue); " +
+            $command = "`$saved = @(Save-StorageItem -LiteralPath '$pipe', '$($b.FullName)' -Prefix 'pipes/' -ErrorVariable err -ErrorAction SilentlyContinue); " +
                 "[pscustomobject]@{ Saved = @(`$saved.Name); ErrorId = `$err[0].FullyQualifiedErrorId; Category = [string]`$err[0].CategoryInfo.Category; " +
                 "Target = [string]`$err[0].TargetObject; Message = `$err[0].Exception.Message } | ConvertTo-Json -Compress; `$saved | Remove-StorageItem -Confirm:`$false"
-            $json = & timeout 120 (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command
-            $LASTEXITCODE | Should -Be 0 -Because 'timeout kills (124) a child that waits on the pipe'
-            $r = $json | ConvertFrom-Json
+            $run = Invoke-InNewProcessWithTimeLimit -Command $command -Seconds 120
+            $run.ExitCode | Should -Be 0 -Because 'timeout kills (124) a child that waits on the pipe'
+            $r = $run.Result
             $r.Saved | Should -Be @('pipes/b.csv')
             $r.ErrorId | Should -BeLike 'NotARegularFile,*'
             $r.Category | Should -Be 'InvalidArgument'

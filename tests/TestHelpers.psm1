@@ -81,4 +81,16 @@ function Invoke-InNewProcess {
     & $pwsh -NoProfile -NonInteractive -Command $wrapper -args $ArgumentList
 }
 
+function Invoke-InNewProcessWithTimeLimit {
+    <#
+    Runs a command (a string) in a fresh pwsh with the module imported and the same home, killed by coreutils timeout
+    (exit code 124) after -Seconds: for a test whose failure would be a hang, such as a read of a named pipe, which
+    waits for a writer where no cancellation reaches. The command writes one JSON document; returns the exit code and
+    that document parsed.
+    #>
+    param([Parameter(Mandatory)] [string] $Command, [int] $Seconds = 120)
+    $json = & timeout $Seconds (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command "Import-Module '$(Get-TestModulePath)'; $Command"
+    [pscustomobject]@{ ExitCode = $LASTEXITCODE; Result = if ($json) { $json | ConvertFrom-Json } }
+}
+
 Export-ModuleMember -Function *

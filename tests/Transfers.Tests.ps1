@@ -135,16 +135,15 @@ Describe 'Send-Transfer' {
         $dest = New-Folder 'tree-pipe-dest'
         $out = Join-Path $script:work 'tree-pipe-out'
         # In a child process with a time limit: opening a pipe for reading waits for a writer, and would hang this run.
-        $command = "Import-Module '$(Get-TestModulePath)'; " +
-            "`$sent = @(Send-Transfer -Path '$src' -Recurse -Destination '$dest' -WarningVariable sendWarnings 3>`$null); " +
+        $command = "`$sent = @(Send-Transfer -Path '$src' -Recurse -Destination '$dest' -WarningVariable sendWarnings 3>`$null); " +
             "`$received = @(Receive-Transfer -Source '$src' -Recurse -OutputDir '$out' -WarningVariable receiveWarnings 3>`$null); " +
             "Send-Transfer -LiteralPath '$src/pipe' -Destination '$dest' -ErrorVariable direct -ErrorAction SilentlyContinue | Out-Null; " +
             "[pscustomobject]@{ Sent = @(`$sent.Name); Received = @(`$received.Name); SendWarnings = @(`$sendWarnings.Message); " +
             "ReceiveWarnings = @(`$receiveWarnings.Message); ErrorId = `$direct[0].FullyQualifiedErrorId; Category = [string]`$direct[0].CategoryInfo.Category; " +
             "Target = [string]`$direct[0].TargetObject; Message = `$direct[0].Exception.Message } | ConvertTo-Json -Compress"
-        $json = & timeout 120 (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command
-        $LASTEXITCODE | Should -Be 0 -Because 'timeout kills (124) a child that waits on the pipe'
-        $r = $json | ConvertFrom-Json
+        $run = Invoke-InNewProcessWithTimeLimit -Command $command -Seconds 120
+        $run.ExitCode | Should -Be 0 -Because 'timeout kills (124) a child that waits on the pipe'
+        $r = $run.Result
         $r.Sent | Should -Be @('own.bin')
         $r.Received | Should -Be @('own.bin')
         $r.SendWarnings | Sort-Object | Should -Be @("'$src/pipe' is a named pipe (FIFO), not a file; skipped.", "'$src/to-pipe' is a named pipe (FIFO), not a file; skipped.")

@@ -56,22 +56,22 @@ namespace TransferTools.Engine.Protocols
                 }
 
                 // A link's target's size and time, not the link's own; a pipe, socket or device refused before anything opens it.
-                long length;
-                DateTime modified;
-                try
-                {
-                    (length, modified) = SpecialFiles.Readable(file);
-                }
-                catch (PluginException e) when (e.Code == ErrorCode.NotFound)
+                var status = SpecialFiles.Describe(file);
+                if (!status.Exists)
                 {
                     return Task.FromResult(RemoteFileInfo.Missing);
+                }
+
+                if (status.SpecialKind != null)
+                {
+                    throw NotARegularFile(path, status.SpecialKind);
                 }
 
                 return Task.FromResult(new RemoteFileInfo
                 {
                     Exists = true,
-                    Length = length,
-                    LastModified = new DateTimeOffset(modified, TimeSpan.Zero),
+                    Length = status.Length,
+                    LastModified = new DateTimeOffset(status.LastWriteUtc, TimeSpan.Zero),
                 });
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
@@ -259,43 +259,33 @@ namespace TransferTools.Engine.Protocols
                     if (entry is FileInfo file)
                     {
                         // FileInfo describes a link itself, and a pipe, socket or device as an empty file (opening a pipe
-                        // would wait for a writer): ask what is really there for those.
-                        var length = file.Length;
-                        var modified = file.LastWriteTimeUtc;
-                        if (isLink || length == 0)
+                        // would wait for a writer): what is really there.
+                        LocalFileStatus status;
+                        try
                         {
-                            var status = SpecialFiles.Of(file.FullName);
-                            if (status is { Exists: false })
-                            {
-                                context.Logger.Log(LogLevel.Verbose, $"'{file.FullName}' is a link to nothing; left out.");
-                                continue;
-                            }
+                            status = SpecialFiles.Describe(file);
+                        }
+                        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException)
+                        {
+                            // A link whose target is there but not readable: the receive of it says so.
+                            status = new LocalFileStatus(true, null, -1, file.LastWriteTimeUtc);
+                        }
 
-                            if (status?.SpecialKind is string kind)
-                            {
-                                context.Logger.Log(LogLevel.Warning, $"'{file.FullName}' is {kind}, not a file; skipped.");
-                                continue;
-                            }
+                        if (!status.Exists)
+                        {
+                            context.Logger.Log(LogLevel.Verbose, $"'{file.FullName}' is a link to nothing; left out.");
+                            continue;
+                        }
 
-                            if (status is { } known)
-                            {
-                                (length, modified) = (known.Length, known.LastWriteUtc);
-                            }
-                            else if (isLink)
-                            {
-                                if (!(LinkedFileLength(file.FullName) is long linked))
-                                {
-                                    context.Logger.Log(LogLevel.Verbose, $"'{file.FullName}' is a link to nothing; left out.");
-                                    continue;
-                                }
-
-                                length = linked;
-                            }
+                        if (status.SpecialKind != null)
+                        {
+                            context.Logger.Log(LogLevel.Warning, $"'{file.FullName}' is {status.SpecialKind}, not a file; skipped.");
+                            continue;
                         }
 
                         entries.Add(new RemoteFolderEntry
                         {
-                            Name = file.Name, IsLink = isLink, Length = length, LastModified = new DateTimeOffset(modified, TimeSpan.Zero),
+                            Name = file.Name, IsLink = isLink, Length = status.Length, LastModified = new DateTimeOffset(status.LastWriteUtc, TimeSpan.Zero),
                         });
                     }
                     else
@@ -314,28 +304,6 @@ namespace TransferTools.Engine.Protocols
             }
 
             return Task.FromResult<IReadOnlyList<RemoteFolderEntry>>(entries);
-        }
-
-        /// <summary>Where <see cref="SpecialFiles.Of"/> cannot tell: the size of the file a symbolic link points to, or null
-        /// when its target is missing (.NET reports a link as a file of the link's own length; opening it is what tells).</summary>
-        private static long? LinkedFileLength(string link)
-        {
-            try
-            {
-                using (var target = new FileStream(link, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
-                {
-                    return target.Length;
-                }
-            }
-            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
-            {
-                return null;
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException)
-            {
-                // There, but not readable: the receive of it says so.
-                return -1;
-            }
         }
 
         /// <summary>The <c>file://</c> URI of a local path (made absolute), escaping characters such as '#', '%' and '?'.</summary>

@@ -87,46 +87,64 @@ namespace TransferTools.Engine.Protocols
         public static string? KindOf(string path) => Of(path)?.SpecialKind;
 
         /// <summary>
-        /// The length and last write time (UTC) a transfer reading the existing file <paramref name="file"/> will meet:
-        /// a link's target's, not the link's own.
+        /// What a transfer reading <paramref name="file"/> (which <see cref="FileInfo.Exists"/> says is there) will meet:
+        /// a link's target, not the link itself; a named pipe, socket or device told as such (on Linux).
         /// </summary>
-        /// <exception cref="PluginException"><c>NotARegularFile</c> for a named pipe, socket or device (a link to one too);
-        /// <c>SourceNotFound</c> for a link to nothing.</exception>
-        public static (long Length, DateTime LastWriteUtc) Readable(FileInfo file)
+        /// <exception cref="IOException">A link's target cannot be opened where statx is not there to ask.</exception>
+        /// <exception cref="UnauthorizedAccessException">The same, denied.</exception>
+        public static LocalFileStatus Describe(FileInfo file)
         {
             var isLink = (file.Attributes & FileAttributes.ReparsePoint) != 0;
             if (!isLink && file.Length != 0)
             {
                 // The usual file: what FileInfo already holds, no second look.
-                return (file.Length, file.LastWriteTimeUtc);
+                return new LocalFileStatus(true, null, file.Length, file.LastWriteTimeUtc);
             }
 
-            var status = Of(file.FullName);
-            if (status is { } known)
+            if (Of(file.FullName) is { } known)
             {
-                if (!known.Exists)
-                {
-                    throw new PluginException(ErrorCode.NotFound, $"'{file.FullName}' is a link to nothing.", errorId: "SourceNotFound", target: file.FullName);
-                }
-
-                if (known.SpecialKind != null)
-                {
-                    throw FileSystemProtocolPlugin.NotARegularFile(file.FullName, known.SpecialKind);
-                }
-
-                return (known.Length, known.LastWriteUtc);
+                return known;
             }
 
             if (!isLink)
             {
-                return (file.Length, file.LastWriteTimeUtc);
+                return new LocalFileStatus(true, null, file.Length, file.LastWriteTimeUtc);
             }
 
             // No statx here: an open handle tells the target's length; the time is the one File reports.
-            using (var target = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+            try
             {
-                return (target.Length, File.GetLastWriteTimeUtc(file.FullName));
+                using (var target = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+                {
+                    return new LocalFileStatus(true, null, target.Length, File.GetLastWriteTimeUtc(file.FullName));
+                }
             }
+            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
+            {
+                return LocalFileStatus.Missing;
+            }
+        }
+
+        /// <summary>
+        /// The length and last write time (UTC) a transfer reading the existing file <paramref name="file"/> will meet
+        /// (<see cref="Describe"/>), or the reason it cannot read it.
+        /// </summary>
+        /// <exception cref="PluginException"><c>NotARegularFile</c> for a named pipe, socket or device (a link to one too);
+        /// <c>SourceNotFound</c> for a link to nothing.</exception>
+        public static (long Length, DateTime LastWriteUtc) Readable(FileInfo file)
+        {
+            var status = Describe(file);
+            if (!status.Exists)
+            {
+                throw new PluginException(ErrorCode.NotFound, $"'{file.FullName}' is a link to nothing.", errorId: "SourceNotFound", target: file.FullName);
+            }
+
+            if (status.SpecialKind != null)
+            {
+                throw FileSystemProtocolPlugin.NotARegularFile(file.FullName, status.SpecialKind);
+            }
+
+            return (status.Length, status.LastWriteUtc);
         }
     }
 

@@ -25,6 +25,19 @@ Describe 'LocalStore' {
         @(Get-ChildItem (Join-Path $script:store 'blobs') -Recurse -File).Count | Should -Be 0
     }
 
+    It 'saves and exports an item large enough to be written behind, intact' {
+        # Past 64 MiB the store's temporary and the exported file are written behind (Linux): handed to the disk as they
+        # are written and dropped from the page cache; the bytes must not notice.
+        $f = New-TestFile -Path (Join-Path $script:files 'large.bin') -Size (70MB + 123) -Seed 11
+        $item = Save-StorageItem $f -Name 'large/one'
+        $item.Sha256 | Should -Be (Get-FileHash $f).Hash.ToLowerInvariant()
+        $out = Join-Path $script:files 'large.out'
+        $item | Export-StorageItem -Destination $out | Out-Null
+        (Get-FileHash $out).Hash | Should -Be (Get-FileHash $f).Hash
+        $item | Remove-StorageItem -Confirm:$false
+        Remove-Item $f, $out
+    }
+
     It 'loses nothing when four runspaces save at once' {
         $module = Get-TestModulePath
         $dir = Join-Path $script:files 'rs'

@@ -431,19 +431,24 @@ namespace TransferTools.Engine.Protocols
         }
 
         /// <summary>
-        /// Reserves the disk space for bytes <c>[from, to)</c> of a file opened by <see cref="OpenWriteAsync"/> before
-        /// they are written, so a destination without room fails at once with <c>DestinationFull</c> instead of after most
-        /// of a download, and the file's blocks are allocated together. 64-bit Linux only: <c>fallocate</c> with
-        /// <c>FALLOC_FL_KEEP_SIZE</c>, so the file's length, which a resume reads as the bytes written, does not change.
-        /// Where the file system cannot preallocate (ZFS, some network file systems) nothing is reserved, and a full
-        /// disk is reported by the write that meets it.
+        /// Readies a file opened by <see cref="OpenWriteAsync"/> for bytes <c>[from, to)</c> before they are written.
+        /// It reserves their disk space, so a destination without room fails at once with <c>DestinationFull</c> instead
+        /// of after most of a download, and the file's blocks are allocated together. That is 64-bit Linux only:
+        /// <c>fallocate</c> with <c>FALLOC_FL_KEEP_SIZE</c>, so the file's length, which a resume reads as the bytes
+        /// written, does not change. Where the file system cannot preallocate (ZFS, some network file systems) nothing
+        /// is reserved, and a full disk is reported by the write that meets it. A large file is also written behind
+        /// from its first byte (<see cref="WriteBehind"/>).
         /// </summary>
         /// <exception cref="PluginException"><see cref="ErrorCode.LimitExceeded"/> (DestinationFull) when the room is not there.</exception>
-        internal static void ReserveSpace(Stream writer, long from, long to)
+        internal static void PrepareWrite(Stream writer, long from, long to)
         {
-            if (writer is DurableFileStream file && to > from && Volatile.Read(ref _preallocationUnavailable) == 0)
+            if (writer is DurableFileStream file && to > from)
             {
-                file.Reserve(from, to - from);
+                file.WriteBehind?.Expect(to - from);
+                if (Volatile.Read(ref _preallocationUnavailable) == 0)
+                {
+                    file.Reserve(from, to - from);
+                }
             }
         }
 
@@ -478,8 +483,17 @@ namespace TransferTools.Engine.Protocols
         private sealed class DurableFileStream : Stream
         {
             private readonly FileStream _inner;
+            private long _position;
 
-            public DurableFileStream(FileStream inner) => _inner = inner;
+            public DurableFileStream(FileStream inner)
+            {
+                _inner = inner;
+                _position = inner.Position;
+                WriteBehind = WriteBehind.For(inner.SafeFileHandle, _position);
+            }
+
+            /// <summary>Keeps a large file from filling the page cache; null where the system has no way to.</summary>
+            public WriteBehind? WriteBehind { get; }
 
             public override bool CanRead => false;
             public override bool CanSeek => false;
@@ -492,7 +506,7 @@ namespace TransferTools.Engine.Protocols
                 set => throw new NotSupportedException();
             }
 
-            /// <summary>Allocates <paramref name="length"/> bytes from <paramref name="offset"/> without changing the length (see <see cref="ReserveSpace"/>).</summary>
+            /// <summary>Allocates <paramref name="length"/> bytes from <paramref name="offset"/> without changing the length (see <see cref="PrepareWrite"/>).</summary>
             public void Reserve(long offset, long length)
             {
                 var handle = _inner.SafeFileHandle;
@@ -543,7 +557,11 @@ namespace TransferTools.Engine.Protocols
             public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
             public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
             public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => Guard(() => _inner.Write(buffer, offset, count));
+            public override void Write(byte[] buffer, int offset, int count)
+            {
+                Guard(() => _inner.Write(buffer, offset, count));
+                Written(count);
+            }
 
             public override async Task WriteAsync(byte[] buffer, int offset, int count, System.Threading.CancellationToken cancellationToken)
             {
@@ -555,6 +573,14 @@ namespace TransferTools.Engine.Protocols
                 {
                     throw Map(e, _inner.Name, "Write");
                 }
+
+                Written(count);
+            }
+
+            private void Written(int count)
+            {
+                _position += count;
+                WriteBehind?.Written(_position);
             }
 
             public override async Task FlushAsync(System.Threading.CancellationToken cancellationToken)

@@ -10,6 +10,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Data.Sqlite;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Protocols;
 using TransferTools.Engine.Hosting;
 
 namespace TransferTools.Engine.Storage
@@ -231,6 +232,7 @@ namespace TransferTools.Engine.Storage
                 using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.SequentialScan))
                 {
                     var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+                    var behind = WriteBehind.For(file.SafeFileHandle, 0);
                     try
                     {
                         int read;
@@ -239,6 +241,7 @@ namespace TransferTools.Engine.Storage
                             hash.AppendData(buffer, 0, read);
                             file.Write(buffer, 0, read);
                             size += read;
+                            behind?.Written(size);
                         }
                     }
                     finally

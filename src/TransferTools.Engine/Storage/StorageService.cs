@@ -6,6 +6,7 @@ using System.Linq;
 using System.Security.Cryptography;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Protocols;
 using TransferTools.Engine.Hosting;
 using Action = TransferTools.Abstractions.Action;
 
@@ -190,6 +191,9 @@ namespace TransferTools.Engine.Storage
                 using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.SequentialScan))
                 {
                     var buffer = ArrayPool<byte>.Shared.Rent(81920);
+                    var behind = WriteBehind.For(file.SafeFileHandle, 0);
+                    behind?.Expect(retrieved.Metadata.Size);
+                    long written = 0;
                     try
                     {
                         int read;
@@ -197,6 +201,8 @@ namespace TransferTools.Engine.Storage
                         {
                             hash.AppendData(buffer, 0, read);
                             await file.WriteAsync(buffer, 0, read, context.CancellationToken).ConfigureAwait(false);
+                            written += read;
+                            behind?.Written(written);
                         }
                     }
                     finally

@@ -994,7 +994,7 @@ namespace TransferTools.Engine.Transfers
                             if (sizeKnown && destination is FileSystemProtocolPlugin)
                             {
                                 // Before the first byte: a disk without room for the rest fails now, not at 90 %.
-                                FileSystemProtocolPlugin.ReserveSpace(writer, offset, total);
+                                FileSystemProtocolPlugin.PrepareWrite(writer, offset, total);
                             }
 
                             var pipeline = new ChunkPipeline(record.ChunkSize, record.MaxBytesPerSecond)

@@ -48,7 +48,7 @@ namespace TransferTools.Engine.Tests.Transfers
             using (var writer = await plugin.OpenWriteAsync(Context, new Uri(path), 0, new TransferOptions()))
             {
                 writer.Write(new byte[4096], 0, 4096);
-                FileSystemProtocolPlugin.ReserveSpace(writer, 4096, 8 << 20);
+                FileSystemProtocolPlugin.PrepareWrite(writer, 4096, 8 << 20);
                 writer.Flush();
             }
 
@@ -67,10 +67,10 @@ namespace TransferTools.Engine.Tests.Transfers
             var plugin = new FileSystemProtocolPlugin();
             using (var writer = await plugin.OpenWriteAsync(Context, new Uri(path), 0, new TransferOptions()))
             {
-                FileSystemProtocolPlugin.ReserveSpace(writer, 100, 100);
+                FileSystemProtocolPlugin.PrepareWrite(writer, 100, 100);
             }
 
-            FileSystemProtocolPlugin.ReserveSpace(new MemoryStream(), 0, 1 << 20);
+            FileSystemProtocolPlugin.PrepareWrite(new MemoryStream(), 0, 1 << 20);
             Assert.Equal(0, new FileInfo(path).Length);
         }
 

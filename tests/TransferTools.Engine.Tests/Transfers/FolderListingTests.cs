@@ -108,7 +108,7 @@ namespace TransferTools.Engine.Tests.Transfers
                 });
                 try
                 {
-                    Assert.True(send.Wait(TimeSpan.FromSeconds(30)), $"The send of '{source}' waited on the pipe.");
+                    Assert.True(await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(30))) == send, $"The send of '{source}' waited on the pipe.");
                 }
                 finally
                 {
@@ -119,7 +119,7 @@ namespace TransferTools.Engine.Tests.Transfers
                     }
                 }
 
-                Assert.Contains("is a named pipe (FIFO), not a file", send.Result);
+                Assert.Contains("is a named pipe (FIFO), not a file", await send);
             }
         }
 

@@ -9,8 +9,8 @@ namespace TransferTools.Engine.Protocols
     /// Writes a large local file behind the transfer instead of leaving all of it in the page cache: each 4 MiB window
     /// is handed to the disk once written (<c>sync_file_range</c>, without waiting), and a window written some windows
     /// earlier is dropped from the cache (<c>posix_fadvise(DONTNEED)</c>), so the file's pages are recycled instead of
-    /// taking fresh memory for every byte. The technique of PostgreSQL's <c>*_flush_after</c> settings; Windows' copy
-    /// engine and robocopy's /J bypass the cache for large files for the same reasons.
+    /// taking fresh memory for every byte. The technique of PostgreSQL's <c>*_flush_after</c> settings; GNU dd's
+    /// <c>oflag=nocache</c> and robocopy's /J keep large files out of the cache for the same reasons.
     /// </summary>
     /// <remarks>
     /// Why: a 1 GiB download otherwise takes 1 GiB of fresh page cache, which on a virtual machine that returns free
@@ -18,8 +18,11 @@ namespace TransferTools.Engine.Protocols
     /// 2.9–3.4 s of system time there against 0.4–0.6 s with this (docs/benchmarks.md), and the same file no longer pushes
     /// a gigabyte of other programs' cache out, nor leaves a gigabyte of dirty pages for the kernel to throttle on.
     /// Both calls are advice: a window still being written when its turn to be dropped comes simply stays cached, and
-    /// an error from either is ignored (a write that cannot reach the disk fails in <c>write</c> or at close as before).
-    /// Linux on x64 and Arm64 only (the advice's number differs elsewhere); other systems write as before.
+    /// an error from either is ignored (they change when bytes reach the disk, not whether or what is written).
+    /// Linux on x64 and Arm64 only (the advice's number and off_t differ elsewhere); other systems write as before.
+    /// The cost: the file is not in the cache after the transfer (reading it next comes from the disk, and so does a
+    /// resume's check of a large partial), and on a disk slower than the network a large download runs at the disk's
+    /// speed instead of first filling memory.
     /// </remarks>
     internal sealed class WriteBehind
     {

@@ -60,17 +60,70 @@ Describe 'Http transfers' {
         }
     }
 
-    It 'says a WebDAV folder cannot be received with -Recurse, and takes a file URL given with -Recurse as one file' {
+    It 'receives a folder tree from the server''s listing, HTML (/dav/) and JSON (/index/), byte-identical' {
+        $html = Join-Path $nginx.DavRoot 'mirror'
+        $json = Join-Path $nginx.FilesRoot 'jsonmirror'
+        $files = New-TestTree -Path $html
+        $null = New-TestTree -Path $json
+        foreach ($root in $html, $json) {
+            # A name that needs escaping both ways: percent-encoded UTF-8 in the listing's links.
+            New-TestFile -Path (Join-Path $root 'c d/résumé & co.bin') -Size 3KB -Seed 44 | Out-Null
+        }
+        $files += 'c d/résumé & co.bin'
+
+        $cases = @(
+            @{ Source = "$($nginx.BaseUri)/dav/mirror/"; Root = $html; Out = (Join-Path $work 'mirror-html') }
+            # Without the trailing slash: nginx redirects the folder to its listing.
+            @{ Source = "$($nginx.BaseUri)/index/jsonmirror"; Root = $json; Out = (Join-Path $work 'mirror-json') }
+        )
+        foreach ($case in $cases) {
+            $t = @(Receive-Transfer -Source $case.Source -Recurse -OutputDir $case.Out)
+            $t.Count | Should -Be $files.Count
+            $t.Status | Sort-Object -Unique | Should -Be 'Completed'
+            $folder = Split-Path $case.Root -Leaf
+            foreach ($relative in $files) {
+                (Get-FileHash -LiteralPath (Join-Path $case.Out "$folder/$relative")).Hash |
+                    Should -Be (Get-FileHash -LiteralPath (Join-Path $case.Root $relative)).Hash -Because $relative
+            }
+        }
+    }
+
+    It 'stops a walk that a listing leads round in a loop, and keeps what it received' {
+        # /endless/back/ is /endless/ again (a rewrite, as a link to a parent folder would be): the depth limit ends it.
+        $endless = Join-Path $nginx.FilesRoot 'endless'
+        New-Item -ItemType Directory -Force -Path (Join-Path $endless 'back') | Out-Null
+        $file = New-TestFile -Path (Join-Path $endless 'f.bin') -Size 1KB -Seed 45
+        $out = Join-Path $work 'recurse-loop'
+        $t = @(Receive-Transfer -Source "$($nginx.BaseUri)/endless/" -Recurse -OutputDir $out -ErrorVariable err -ErrorAction SilentlyContinue)
+
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'SourceTreeTooDeep,TransferTools.Commands.ReceiveTransferCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $err[0].Exception.Message | Should -BeLike '*more than 64 folders below*'
+        $t.Count | Should -Be 65
+        $t.Status | Sort-Object -Unique | Should -Be 'Completed'
+        (Get-FileHash (Join-Path $out ('endless/' + ('back/' * 64) + 'f.bin'))).Hash | Should -Be (Get-FileHash $file).Hash
+    }
+
+    It 'takes a file URL given with -Recurse as one file, and reports a folder that is not there' {
         $folder = Join-Path $nginx.DavRoot 'recurse'
         New-Item -ItemType Directory -Force -Path $folder | Out-Null
         $file = New-TestFile -Path (Join-Path $folder 'one.bin') -Size 4KB -Seed 41
         $out = Join-Path $work 'recurse-http'
-        $err = { Receive-Transfer -Source "$($nginx.BaseUri)/dav/recurse/" -Recurse -OutputDir $out -ErrorAction Stop } |
-            Should -Throw -ErrorId 'FolderListingNotSupported,TransferTools.Commands.ReceiveTransferCommand' -PassThru
-        $err.CategoryInfo.Category | Should -Be 'NotImplemented'
-        $err.Exception.Message | Should -BeLike '*is a folder, and the Http protocol cannot list folders*'
         $t = Receive-Transfer -Source "$($nginx.BaseUri)/dav/recurse/one.bin" -Recurse -OutputDir $out
         (Get-FileHash $t.Destination).Hash | Should -Be (Get-FileHash $file).Hash
+
+        $err = { Receive-Transfer -Source "$($nginx.BaseUri)/dav/no-such-folder/" -Recurse -OutputDir $out -ErrorAction Stop } |
+            Should -Throw -ErrorId 'SourceNotFound,TransferTools.Commands.ReceiveTransferCommand' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'says so when a folder URL answers with something other than a listing' {
+        # /files/ has no autoindex: nginx answers the folder with 403, which is what the user gets to see.
+        $out = Join-Path $work 'recurse-denied'
+        $err = { Receive-Transfer -Source "$($nginx.BaseUri)/files/" -Recurse -OutputDir $out -ErrorAction Stop } | Should -Throw -PassThru
+        $err.CategoryInfo.Category | Should -Be 'PermissionDenied'
+        Test-Path (Join-Path $out 'files') | Should -BeFalse
     }
 
     It 'finishes with Range after the client is killed mid-download' {

@@ -594,6 +594,9 @@ http {
         root $($r.Path);
         location /files/ { }
         location /index/ { alias $files/; autoindex on; autoindex_format json; }
+        # A listing with no bottom: every back/ leads to the same folder again, as a link to a parent folder would.
+        location /endless/ { alias $files/endless/; autoindex on; }
+        location ~ ^/endless/(?:back/)+(.*)`$ { rewrite ^/endless/(?:back/)+(.*)`$ /endless/`$1 last; }
         location /slow/  { alias $files/; limit_rate 32k; }
         location /dav/ {
             dav_methods PUT DELETE MKCOL COPY MOVE;

@@ -44,8 +44,11 @@ namespace TransferTools.Commands
         [ValidateNotNullOrEmpty]
         public string OutputDir { get; set; } = "";
 
-        /// <summary>Receives folders as well (sftp:// and local ones): each arrives inside -OutputDir under its own name, with every
-        /// file in it and in its subfolders (empty folders are not created; linked folders are not followed; pipes, sockets and devices are skipped with a warning).</summary>
+        /// <summary>Receives folders as well (sftp://, local ones, and http(s):// folders whose server lists them, as nginx autoindex,
+        /// Apache, Caddy and IIS directory browsing do): each arrives inside -OutputDir under its own name, with every
+        /// file in it and in its subfolders (empty folders are not created; linked folders are not followed; pipes, sockets and devices are skipped with a warning;
+        /// folders more than 64 levels down are reported as SourceTreeTooDeep and not walked, since a web server's listing cannot
+        /// tell a link back up the tree from a folder).</summary>
         [Parameter(ParameterSetName = SourceSet)]
         public SwitchParameter Recurse { get; set; }
 
@@ -111,11 +114,11 @@ namespace TransferTools.Commands
 
             var rootUri = AsFolder(TransferLocation.Parse(root));
             var rootName = TransferLocation.FileName(new Uri(rootUri.GetLeftPart(UriPartial.Path).TrimEnd('/')));
-            var pending = new Stack<(Uri Folder, string LocalFolder, IReadOnlyList<RemoteFolderEntry>? Entries)>();
-            pending.Push((rootUri, TransferLocation.IsPlainFileName(rootName) ? System.IO.Path.Combine(_outputDir!, rootName) : _outputDir!, listed));
+            var pending = new Stack<(Uri Folder, string LocalFolder, IReadOnlyList<RemoteFolderEntry>? Entries, int Depth)>();
+            pending.Push((rootUri, TransferLocation.IsPlainFileName(rootName) ? System.IO.Path.Combine(_outputDir!, rootName) : _outputDir!, listed, 0));
             while (pending.Count > 0)
             {
-                var (folder, localFolder, entries) = pending.Pop();
+                var (folder, localFolder, entries, depth) = pending.Pop();
                 var shown = TransferLocation.DisplayWithoutQuery(folder);
                 if (entries is null && !TryList(folder, shown, out entries))
                 {
@@ -148,7 +151,17 @@ namespace TransferTools.Commands
                         continue;
                     }
 
-                    pending.Push((AsFolder(TransferLocation.Combine(folder, subfolder.Name)), System.IO.Path.Combine(localFolder, subfolder.Name), null));
+                    var location = AsFolder(TransferLocation.Combine(folder, subfolder.Name));
+                    if (depth + 1 > MaxFolderDepth)
+                    {
+                        var deep = TransferLocation.DisplayWithoutQuery(location);
+                        WriteError(ErrorMapping.ToErrorRecord(new PluginException(ErrorCode.LimitExceeded,
+                            $"'{deep}' is more than {MaxFolderDepth} folders below '{input}', so it is not walked: a server that cannot tell a link from a folder (HTTP) may be leading round a loop.",
+                            errorId: "SourceTreeTooDeep", target: deep), deep));
+                        continue;
+                    }
+
+                    pending.Push((location, System.IO.Path.Combine(localFolder, subfolder.Name), null, depth + 1));
                 }
             }
         }
@@ -189,6 +202,12 @@ namespace TransferTools.Commands
                 errorId: "SourceNameUnsafe", target: folder + entry.Name), folder + entry.Name));
             return false;
         }
+
+        /// <summary>
+        /// How deep -Recurse walks. SFTP and local listings say which folders are links, and those are not followed; a web
+        /// server's listing cannot, so a link back up the tree there would otherwise be walked round for ever.
+        /// </summary>
+        internal const int MaxFolderDepth = 64;
 
         private static Uri AsFolder(Uri location) =>
             TransferLocation.EndsWithSlash(location) ? location : new Uri(location.GetLeftPart(UriPartial.Path) + "/" + location.Query);

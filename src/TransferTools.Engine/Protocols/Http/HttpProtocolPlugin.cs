@@ -19,7 +19,8 @@ namespace TransferTools.Engine.Protocols.Http
     /// <summary>
     /// The <c>Http</c> protocol plugin: <c>http(s)://</c> URIs as a transfer source (GET with Range resume, guarded by
     /// ETag/Last-Modified so a changed file is never spliced) or destination (PUT of a temporary name into a WebDAV
-    /// folder, collections created with MKCOL, committed by MOVE).
+    /// folder, collections created with MKCOL, committed by MOVE). A folder URL is listed for <c>Receive-Transfer -Recurse</c>
+    /// from the server's folder listing page (<see cref="HttpFolderListing"/>).
     /// </summary>
     /// <remarks>
     /// Configuration keys (registration configuration; the per-transfer <see cref="TransferOptions.Custom"/> may set
@@ -32,7 +33,7 @@ namespace TransferTools.Engine.Protocols.Http
     /// them over the upload link again. An upload is abandoned (not stored truncated) when its stream is disposed with
     /// unflushed writes; a finished one is confirmed by the next <see cref="GetInfoAsync"/> or <see cref="CommitAsync"/>.
     /// </remarks>
-    public sealed class HttpProtocolPlugin : StreamingProtocolPlugin
+    public sealed class HttpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
     {
         /// <summary>Configuration key: <c>true</c> to accept any TLS certificate (explicit opt-in only).</summary>
         public const string SkipCertificateCheckKey = "SkipCertificateCheck";
@@ -147,6 +148,99 @@ namespace TransferTools.Engine.Protocols.Http
             {
                 probe?.Dispose();
             }
+        }
+
+        /// <inheritdoc/>
+        /// <remarks>
+        /// A GET of the folder URL; its answer is a listing when it is HTML or JSON from a URL ending in <c>/</c> (after
+        /// redirects: nginx and Apache send <c>/pub</c> to <c>/pub/</c>). Anything else there is a file (<c>NotAFolder</c>),
+        /// received as one. Only the listing's names are used: each file is then received, and looked at, as usual.
+        /// </remarks>
+        public async Task<IReadOnlyList<RemoteFolderEntry>> ListFolderAsync(OperationContext context, Uri folder, TransferOptions options)
+        {
+            Check(folder);
+            using var response = await SendAsync(context, options, folder, HttpMethod.Get, null, "List").ConfigureAwait(false);
+            var shown = HttpErrors.Redact(folder);
+            if (response.StatusCode == HttpStatusCode.NotFound || response.StatusCode == HttpStatusCode.Gone)
+            {
+                throw new PluginException(ErrorCode.NotFound, $"The folder {shown} does not exist.", errorId: "SourceNotFound", target: shown);
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw HttpErrors.FromStatus(response, folder, "List");
+            }
+
+            var found = response.RequestMessage?.RequestUri ?? folder;
+            var mediaType = response.Content.Headers.ContentType?.MediaType;
+            if (!found.AbsolutePath.EndsWith("/", StringComparison.Ordinal) || SuggestedFileName(response) != null || !HttpFolderListing.CanRead(mediaType))
+            {
+                // Disposing the response unread drops the connection: a large file is not downloaded to find that out.
+                throw new PluginException(ErrorCode.InvalidArgument, $"{shown} is a file, not a folder listing.", errorId: "NotAFolder", target: shown);
+            }
+
+            var body = await ReadListingAsync(response, folder, options, context.CancellationToken).ConfigureAwait(false);
+            return HttpFolderListing.Parse(found, mediaType, body);
+        }
+
+        /// <summary>A listing's text, at most <see cref="HttpFolderListing.MaxListingBytes"/>, in the charset the server names (UTF-8 otherwise).</summary>
+        private static async Task<string> ReadListingAsync(HttpResponseMessage response, Uri folder, TransferOptions options, CancellationToken cancellationToken)
+        {
+            var shown = HttpErrors.Redact(folder);
+            using var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+            using var text = new MemoryStream();
+            var buffer = new byte[81920];
+            try
+            {
+                while (true)
+                {
+                    if (options.StallTimeout > TimeSpan.Zero)
+                    {
+                        stalled.CancelAfter(options.StallTimeout);
+                    }
+
+                    var n = await body.ReadAsync(buffer, 0, buffer.Length, stalled.Token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    if (text.Length + n > HttpFolderListing.MaxListingBytes)
+                    {
+                        throw new PluginException(ErrorCode.LimitExceeded,
+                            $"The folder listing of {shown} is larger than {HttpFolderListing.MaxListingBytes / (1024 * 1024)} MiB; give the files' locations instead.",
+                            errorId: "HttpListingTooLarge", target: shown);
+                    }
+
+                    text.Write(buffer, 0, n);
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new PluginException(ErrorCode.Timeout, $"List {shown}: no byte arrived for {options.StallTimeout.TotalSeconds:0} s; it will be retried.",
+                    errorId: "HttpStalled", target: shown);
+            }
+            catch (Exception e) when (e is IOException || e is HttpRequestException)
+            {
+                throw HttpErrors.FromException(e, folder, "List", response.RequestMessage);
+            }
+
+            var encoding = Encoding.UTF8;
+            var charset = response.Content.Headers.ContentType?.CharSet?.Trim('"', ' ');
+            if (!string.IsNullOrEmpty(charset))
+            {
+                try
+                {
+                    encoding = Encoding.GetEncoding(charset);
+                }
+                catch (ArgumentException)
+                {
+                    // A charset this runtime does not know: UTF-8, which is what such listings almost always are.
+                }
+            }
+
+            return encoding.GetString(text.GetBuffer(), 0, (int)text.Length);
         }
 
         /// <summary>

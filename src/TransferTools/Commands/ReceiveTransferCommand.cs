@@ -156,7 +156,7 @@ namespace TransferTools.Commands
                     {
                         var deep = TransferLocation.DisplayWithoutQuery(location);
                         WriteError(ErrorMapping.ToErrorRecord(new PluginException(ErrorCode.LimitExceeded,
-                            $"'{deep}' is more than {MaxFolderDepth} folders below '{input}', so it is not walked: a server that cannot tell a link from a folder (HTTP) may be leading round a loop.",
+                            $"'{deep}' is more than {MaxFolderDepth} folders below '{TransferLocation.DisplayWithoutQuery(rootUri)}', so it is not walked: a server that cannot tell a link from a folder (HTTP) may be leading round a loop.",
                             errorId: "SourceTreeTooDeep", target: deep), deep));
                         continue;
                     }

@@ -483,13 +483,11 @@ namespace TransferTools.Engine.Protocols
         private sealed class DurableFileStream : Stream
         {
             private readonly FileStream _inner;
-            private long _position;
 
             public DurableFileStream(FileStream inner)
             {
                 _inner = inner;
-                _position = inner.Position;
-                WriteBehind = WriteBehind.For(inner.SafeFileHandle, _position);
+                WriteBehind = WriteBehind.For(inner.SafeFileHandle, inner.Position);
             }
 
             /// <summary>Keeps a large file from filling the page cache; null where the system has no way to.</summary>
@@ -560,7 +558,7 @@ namespace TransferTools.Engine.Protocols
             public override void Write(byte[] buffer, int offset, int count)
             {
                 Guard(() => _inner.Write(buffer, offset, count));
-                Written(count);
+                WriteBehind?.Written(_inner.Position);
             }
 
             public override async Task WriteAsync(byte[] buffer, int offset, int count, System.Threading.CancellationToken cancellationToken)
@@ -574,13 +572,7 @@ namespace TransferTools.Engine.Protocols
                     throw Map(e, _inner.Name, "Write");
                 }
 
-                Written(count);
-            }
-
-            private void Written(int count)
-            {
-                _position += count;
-                WriteBehind?.Written(_position);
+                WriteBehind?.Written(_inner.Position);
             }
 
             public override async Task FlushAsync(System.Threading.CancellationToken cancellationToken)

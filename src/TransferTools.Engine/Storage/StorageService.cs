@@ -193,7 +193,6 @@ namespace TransferTools.Engine.Storage
                     var buffer = ArrayPool<byte>.Shared.Rent(81920);
                     var behind = WriteBehind.For(file.SafeFileHandle, 0);
                     behind?.Expect(retrieved.Metadata.Size);
-                    long written = 0;
                     try
                     {
                         int read;
@@ -201,8 +200,7 @@ namespace TransferTools.Engine.Storage
                         {
                             hash.AppendData(buffer, 0, read);
                             await file.WriteAsync(buffer, 0, read, context.CancellationToken).ConfigureAwait(false);
-                            written += read;
-                            behind?.Written(written);
+                            behind?.Written(file.Position);
                         }
                     }
                     finally

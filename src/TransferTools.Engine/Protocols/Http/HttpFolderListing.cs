@@ -24,6 +24,8 @@ namespace TransferTools.Engine.Protocols.Http
             @"<a\s[^>]*?\bhref\s*=\s*(?:""(?<href>[^""]*)""|'(?<href>[^']*)'|(?<href>[^\s""'>]+))",
             RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
+        private static readonly char[] QueryOrFragment = { '?', '#' };
+
         /// <summary>Whether a response of this media type can be a listing this class reads.</summary>
         public static bool CanRead(string? mediaType) => IsJson(mediaType) || IsHtml(mediaType);
 
@@ -64,7 +66,7 @@ namespace TransferTools.Engine.Protocols.Http
         /// </summary>
         internal static RemoteFolderEntry? ChildOf(Uri folder, string href)
         {
-            if (href.Length == 0 || href.IndexOfAny(new[] { '?', '#' }) >= 0
+            if (href.Length == 0 || href.IndexOfAny(QueryOrFragment) >= 0
                 || !Uri.TryCreate(folder, href, out var target)
                 || !string.Equals(target.GetLeftPart(UriPartial.Authority), folder.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
             {

@@ -186,44 +186,22 @@ namespace TransferTools.Engine.Protocols.Http
         /// <summary>A listing's text, at most <see cref="HttpFolderListing.MaxListingBytes"/>, in the charset the server names (UTF-8 otherwise).</summary>
         private static async Task<string> ReadListingAsync(HttpResponseMessage response, Uri folder, TransferOptions options, CancellationToken cancellationToken)
         {
-            var shown = HttpErrors.Redact(folder);
-            using var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+            // Read as a download's body is: the same stall watchdog (a transient HttpStalled) and the same error mapping.
+            using var body = new HttpReadStream(response, await response.Content.ReadAsStreamAsync().ConfigureAwait(false), folder, 0, options.StallTimeout);
             using var text = new MemoryStream();
             var buffer = new byte[81920];
-            try
+            int n;
+            while ((n = await body.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                while (true)
+                if (text.Length + n > HttpFolderListing.MaxListingBytes)
                 {
-                    if (options.StallTimeout > TimeSpan.Zero)
-                    {
-                        stalled.CancelAfter(options.StallTimeout);
-                    }
-
-                    var n = await body.ReadAsync(buffer, 0, buffer.Length, stalled.Token).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    if (text.Length + n > HttpFolderListing.MaxListingBytes)
-                    {
-                        throw new PluginException(ErrorCode.LimitExceeded,
-                            $"The folder listing of {shown} is larger than {HttpFolderListing.MaxListingBytes / (1024 * 1024)} MiB; give the files' locations instead.",
-                            errorId: "HttpListingTooLarge", target: shown);
-                    }
-
-                    text.Write(buffer, 0, n);
+                    var shown = HttpErrors.Redact(folder);
+                    throw new PluginException(ErrorCode.LimitExceeded,
+                        $"The folder listing of {shown} is larger than {HttpFolderListing.MaxListingBytes / (1024 * 1024)} MiB; give the files' locations instead.",
+                        errorId: "HttpListingTooLarge", target: shown);
                 }
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new PluginException(ErrorCode.Timeout, $"List {shown}: no byte arrived for {options.StallTimeout.TotalSeconds:0} s; it will be retried.",
-                    errorId: "HttpStalled", target: shown);
-            }
-            catch (Exception e) when (e is IOException || e is HttpRequestException)
-            {
-                throw HttpErrors.FromException(e, folder, "List", response.RequestMessage);
+
+                text.Write(buffer, 0, n);
             }
 
             var encoding = Encoding.UTF8;

@@ -71,6 +71,22 @@ function Invoke-Build {
         }
     }
 
+    # The net8.0 plugin builds again, precompiled to native code (ReadyToRun) for .NET 10 on linux-x64: the engine
+    # prefers them there (PluginAssemblyLoaders.PrecompiledFolder). crossgen2 comes with the SDK's runtime version,
+    # whose code only .NET 10 accepts, hence the net10.0 build; other platforms and runtimes compile net8.0/'s IL.
+    # The plugin API stays the module's own copy (shared with the host), so the publish's copy is left out.
+    foreach ($precompiled in @(@{ Project = 'TransferTools.Plugins.Sftp'; Framework = 'net10.0'; Runtime = 'linux-x64' })) {
+        $publishDir = Join-Path $Root "src/$($precompiled.Project)/bin/$Configuration/precompiled-$($precompiled.Framework)-$($precompiled.Runtime)"
+        if (Test-Path $publishDir) { Remove-Item $publishDir -Recurse -Force }
+        Invoke-Native dotnet @('publish', (Join-Path $Root "src/$($precompiled.Project)/$($precompiled.Project).csproj"), '-c', $Configuration,
+            '-f', $precompiled.Framework, '-r', $precompiled.Runtime, '--self-contained', 'false', '-p:TransferToolsPrecompiled=true',
+            '-p:PublishReadyToRun=true', '-o', $publishDir, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+        $precompiledOut = Join-Path $OutModule "$($precompiled.Framework)-$($precompiled.Runtime)"
+        New-Item -ItemType Directory -Force -Path $precompiledOut | Out-Null
+        Get-ChildItem $publishDir -File | Where-Object { $_.Extension -in '.dll', '.pdb', '.json' -and $_.BaseName -notlike 'TransferTools.Abstractions*' } |
+            Copy-Item -Destination $precompiledOut
+    }
+
     # Native SQLite for every platform; the engine picks the right one at load time.
     $native = Get-ChildItem (Join-Path $Root "src/TransferTools.Engine/bin/$Configuration/netstandard2.0") -Directory -Filter runtimes -ErrorAction SilentlyContinue
     $sqliteLib = Get-ChildItem (Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/sqlitepclraw.lib.e_sqlite3') -Directory -ErrorAction SilentlyContinue |

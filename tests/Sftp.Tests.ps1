@@ -225,7 +225,7 @@ Describe 'Sftp transfers' {
         $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
     }
 
-    It 'runs the net8.0 build of the plugin on PowerShell 7 with AES-GCM, and the netstandard2.0 build without it' {
+    It 'runs the precompiled or net8.0 build of the plugin on PowerShell 7 with AES-GCM, and the netstandard2.0 build without them' {
         $file = New-TestFile -Path (Join-Path $work 'build.bin') -Size 200KB -Seed 4
         # A fresh process per module layout: the connection log line shows the build, the cipher and where SSH.NET came from.
         $probe = {
@@ -238,23 +238,45 @@ Describe 'Sftp transfers' {
         }
         $module = (Resolve-Path (Get-TestModulePath)).Path
         $pwsh = Join-Path $PSHOME 'pwsh'
+        $sep = [IO.Path]::DirectorySeparatorChar
+        # Import-Module of a folder looks for <folder name>.psd1: each copy keeps the module's name.
+        function Copy-ModuleWithout([string] $Name, [string[]] $Folders) {
+            $copy = Join-Path $work "$Name/TransferTools"
+            New-Item -ItemType Directory -Path (Split-Path $copy) | Out-Null
+            Copy-Item $module $copy -Recurse
+            foreach ($f in $Folders) { Remove-Item (Join-Path $copy $f) -Recurse -Force }
+            $copy
+        }
+
+        # .NET 10 on linux-x64: the precompiled copy, whose dlls carry native code (a ReadyToRun header); elsewhere net8.0/.
+        $precompiled = if ($PSVersionTable.PSEdition -eq 'Core' -and [Environment]::Version.Major -ge 10 -and $IsLinux -and
+            [Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture -eq 'X64') { 'net10.0-linux-x64' } else { 'net8.0' }
+        foreach ($dll in 'Renci.SshNet.dll', 'BouncyCastle.Cryptography.dll', 'TransferTools.Plugins.Sftp.dll') {
+            $stream = [IO.File]::OpenRead((Join-Path $module "net10.0-linux-x64/$dll"))
+            try { ([Reflection.PortableExecutable.PEReader]::new($stream)).PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size | Should -BeGreaterThan 0 -Because "$dll is precompiled" }
+            finally { $stream.Dispose() }
+        }
+        Test-Path (Join-Path $module 'net10.0-linux-x64/TransferTools.Abstractions.dll') | Should -BeFalse -Because 'the plugin API is the module''s own copy'
         $modern = & $pwsh -NoProfile -NonInteractive -Command $probe -args $module, $file, "$keyBase/~/build/", $sshd.KeyFile, $sshd.HostKeyFingerprint
         $modern.Log | Should -BeLike '*SSH.NET net8.0*'
         $modern.Log | Should -BeLike '*cipher aes128-gcm@openssh.com*'
         $modern.SshNet | Should -HaveCount 1
-        $modern.SshNet[0] | Should -BeLike "*$([IO.Path]::DirectorySeparatorChar)net8.0$([IO.Path]::DirectorySeparatorChar)Renci.SshNet.dll"
+        $modern.SshNet[0] | Should -BeLike "*$sep$precompiled${sep}Renci.SshNet.dll"
 
-        # Without net8.0/ (as Windows PowerShell 5.1 sees the module), the netstandard2.0 build beside the module works.
-        # (The folder keeps the module's name: Import-Module of a folder looks for <folder name>.psd1.)
-        $copy = Join-Path $work 'without-net8/TransferTools'
-        New-Item -ItemType Directory -Path (Split-Path $copy) | Out-Null
-        Copy-Item $module $copy -Recurse
-        Remove-Item (Join-Path $copy 'net8.0') -Recurse -Force
+        # Without the precompiled copy (other platforms, .NET 8 and 9), the net8.0 build.
+        $copy = Copy-ModuleWithout 'without-precompiled' 'net10.0-linux-x64'
+        $net8 = & $pwsh -NoProfile -NonInteractive -Command $probe -args $copy, $file, "$keyBase/~/build-net8/", $sshd.KeyFile, $sshd.HostKeyFingerprint
+        $net8.Log | Should -BeLike '*SSH.NET net8.0*'
+        $net8.SshNet[0] | Should -Be (Join-Path $copy "net8.0${sep}Renci.SshNet.dll")
+
+        # Without either (as Windows PowerShell 5.1 sees the module), the netstandard2.0 build beside the module works.
+        $copy = Copy-ModuleWithout 'without-net8' 'net10.0-linux-x64', 'net8.0'
         $legacy = & $pwsh -NoProfile -NonInteractive -Command $probe -args $copy, $file, "$keyBase/~/build-legacy/", $sshd.KeyFile, $sshd.HostKeyFingerprint
         $legacy.Log | Should -BeLike '*SSH.NET netstandard2.0*'
         $legacy.SshNet[0] | Should -Be (Join-Path $copy 'Renci.SshNet.dll')
-        (Get-FileHash (Join-Path $sshd.KeyUserData 'build-legacy/build.bin')).Hash | Should -Be (Get-FileHash $file).Hash
-        (Get-FileHash (Join-Path $sshd.KeyUserData 'build/build.bin')).Hash | Should -Be (Get-FileHash $file).Hash
+        foreach ($folder in 'build', 'build-net8', 'build-legacy') {
+            (Get-FileHash (Join-Path $sshd.KeyUserData "$folder/build.bin")).Hash | Should -Be (Get-FileHash $file).Hash
+        }
     }
 
     It 'reports a missing remote file as not found' {

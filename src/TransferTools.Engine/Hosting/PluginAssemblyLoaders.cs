@@ -19,6 +19,19 @@ namespace TransferTools.Engine.Hosting
         /// preferred over the netstandard2.0 build beside the module on .NET 8 or later.</summary>
         public const string ModernFolder = "net8.0";
 
+        /// <summary>
+        /// The module subfolder holding the same plugin builds precompiled to native code (ReadyToRun) for this runtime
+        /// and platform, or null where the module ships none (only .NET 10 or later on 64-bit Linux on x64). Preferred
+        /// over <see cref="ModernFolder"/>: a session's first SFTP connection then runs SSH.NET's and BouncyCastle's
+        /// handshake code precompiled instead of compiling some thousand methods first. A runtime that cannot use
+        /// the precompiled code (a later major version may refuse it) compiles the same IL, as from net8.0/.
+        /// </summary>
+        public static string? PrecompiledFolder =>
+            CanIsolate && Environment.Version.Major >= 10 && RuntimeInformation.IsOSPlatform(OSPlatform.Linux)
+            && RuntimeInformation.ProcessArchitecture == Architecture.X64
+                ? "net10.0-linux-x64"
+                : null;
+
         /// <summary>True when the runtime can give each plugin its own AssemblyLoadContext (.NET 8 or later).</summary>
         public static bool CanIsolate =>
             !RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase)

@@ -408,9 +408,15 @@ namespace TransferTools.Engine.Hosting
             {
                 // A plugin the module also ships built for net8.0 (Sftp: SSH.NET's net8.0 build has hardware AES-GCM)
                 // loads that build on .NET 8 or later, in its own load context so that its dependencies come from
-                // net8.0/ and never from the netstandard2.0 copies beside the module.
-                var modern = Path.Combine(ModuleDirectory, PluginAssemblyLoaders.ModernFolder, builtIn.AssemblyName + ".dll");
-                assembly = PluginAssemblyLoaders.CanIsolate && !(AssemblyLoader is DefaultPluginAssemblyLoader) && File.Exists(modern)
+                // its folder and never from the netstandard2.0 copies beside the module; where the module also
+                // ships it precompiled for this platform, that copy.
+                var modern = PluginAssemblyLoaders.CanIsolate && !(AssemblyLoader is DefaultPluginAssemblyLoader)
+                    ? new[] { PluginAssemblyLoaders.PrecompiledFolder, PluginAssemblyLoaders.ModernFolder }
+                        .Where(folder => folder != null)
+                        .Select(folder => Path.Combine(ModuleDirectory, folder!, builtIn.AssemblyName + ".dll"))
+                        .FirstOrDefault(File.Exists)
+                    : null;
+                assembly = modern != null
                     ? LoadExternal(modern, registrationName, isolate: true)
                     : LoadExternal(Path.Combine(ModuleDirectory, builtIn.AssemblyName + ".dll"), registrationName, isolate: false);
             }

@@ -118,6 +118,22 @@ Describe 'Http transfers' {
         $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
+    It 'refuses a listing larger than 32 MiB and receives nothing' {
+        # nginx answers /dav/huge/ with its index.html: a 33 MiB page is read up to the limit, then refused.
+        $folder = New-Item -ItemType Directory -Force -Path (Join-Path $nginx.DavRoot 'huge')
+        $page = [byte[]]::new(33MB)
+        [Array]::Fill($page, [byte][char]' ')
+        [Text.Encoding]::ASCII.GetBytes('<html><body><a href="one.bin">one.bin</a>').CopyTo($page, 0)
+        [IO.File]::WriteAllBytes((Join-Path $folder 'index.html'), $page)
+        New-TestFile -Path (Join-Path $folder 'one.bin') -Size 1KB -Seed 46 | Out-Null
+        $out = Join-Path $work 'recurse-huge'
+        $err = { Receive-Transfer -Source "$($nginx.BaseUri)/dav/huge/" -Recurse -OutputDir $out -ErrorAction Stop } |
+            Should -Throw -ErrorId 'HttpListingTooLarge,TransferTools.Commands.ReceiveTransferCommand' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $err.Exception.Message | Should -BeLike '*larger than 32 MiB*'
+        Test-Path (Join-Path $out 'huge') | Should -BeFalse
+    }
+
     It 'says so when a folder URL answers with something other than a listing' {
         # /files/ has no autoindex: nginx answers the folder with 403, which is what the user gets to see.
         $out = Join-Path $work 'recurse-denied'

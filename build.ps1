@@ -71,21 +71,19 @@ function Invoke-Build {
         }
     }
 
-    # The net8.0 plugin builds again, precompiled to native code (ReadyToRun) for .NET 10 on linux-x64: the engine
-    # prefers them there (PluginAssemblyLoaders.PrecompiledFolder). crossgen2 comes with the SDK's runtime version,
-    # whose code only .NET 10 accepts, hence the net10.0 build; other platforms and runtimes compile net8.0/'s IL.
-    # The plugin API stays the module's own copy (shared with the host), so the publish's copy is left out.
-    foreach ($precompiled in @(@{ Project = 'TransferTools.Plugins.Sftp'; Framework = 'net10.0'; Runtime = 'linux-x64' })) {
-        $publishDir = Join-Path $Root "src/$($precompiled.Project)/bin/$Configuration/precompiled-$($precompiled.Framework)-$($precompiled.Runtime)"
-        if (Test-Path $publishDir) { Remove-Item $publishDir -Recurse -Force }
-        Invoke-Native dotnet @('publish', (Join-Path $Root "src/$($precompiled.Project)/$($precompiled.Project).csproj"), '-c', $Configuration,
-            '-f', $precompiled.Framework, '-r', $precompiled.Runtime, '--self-contained', 'false', '-p:TransferToolsPrecompiled=true',
-            '-p:PublishReadyToRun=true', '-o', $publishDir, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
-        $precompiledOut = Join-Path $OutModule "$($precompiled.Framework)-$($precompiled.Runtime)"
-        New-Item -ItemType Directory -Force -Path $precompiledOut | Out-Null
-        Get-ChildItem $publishDir -File | Where-Object { $_.Extension -in '.dll', '.pdb', '.json' -and $_.BaseName -notlike 'TransferTools.Abstractions*' } |
-            Copy-Item -Destination $precompiledOut
-    }
+    # The Sftp plugin once more, as a net10.0 build precompiled to native code (ReadyToRun) for linux-x64, which the
+    # engine prefers there on .NET 10 (PluginAssemblyLoaders.PrecompiledFolder). crossgen2 comes in the SDK's runtime
+    # version and .NET 10 refuses code precompiled by an older one, hence net10.0; elsewhere net8.0/'s IL is compiled.
+    # The plugin API is left out: the plugin must use the module's own copy, shared with the host.
+    $precompiledName = 'net10.0-linux-x64'
+    $publishDir = Join-Path $Root "src/TransferTools.Plugins.Sftp/bin/$Configuration/precompiled-$precompiledName"
+    if (Test-Path $publishDir) { Remove-Item $publishDir -Recurse -Force }
+    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/TransferTools.Plugins.Sftp/TransferTools.Plugins.Sftp.csproj'), '-c', $Configuration,
+        '-f', 'net10.0', '-r', 'linux-x64', '--self-contained', 'false', '-p:TransferToolsPrecompiled=true', '-p:PublishReadyToRun=true',
+        '-o', $publishDir, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+    $precompiledOut = New-Item -ItemType Directory -Force -Path (Join-Path $OutModule $precompiledName)
+    Get-ChildItem $publishDir -File | Where-Object { $_.Extension -in '.dll', '.pdb', '.json' -and $_.BaseName -notlike 'TransferTools.Abstractions*' } |
+        Copy-Item -Destination $precompiledOut
 
     # Native SQLite for every platform; the engine picks the right one at load time.
     $native = Get-ChildItem (Join-Path $Root "src/TransferTools.Engine/bin/$Configuration/netstandard2.0") -Directory -Filter runtimes -ErrorAction SilentlyContinue

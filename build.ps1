@@ -39,6 +39,14 @@ function Invoke-Native {
     if ($LASTEXITCODE -ne 0) { throw "'$File $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
 }
 
+# A plugin build loaded in its own load context (net8.0/, net10.0-linux-x64/): its assembly, its own dependencies and
+# its deps.json go to a module subfolder, all but the plugin API, which must be the module's copy shared with the host.
+function Copy-IsolatedPluginBuild([string] $From, [string] $To) {
+    New-Item -ItemType Directory -Force -Path $To | Out-Null
+    Get-ChildItem $From -File | Where-Object { $_.Extension -in '.dll', '.pdb', '.json' -and $_.BaseName -notlike 'TransferTools.Abstractions*' } |
+        Copy-Item -Destination $To
+}
+
 function Invoke-Build {
     Write-Host "Building TransferTools ($Configuration)..."
     Invoke-Native dotnet @('build', (Join-Path $Root 'TransferTools.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
@@ -64,26 +72,20 @@ function Invoke-Build {
         # net8.0/, which the engine loads on .NET 8 or later in its own load context (PluginHost.LoadBuiltInType).
         $net8 = Join-Path $plugin.FullName "bin/$Configuration/net8.0"
         if ($bin -ne $net8 -and (Test-Path $net8)) {
-            $net8Out = Join-Path $OutModule 'net8.0'
-            New-Item -ItemType Directory -Force -Path $net8Out | Out-Null
-            Get-ChildItem $net8 -File | Where-Object { $_.Extension -in '.dll', '.pdb', '.json' -and $_.BaseName -notlike 'TransferTools.Abstractions*' } |
-                Copy-Item -Destination $net8Out
+            Copy-IsolatedPluginBuild $net8 (Join-Path $OutModule 'net8.0')
         }
     }
 
     # The Sftp plugin once more, as a net10.0 build precompiled to native code (ReadyToRun) for linux-x64, which the
     # engine prefers there on .NET 10 (PluginAssemblyLoaders.PrecompiledFolder). crossgen2 comes in the SDK's runtime
     # version and .NET 10 refuses code precompiled by an older one, hence net10.0; elsewhere net8.0/'s IL is compiled.
-    # The plugin API is left out: the plugin must use the module's own copy, shared with the host.
     $precompiledName = 'net10.0-linux-x64'
     $publishDir = Join-Path $Root "src/TransferTools.Plugins.Sftp/bin/$Configuration/precompiled-$precompiledName"
     if (Test-Path $publishDir) { Remove-Item $publishDir -Recurse -Force }
     Invoke-Native dotnet @('publish', (Join-Path $Root 'src/TransferTools.Plugins.Sftp/TransferTools.Plugins.Sftp.csproj'), '-c', $Configuration,
         '-f', 'net10.0', '-r', 'linux-x64', '--self-contained', 'false', '-p:TransferToolsPrecompiled=true', '-p:PublishReadyToRun=true',
         '-o', $publishDir, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
-    $precompiledOut = New-Item -ItemType Directory -Force -Path (Join-Path $OutModule $precompiledName)
-    Get-ChildItem $publishDir -File | Where-Object { $_.Extension -in '.dll', '.pdb', '.json' -and $_.BaseName -notlike 'TransferTools.Abstractions*' } |
-        Copy-Item -Destination $precompiledOut
+    Copy-IsolatedPluginBuild $publishDir (Join-Path $OutModule $precompiledName)
 
     # Native SQLite for every platform; the engine picks the right one at load time.
     $native = Get-ChildItem (Join-Path $Root "src/TransferTools.Engine/bin/$Configuration/netstandard2.0") -Directory -Filter runtimes -ErrorAction SilentlyContinue

@@ -27,7 +27,7 @@ namespace TransferTools.Engine.Hosting
         /// the precompiled code (a later major version may refuse it) compiles the same IL, as from net8.0/.
         /// </summary>
         public static string? PrecompiledFolder =>
-            CanIsolate && Environment.Version.Major >= 10 && RuntimeInformation.IsOSPlatform(OSPlatform.Linux)
+            Environment.Version.Major >= 10 && RuntimeInformation.IsOSPlatform(OSPlatform.Linux)
             && RuntimeInformation.ProcessArchitecture == Architecture.X64
                 ? "net10.0-linux-x64"
                 : null;

@@ -114,7 +114,7 @@ namespace TransferTools.Engine.Storage
             // Opening a named pipe would wait for a writer for ever; a socket or device is no file to store either.
             if (Protocols.SpecialFiles.KindOf(path) is string kind)
             {
-                throw Protocols.FileSystemProtocolPlugin.NotARegularFile(path, kind, "stored");
+                throw LocalFiles.NotARegularFile(path, kind, "stored");
             }
 
             try

@@ -19,11 +19,8 @@ namespace TransferTools.Engine.Transfers
         public int? RetryCount { get; set; }
         /// <summary>A new no-progress time-out, or null to keep.</summary>
         public TimeSpan? StallTimeout { get; set; }
-        /// <summary>A new private key file (sftp://), or null to keep.</summary>
-        public string? KeyFile { get; set; }
-        /// <summary>A new host key fingerprint to trust (sftp://), e.g. after the server's key was changed, or null to keep.</summary>
-        public string? HostKeyFingerprint { get; set; }
-        /// <summary>Protocol options to add or replace (the others are kept), or null.</summary>
+        /// <summary>Protocol options to add or replace (the others are kept), or null: a new SFTP key file or host key
+        /// fingerprint (after the server's key was changed), for example.</summary>
         public IDictionary<string, string>? Custom { get; set; }
         /// <summary>The chunk size the caller expects, or null. It cannot change: the journal and the partial data are cut
         /// into the transfer's chunks, so a different value is refused (ChunkSizeFixed).</summary>
@@ -43,8 +40,6 @@ namespace TransferTools.Engine.Transfers
             record.MaxBytesPerSecond = MaxBytesPerSecond ?? record.MaxBytesPerSecond;
             record.RetryCount = RetryCount ?? record.RetryCount;
             record.StallTimeoutSeconds = StallTimeout?.TotalSeconds ?? record.StallTimeoutSeconds;
-            record.KeyFile = KeyFile ?? record.KeyFile;
-            record.HostKeyFingerprint = HostKeyFingerprint ?? record.HostKeyFingerprint;
             if (Custom != null)
             {
                 foreach (var option in Custom)

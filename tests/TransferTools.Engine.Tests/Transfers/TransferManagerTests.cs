@@ -186,16 +186,20 @@ namespace TransferTools.Engine.Tests.Transfers
                 Conflict = ConflictPolicy.Overwrite,
                 RetryCount = 7,
                 StallTimeout = TimeSpan.FromSeconds(9),
-                KeyFile = "/keys/id_ed25519",
-                HostKeyFingerprint = "SHA256:" + new string('A', 43),
-                Custom = new Dictionary<string, string> { ["KnownHostsPath"] = "/keys/known_hosts" },
+                Custom = new Dictionary<string, string>
+                {
+                    ["KnownHostsPath"] = "/keys/known_hosts",
+                    ["KeyFile"] = "/keys/id_ed25519",
+                    ["HostKeyFingerprint"] = "SHA256:" + new string('A', 43),
+                },
             };
             var resumed = await Session.Transfers.StartResumeAsync(Context, started.Id, overrides);
             var done = (await Session.Transfers.WaitAsync(Context, resumed.Id)).Transfer;
             Assert.Equal(TransferStatus.Completed, done.Status);
             Assert.Equal(Sha(file), Sha(Path.Combine(dest, "again.bin")));
             var record = Session.Transfers.Journal.TryLoad(started.Id)!;
-            Assert.Equal((7, 9.0, "/keys/id_ed25519", overrides.HostKeyFingerprint), (record.RetryCount, record.StallTimeoutSeconds, record.KeyFile, record.HostKeyFingerprint));
+            Assert.Equal((7, 9.0, "/keys/id_ed25519", overrides.Custom["HostKeyFingerprint"]),
+                (record.RetryCount, record.StallTimeoutSeconds, record.Custom["KeyFile"], record.Custom["HostKeyFingerprint"]));
             Assert.Equal("/keys/known_hosts", record.Custom["KnownHostsPath"]);
         }
 

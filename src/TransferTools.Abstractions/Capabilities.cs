@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading.Tasks;
 
@@ -93,5 +94,19 @@ namespace TransferTools.Abstractions
         /// cannot keep it (POSIX modes on Windows).
         /// </summary>
         Task SetFileAttributesAsync(OperationContext context, Uri location, DateTimeOffset? lastModified, int? posixMode, TransferOptions options);
+    }
+
+    /// <summary>
+    /// Implemented by a storage plugin that stores several items in one step (one index transaction), so that many small
+    /// files piped into <c>Save-StorageItem</c> cost no more than the files themselves.
+    /// </summary>
+    public interface IBatchStorage
+    {
+        /// <summary>
+        /// Stores the entries, each opened, read and written on its own: one that fails (an unreadable file) fails only
+        /// its entry, and the others are committed together.
+        /// </summary>
+        /// <returns>Per entry, in order: the new id, or the error that entry met (nothing of it stored).</returns>
+        Task<IReadOnlyList<(string? Id, Exception? Error)>> StoreManyAsync(OperationContext context, IReadOnlyList<(Func<Stream> Open, ItemMetadata Metadata)> entries);
     }
 }

@@ -77,10 +77,10 @@ namespace TransferTools.Engine.Storage
             }
 
             var plugin = await GetPluginAsync(context, storage).ConfigureAwait(false);
-            if (plugin is LocalStorePlugin local)
+            if (plugin is IBatchStorage batchStorage)
             {
                 var entries = allowed.Select(i => ((Func<Stream>)(() => OpenFile(files[i].Path)), files[i].Metadata)).ToList();
-                var stored = await local.StoreManyAsync(context, entries).ConfigureAwait(false);
+                var stored = await batchStorage.StoreManyAsync(context, entries).ConfigureAwait(false);
                 for (var k = 0; k < allowed.Count; k++)
                 {
                     var i = allowed[k];

@@ -181,7 +181,6 @@ namespace TransferTools.Engine.Transfers
             return await _foreign.ReceiveAsync(call, id, protocol, plugin, normalized).ConfigureAwait(false);
         }
 
-
         /// <summary>
         /// Lists the remote folder at <paramref name="folder"/> for <c>Receive-Transfer -Recurse</c>, authorized as a receive
         /// from it and retried as a transfer's requests are; null when a file is there (it is received as one).
@@ -233,7 +232,6 @@ namespace TransferTools.Engine.Transfers
                 errorId: "FolderListingNotSupported", target: shown);
         }
 
-
         /// <summary>Resumes a failed or suspended transfer (in this process or one started by a process that died).</summary>
         /// <param name="overrides">Options that replace the journaled ones (<see cref="ResumeOverrides"/>); the credential is never journaled, so a resume needs it again.</param>
         public async Task<Transfer> StartResumeAsync(OperationContext context, string id, ResumeOverrides? overrides = null)
@@ -284,7 +282,6 @@ namespace TransferTools.Engine.Transfers
                 throw;
             }
         }
-
 
         /// <param name="timeout">Give up waiting (not the transfer) after this long; null waits for ever.</param>
         /// <param name="suspendOnCancel">When the context is cancelled (Ctrl+C), suspend the transfer (resumable) before returning.</param>

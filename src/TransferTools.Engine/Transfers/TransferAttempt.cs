@@ -30,6 +30,8 @@ namespace TransferTools.Engine.Transfers
         private bool _sizeKnown;
         private long _total;
         private bool _savedJustNow;
+        private List<ulong> _keptChunks = new List<ulong>(0);
+        private int _keep;
         private IUnnamedTemporary? _unnamed;
 
         public TransferAttempt(TransferRunner runner, RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination)
@@ -306,9 +308,6 @@ namespace TransferTools.Engine.Transfers
             _keep = keep;
             return _sizeKnown ? Math.Min(_total, (long)keep * record.ChunkSize) : (long)keep * record.ChunkSize;
         }
-
-        private List<ulong> _keptChunks = new List<ulong>(0);
-        private int _keep;
 
         /// <summary>4. The bytes: read, hash and write overlap (a small file in one piece: see <see cref="WholeFileCopy"/>).</summary>
         private async Task MoveBytesAsync(long offset)

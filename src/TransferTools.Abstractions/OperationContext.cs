@@ -71,13 +71,15 @@ namespace TransferTools.Abstractions
         }
 
         /// <summary>A copy sharing <paramref name="values"/>: a context never changes its values after construction (WithValue copies).</summary>
-        private OperationContext(CancellationToken cancellationToken, IPluginLogger logger, IPluginHost? host, Dictionary<string, object?> values, string? accessToken)
+        private OperationContext(CancellationToken cancellationToken, IPluginLogger logger, IPluginHost? host, Dictionary<string, object?> values, string? accessToken,
+            IProgressSink? progress)
         {
             CancellationToken = cancellationToken;
             Logger = logger;
             Host = host;
             _values = values;
             AccessToken = accessToken;
+            Progress = progress;
         }
 
         /// <summary>A context with no cancellation, no logger and no host (tests, simple tools).</summary>
@@ -89,6 +91,9 @@ namespace TransferTools.Abstractions
         public IPluginLogger Logger { get; }
         /// <summary>The engine's services, or null outside a host.</summary>
         public IPluginHost? Host { get; }
+        /// <summary>Where the calling cmdlet shows progress bars, or null when it shows none (<c>-Asynchronous</c>,
+        /// <c>$ProgressPreference</c>): the progress monitor reports there.</summary>
+        public IProgressSink? Progress { get; private set; }
 
         /// <summary>Seed value <c>TransferId</c>, or null.</summary>
         public string? TransferId => GetValue(ContextKeys.TransferId) as string;
@@ -112,10 +117,14 @@ namespace TransferTools.Abstractions
         /// <summary>A copy with <paramref name="key"/> set (the seed's <c>context.WithValue</c>).</summary>
         public OperationContext WithValue(string key, object? value)
         {
-            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken };
+            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken, Progress = Progress };
             copy._values[key] = value;
             return copy;
         }
+
+        /// <summary>A copy whose progress goes to <paramref name="progress"/> (null for none), with the same values.</summary>
+        public OperationContext WithProgress(IProgressSink? progress) =>
+            new OperationContext(CancellationToken, Logger, Host, _values, AccessToken, progress);
 
         /// <summary>A copy for one transfer.</summary>
         public OperationContext WithTransfer(string transferId) => WithValue(ContextKeys.TransferId, transferId);
@@ -123,7 +132,7 @@ namespace TransferTools.Abstractions
         /// <summary>A copy with another cancellation token (same values).</summary>
         public OperationContext WithCancellation(CancellationToken token) =>
             // The values are shared, not copied: a transfer derives several such contexts, and nothing changes them.
-            new OperationContext(token, Logger, Host, _values, AccessToken);
+            new OperationContext(token, Logger, Host, _values, AccessToken, Progress);
 
         /// <summary>A copy carrying the user and the access token of an authenticated session.</summary>
         public OperationContext WithIdentity(string? userId, string? accessToken)

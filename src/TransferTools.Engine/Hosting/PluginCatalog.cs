@@ -41,6 +41,10 @@ namespace TransferTools.Engine.Hosting
     {
         private const string Engine = "TransferTools.Engine";
 
+        /// <summary>The endpoint of the local side of every transfer (the built-in FileSystem protocol): the engine's one
+        /// use of a concrete plugin type, made here so that the transfer code knows it only by its capabilities.</summary>
+        internal static ITransferEndpoint CreateLocalEndpoint() => new Protocols.FileSystemProtocolPlugin();
+
         /// <summary>Every built-in plugin type.</summary>
         public static IReadOnlyList<BuiltInPluginType> BuiltIns { get; } = new[]
         {

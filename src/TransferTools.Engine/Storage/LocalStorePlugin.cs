@@ -31,7 +31,7 @@ namespace TransferTools.Engine.Storage
     /// second one that re-checks the count under the write lock, so a concurrent save of the same content is never lost.</para>
     /// <para>Ids are never used to form a path: blob paths come from the index's SHA-256 only.</para>
     /// </remarks>
-    public sealed class LocalStorePlugin : IStoragePlugin, IDisposable
+    public sealed class LocalStorePlugin : IStoragePlugin, IBatchStorage, IDisposable
     {
         /// <summary>Items a listing returns when the filter sets no limit.</summary>
         public const int DefaultPageSize = 1000;

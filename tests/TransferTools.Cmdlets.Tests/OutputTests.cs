@@ -98,7 +98,8 @@ namespace TransferTools.Cmdlets.Tests
             var runspace = _host.NewRunspace();
             using (var shell = PowerShell.Create(runspace))
             {
-                shell.AddCommand("Send-Transfer").AddParameter("Path", file).AddParameter("Destination", to).AddParameter("MaxBytesPerSecond", 100_000L);
+                shell.AddCommand("Send-Transfer").AddParameter("Path", file).AddParameter("Destination", to).AddParameter("MaxBytesPerSecond", 100_000L)
+                    .AddParameter("ChunkSize", 16384);
                 var running = shell.BeginInvoke();
                 var deadline = DateTime.UtcNow.AddSeconds(20);
                 while (!Moving() && DateTime.UtcNow < deadline)

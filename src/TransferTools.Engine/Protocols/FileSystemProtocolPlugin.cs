@@ -431,7 +431,7 @@ namespace TransferTools.Engine.Protocols
         }
 
         /// <summary>A write stream whose failures carry the file name and a stable error id.</summary>
-        private sealed class DurableFileStream : Stream
+        private sealed class DurableFileStream : ForwardOnlyStream
         {
             private readonly FileStream _inner;
 
@@ -445,15 +445,9 @@ namespace TransferTools.Engine.Protocols
             public WriteBehind? WriteBehind { get; }
 
             public override bool CanRead => false;
-            public override bool CanSeek => false;
             public override bool CanWrite => true;
             public override long Length => _inner.Length;
-
-            public override long Position
-            {
-                get => _inner.Position;
-                set => throw new NotSupportedException();
-            }
+            public override long Position => _inner.Position;
 
             /// <summary>Allocates <paramref name="length"/> bytes from <paramref name="offset"/> without changing the length (see <see cref="PrepareWrite"/>).</summary>
             public void Reserve(long offset, long length)
@@ -503,9 +497,6 @@ namespace TransferTools.Engine.Protocols
             }
 
             public override void Flush() => Guard(() => _inner.Flush());
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
             public override void Write(byte[] buffer, int offset, int count)
             {
                 Guard(() => _inner.Write(buffer, offset, count));

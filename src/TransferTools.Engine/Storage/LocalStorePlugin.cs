@@ -250,7 +250,7 @@ namespace TransferTools.Engine.Storage
                     }
 
                     file.Flush(_fullDurability);
-                    sha256 = ToHex(hash.GetHashAndReset());
+                    sha256 = Hex.ToLowerString(hash.GetHashAndReset());
                 }
 
                 if (!string.IsNullOrEmpty(metadata.Sha256) && !string.Equals(metadata.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
@@ -786,18 +786,6 @@ namespace TransferTools.Engine.Storage
             }
         }
 
-        private static string ToHex(byte[] bytes)
-        {
-            var chars = new char[bytes.Length * 2];
-            const string digits = "0123456789abcdef";
-            for (var i = 0; i < bytes.Length; i++)
-            {
-                chars[2 * i] = digits[bytes[i] >> 4];
-                chars[2 * i + 1] = digits[bytes[i] & 15];
-            }
-
-            return new string(chars);
-        }
 
         private static PluginException NotFound(string id) =>
             new PluginException(ErrorCode.NotFound, $"The store has no item with id '{Validation.Printable(id)}'.", errorId: "ItemNotFound", target: id);

@@ -209,7 +209,7 @@ namespace TransferTools.Engine.Storage
                     }
 
                     file.Flush(flushToDisk: true);
-                    actual = BitConverter.ToString(hash.GetHashAndReset()).Replace("-", "").ToLowerInvariant();
+                    actual = Hex.ToLowerString(hash.GetHashAndReset());
                 }
 
                 var expected = retrieved.Metadata.Sha256;

@@ -305,7 +305,7 @@ namespace TransferTools.Engine.Tests.Transfers
                 return new FaultyStream(this, inner, off);
             }
 
-            private sealed class FaultyStream : Stream
+            private sealed class FaultyStream : ForwardOnlyStream
             {
                 private readonly FlakyEndpoint _owner;
                 private readonly Stream _inner;
@@ -319,14 +319,9 @@ namespace TransferTools.Engine.Tests.Transfers
                 }
 
                 public override bool CanRead => false;
-                public override bool CanSeek => false;
                 public override bool CanWrite => true;
-                public override long Length => throw new NotSupportedException();
-                public override long Position { get => _position; set => throw new NotSupportedException(); }
+                public override long Position => _position;
                 public override void Flush() => _inner.Flush();
-                public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-                public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-                public override void SetLength(long value) => throw new NotSupportedException();
                 public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
 
                 public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)

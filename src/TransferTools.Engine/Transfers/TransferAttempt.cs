@@ -72,7 +72,7 @@ namespace TransferTools.Engine.Transfers
                 TransferManifest.Ahead? manifestAhead = null;
                 if (_record.Direction == TransferDirection.Send && _record.ExpectedSha256 is null && !(_destination is ILocalFileEndpoint))
                 {
-                    digest = ToHex(_sha.GetHashAndReset());
+                    digest = Hex.ToLowerString(_sha.GetHashAndReset());
                     manifestAhead = TransferManifest.StartAhead(_run, _destination, _context, _options, new Uri(_record.FinalUri!), digest);
                 }
 
@@ -416,7 +416,7 @@ namespace TransferTools.Engine.Transfers
                 throw TransferErrors.SourceChanged(record, "during the transfer");
             }
 
-            digest ??= ToHex(_sha.GetHashAndReset());
+            digest ??= Hex.ToLowerString(_sha.GetHashAndReset());
             if (record.ExpectedSha256 != null && !string.Equals(digest, record.ExpectedSha256, StringComparison.OrdinalIgnoreCase))
             {
                 // The partial is worthless: drop it so a resume fetches everything again.
@@ -458,18 +458,6 @@ namespace TransferTools.Engine.Transfers
             (!record.SourceSizeUnknown && info.Length != record.SourceLength)
             || (record.SourceVersion != null && info.Version != null && !string.Equals(record.SourceVersion, info.Version, StringComparison.Ordinal))
             || (record.SourceVersion is null && record.SourceModified != null && info.LastModified != null && record.SourceModified != info.LastModified);
-
-        private static string ToHex(byte[] bytes)
-        {
-            var chars = new char[bytes.Length * 2];
-            for (var i = 0; i < bytes.Length; i++)
-            {
-                chars[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
-                chars[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
-            }
-
-            return new string(chars);
-        }
 
         public void Dispose()
         {

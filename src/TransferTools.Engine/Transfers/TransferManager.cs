@@ -929,7 +929,13 @@ namespace TransferTools.Engine.Transfers
                     chunks = new List<ulong>(0);
                 }
 
-                if (chunks.Count > 0)
+                if (chunks.Count > 0 && destination is IPartUploadDestination partsHeld)
+                {
+                    // A multipart upload cannot be read back: its parts are proven against the source instead.
+                    keep = await PartUploadResume.KeepAsync(partsHeld, source, context, PartUploadResume.Describe(record, temp, final, total),
+                        sourceUri, record.SourceVersion, chunks.Count, sha, stall.Touch, options).ConfigureAwait(false);
+                }
+                else if (chunks.Count > 0)
                 {
                     var partialInfo = await destination.GetInfoAsync(context, temp, options).ConfigureAwait(false);
                     if (partialInfo.Exists && partialInfo.Length > 0)
@@ -938,6 +944,10 @@ namespace TransferTools.Engine.Transfers
                         keep = await ChunkPipeline.VerifyPartialAsync(partial, partialInfo.Length, chunks, record.ChunkSize, total, sha, stall.Touch, token)
                             .ConfigureAwait(false);
                     }
+                }
+
+                if (chunks.Count > 0)
+                {
 
                     if (keep < chunks.Count)
                     {
@@ -981,14 +991,16 @@ namespace TransferTools.Engine.Transfers
                     }
 
                     // 4. The bytes: read, hash and write overlap (a small file in one piece: see CopyWholeAsync).
-                    if (singleChunk && record.MaxBytesPerSecond == 0 && total <= ChunkPipeline.WholeFileMaxSize)
+                    if (singleChunk && record.MaxBytesPerSecond == 0 && total <= ChunkPipeline.WholeFileMaxSize && !(destination is IPartUploadDestination))
                     {
                         unnamed = await CopyWholeAsync(run, source, destination, context, options, sourceUri, temp, final, total, sha, stall).ConfigureAwait(false);
                     }
                     else
                     using (var reader = await source.OpenReadAsync(context, sourceUri, offset, record.SourceVersion, options).ConfigureAwait(false))
                     {
-                        var writer = await destination.OpenWriteAsync(context, temp, offset, options).ConfigureAwait(false);
+                        var writer = destination is IPartUploadDestination partUpload
+                            ? await partUpload.OpenPartUploadAsync(context, PartUploadResume.Describe(record, temp, final, total), offset, options).ConfigureAwait(false)
+                            : await destination.OpenWriteAsync(context, temp, offset, options).ConfigureAwait(false);
                         try
                         {
                             if (sizeKnown && destination is FileSystemProtocolPlugin)
@@ -1080,6 +1092,11 @@ namespace TransferTools.Engine.Transfers
                     {
                         await PublishUnnamedAsync(unnamed, context, temp, final, record.Conflict == ConflictPolicy.Overwrite, options).ConfigureAwait(false);
                         Interlocked.Increment(ref _unnamedDeliveries);
+                    }
+                    else if (destination is IPartUploadDestination partUpload)
+                    {
+                        await partUpload.CompletePartUploadAsync(context, PartUploadResume.Describe(record, temp, final, total, digest),
+                            record.Conflict == ConflictPolicy.Overwrite, options).ConfigureAwait(false);
                     }
                     else
                     {

@@ -111,7 +111,7 @@ namespace TransferTools.Plugins.S3
 
             _pending[key] = record;
             record.Length = offset;
-            return new S3MultipartStream(client, settings, record, offset, settings.Parallelism, token);
+            return new S3MultipartStream(client, settings, record, offset, upload.Length, settings.Parallelism, token);
         }
 
         public async Task<IReadOnlyList<UploadedPart>> ListPartsAsync(OperationContext context, PartUpload upload, TransferOptions options)

@@ -331,7 +331,7 @@ namespace TransferTools.Plugins.S3
                 long length = filled;
                 try
                 {
-                    using (var parts = new S3MultipartStream(Client, Settings, upload, 0, Settings.Parallelism, token))
+                    using (var parts = new S3MultipartStream(Client, Settings, upload, 0, -1, Settings.Parallelism, token))
                     {
                         await parts.WriteAsync(first, 0, filled, token).ConfigureAwait(false);
                         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);

@@ -37,7 +37,7 @@ namespace TransferTools.Plugins.S3
     /// <summary>
     /// Writes a multipart upload: fills one part at a time and sends it while the next fills, up to a number of parts in
     /// flight; the acknowledged offset is the end of the parts the server has confirmed without a gap, so the engine
-    /// commits each chunk once its part is safe. Flush sends the last (short) part: it ends the upload's content.
+    /// commits each chunk once its part is safe. Flushing at the content's end sends the last (short) part.
     /// </summary>
     internal sealed class S3MultipartStream : Stream, IWriteAcknowledgement
     {
@@ -56,10 +56,12 @@ namespace TransferTools.Plugins.S3
         private long _position;
         private long _acknowledged;
         private int _nextToAcknowledge;
+        private readonly long _total;
         private Exception? _error;
 
-        public S3MultipartStream(AmazonS3Client client, S3Settings settings, S3PartUploads.Pending upload, long offset, int parallelism, CancellationToken token)
+        public S3MultipartStream(AmazonS3Client client, S3Settings settings, S3PartUploads.Pending upload, long offset, long total, int parallelism, CancellationToken token)
         {
+            _total = total;
             _client = client;
             _settings = settings;
             _upload = upload;
@@ -107,7 +109,8 @@ namespace TransferTools.Plugins.S3
 
         public override async Task FlushAsync(CancellationToken cancellationToken)
         {
-            if (_filled > 0)
+            // Only the content's end makes a short part: any other flush waits for the parts in flight.
+            if (_filled > 0 && (_total < 0 || _position >= _total))
             {
                 await SendPartAsync(cancellationToken).ConfigureAwait(false);
             }

@@ -1018,6 +1018,7 @@ namespace TransferTools.Engine.Transfers
                                     run.Update(r => r.BytesTransferred = end);
                                 },
                                 Progress = end => ReportProgress(run, end),
+                                FlushWhenIdle = !(destination is IPartUploadDestination),
                             };
                             var readTo = await pipeline.RunAsync(reader, writer, offset, total, sha, token).ConfigureAwait(false);
                             await writer.FlushAsync(token).ConfigureAwait(false);

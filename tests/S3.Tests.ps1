@@ -55,7 +55,7 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
 
         $down = Join-Path $script:work 'down'
         New-Item -ItemType Directory $down | Out-Null
-        $r = Receive-Transfer -Source 's3://tt-data/in/big.bin' -Destination $down
+        $r = Receive-Transfer -Source 's3://tt-data/in/big.bin' -OutputDir $down
         $r.Status | Should -Be 'Completed'
         Get-Sha (Join-Path $down 'big.bin') | Should -Be (Get-Sha $big.FullName)
     }
@@ -118,7 +118,7 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
         Invoke-S3Admin put tt-data changing.bin $orig.FullName | Out-Null
         $down = Join-Path $script:work 'down-changing'
         New-Item -ItemType Directory $down | Out-Null
-        $command = "Import-Module '$(Get-TestModulePath)'; Receive-Transfer -Source 's3://tt-data/changing.bin' -Destination '$down' -MaxBytesPerSecond 4MB | Out-Null"
+        $command = "Import-Module '$(Get-TestModulePath)'; Receive-Transfer -Source 's3://tt-data/changing.bin' -OutputDir '$down' -MaxBytesPerSecond 4MB | Out-Null"
         $info = [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh'))
         foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
         $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true
@@ -173,7 +173,7 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
         Send-Transfer -Path $tree -Destination 's3://tt-data/tree/' -Recurse | Out-Null
         $back = Join-Path $script:work 'tree-back'
         New-Item -ItemType Directory $back | Out-Null
-        Receive-Transfer -Source 's3://tt-data/tree/' -Destination $back -Recurse | Out-Null
+        Receive-Transfer -Source 's3://tt-data/tree/' -OutputDir $back -Recurse | Out-Null
         foreach ($relative in $files) {
             $copy = Get-ChildItem -Recurse -File $back | Where-Object { $_.FullName.Replace('\', '/').EndsWith($relative) }
             $copy | Should -Not -BeNullOrEmpty

@@ -179,17 +179,39 @@ namespace TransferTools.Plugins.S3
         /// <inheritdoc/>
         /// <remarks>Small files the engine writes itself (manifests): spooled to a local temporary file and sent in one
         /// PUT when flushed. Transfers go through <see cref="OpenPartUploadAsync"/>.</remarks>
-        public override Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
+        public override async Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
         {
             var where = S3Location.Parse(location);
-            if (offset != 0)
+            var (client, settings) = Connect(where, options);
+            var stream = new S3PutStream(client, settings, where, context.CancellationToken);
+            if (offset > 0)
             {
-                throw new PluginException(ErrorCode.InvalidState, $"An S3 object cannot be appended to; '{where.Display}' must be written from the start.",
-                    errorId: "S3AppendUnsupported", target: where.Display);
+                // S3 cannot append: the object's first bytes are read back into the spool, and the whole goes up again.
+                try
+                {
+                    using var head = await client.GetObjectAsync(new GetObjectRequest
+                    {
+                        BucketName = where.Bucket,
+                        Key = where.Key,
+                        ByteRange = new ByteRange(0, offset - 1),
+                    }, context.CancellationToken).ConfigureAwait(false);
+                    await head.ResponseStream.CopyToAsync(stream, 81920, context.CancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    stream.Dispose();
+                    throw S3Errors.Map(e, settings, "resume", where.Display, context.CancellationToken);
+                }
+
+                if (stream.Length != offset)
+                {
+                    stream.Dispose();
+                    throw new PluginException(ErrorCode.InvalidState, $"'{where.Display}' holds {stream.Length} bytes, fewer than the {offset} to continue from.",
+                        errorId: "S3PartialTooShort", target: where.Display);
+                }
             }
 
-            var (client, settings) = Connect(where, options);
-            return Task.FromResult<Stream>(new S3PutStream(client, settings, where, context.CancellationToken));
+            return stream;
         }
 
         /// <inheritdoc/>

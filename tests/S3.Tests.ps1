@@ -139,6 +139,17 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
         Test-Path (Join-Path $down 'changing.bin') | Should -BeFalse
     }
 
+    It 'refuses a download whose bytes do not match the object''s x-amz-meta-sha256 (ChecksumMismatch), delivering nothing' {
+        $f = New-TestFile -Path (Join-Path $script:work 'tampered.bin') -Size 2MB -Seed 12
+        Invoke-S3Admin putsha tt-data tampered.bin $f.FullName ('0' * 64) | Out-Null
+        $down = Join-Path $script:work 'down-tampered'
+        New-Item -ItemType Directory $down | Out-Null
+        $err = $null
+        Receive-Transfer -Source 's3://tt-data/tampered.bin' -OutputDir $down -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err[0].FullyQualifiedErrorId | Should -Match '^ChecksumMismatch'
+        Test-Path (Join-Path $down 'tampered.bin') | Should -BeFalse
+    }
+
     It 'names the endpoint and key id, never the secret, for a wrong secret (AuthenticationError)' {
         $f = New-TestFile -Path (Join-Path $script:work 'auth.bin') -Size 10KB -Seed 7
         $wrong = 'WrongSecret' + [guid]::NewGuid().ToString('n')

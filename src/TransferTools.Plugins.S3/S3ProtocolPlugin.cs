@@ -400,7 +400,10 @@ namespace TransferTools.Plugins.S3
 
             if (sourceModified.HasValue)
             {
-                metadata[MtimeMetadata] = sourceModified.Value.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+                // rclone's format (Unix seconds with a fraction), so either tool reads the other's modification times.
+                var ticks = sourceModified.Value.UtcTicks - DateTimeOffset.FromUnixTimeSeconds(0).UtcTicks;
+                metadata[MtimeMetadata] = (ticks / TimeSpan.TicksPerSecond).ToString(CultureInfo.InvariantCulture) + "."
+                                          + (ticks % TimeSpan.TicksPerSecond * 100).ToString("D9", CultureInfo.InvariantCulture);
             }
         }
     }

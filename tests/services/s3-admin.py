@@ -2,7 +2,7 @@
 """Looks at an S3 server from outside TransferTools (boto3), for the S3 tests.
 
 usage: s3-admin.py ENDPOINT ACCESS SECRET COMMAND ARGS...
-  mkbucket B | head B K | put B K FILE | fill B PREFIX COUNT | uploads B | parts B K UPLOADID
+  mkbucket B | head B K | put B K FILE | putsha B K FILE SHA | fill B PREFIX COUNT | uploads B | parts B K UPLOADID
 Prints JSON.
 """
 import json
@@ -26,6 +26,10 @@ elif command == "head":
 elif command == "put":
     with open(args[2], "rb") as f:
         s3.put_object(Bucket=args[0], Key=args[1], Body=f.read())
+    print(json.dumps({"ok": True}))
+elif command == "putsha":
+    with open(args[2], "rb") as f:
+        s3.put_object(Bucket=args[0], Key=args[1], Body=f.read(), Metadata={"sha256": args[3]})
     print(json.dumps({"ok": True}))
 elif command == "fill":
     bucket, prefix, count = args[0], args[1], int(args[2])

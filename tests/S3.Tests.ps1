@@ -15,7 +15,7 @@ BeforeAll {
 
     # boto3 from outside: what the server holds.
     function Invoke-S3Admin {
-        $out = & python3 (Join-Path $PSScriptRoot 'services/s3-admin.py') $script:rgw.ServiceUrl $script:rgw.AccessKeyId $script:rgw.SecretAccessKey @args
+        $out = & python3 (Join-Path $PSScriptRoot 'services/s3-admin.py') $script:rgw.ServiceUrl $script:rgw.AccessKeyId $script:rgw.SecretAccessKey @args 2>$null
         if ($LASTEXITCODE -ne 0) { throw "s3-admin $args failed" }
         $out | ConvertFrom-Json
     }
@@ -162,6 +162,13 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
             (Get-Content -LiteralPath $file.FullName -Raw -ErrorAction SilentlyContinue) | Should -Not -Match $wrong
         }
         Unregister-TransferPlugin -Name BadKeys -Confirm:$false -ErrorAction SilentlyContinue
+
+        # Every stream of a working transfer, verbose and debug included: no secret.
+        $streams = Send-Transfer $f.FullName -Destination 's3://tt-data/auth/' -Verbose -Debug *>&1 | Out-String
+        $streams | Should -Not -Match ([regex]::Escape($script:rgw.SecretAccessKey))
+        foreach ($file in Get-ChildItem $script:home_ -Recurse -File | Where-Object FullName -notlike "$($script:work)*") {
+            (Get-Content -LiteralPath $file.FullName -Raw -ErrorAction SilentlyContinue) | Should -Not -Match ([regex]::Escape($script:rgw.SecretAccessKey))
+        }
     }
 
     It 'reports a missing bucket as ObjectNotFound' {

@@ -948,7 +948,6 @@ namespace TransferTools.Engine.Transfers
 
                 if (chunks.Count > 0)
                 {
-
                     if (keep < chunks.Count)
                     {
                         context.Logger.Log(LogLevel.Warning,

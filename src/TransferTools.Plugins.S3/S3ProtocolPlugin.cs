@@ -90,6 +90,7 @@ namespace TransferTools.Plugins.S3
         /// <inheritdoc/>
         public override async Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             var where = S3Location.Parse(location);
             var pending = Uploads.PendingLength(location);
             if (pending >= 0)
@@ -181,6 +182,7 @@ namespace TransferTools.Plugins.S3
         /// PUT when flushed. Transfers go through <see cref="OpenPartUploadAsync"/>.</remarks>
         public override async Task<Stream> OpenWriteAsync(OperationContext context, Uri location, long offset, TransferOptions options)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             var where = S3Location.Parse(location);
             var (client, settings) = Connect(where, options);
             var stream = new S3PutStream(client, settings, where, context.CancellationToken);
@@ -350,10 +352,8 @@ namespace TransferTools.Plugins.S3
                     throw new PluginException(ErrorCode.InvalidArgument, $"'{where.Display}' is an object, not a prefix.", errorId: "NotAFolder", target: where.Display);
                 }
 
-                if (!where.IsPrefix)
-                {
-                    throw new PluginException(ErrorCode.NotFound, $"Nothing at {settings.EndpointDisplay} has a key under '{where.Display}/'.", errorId: "S3ObjectNotFound", target: where.Display);
-                }
+                // S3 has no empty folders: a prefix with nothing under it is not there.
+                throw new PluginException(ErrorCode.NotFound, $"Nothing at {settings.EndpointDisplay} has a key under '{where.Bucket}/{prefix}'.", errorId: "S3ObjectNotFound", target: where.Display);
             }
 
             return entries;

@@ -51,6 +51,8 @@ namespace TransferTools.Plugins.S3
         private readonly S3Settings _settings;
         private readonly string? _expectedSha256;
         private readonly IncrementalHash? _sha;
+        private readonly long _length;
+        private long _read;
         private bool _checked;
 
         public S3ReadStream(GetObjectResponse response, string display, S3Settings settings, string? expectedSha256)
@@ -61,6 +63,7 @@ namespace TransferTools.Plugins.S3
             _settings = settings;
             _expectedSha256 = expectedSha256;
             _sha = expectedSha256 is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            _length = response.ContentLength;
         }
 
         public override bool CanRead => true;
@@ -92,8 +95,11 @@ namespace TransferTools.Plugins.S3
                 if (read > 0)
                 {
                     _sha.AppendData(buffer, offset, read);
+                    _read += read;
                 }
-                else if (!_checked && count > 0)
+
+                // At the object's last byte, not at end of stream: a reader that knows the size never asks past it.
+                if (!_checked && (_read >= _length || (read == 0 && count > 0)))
                 {
                     _checked = true;
                     var actual = S3ProtocolPlugin.ToHex(_sha.GetHashAndReset());

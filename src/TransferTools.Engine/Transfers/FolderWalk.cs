@@ -125,7 +125,8 @@ namespace TransferTools.Engine.Transfers
             }
 
             var name = FileName(folder);
-            _unlisted = new Level(folder, path, "", TransferLocation.IsPlainFileName(name) ? name : "", 0, isRoot: true);
+            // The root is listed as given: a file there is then taken as one (a folder form of its name would not be found).
+            _unlisted = new Level(folder, path, "", TransferLocation.IsPlainFileName(name) ? name : "", 0, isRoot: true) { ListUri = uri };
         }
 
         /// <summary>
@@ -216,7 +217,7 @@ namespace TransferTools.Engine.Transfers
             IReadOnlyList<RemoteFolderEntry>? listed;
             try
             {
-                listed = await _list(context, level.Uri).ConfigureAwait(false);
+                listed = await _list(context, level.ListUri ?? level.Uri).ConfigureAwait(false);
             }
             catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
             {
@@ -391,6 +392,7 @@ namespace TransferTools.Engine.Transfers
             }
 
             public Uri Uri { get; }
+            public Uri? ListUri { get; set; }
             public string? LocalPath { get; }
             public string Relative { get; }
             public string Folder { get; }

@@ -40,7 +40,8 @@ namespace TransferTools.Engine.Tests.Transfers
         private static FolderWalk Remote(string root, Dictionary<string, RemoteFolderEntry[]> tree, Func<string, Exception?>? fail = null) =>
             new FolderWalk(root, (context, folder) =>
             {
-                var path = folder.AbsolutePath;
+                // The root comes as given (maybe without its '/'), subfolders always with it.
+                var path = folder.AbsolutePath.EndsWith("/") ? folder.AbsolutePath : folder.AbsolutePath + "/";
                 if (fail?.Invoke(path) is Exception e)
                 {
                     throw e;

@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
 using TransferTools.Internal;
 
 namespace TransferTools.Commands

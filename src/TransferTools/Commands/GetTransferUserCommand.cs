@@ -41,9 +41,11 @@ namespace TransferTools.Commands
                 return;
             }
 
-            foreach (var name in Name)
+            var errors = new List<ErrorRecord>();
+            var patterns = NamePatterns.Create(Name, errors);
+            errors.ForEach(WriteError);
+            foreach (var (name, pattern) in patterns)
             {
-                var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
                 var matched = users.Where(u => pattern.IsMatch(u.Name)).ToList();
                 if (matched.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
                 {

@@ -1,0 +1,75 @@
+# Everyday correctness, as a new user meets the module: what a name pattern, a -WhatIf and a tab completion say.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:home_ = Initialize-TransferToolsTest
+    $ProgressPreference = 'SilentlyContinue'
+    $files = Join-Path $script:home_ 'files'
+    New-Item -ItemType Directory -Path $files | Out-Null
+    $script:file = New-TestFile -Path (Join-Path $files 'ledger.csv') -Size 300
+}
+AfterAll { Remove-TransferToolsTest $script:home_ }
+
+Describe 'A -Name that is not a valid wildcard pattern' {
+    It 'is InvalidWildcardPattern for Get-TransferPlugin, naming the value, and other names still match' {
+        $found = Get-TransferPlugin -Name 'http://[::1', 'LocalStore' -ErrorVariable errors -ErrorAction SilentlyContinue
+        $found.Name | Should -Be 'LocalStore'
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidWildcardPattern,*'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $errors[0].TargetObject | Should -Be 'http://[::1'
+        $errors[0].Exception.Message | Should -Match 'backtick'
+    }
+
+    It 'is InvalidWildcardPattern for Get-TransferPlugin -Load too' {
+        { Get-TransferPlugin -Name 'a[' -Load -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidWildcardPattern,*'
+    }
+
+    It 'is InvalidWildcardPattern for Get-TransferUser' {
+        $homeBefore = $env:TRANSFERTOOLS_HOME
+        $userHome = Initialize-TransferToolsTest
+        try {
+            Register-TransferPlugin -Type LocalUsers | Out-Null
+            $cred = [pscredential]::new('admin', (ConvertTo-SecureString 'Adm1n-Sekr1t-Pa55' -AsPlainText -Force))
+            New-TransferUser -Credential $cred -Role Admin | Out-Null
+            Connect-TransferService -Credential $cred | Out-Null
+            { Get-TransferUser -Name 'http://[::1' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidWildcardPattern,*'
+            (Get-TransferUser -Name 'adm*').Name | Should -Be 'admin'
+        } finally {
+            Remove-TransferToolsTest $userHome
+            $env:TRANSFERTOOLS_HOME = $homeBefore
+            Import-Module (Get-TestModulePath) -Force -Global
+        }
+    }
+}
+
+Describe 'Remove-StorageItem -WhatIf' {
+    It 'names the item it would remove, not only its id, and removes nothing' {
+        $item = Save-StorageItem -Path $script:file -Name 'finance/ledger-2026.csv'
+        # -WhatIf writes to the host, not to a stream: a child process's standard output is where a user sees it.
+        $output = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command "Import-Module '$(Get-TestModulePath)'; Remove-StorageItem -Id $($item.Id) -WhatIf"
+        $LASTEXITCODE | Should -Be 0
+        ($output -join ' ') | Should -Match ([regex]::Escape("LocalStore:$($item.Id) (finance/ledger-2026.csv)"))
+        (Get-StorageItem -Id $item.Id).Name | Should -Be 'finance/ledger-2026.csv'
+    }
+}
+
+Describe 'Tab completion of ids' {
+    BeforeAll {
+        function Complete([string] $Line) { (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches }
+    }
+
+    It 'lists a transfer id with its file name and status, and completes the whole id' {
+        $t = Send-Transfer -Path $script:file -Destination (Join-Path $script:home_ 'inbox/')
+        $match = Complete "Get-TransferStatus -Id $($t.Id.Substring(0, 6))" | Select-Object -First 1
+        $match.CompletionText | Should -Be $t.Id
+        $match.ListItemText | Should -Be "$($t.Id.Substring(0, 8))  ledger.csv (completed)"
+    }
+
+    It 'lists a stored item id with its name' {
+        $item = Save-StorageItem -Path $script:file -Name 'tab/ledger.csv'
+        $match = Complete "Export-StorageItem -Id $($item.Id)" | Select-Object -First 1
+        $match.CompletionText | Should -Be $item.Id
+        $match.ListItemText | Should -Be "$($item.Id)  tab/ledger.csv"
+    }
+}

@@ -73,3 +73,15 @@ Describe 'Tab completion of ids' {
         $match.ListItemText | Should -Be "$($item.Id)  tab/ledger.csv"
     }
 }
+
+Describe 'Get-Help -Online' {
+    It 'has a page for every cmdlet: HelpUri names its help file under docs/' {
+        $docs = Join-Path (Split-Path $PSScriptRoot) 'docs'
+        foreach ($command in Get-Command -Module TransferTools -CommandType Cmdlet) {
+            $command.HelpUri | Should -Be "https://github.com/transfertools/TransferTools/blob/main/docs/$($command.Name).md"
+            Join-Path $docs "$($command.Name).md" | Should -Exist
+            (Get-Content -LiteralPath (Join-Path $docs "$($command.Name).md") -TotalCount 6) -join "`n" |
+                Should -Match ([regex]::Escape("online version: $($command.HelpUri)"))
+        }
+    }
+}

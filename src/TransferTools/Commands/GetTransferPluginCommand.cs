@@ -10,7 +10,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Lists registered plugins (and the built-in defaults) with type, kind, state and configuration.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TransferPlugin")]
+    [Cmdlet(VerbsCommon.Get, "TransferPlugin", HelpUri = HelpLinks.Root + "Get-TransferPlugin.md")]
     [OutputType(typeof(PluginInfo))]
     public sealed class GetTransferPluginCommand : TransferCmdlet
     {

@@ -11,7 +11,7 @@ namespace TransferTools.Commands
     /// <para type="synopsis">Lists LocalUsers users: roles, scopes, state, last sign-in and lockout (never a password or hash).</para>
     /// <para type="description">Needs an Admin session.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TransferUser")]
+    [Cmdlet(VerbsCommon.Get, "TransferUser", HelpUri = HelpLinks.Root + "Get-TransferUser.md")]
     [OutputType(typeof(UserInfo))]
     public sealed class GetTransferUserCommand : TransferCmdlet
     {

@@ -8,7 +8,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Deletes stored items by id.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Remove, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsCommon.Remove, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Root + "Remove-StorageItem.md")]
     [OutputType(typeof(void))]
     public sealed class RemoveStorageItemCommand : TransferCmdlet
     {

@@ -13,7 +13,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Saves files into a store (the local store by default) and outputs the stored items.</para>
     /// </summary>
-    [Cmdlet(VerbsData.Save, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsData.Save, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Root + "Save-StorageItem.md")]
     [OutputType(typeof(StorageItem))]
     public sealed class SaveStorageItemCommand : TransferCmdlet
     {

@@ -17,7 +17,7 @@ namespace TransferTools.Commands
     /// with its subfolders (empty ones are not created; linked folders are not followed, as Get-ChildItem -Recurse).
     /// Waits and shows progress unless -Asynchronous. Ctrl+C suspends the transfer; Resume-Transfer continues it, also from a new process.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Root + "Send-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class SendTransferCommand : TransferOptionsCommand
     {

@@ -85,3 +85,15 @@ Describe 'Get-Help -Online' {
         }
     }
 }
+
+Describe 'Export-StorageItem onto something that is not a file' -Skip:(-not $IsLinux) {
+    It 'refuses a named pipe even with -Force, and leaves the pipe as it was' {
+        $item = Save-StorageItem -Path $script:file -Name 'pipe/ledger.csv'
+        $fifo = Join-Path $script:home_ 'export.fifo'
+        & mkfifo $fifo
+        { Export-StorageItem -Id $item.Id -Destination $fifo -Force -ErrorAction Stop } | Should -Throw -ErrorId 'NotARegularFile,*'
+        & test -p $fifo
+        $LASTEXITCODE | Should -Be 0 -Because 'the named pipe is still a named pipe'
+        @(Get-ChildItem -LiteralPath $script:home_ -Filter '*.ttpart' -Force).Count | Should -Be 0
+    }
+}

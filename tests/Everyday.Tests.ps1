@@ -97,3 +97,55 @@ Describe 'Export-StorageItem onto something that is not a file' -Skip:(-not $IsL
         @(Get-ChildItem -LiteralPath $script:home_ -Filter '*.ttpart' -Force).Count | Should -Be 0
     }
 }
+
+Describe 'Names with wildcard characters, spaces and unicode' {
+    BeforeAll {
+        $script:odd = Join-Path $script:home_ 'odd'
+        New-Item -ItemType Directory -Path $script:odd | Out-Null
+        $script:names = 'report[2026].txt', 'br[1].txt', 'star*.txt', 'what?.txt', 'tick`s.txt', 'two words.txt', 'Grüße ✓.txt'
+        $i = 0
+        foreach ($n in $script:names) { New-TestFile -Path (Join-Path $script:odd $n) -Size (100 + $i++) | Out-Null }
+    }
+
+    It 'sends every piped file, none skipped, by Get-ChildItem' {
+        $into = Join-Path $script:home_ 'odd-out/'
+        $sent = @(Get-ChildItem -LiteralPath $script:odd -File | Send-Transfer -Destination $into)
+        $sent.Count | Should -Be $script:names.Count
+        @($sent | Where-Object Status -ne 'Completed').Count | Should -Be 0
+        # Should -Exist takes a wildcard path, so each name is checked literally.
+        foreach ($n in $script:names) { Test-Path -LiteralPath (Join-Path $into $n) | Should -BeTrue -Because "'$n' was piped" }
+    }
+
+    It 'sends a file piped by Get-Item -LiteralPath, and one given by -LiteralPath' {
+        $into = Join-Path $script:home_ 'odd-one/'
+        (Get-Item -LiteralPath (Join-Path $script:odd 'br[1].txt') | Send-Transfer -Destination $into).Status | Should -Be 'Completed'
+        (Send-Transfer -LiteralPath (Join-Path $script:odd 'report[2026].txt') -Destination $into).Status | Should -Be 'Completed'
+        (Get-ChildItem -LiteralPath $into).Name | Sort-Object | Should -Be @('br[1].txt', 'report[2026].txt')
+    }
+
+    It 'resolves -Path against the current location and ~' {
+        Push-Location $script:odd
+        try {
+            (Send-Transfer -Path 'two*' -Destination (Join-Path $script:home_ 'odd-rel/')).Name | Should -Be 'two words.txt'
+        } finally { Pop-Location }
+        $homeFile = Join-Path $HOME ("tt-tilde-" + [guid]::NewGuid().ToString('n').Substring(0, 8) + '.txt')
+        try {
+            New-TestFile -Path $homeFile -Size 10 | Out-Null
+            (Send-Transfer -Path ('~/' + (Split-Path $homeFile -Leaf)) -Destination (Join-Path $script:home_ 'odd-tilde/')).Status | Should -Be 'Completed'
+        } finally { Remove-Item -LiteralPath $homeFile -ErrorAction SilentlyContinue }
+    }
+
+    It 'makes a -Path wildcard that matches nothing an error, for Send-Transfer and Save-StorageItem' {
+        { Send-Transfer -Path (Join-Path $script:odd 'nothing-*.zip') -Destination (Join-Path $script:home_ 'odd-none/') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'PathNotFound,*'
+        # A name with brackets given to -Path is a pattern: it matches nothing here, and the hint names -LiteralPath.
+        $e = { Save-StorageItem -Path (Join-Path $script:odd 'report[2026].txt') -ErrorAction Stop } | Should -Throw -ErrorId 'PathNotFound,*' -PassThru
+        $e.Exception.Message | Should -Match 'LiteralPath'
+        $e.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'saves every piped file into the store' {
+        $items = @(Get-ChildItem -LiteralPath $script:odd -File | Save-StorageItem -Prefix 'odd/')
+        ($items.Name | Sort-Object) | Should -Be ($script:names | ForEach-Object { "odd/$_" } | Sort-Object)
+    }
+}

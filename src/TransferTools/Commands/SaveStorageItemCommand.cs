@@ -100,7 +100,14 @@ namespace TransferTools.Commands
                 }
                 else
                 {
-                    files.AddRange(GetResolvedProviderPathFromPSPath(input, out _));
+                    var resolved = GetResolvedProviderPathFromPSPath(input, out _);
+                    if (resolved.Count == 0)
+                    {
+                        WriteError(PathPatterns.NothingMatched(input));
+                        return Array.Empty<string>();
+                    }
+
+                    files.AddRange(resolved);
                 }
             }
             catch (Exception e) when (e is ItemNotFoundException || e is System.Management.Automation.DriveNotFoundException || e is ProviderNotFoundException)

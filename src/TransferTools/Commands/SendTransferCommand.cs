@@ -29,7 +29,7 @@ namespace TransferTools.Commands
 
         /// <summary>The files to send (wildcards allowed).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
-        [Alias("FullName")]
+        [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         public string[]? Path { get; set; }
 
@@ -208,6 +208,12 @@ namespace TransferTools.Commands
                     if (provider.Name != "FileSystem")
                     {
                         WriteError(new ErrorRecord(new PSArgumentException($"'{input}' is not a file system path."), "SourceNotAFile", ErrorCategory.InvalidArgument, input));
+                        return sources;
+                    }
+
+                    if (resolved.Count == 0)
+                    {
+                        WriteError(PathPatterns.NothingMatched(input));
                         return sources;
                     }
 

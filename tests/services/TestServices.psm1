@@ -253,13 +253,20 @@ function Install-TestServicePrerequisite {
     <#
     .SYNOPSIS
         Installs what a test service needs when it is missing (idempotent, quiet, fast when present).
+    .DESCRIPTION
+        Without -Name, everything any test needs: the Test task of build.ps1 calls it so, so that the README's test
+        command passes on a fresh machine by itself.
     #>
     [CmdletBinding()]
     param(
-        [Parameter(Mandatory, Position = 0)]
+        [Parameter(Position = 0)]
         [ValidateSet('sshd', 'nginx', 'azurite', 'oidc', 'promtool', 'rclone', 'radosgw')]
         [string[]] $Name
     )
+    if (-not $Name) {
+        $Name = (Get-Command Install-TestServicePrerequisite).Parameters['Name'].Attributes |
+            Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } | ForEach-Object ValidValues
+    }
     foreach ($n in $Name) {
         switch ($n) {
             'sshd' {

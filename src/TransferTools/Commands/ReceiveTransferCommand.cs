@@ -15,7 +15,7 @@ namespace TransferTools.Commands
     /// With -Recurse a remote folder is received too, with every file under it: it arrives inside -OutputDir under its own name,
     /// with its subfolders (empty ones are not created; linked folders are not followed), each file a transfer of its own.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Receive, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = SourceSet)]
+    [Cmdlet(VerbsCommunications.Receive, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = SourceSet, HelpUri = HelpLinks.Root + "Receive-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class ReceiveTransferCommand : TransferOptionsCommand
     {

@@ -17,7 +17,7 @@ namespace TransferTools.Commands
     /// with its subfolders (empty ones are not created; linked folders are not followed, as Get-ChildItem -Recurse).
     /// Waits and shows progress unless -Asynchronous. Ctrl+C suspends the transfer; Resume-Transfer continues it, also from a new process.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Root + "Send-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class SendTransferCommand : TransferOptionsCommand
     {
@@ -29,6 +29,7 @@ namespace TransferTools.Commands
 
         /// <summary>The files to send (wildcards allowed).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+        [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         public string[]? Path { get; set; }
 
@@ -143,6 +144,12 @@ namespace TransferTools.Commands
                     if (provider.Name != "FileSystem")
                     {
                         WriteError(new ErrorRecord(new PSArgumentException($"'{input}' is not a file system path."), "SourceNotAFile", ErrorCategory.InvalidArgument, input));
+                        return sources;
+                    }
+
+                    if (resolved.Count == 0)
+                    {
+                        WriteError(PathPatterns.NothingMatched(input));
                         return sources;
                     }
 

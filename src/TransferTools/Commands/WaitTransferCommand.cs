@@ -11,7 +11,7 @@ namespace TransferTools.Commands
     /// <para type="description">Writes each finished transfer. With -Timeout, a transfer still running when the time is up gets a
     /// non-terminating WaitTimeout error (the transfer itself keeps running).</para>
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Wait, "Transfer")]
+    [Cmdlet(VerbsLifecycle.Wait, "Transfer", HelpUri = HelpLinks.Root + "Wait-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class WaitTransferCommand : TransferCmdlet
     {

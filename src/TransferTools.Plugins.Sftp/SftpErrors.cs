@@ -9,6 +9,13 @@ namespace TransferTools.Plugins.Sftp
     /// <summary>Turns SSH.NET and socket failures into <see cref="PluginException"/>s with the codes the engine acts on.</summary>
     internal static class SftpErrors
     {
+        /// <summary>
+        /// Whether <paramref name="e"/> is the server's answer to a request (a status other than OK), not a lost
+        /// connection: what a failed CLOSE must be to count as the server refusing the file.
+        /// </summary>
+        public static bool IsServerAnswer(Exception e) =>
+            e is SshException && !(e is SshConnectionException) && !(e is SshOperationTimeoutException) && !(e is ProxyException);
+
         public static PluginException Map(Exception e, SftpLocation location, string operation)
         {
             if (e is PluginException pe)

@@ -143,8 +143,12 @@ namespace TransferTools.Plugins.Sftp
             }
         }
 
-        /// <summary>Stops listening to the client and closes the handle (a dead connection cannot; the handle dies with it).</summary>
-        protected void CloseHandle()
+        /// <summary>
+        /// Stops listening to the client and closes the handle. Returns the server's refusal of the CLOSE, if any: a server
+        /// that stores the file only on close (rclone, cloud-backed gateways, a full disk or quota) reports there that it
+        /// did not; a writer must fail on it. A dead connection cannot close its handle (it dies with it): null then.
+        /// </summary>
+        protected Exception? CloseHandle()
         {
             _disposed = true;
             _client.ErrorOccurred -= OnClientError;
@@ -152,10 +156,11 @@ namespace TransferTools.Plugins.Sftp
             {
                 // Answers still on their way land in the stream's own buffers, which SSH.NET alone touches by then.
                 _closeHandle();
+                return null;
             }
-            catch (Exception)
+            catch (Exception e)
             {
-                // A dead connection cannot close its handle; it dies with it.
+                return _client.IsConnected && SftpErrors.IsServerAnswer(e) ? e : null;
             }
         }
 

@@ -204,7 +204,7 @@ namespace TransferTools.Plugins.Sftp
         /// Asks for the rest of every short answer already in (<paramref name="head"/>, just taken off the queue, and those
         /// still in it), each request queued right behind the answer it completes, all sent now: one round trip fills
         /// them all. A short answer before the known end is what the server gives per request: later requests ask for
-        /// no more. Call under <see cref="_lock"/>.
+        /// no more. Call under <c>_lock</c>.
         /// </summary>
         private void AskForTheRest(Request head)
         {

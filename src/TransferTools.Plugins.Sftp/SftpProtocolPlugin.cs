@@ -283,6 +283,18 @@ namespace TransferTools.Plugins.Sftp
                 stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Write, ct).ConfigureAwait(false);
                 try
                 {
+                    // Opened without truncation, yet a server that cannot write into an existing file (rclone serve sftp
+                    // without its write cache) empties it here: then nothing is left to continue, and this attempt
+                    // must start from the beginning, never write past a hole.
+                    var reopened = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
+                    if ((reopened?.Size ?? 0) < offset)
+                    {
+                        throw new PluginException(ErrorCode.ConnectionError,
+                            $"The server emptied the temporary file '{loc.Path}' on {loc.Host} when it was opened to continue at {offset} bytes " +
+                            $"(it holds {Math.Max(0, reopened?.Size ?? 0)} now): this server cannot continue a file in place, so the upload starts again from the beginning.",
+                            errorId: "SftpPartialLostOnOpen", target: location);
+                    }
+
                     if (existing > offset)
                     {
                         stream.SetLength(offset);
@@ -292,7 +304,15 @@ namespace TransferTools.Plugins.Sftp
                 }
                 catch
                 {
-                    stream.Dispose();
+                    try
+                    {
+                        stream.Dispose();
+                    }
+                    catch (Exception)
+                    {
+                        // The failure that got here is the one to report.
+                    }
+
                     throw;
                 }
 

@@ -621,6 +621,7 @@ http {
             dav_methods PUT;
             create_full_put_path on;
             dav_access user:rw group:rw all:r;
+            autoindex on;
         }
         location /basic/ {
             alias $files/;

@@ -74,6 +74,8 @@ function New-ThirdPartyServerInfo([string] $Service, [object] $Setup, [hashtable
         Host           = '127.0.0.1'
         Port           = $Setup.Port
         DataRoot       = $Setup.Data
+        # What a path on the server starts with to name DataRoot ('' when the server serves DataRoot as '/').
+        PathPrefix     = ''
         ReadOnlyFolder = 'ro'
         UnreadableFile = 'noread.bin'
         StateDir       = $Setup.State
@@ -235,7 +237,8 @@ LoadModule mod_sftp.c
 AuthOrder mod_auth_file.c
 AuthUserFile $passwd
 AuthGroupFile $group
-DefaultRoot ~
+# DefaultRoot (a chroot) needs root: paths are the data folder's full path (PathPrefix).
+AuthPAM off
 Umask 022
 AllowOverwrite on
 <IfModule mod_sftp.c>
@@ -251,7 +254,7 @@ AllowOverwrite on
     $p = Start-AsServerUser -FilePath '/usr/sbin/proftpd' -LogPath $stderr -StateDir $s.State -ArgumentList @('--nodaemon', '-c', $conf)
     Wait-SshBanner -Process $p -Port $s.Port -LogPath $stderr, $log -Name 'proftpd' -TimeoutSec $TimeoutSec
     return New-ThirdPartyServerInfo 'proftpd-sftp' $s @{
-        User = 'tt'; Password = $password; HostKeyFingerprint = $key.Fingerprint; KnownHostsLine = $key.KnownHostsLine; LogPath = $log
+        PathPrefix = $s.Data; User = 'tt'; Password = $password; HostKeyFingerprint = $key.Fingerprint; KnownHostsLine = $key.KnownHostsLine; LogPath = $log
     } $p
 }
 

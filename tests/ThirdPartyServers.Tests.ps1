@@ -21,6 +21,14 @@ BeforeAll {
 
     function Get-Hash([string] $Path) { (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash.ToLowerInvariant() }
 
+    # Suspends a running (throttled) transfer once 2 MiB of it are through.
+    function Suspend-Halfway([string] $Id) {
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ((Get-TransferStatus -Id $Id).BytesTransferred -lt 2MB -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        Suspend-Transfer -Id $Id | Out-Null
+        (Get-TransferStatus -Id $Id).Status | Should -Be 'Suspended'
+    }
+
     # Runs a transfer expected to fail: no Completed transfer comes out, and an error says why (returned).
     function Invoke-Refused([scriptblock] $Transfer) {
         $ErrorActionPreference = 'Continue'
@@ -122,6 +130,34 @@ Describe 'Third-party server <Name>' -ForEach $servers {
         foreach ($r in $relative) {
             Get-Hash (Join-Path $out "tree/$r") | Should -Be (Get-Hash (Join-Path $src $r)) -Because $r
         }
+    }
+
+    It 'suspends and resumes an upload and a download, byte-identical' {
+        $file = New-TestFile -Path (Join-Path $work 'resume.bin') -Size 6MB -Seed 6
+        $up = Send-Transfer -Path $file -Destination "$base/resume/" @auth -ChunkSize 1MB -MaxBytesPerSecond 3MB -Asynchronous
+        Suspend-Halfway $up.Id
+        $done = Resume-Transfer -Id $up.Id -MaxBytesPerSecond 0 @auth
+        $done.Status | Should -Be 'Completed'
+        $done.Sha256 | Should -Be (Get-Hash $file)
+        Get-Hash (Join-Path $remote 'resume/resume.bin') | Should -Be (Get-Hash $file)
+
+        $out = Join-Path $work 'resume-back'
+        $down = Receive-Transfer -Source "$base/resume/resume.bin" -OutputDir $out @auth -ChunkSize 1MB -MaxBytesPerSecond 3MB -Asynchronous
+        Suspend-Halfway $down.Id
+        $back = Resume-Transfer -Id $down.Id -MaxBytesPerSecond 0 @auth
+        $back.Status | Should -Be 'Completed'
+        $back.ResumedFrom | Should -BeGreaterThan 0
+        Get-Hash (Join-Path $out 'resume.bin') | Should -Be (Get-Hash $file)
+    }
+
+    It 'refuses to resume an upload whose source changed meanwhile' {
+        $file = New-TestFile -Path (Join-Path $work 'changing.bin') -Size 6MB -Seed 7
+        $up = Send-Transfer -Path $file -Destination "$base/changing/" @auth -ChunkSize 1MB -MaxBytesPerSecond 3MB -Asynchronous
+        Suspend-Halfway $up.Id
+        New-TestFile -Path $file -Size 6MB -Seed 8 | Out-Null
+        $e = Invoke-Refused { Resume-Transfer -Id $up.Id -MaxBytesPerSecond 0 @auth @quick }
+        "$e" | Should -Match 'changed'
+        Test-Path (Join-Path $remote 'changing/changing.bin') | Should -BeFalse
     }
 
     It 'reports a missing file as missing' {

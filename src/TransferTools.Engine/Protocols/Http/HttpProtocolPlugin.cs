@@ -296,7 +296,7 @@ namespace TransferTools.Engine.Protocols.Http
                         if (offset > 0)
                         {
                             // Either the If-Range condition failed (the file changed) or the server ignores Range.
-                            if (expectedVersion != null && VersionOf(response) != expectedVersion)
+                            if (expectedVersion != null && !SameVersion(VersionOf(response), expectedVersion))
                             {
                                 break; // reported below
                             }
@@ -315,7 +315,7 @@ namespace TransferTools.Engine.Protocols.Http
                         break;
                     case HttpStatusCode.RequestedRangeNotSatisfiable:
                         var total = response.Content.Headers.ContentRange?.Length;
-                        if (total == offset && (expectedVersion is null || VersionOf(response) is null || VersionOf(response) == expectedVersion))
+                        if (total == offset && (expectedVersion is null || VersionOf(response) is null || SameVersion(VersionOf(response), expectedVersion)))
                         {
                             response.Dispose();
                             return new MemoryStream(Array.Empty<byte>(), writable: false);
@@ -331,7 +331,7 @@ namespace TransferTools.Engine.Protocols.Http
                 }
 
                 var version = VersionOf(response);
-                if (expectedVersion != null && version != null && version != expectedVersion)
+                if (expectedVersion != null && version != null && !SameVersion(version, expectedVersion))
                 {
                     throw SourceChanged(location, expectedVersion, version);
                 }
@@ -809,6 +809,17 @@ namespace TransferTools.Engine.Protocols.Http
 
             return response.Content.Headers.LastModified is DateTimeOffset lm ? "lm:" + lm.ToString("r", CultureInfo.InvariantCulture) : null;
         }
+
+        /// <summary>
+        /// Whether two versions name the same content. A weak ETag matches the strong one with the same value (RFC 9110's
+        /// weak comparison): Apache marks a file's ETag weak while it is less than a second old, so a download that began
+        /// right after an upload saw W/"x" and its resume sees "x" for the very same file. A changed file has another value.
+        /// </summary>
+        internal static bool SameVersion(string? a, string? b) =>
+            string.Equals(StripWeak(a), StripWeak(b), StringComparison.Ordinal);
+
+        private static string? StripWeak(string? version) =>
+            version != null && version.StartsWith("W/", StringComparison.Ordinal) ? version.Substring(2) : version;
 
         private static void AddVersionCondition(HttpRequestMessage request, string? expectedVersion, long offset)
         {

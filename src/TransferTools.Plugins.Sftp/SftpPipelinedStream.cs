@@ -158,9 +158,21 @@ namespace TransferTools.Plugins.Sftp
                 _closeHandle();
                 return null;
             }
-            catch (Exception e)
+            catch (Exception e) when (SftpErrors.IsServerAnswer(e))
             {
-                return _client.IsConnected && SftpErrors.IsServerAnswer(e) ? e : null;
+                try
+                {
+                    return _client.IsConnected ? e : null;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The pool dropped the client: the connection, and the handle with it, are gone.
+                    return null;
+                }
+            }
+            catch (Exception)
+            {
+                return null;
             }
         }
 

@@ -125,6 +125,17 @@ namespace TransferTools.Engine.Protocols.Http
                     return RemoteFileInfo.Missing;
                 }
 
+                if (response.StatusCode == HttpStatusCode.MethodNotAllowed && !location.AbsolutePath.EndsWith("/", StringComparison.Ordinal))
+                {
+                    // rclone serve webdav refuses HEAD and GET of a folder named without its '/': ask for it as a folder.
+                    var folder = new UriBuilder(location) { Path = location.AbsolutePath + "/" }.Uri;
+                    var asFolder = await GetInfoAsync(context, folder, options).ConfigureAwait(false);
+                    if (asFolder.Exists && asFolder.IsDirectory)
+                    {
+                        return asFolder;
+                    }
+                }
+
                 if (!response.IsSuccessStatusCode)
                 {
                     throw await HttpErrors.FromStatusAsync(response, location, "GetInfo").ConfigureAwait(false);
@@ -132,6 +143,17 @@ namespace TransferTools.Engine.Protocols.Http
 
                 var finalUri = response.RequestMessage?.RequestUri ?? location;
                 var length = response.Content.Headers.ContentRange?.Length ?? response.Content.Headers.ContentLength ?? -1;
+                if (length < 0 && probe is null && response.Headers.AcceptRanges.Contains("bytes") && VersionOf(response) != null
+                    && !finalUri.AbsolutePath.EndsWith("/", StringComparison.Ordinal))
+                {
+                    // Apache answers HEAD of an empty file without Content-Length: a file that takes ranges tells its
+                    // size in the answer to one (206 with Content-Range, 416 with "bytes */0", or 200 with its length).
+                    probe = await SendAsync(context, options, location, HttpMethod.Get, r => r.Headers.Range = new RangeHeaderValue(0, 0), "GetInfo")
+                        .ConfigureAwait(false);
+                    length = probe.Content.Headers.ContentRange?.Length
+                        ?? (probe.StatusCode == HttpStatusCode.OK ? probe.Content.Headers.ContentLength : null) ?? -1;
+                }
+
                 // A URL ending in '/' is a folder (a listing, a WebDAV collection), unless the server hands it out as a
                 // named file: a download page such as https://example.com/download/ that answers with Content-Disposition.
                 var suggested = SuggestedFileName(response);
@@ -315,6 +337,13 @@ namespace TransferTools.Engine.Protocols.Http
                         break;
                     case HttpStatusCode.RequestedRangeNotSatisfiable:
                         var total = response.Content.Headers.ContentRange?.Length;
+                        if (total is null)
+                        {
+                            // Apache (mod_dav) answers a range at the very end without "Content-Range: bytes */N": ask.
+                            var now = await GetInfoAsync(context, location, options).ConfigureAwait(false);
+                            total = now.Exists && now.Length >= 0 ? now.Length : (long?)null;
+                        }
+
                         if (total == offset && (expectedVersion is null || VersionOf(response) is null || SameVersion(VersionOf(response), expectedVersion)))
                         {
                             response.Dispose();

@@ -162,6 +162,7 @@ LoadModule authn_core_module $m/mod_authn_core.so
 LoadModule authn_file_module $m/mod_authn_file.so
 LoadModule auth_basic_module $m/mod_auth_basic.so
 LoadModule alias_module $m/mod_alias.so
+LoadModule dir_module $m/mod_dir.so
 LoadModule autoindex_module $m/mod_autoindex.so
 LoadModule dav_module $m/mod_dav.so
 LoadModule dav_fs_module $m/mod_dav_fs.so

@@ -40,8 +40,8 @@ namespace TransferTools.Engine.Protocols.Http
                 case 501 when operation == "Upload":
                     // Caddy without WebDAV answers PUT with 404, a static file server with 405.
                     return new PluginException(ErrorCode.NotSupported,
-                        $"{what}: this server does not accept uploads here. Upload to a location that takes PUT (a WebDAV folder, an upload endpoint).",
-                        errorId: "HttpUploadNotAccepted", target: Redact(uri));
+                        $"{what}: this server does not accept uploads here. Upload to a location that accepts PUT, such as a WebDAV folder or an upload endpoint.",
+                        errorId: status == 404 ? "HttpUploadNotAccepted" : "HttpMethodNotAllowed", target: Redact(uri));
                 case 404:
                 case 410:
                     return new PluginException(ErrorCode.NotFound, $"{what}: nothing is there.", errorId: "HttpNotFound", target: Redact(uri));

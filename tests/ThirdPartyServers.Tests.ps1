@@ -136,6 +136,8 @@ Describe 'Third-party server <Name>' -ForEach $servers {
         $file = New-TestFile -Path (Join-Path $work 'resume.bin') -Size 6MB -Seed 6
         $up = Send-Transfer -Path $file -Destination "$base/resume/" @auth -ChunkSize 1MB -MaxBytesPerSecond 3MB -Asynchronous
         Suspend-Halfway $up.Id
+        # Nothing under the final name yet (nginx PUT-only: the PUT to the final name was abandoned, not ended short).
+        Test-Path (Join-Path $remote 'resume/resume.bin') | Should -BeFalse
         $done = Resume-Transfer -Id $up.Id -MaxBytesPerSecond 0 @auth
         $done.Status | Should -Be 'Completed'
         $done.Sha256 | Should -Be (Get-Hash $file)

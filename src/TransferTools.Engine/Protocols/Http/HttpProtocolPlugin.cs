@@ -388,7 +388,8 @@ namespace TransferTools.Engine.Protocols.Http
             // The PUT below runs on its own once started; a cancelled caller must not start one.
             context.CancellationToken.ThrowIfCancellationRequested();
             var target = await UploadTargetAsync(context, options, location).ConfigureAwait(false);
-            if (target != location)
+            var direct = target != location;
+            if (direct)
             {
                 context.Logger.Log(LogLevel.Verbose,
                     $"Http: {HttpErrors.Redact(HttpPlainPut.FolderOf(location))} has no WebDAV MOVE: uploading straight to {HttpErrors.Redact(target)} (a complete PUT is atomic; a resume is a new PUT).");
@@ -437,6 +438,7 @@ namespace TransferTools.Engine.Protocols.Http
             // The answer comes once the body has ended: awaited by CommitAsync.
             var response = Task.Run(() => client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, CancellationToken.None));
             var upload = new HttpUploadStream(content, request, response, location, options.StallTimeout);
+            upload.Direct = direct;
             _uploads[key] = upload;
             _ = response.ContinueWith(_ => request.Dispose(), TaskScheduler.Default);
             if (prefix != null)

@@ -228,6 +228,14 @@ namespace TransferTools.Engine.Protocols.Http
         private long _position;
         private bool _disposed;
         private bool _flushedSinceWrite = true;
+        private CancellationToken _lastToken;
+
+        /// <summary>
+        /// The PUT goes straight to the final name (<see cref="HttpPlainPut"/>): a body ended early would store a
+        /// truncated file there, so a stream whose caller was cancelled (a suspended or failed copy) is abandoned on
+        /// dispose, not ended, even after a flush.
+        /// </summary>
+        public bool Direct { get; set; }
 
         public HttpUploadStream(StreamingUploadContent content, HttpRequestMessage request, Task<HttpResponseMessage> response, Uri uri, TimeSpan stallTimeout)
         {
@@ -271,6 +279,7 @@ namespace TransferTools.Engine.Protocols.Http
             using var stall = _stallTimeout > TimeSpan.Zero ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
             stall?.CancelAfter(_stallTimeout);
             var token = stall?.Token ?? cancellationToken;
+            _lastToken = cancellationToken;
             try
             {
                 _flushedSinceWrite = false;
@@ -293,6 +302,7 @@ namespace TransferTools.Engine.Protocols.Http
 
         public override async Task FlushAsync(CancellationToken cancellationToken)
         {
+            _lastToken = cancellationToken;
             if (!_content.RequestStream.IsCompleted)
             {
                 _flushedSinceWrite = true;
@@ -331,7 +341,7 @@ namespace TransferTools.Engine.Protocols.Http
             if (disposing && !_disposed)
             {
                 _disposed = true;
-                if (_flushedSinceWrite)
+                if (_flushedSinceWrite && !(Direct && _lastToken.IsCancellationRequested))
                 {
                     // End the body; the server's answer is awaited (and its errors raised) by GetInfoAsync or CommitAsync.
                     _content.Complete();

@@ -20,8 +20,8 @@ namespace TransferTools.Plugins.Sftp
     /// A short answer (the server may return fewer bytes than asked: rclone and other servers on Go's SFTP library return
     /// at most 32 KiB whatever was asked) is completed by a new request for the rest, queued right behind it; the reader
     /// sends those for every short answer already in, not one per wait, and later requests ask for no more than the
-    /// server gave, so the pipeline stays full rather than waiting a whole round of answers once per request. End of file before the size known at open reads as the end of the stream (the engine then reports
-    /// that the source changed). Memory: one buffer per request in flight (about 2 MiB in all by default,
+    /// server gave, so the pipeline stays full rather than waiting a whole round of answers once per request. End of
+    /// file before the size known at open reads as the end of the stream (the engine then reports that the source changed). Memory: one buffer per request in flight (about 2 MiB in all by default,
     /// <see cref="SftpConnectionSettings.InFlightBytes"/>), reused; they are never pooled, so an answer that arrives
     /// after the stream closed writes only into them.
     /// </remarks>
@@ -292,8 +292,9 @@ namespace TransferTools.Plugins.Sftp
                     _shortAnswers++;
                     if (request.Offset + request.Count < _size && request.Count < _requestSize)
                     {
-                        // Short before the known end: the most this server gives per request.
-                        _requestSize = request.Count;
+                        // Short before the known end: the most this server gives per request (not below 8 KiB, so that
+                        // one odd short answer cannot make every later request tiny).
+                        _requestSize = Math.Max(request.Count, Math.Min(_requestSize, 8 * 1024));
                     }
                 }
 

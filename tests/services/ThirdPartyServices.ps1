@@ -171,8 +171,8 @@ TypesConfig /etc/mime.types
 DavLockDB $(Join-Path $s.State 'davlock')
 StartServers 1
 ServerLimit 1
-ThreadsPerChild 16
-MaxRequestWorkers 16
+ThreadsPerChild 64
+MaxRequestWorkers 64
 Alias /dav $($s.Data)
 <Directory $($s.Data)>
     Dav On

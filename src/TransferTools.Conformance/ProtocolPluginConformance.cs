@@ -33,6 +33,19 @@ namespace TransferTools.Conformance
 
         private readonly SimpleTransfers _transfers = new SimpleTransfers();
 
+        /// <summary>True when the server can write into an existing file at an offset (what a resume does). False for a
+        /// server that cannot (rclone serve sftp without its write cache): the plugin must then refuse such a write with
+        /// a transient error, so that the engine's retry starts the file again, never leave a hole or a spliced file.</summary>
+        protected virtual bool ContinuesWritesAtOffset => true;
+
+        /// <summary>For a server that cannot continue a file (<see cref="ContinuesWritesAtOffset"/> false): a write at an
+        /// offset fails, transiently, by the end of its flush.</summary>
+        private async Task WriteAtOffsetIsRefusedAsync(Uri temporary, long offset, byte[] content)
+        {
+            var refused = await Assert.ThrowsAsync<PluginException>(() => WriteTemporaryAsync(temporary, offset, content, (int)offset, content.Length - (int)offset));
+            Assert.True(refused.IsTransient, $"A write the server cannot continue must be transient (the engine then restarts the file): {refused.Message}");
+        }
+
         /// <summary>The plugin as an endpoint.</summary>
         protected ITransferEndpoint Endpoint =>
             Plugin as ITransferEndpoint ?? throw new InvalidOperationException(
@@ -144,6 +157,12 @@ namespace TransferTools.Conformance
             await WriteTemporaryAsync(temporary, 0, content, 0, 12000);
 
             // A resume after a crash restarts at the last committed chunk (8000), before what was written.
+            if (!ContinuesWritesAtOffset)
+            {
+                await WriteAtOffsetIsRefusedAsync(temporary, 8000, content);
+                return;
+            }
+
             await WriteTemporaryAsync(temporary, 8000, content, 8000, content.Length - 8000);
 
             await WithTimeout(Endpoint.CommitAsync(NewContext(), temporary, final, false, CreateOptions()));
@@ -168,6 +187,12 @@ namespace TransferTools.Conformance
             var temporary = new Uri(CreateLocation("acknowledged.bin").AbsoluteUri + ".part");
             await WriteTemporaryAsync(temporary, 0, content, 0, 100000);
             const long offset = 50000;
+            if (!ContinuesWritesAtOffset)
+            {
+                await WriteAtOffsetIsRefusedAsync(temporary, offset, content);
+                return;
+            }
+
             using (var stream = await WithTimeout(Endpoint.OpenWriteAsync(NewContext(), temporary, offset, CreateOptions())))
             {
                 if (!(stream is IWriteAcknowledgement acknowledgement))

@@ -9,6 +9,38 @@ namespace TransferTools.Plugins.Sftp
     /// <summary>Turns SSH.NET and socket failures into <see cref="PluginException"/>s with the codes the engine acts on.</summary>
     internal static class SftpErrors
     {
+        /// <summary>
+        /// Whether <paramref name="e"/> is the server's answer to a request (a status other than OK), not a lost
+        /// connection: what a failed CLOSE must be to count as the server refusing the file.
+        /// </summary>
+        public static bool IsServerAnswer(Exception e) =>
+            e is SshException && !(e is SshConnectionException) && !(e is SshOperationTimeoutException) && !(e is ProxyException);
+
+        /// <summary>
+        /// The server's own words from a status answer, as " (the server said: ...)"; empty when it said nothing beyond
+        /// the status name (OpenSSH's sftp-server sends only "Failure", "No such file", "Permission denied").
+        /// </summary>
+        internal static string ServerSaid(Exception e)
+        {
+            var message = e.Message.Trim();
+            const string failure = "Failure: ";
+            if (message.StartsWith(failure, StringComparison.OrdinalIgnoreCase))
+            {
+                message = message.Substring(failure.Length);
+            }
+
+            var plain = message.TrimEnd('.');
+            if (plain.Length == 0 || Array.Exists(StatusNames, n => string.Equals(n, plain, StringComparison.OrdinalIgnoreCase)))
+            {
+                return "";
+            }
+
+            return $" (the server said: {(message.Length <= 300 ? message : message.Substring(0, 300) + "…")})";
+        }
+
+        // What SSH.NET or a server says for a bare status: nothing worth repeating.
+        private static readonly string[] StatusNames = { "Failure", "No such file", "Permission denied", "failure", "No such file or directory" };
+
         public static PluginException Map(Exception e, SftpLocation location, string operation)
         {
             if (e is PluginException pe)
@@ -25,11 +57,11 @@ namespace TransferTools.Plugins.Sftp
             switch (e)
             {
                 case SftpPathNotFoundException:
-                    return new PluginException(ErrorCode.NotFound, $"{operation}: '{location.Path}' does not exist on {location.Host}:{location.Port}.",
+                    return new PluginException(ErrorCode.NotFound, $"{operation}: '{location.Path}' does not exist on {location.Host}:{location.Port}{ServerSaid(e)}.",
                         e, "SftpPathNotFound", location.Path);
                 case SftpPermissionDeniedException:
                     return new PluginException(ErrorCode.PermissionDenied,
-                        $"{operation}: the server denied permission for '{location.Path}' on {location.Host}:{location.Port}.",
+                        $"{operation}: the server denied permission for '{location.Path}' on {location.Host}:{location.Port}{ServerSaid(e)}.",
                         e, "SftpPermissionDenied", location.Path);
                 case SshAuthenticationException:
                     return new PluginException(ErrorCode.AuthenticationFailed,
@@ -62,7 +94,7 @@ namespace TransferTools.Plugins.Sftp
                     return new PluginException(ErrorCode.Timeout,
                         $"{operation}: {where} did not answer in time.", e, "SftpTimeout", location.Host);
                 case SshException ssh when ssh.Message.IndexOf("Failure", StringComparison.OrdinalIgnoreCase) >= 0:
-                    return new PluginException(ErrorCode.Unknown, $"{operation}: the server reported a failure for '{location.Path}'.",
+                    return new PluginException(ErrorCode.Unknown, $"{operation}: the server reported a failure for '{location.Path}'{ServerSaid(e)}.",
                         e, "SftpServerFailure", location.Path);
                 case SshException:
                     return new PluginException(ErrorCode.Unknown, $"{operation}: {where}: {e.Message}", e, "SftpError", location.Path);

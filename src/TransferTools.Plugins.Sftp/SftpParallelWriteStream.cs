@@ -34,6 +34,7 @@ namespace TransferTools.Plugins.Sftp
         private readonly List<SftpFileStream> _streams = new List<SftpFileStream>();
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private readonly object _lock = new object();
+        private bool _flushed; // the last call was a successful flush: a refused CLOSE must fail the writer
         private readonly SftpFileStream _first;
         private long _position;
         private long _pending;
@@ -82,6 +83,7 @@ namespace TransferTools.Plugins.Sftp
         public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
             ThrowIfFailed();
+            _flushed = false;
             while (count > 0)
             {
                 _current ??= ArrayPool<byte>.Shared.Rent(_segmentSize);
@@ -140,6 +142,8 @@ namespace TransferTools.Plugins.Sftp
             {
                 throw _map(e);
             }
+
+            _flushed = true;
         }
 
         private IEnumerable<SftpFileStream> Streams()
@@ -267,6 +271,8 @@ namespace TransferTools.Plugins.Sftp
         {
             if (disposing && !_disposed)
             {
+                var done = _flushed;
+                Exception? refused = null;
                 try
                 {
                     // Unflushed bytes are written if the connection still works; the journal never counted them anyway.
@@ -289,9 +295,14 @@ namespace TransferTools.Plugins.Sftp
                     {
                         s.Dispose();
                     }
-                    catch (Exception)
+                    catch (Exception e) when (!SftpErrors.IsServerAnswer(e))
                     {
                         // A dead connection cannot close its handles; they die with it.
+                    }
+                    catch (Exception e)
+                    {
+                        // A server that stores the file on close says here that it did not.
+                        refused ??= e;
                     }
                 }
 
@@ -300,6 +311,10 @@ namespace TransferTools.Plugins.Sftp
                     try
                     {
                         _first.Dispose();
+                    }
+                    catch (Exception e) when (SftpErrors.IsServerAnswer(e))
+                    {
+                        refused ??= e;
                     }
                     catch (Exception)
                     {
@@ -313,6 +328,11 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 _stop.Dispose();
+                if (refused != null && done)
+                {
+                    // Only when the writer had flushed everything: after another failure, that one is the one to report.
+                    throw _map(refused);
+                }
             }
 
             base.Dispose(disposing);

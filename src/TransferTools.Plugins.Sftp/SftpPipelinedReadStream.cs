@@ -17,15 +17,18 @@ namespace TransferTools.Plugins.Sftp
     /// three registered waits and two timers per 64 KiB request; this is the pipelining OpenSSH's sftp does.
     /// </summary>
     /// <remarks>
-    /// A short answer (the server may return fewer bytes than asked) is completed by a new request for the rest, ahead
-    /// of the others. End of file before the size known at open reads as the end of the stream (the engine then reports
-    /// that the source changed). Memory: one buffer per request in flight (about 2 MiB in all by default,
+    /// A short answer (the server may return fewer bytes than asked: rclone and other servers on Go's SFTP library return
+    /// at most 32 KiB whatever was asked) is completed by a new request for the rest, queued right behind it; the reader
+    /// sends those for every short answer already in, not one per wait, and later requests ask for no more than the
+    /// server gave, so the pipeline stays full rather than waiting a whole round of answers once per request. End of
+    /// file before the size known at open reads as the end of the stream (the engine then reports that the source changed). Memory: one buffer per request in flight (about 2 MiB in all by default,
     /// <see cref="SftpConnectionSettings.InFlightBytes"/>), reused; they are never pooled, so an answer that arrives
     /// after the stream closed writes only into them.
     /// </remarks>
     internal sealed class SftpPipelinedReadStream : SftpPipelinedStream
     {
-        private readonly int _requestSize;
+        private int _requestSize;
+        private int _shortAnswers; // answered requests that came back short and have no request for their rest yet
         private readonly int _maxPending;
         private readonly long _size;
         private readonly LinkedList<Request> _queue = new LinkedList<Request>();
@@ -58,6 +61,7 @@ namespace TransferTools.Plugins.Sftp
             public int Length;
             public int Count;
             public int State;
+            public bool RestAsked;
             public LinkedListNode<Request>? Node;
 
             public void OnData(object response)
@@ -156,12 +160,11 @@ namespace TransferTools.Plugins.Sftp
                         break;
                     }
 
-                    if (next.Count < next.Length)
+                    if (next.Count < next.Length || _shortAnswers > 0)
                     {
-                        // A short answer: ask for the rest before anything else is handed out.
                         lock (_lock)
                         {
-                            Send(Take(), next.Offset + next.Count, next.Length - next.Count, first: true);
+                            AskForTheRest(next);
                         }
                     }
 
@@ -191,21 +194,60 @@ namespace TransferTools.Plugins.Sftp
             while (_inFlight < _maxPending && (_nextOffset < _size || (force && _inFlight == 0)))
             {
                 var length = _nextOffset < _size ? (int)Math.Min(_requestSize, _size - _nextOffset) : _requestSize;
-                Send(Take(), _nextOffset, length, first: false);
+                Send(Take(), _nextOffset, length, after: null, last: true);
                 _nextOffset += length;
                 force = false;
             }
         }
 
-        private Request Take() => _free.Count > 0 ? _free.Pop() : new Request(this, _requestSize);
+        /// <summary>
+        /// Asks for the rest of every short answer already in (<paramref name="head"/>, just taken off the queue, and those
+        /// still in it), each request queued right behind the answer it completes, all sent now: one round trip fills
+        /// them all. A short answer before the known end is what the server gives per request: later requests ask for
+        /// no more. Call under <c>_lock</c>.
+        /// </summary>
+        private void AskForTheRest(Request head)
+        {
+            if (IsShort(head))
+            {
+                head.RestAsked = true;
+                _shortAnswers = Math.Max(0, _shortAnswers - 1);
+                Send(Take(head.Length - head.Count), head.Offset + head.Count, head.Length - head.Count, after: null);
+            }
 
-        private void Send(Request request, long offset, int length, bool first)
+            for (var node = _queue.First; node != null && _shortAnswers > 0; node = node.Next)
+            {
+                var answered = node.Value;
+                if (answered.State == Done && IsShort(answered))
+                {
+                    answered.RestAsked = true;
+                    _shortAnswers--;
+                    Send(Take(answered.Length - answered.Count), answered.Offset + answered.Count, answered.Length - answered.Count, after: node);
+                    node = node.Next!; // the request just queued: pending, nothing to look at
+                }
+            }
+        }
+
+        private static bool IsShort(Request request) => request.State == Done && !request.RestAsked && request.Count > 0 && request.Count < request.Length;
+
+        /// <summary>A request whose buffer holds <paramref name="length"/> bytes (the request size by default); buffers of
+        /// requests made before the size shrank are larger, and are reused.</summary>
+        private Request Take(int length = 0)
+        {
+            length = Math.Max(length, _requestSize);
+            return _free.Count > 0 && _free.Peek().Buffer.Length >= length ? _free.Pop() : new Request(this, length);
+        }
+
+        /// <param name="after">The queued request this one completes; null for the head of the queue; the tail when
+        /// <paramref name="last"/>.</param>
+        private void Send(Request request, long offset, int length, LinkedListNode<Request>? after, bool last = false)
         {
             request.Offset = offset;
             request.Length = length;
             request.Count = 0;
             request.State = Pending;
-            request.Node = first ? _queue.AddFirst(request) : _queue.AddLast(request);
+            request.RestAsked = false;
+            request.Node = last ? _queue.AddLast(request) : after is null ? _queue.AddFirst(request) : _queue.AddAfter(after, request);
             if (_inFlight == 0)
             {
                 _sinceAnswer.Restart();
@@ -245,6 +287,17 @@ namespace TransferTools.Plugins.Sftp
             {
                 request.State = state;
                 _inFlight--;
+                if (state == Done && request.Count > 0 && request.Count < request.Length)
+                {
+                    _shortAnswers++;
+                    if (request.Offset + request.Count < _size && request.Count < _requestSize)
+                    {
+                        // Short before the known end: the most this server gives per request (not below 8 KiB, so that
+                        // one odd short answer cannot make every later request tiny).
+                        _requestSize = Math.Max(request.Count, Math.Min(_requestSize, 8 * 1024));
+                    }
+                }
+
                 _sinceAnswer.Restart();
                 if (failure != null)
                 {
@@ -289,7 +342,8 @@ namespace TransferTools.Plugins.Sftp
         {
             if (disposing && !_disposed)
             {
-                CloseHandle();
+                // Everything read was already handed out: a refused CLOSE of a read handle loses nothing.
+                _ = CloseHandle();
             }
 
             base.Dispose(disposing);

@@ -133,8 +133,12 @@ namespace TransferTools.Plugins.Sftp
             }
         }
 
-        /// <summary>Stops listening to the client and closes the handle (a dead connection cannot; the handle dies with it).</summary>
-        protected void CloseHandle()
+        /// <summary>
+        /// Stops listening to the client and closes the handle. Returns the server's refusal of the CLOSE, if any: a server
+        /// that stores the file only on close (rclone, cloud-backed gateways, a full disk or quota) reports there that it
+        /// did not; a writer must fail on it. A dead connection cannot close its handle (it dies with it): null then.
+        /// </summary>
+        protected Exception? CloseHandle()
         {
             _disposed = true;
             _client.ErrorOccurred -= OnClientError;
@@ -142,10 +146,23 @@ namespace TransferTools.Plugins.Sftp
             {
                 // Answers still on their way land in the stream's own buffers, which SSH.NET alone touches by then.
                 _closeHandle();
+                return null;
+            }
+            catch (Exception e) when (SftpErrors.IsServerAnswer(e))
+            {
+                try
+                {
+                    return _client.IsConnected ? e : null;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The pool dropped the client: the connection, and the handle with it, are gone.
+                    return null;
+                }
             }
             catch (Exception)
             {
-                // A dead connection cannot close its handle; it dies with it.
+                return null;
             }
         }
 

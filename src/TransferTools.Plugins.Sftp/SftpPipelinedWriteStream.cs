@@ -39,6 +39,7 @@ namespace TransferTools.Plugins.Sftp
         private SshNetRequests.Slot? _current;
         private int _fill;
         private bool _grown; // the small first slot was outgrown and dropped: every slot from now on is full-size
+        private bool _flushed; // the last call was a successful flush: the writer is done, and a refused CLOSE must fail it
 
         public SftpPipelinedWriteStream(SftpClient client, byte[] handle, Action closeHandle, object session, SshNetRequests requests, long position,
             int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
@@ -80,6 +81,7 @@ namespace TransferTools.Plugins.Sftp
         public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
             ThrowIfFailed();
+            _flushed = false;
             while (count > 0)
             {
                 if (_current is null)
@@ -113,6 +115,7 @@ namespace TransferTools.Plugins.Sftp
 
             await WaitAsync(0, cancellationToken).ConfigureAwait(false);
             ThrowIfFailed();
+            _flushed = true;
         }
 
         private void Send()
@@ -253,6 +256,7 @@ namespace TransferTools.Plugins.Sftp
         {
             if (disposing && !_disposed)
             {
+                var done = _flushed;
                 try
                 {
                     // Unflushed bytes are written if the connection still works; the journal never counted them anyway.
@@ -268,7 +272,13 @@ namespace TransferTools.Plugins.Sftp
 
                 // Requests still in flight (after a failure) are answered or die with the connection; their buffers
                 // are only ever read by SSH.NET while sending, which has finished.
-                CloseHandle();
+                var refused = CloseHandle();
+                if (refused != null && done)
+                {
+                    // The writer flushed everything and is closing: a server that commits on close says here that it
+                    // did not. (After another failure the copy is already failing; that failure is the one to report.)
+                    throw _map(refused);
+                }
             }
 
             base.Dispose(disposing);

@@ -288,6 +288,18 @@ namespace TransferTools.Plugins.Sftp
                 stream = await client.OpenAsync(loc.Path, FileMode.Open, FileAccess.Write, ct).ConfigureAwait(false);
                 try
                 {
+                    // Opened without truncation, yet a server that cannot write into an existing file (rclone serve sftp
+                    // without its write cache) empties it here: then nothing is left to continue, and this attempt
+                    // must start from the beginning, never write past a hole.
+                    var reopened = await TryGetAttributesAsync(client, loc.Path, ct).ConfigureAwait(false);
+                    if ((reopened?.Size ?? 0) < offset)
+                    {
+                        throw new PluginException(ErrorCode.ConnectionError,
+                            $"The server emptied the temporary file '{loc.Path}' on {loc.Host} when it was opened to continue at {offset} bytes " +
+                            $"(it holds {Math.Max(0, reopened?.Size ?? 0)} now): this server cannot continue a file in place, so the upload starts again from the beginning.",
+                            errorId: "SftpPartialLostOnOpen", target: location);
+                    }
+
                     if (existing > offset)
                     {
                         stream.SetLength(offset);
@@ -297,7 +309,15 @@ namespace TransferTools.Plugins.Sftp
                 }
                 catch
                 {
-                    stream.Dispose();
+                    try
+                    {
+                        stream.Dispose();
+                    }
+                    catch (Exception)
+                    {
+                        // The failure that got here is the one to report.
+                    }
+
                     throw;
                 }
 
@@ -308,7 +328,7 @@ namespace TransferTools.Plugins.Sftp
         private async Task<Stream> WriterAsync(OperationContext context, SftpClient client, SftpFileStream stream, SftpLocation location, long offset,
             SftpConnectionSettings settings)
         {
-            PluginException Map(Exception e) => Fail(client, location, "Write", e);
+            PluginException Map(Exception e) => offset > 0 && RefusedAtResumePoint(e, offset) ? CannotContinue(client, location, offset, e) : Fail(client, location, "Write", e);
             if (settings.ParallelWrites <= 1)
             {
                 return new SftpStream(stream, offset, write: true, Map);
@@ -339,7 +359,7 @@ namespace TransferTools.Plugins.Sftp
                 var inFlight = settings.RequestsInFlight(settings.PendingWrites, size);
                 context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
                 return new SftpPipelinedWriteStream(client, handle, closeHandle, session, requests, offset, inFlight, size, settings.StallTimeout,
-                    e => Fail(client, location, "Write", e));
+                    e => offset > 0 && RefusedAtResumePoint(e, offset) ? CannotContinue(client, location, offset, e) : Fail(client, location, "Write", e));
             });
 
         /// <summary>A pipelined stream on an open handle, made by <paramref name="create"/> once the server's limits are
@@ -638,6 +658,32 @@ namespace TransferTools.Plugins.Sftp
             {
                 context.Logger.Log(LogLevel.Warning, $"Sftp: the replaced file was left as '{aside}' on {to.Host}: {e.Message}");
             }
+        }
+
+        /// <summary>The server refused the very first write of a resumed upload, at the offset it resumes from.</summary>
+        private static bool RefusedAtResumePoint(Exception e, long offset) =>
+            SftpErrors.IsServerAnswer(e) && e.Message.IndexOf($" bytes at offset {offset}:", StringComparison.Ordinal) >= 0;
+
+        /// <summary>
+        /// A server that cannot write into an existing file (rclone serve sftp without its write cache answers "Illegal
+        /// seek", and has emptied the file by then): the kept part is gone or unusable there. The temporary is removed so
+        /// that the engine's retry finds nothing to keep and sends the file from the beginning, honestly.
+        /// </summary>
+        private PluginException CannotContinue(SftpClient client, SftpLocation location, long offset, Exception e)
+        {
+            try
+            {
+                client.DeleteFile(location.Path);
+            }
+            catch (Exception)
+            {
+                // Already gone, or the retry's check of the partial finds it unusable all the same.
+            }
+
+            return new PluginException(ErrorCode.ConnectionError,
+                $"Write: the server refused to continue '{location.Path}' on {location.Host} at {offset} bytes{SftpErrors.ServerSaid(e)}: it cannot write into an " +
+                "existing file, so the upload starts again from the beginning.",
+                e, "SftpCannotContinue", location.Path);
         }
 
         private PluginException Fail(SftpClient client, SftpLocation location, string operation, Exception e)

@@ -19,6 +19,7 @@ namespace TransferTools.Plugins.Sftp
         private readonly bool _write;
         private long _position;
         private bool _disposed;
+        private bool _flushed; // the last call was a successful flush: a refused CLOSE must fail the writer
 
         public SftpStream(SftpFileStream inner, long position, bool write, Func<Exception, PluginException> map)
         {
@@ -56,6 +57,7 @@ namespace TransferTools.Plugins.Sftp
         {
             try
             {
+                _flushed = false;
                 await _inner.WriteAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
                 _position += count;
             }
@@ -72,6 +74,7 @@ namespace TransferTools.Plugins.Sftp
             try
             {
                 await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+                _flushed = _write;
             }
             catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
@@ -87,6 +90,12 @@ namespace TransferTools.Plugins.Sftp
                 try
                 {
                     _inner.Dispose();
+                }
+                catch (Exception e) when (_flushed && SftpErrors.IsServerAnswer(e))
+                {
+                    // A writer that flushed everything is closing: a server that stores the file on close (rclone, a
+                    // full disk, a quota) says here that it did not.
+                    throw _map(e);
                 }
                 catch (Exception)
                 {

@@ -129,8 +129,10 @@ namespace TransferTools.Plugins.Sftp
         /// accepts (<paramref name="limits"/>), or within one SSH channel packet when it said nothing (SSH.NET's own
         /// choice: every SFTP server takes that much).
         /// </summary>
+        /// <remarks>A server that states no limits gets 32 KiB reads, what OpenSSH's sftp asks of it: servers on Go's SFTP
+        /// library (rclone, SFTPGo) answer no more whatever is asked, and a larger request then costs a second one.</remarks>
         public int ReadRequestSize(object session, uint bufferSize, SftpServerLimits? limits) =>
-            RequestSize(bufferSize, limits?.MaxReadLength, wanted => _maxReadLength(session, wanted));
+            RequestSize(limits is null ? Math.Min(bufferSize, MinRequestSize) : bufferSize, limits?.MaxReadLength, wanted => _maxReadLength(session, wanted));
 
         /// <summary>The smallest request size chosen (unless the server states less), and the smallest buffer a small file gets.</summary>
         public const int MinRequestSize = 32 * 1024;

@@ -15,7 +15,8 @@
 #>
 [CmdletBinding()]
 param(
-    # sshd, nginx, azurite, oidc, radosgw; with -File pass them comma-separated in one argument.
+    # sshd, nginx, azurite, oidc, radosgw, rclone-sftp, proftpd-sftp, apache-dav, rclone-webdav; with -File pass them
+    # comma-separated in one argument.
     [Parameter(Mandatory)][string[]] $Service,
     [Parameter(Mandatory)][string] $InfoFile,
     [int] $ParentPid = 0,
@@ -25,7 +26,8 @@ Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot 'TestServices.psm1') -Force
 $Service = @($Service -split ',' | ForEach-Object Trim | Where-Object { $_ })
-foreach ($s in $Service) { if ($s -notin 'sshd', 'nginx', 'azurite', 'oidc', 'radosgw') { throw "Unknown service '$s' (expected sshd, nginx, azurite, oidc, radosgw)" } }
+$known = 'sshd', 'nginx', 'azurite', 'oidc', 'rclone-sftp', 'proftpd-sftp', 'apache-dav', 'rclone-webdav', 'radosgw'
+foreach ($s in $Service) { if ($s -notin $known) { throw "Unknown service '$s' (expected $($known -join ', '))" } }
 
 $ownRoot = -not $Root
 if ($ownRoot) { $Root = Join-Path ([IO.Path]::GetTempPath()) ('tt-serve-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
@@ -40,6 +42,10 @@ try {
             'azurite' { Start-TestAzurite -Root $dir }
             'oidc' { Start-TestOidcProvider -Root $dir }
             'radosgw' { Start-TestRadosgw -Root $dir }
+            'rclone-sftp' { Start-TestRcloneSftp -Root $dir }
+            'proftpd-sftp' { Start-TestProftpdSftp -Root $dir }
+            'apache-dav' { Start-TestApacheDav -Root $dir }
+            'rclone-webdav' { Start-TestRcloneWebDav -Root $dir }
         }
         $o = [ordered]@{}
         foreach ($p in $server.PSObject.Properties) {

@@ -260,7 +260,7 @@ function Install-TestServicePrerequisite {
     [CmdletBinding()]
     param(
         [Parameter(Position = 0)]
-        [ValidateSet('sshd', 'nginx', 'azurite', 'oidc', 'promtool', 'rclone', 'radosgw')]
+        [ValidateSet('sshd', 'nginx', 'azurite', 'oidc', 'promtool', 'rclone', 'radosgw', 'apache', 'proftpd')]
         [string[]] $Name
     )
     if (-not $Name) {
@@ -289,6 +289,16 @@ function Install-TestServicePrerequisite {
             'radosgw' {
                 if (-not (Get-Command radosgw -ErrorAction SilentlyContinue) -or -not (Get-Command ceph-osd -ErrorAction SilentlyContinue)) {
                     Install-AptPackage -Package radosgw, ceph-mon, ceph-osd, ceph-common
+                }
+            }
+            'apache' {
+                if (-not (Test-Path /usr/lib/apache2/modules/mod_dav_fs.so) -or -not (Get-Command openssl -ErrorAction SilentlyContinue)) {
+                    Install-AptPackage -Package apache2, openssl
+                }
+            }
+            'proftpd' {
+                if (-not (Test-Path /usr/lib/proftpd/mod_sftp.so) -or -not (Get-Command ssh-keygen -ErrorAction SilentlyContinue)) {
+                    Install-AptPackage -Package proftpd-core, proftpd-mod-crypto, openssh-client, openssl
                 }
             }
             { $_ -in 'azurite', 'oidc' } {
@@ -547,7 +557,7 @@ function Start-TestNginx {
     .SYNOPSIS
         Starts nginx on 127.0.0.1:<free port>: /files/ (static, ETag, Range), /dav/ (WebDAV),
         /basic/ (Basic auth over the same files), /denied/ (403), /flaky/ (503), /slow/ (rate
-        limited files), /index/ (JSON directory listing of files); and /files/ over HTTPS on a second
+        limited files), /index/ (JSON directory listing of files), /put/ (PUT only: no MOVE, no MKCOL); and /files/ over HTTPS on a second
         port (HttpsBaseUri), with a certificate for 127.0.0.1 from a private CA (CaCertificate).
     #>
     [CmdletBinding()]
@@ -562,7 +572,8 @@ function Start-TestNginx {
     $prefix = Join-Path $r.Path ".nginx-$Port"
     $files = Join-Path $r.Path 'files'
     $dav = Join-Path $r.Path 'dav'
-    foreach ($d in $prefix, (Join-Path $prefix 'logs'), (Join-Path $prefix 'tmp'), $files, $dav) { [System.IO.Directory]::CreateDirectory($d) | Out-Null }
+    $put = Join-Path $r.Path 'put'
+    foreach ($d in $prefix, (Join-Path $prefix 'logs'), (Join-Path $prefix 'tmp'), $files, $dav, $put) { [System.IO.Directory]::CreateDirectory($d) | Out-Null }
 
     $basicUser = 'ttbasic'
     $basicPassword = Get-RandomSecret 12
@@ -619,6 +630,13 @@ http {
             dav_access user:rw group:rw all:r;
             autoindex on;
         }
+        # As a plain upload endpoint is (an artifact repository, a pre-signed URL): PUT and GET, no MOVE, no MKCOL.
+        location /put/ {
+            dav_methods PUT;
+            create_full_put_path on;
+            dav_access user:rw group:rw all:r;
+            autoindex on;
+        }
         location /basic/ {
             alias $files/;
             auth_basic "TransferTools test";
@@ -670,6 +688,7 @@ http {
         CaCertificate = $tls.CaCertificate
         FilesRoot     = $files
         DavRoot       = $dav
+        PutRoot       = $put
         BasicUser     = $basicUser
         BasicPassword = $basicPassword
         AccessLogPath = $accessLog
@@ -909,6 +928,8 @@ function Stop-TestOidcProvider {
 
 #endregion
 
+. (Join-Path $PSScriptRoot 'ThirdPartyServices.ps1')
+
 function Get-TestService {
     <# .SYNOPSIS Lists the services started by this module that have not been stopped. #>
     [CmdletBinding()]
@@ -935,4 +956,5 @@ Start-TestNginx, Stop-TestNginx,
 Start-TestAzurite, Stop-TestAzurite,
 Start-TestRadosgw, Stop-TestRadosgw,
 Start-TestOidcProvider, Approve-TestOidcDevice, Stop-TestOidcProvider,
+Start-TestRcloneSftp, Start-TestRcloneWebDav, Start-TestApacheDav, Start-TestProftpdSftp, Stop-TestThirdPartyServer,
 Get-TestService, Stop-AllTestServices

@@ -7,6 +7,10 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
 using TransferTools.Abstractions;
 
 namespace TransferTools.Engine.Protocols.Http
@@ -14,13 +18,30 @@ namespace TransferTools.Engine.Protocols.Http
     /// <summary>Turns HTTP answers and HttpClient failures into <see cref="PluginException"/>s the engine acts on.</summary>
     internal static class HttpErrors
     {
+        /// <summary>The operations that write to the server: their refusals are the server's word, not a network fault.</summary>
+        private static bool IsWrite(string operation) =>
+            operation == "CreateDirectory" || operation == "Upload" || operation == "Commit" || operation == "Delete";
+
+        /// <summary><see cref="FromStatus"/> with the start of the answer's body (an error page, a WebDAV error) in the message.</summary>
+        public static async Task<PluginException> FromStatusAsync(HttpResponseMessage response, Uri uri, string operation) =>
+            FromStatus(response, uri, operation, await ExcerptAsync(response).ConfigureAwait(false));
+
         /// <summary>The error for a non-success answer to <paramref name="operation"/> on <paramref name="uri"/>.</summary>
-        public static PluginException FromStatus(HttpResponseMessage response, Uri uri, string operation)
+        /// <param name="excerpt">The start of the answer's body as text (<see cref="ExcerptAsync"/>), quoted in the message.</param>
+        public static PluginException FromStatus(HttpResponseMessage response, Uri uri, string operation, string? excerpt = null)
         {
             var status = (int)response.StatusCode;
-            var what = $"{operation} {Redact(uri)}: the server answered {status} {response.ReasonPhrase}";
+            var said = string.IsNullOrEmpty(excerpt) ? "" : $" (\"{excerpt}\")";
+            var what = $"{operation} {Redact(uri)}: the server answered {status} {response.ReasonPhrase}{said}";
             switch (status)
             {
+                case 404 when operation == "Upload":
+                case 405 when operation == "Upload":
+                case 501 when operation == "Upload":
+                    // Caddy without WebDAV answers PUT with 404, a static file server with 405.
+                    return new PluginException(ErrorCode.NotSupported,
+                        $"{what}: this server does not accept uploads here. Upload to a location that accepts PUT, such as a WebDAV folder or an upload endpoint.",
+                        errorId: status == 404 ? "HttpUploadNotAccepted" : "HttpMethodNotAllowed", target: Redact(uri));
                 case 404:
                 case 410:
                     return new PluginException(ErrorCode.NotFound, $"{what}: nothing is there.", errorId: "HttpNotFound", target: Redact(uri));
@@ -42,7 +63,7 @@ namespace TransferTools.Engine.Protocols.Http
                     return new PluginException(ErrorCode.SourceChanged, $"{what}: the resource changed.", errorId: "HttpPreconditionFailed", target: Redact(uri));
                 case 405:
                 case 501:
-                    var writing = operation == "CreateDirectory" || operation == "Upload" || operation == "Commit";
+                    var writing = IsWrite(operation);
                     return new PluginException(ErrorCode.NotSupported,
                         $"{what}: the server does not allow this method here." +
                         (writing ? " Uploads need a location that accepts PUT (and MKCOL for new folders), such as a WebDAV folder." : ""),
@@ -52,6 +73,14 @@ namespace TransferTools.Engine.Protocols.Http
                     return new PluginException(ErrorCode.LimitExceeded, $"{what}: the server has no room for it.", errorId: "HttpTooLarge", target: Redact(uri));
             }
 
+            if (status == 500 && IsWrite(operation))
+            {
+                // An internal error answering a write (a folder the server may not write, a full disk behind a gateway)
+                // comes back the same on every retry: it is the server's refusal, not a network fault.
+                return new PluginException(ErrorCode.Unknown, $"{what}: the server could not store it (a folder it may not write to, a full disk?).",
+                    errorId: "HttpServerRefused", target: Redact(uri));
+            }
+
             if (status >= 500)
             {
                 return new PluginException(ErrorCode.ConnectionError, $"{what}{RetryAfter(response)} (a server-side failure; transient).",
@@ -59,6 +88,54 @@ namespace TransferTools.Engine.Protocols.Http
             }
 
             return new PluginException(ErrorCode.Unknown, what + ".", errorId: "HttpUnexpectedStatus", target: Redact(uri));
+        }
+
+        /// <summary>
+        /// The start of an error answer's body as one line of plain text (markup dropped, at most 200 characters), or
+        /// null when it is not text, is empty, or only repeats the status line (nginx's error pages do).
+        /// </summary>
+        internal static async Task<string?> ExcerptAsync(HttpResponseMessage response)
+        {
+            try
+            {
+                var type = response.Content.Headers.ContentType?.MediaType;
+                if (type != null && !type.StartsWith("text/", StringComparison.OrdinalIgnoreCase)
+                    && type.IndexOf("xml", StringComparison.OrdinalIgnoreCase) < 0 && type.IndexOf("json", StringComparison.OrdinalIgnoreCase) < 0)
+                {
+                    return null;
+                }
+
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                var buffer = new byte[2048];
+                var n = 0;
+                while (n < buffer.Length)
+                {
+                    var read = await body.ReadAsync(buffer, n, buffer.Length - n, timeout.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    n += read;
+                }
+
+                var text = Regex.Replace(Encoding.UTF8.GetString(buffer, 0, n), "<(script|style|head)[^>]*>.*?</\\1>|<[^>]*>|&[a-z]+;", " ",
+                    RegexOptions.Singleline | RegexOptions.IgnoreCase);
+                text = Regex.Replace(text, "\\s+", " ").Trim();
+                var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (text.Length == 0 || (text.StartsWith(status, StringComparison.Ordinal) && text.Length < 80))
+                {
+                    return null;
+                }
+
+                return text.Length <= 200 ? text : text.Substring(0, 200) + "…";
+            }
+            catch (Exception)
+            {
+                // The message goes without it.
+                return null;
+            }
         }
 
         /// <summary>The key under which <see cref="RememberCertificateVerdict"/> leaves a refused certificate's description on its request.</summary>

@@ -49,6 +49,7 @@ namespace TransferTools.Engine.Protocols.Http
 
         private readonly object _clientLock = new object();
         private readonly ConcurrentDictionary<string, HttpUploadStream> _uploads = new ConcurrentDictionary<string, HttpUploadStream>(StringComparer.Ordinal);
+        private readonly HttpPlainPut _plainPut = new HttpPlainPut();
         private HttpClient? _client;
         private HttpClient? _insecureClient;
 
@@ -102,6 +103,7 @@ namespace TransferTools.Engine.Protocols.Http
         public override async Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options)
         {
             Check(location);
+            location = await UploadTargetAsync(context, options, location).ConfigureAwait(false);
             await FinishUploadAsync(location).ConfigureAwait(false);
             using var head = await SendAsync(context, options, location, Head, null, "GetInfo").ConfigureAwait(false);
             var response = head;
@@ -123,13 +125,35 @@ namespace TransferTools.Engine.Protocols.Http
                     return RemoteFileInfo.Missing;
                 }
 
+                if (response.StatusCode == HttpStatusCode.MethodNotAllowed && !location.AbsolutePath.EndsWith("/", StringComparison.Ordinal))
+                {
+                    // rclone serve webdav refuses HEAD and GET of a folder named without its '/': ask for it as a folder.
+                    var folder = new UriBuilder(location) { Path = location.AbsolutePath + "/" }.Uri;
+                    var asFolder = await GetInfoAsync(context, folder, options).ConfigureAwait(false);
+                    if (asFolder.Exists && asFolder.IsDirectory)
+                    {
+                        return asFolder;
+                    }
+                }
+
                 if (!response.IsSuccessStatusCode)
                 {
-                    throw HttpErrors.FromStatus(response, location, "GetInfo");
+                    throw await HttpErrors.FromStatusAsync(response, location, "GetInfo").ConfigureAwait(false);
                 }
 
                 var finalUri = response.RequestMessage?.RequestUri ?? location;
                 var length = response.Content.Headers.ContentRange?.Length ?? response.Content.Headers.ContentLength ?? -1;
+                if (length < 0 && probe is null && response.Headers.AcceptRanges.Contains("bytes") && VersionOf(response) != null
+                    && !finalUri.AbsolutePath.EndsWith("/", StringComparison.Ordinal))
+                {
+                    // Apache answers HEAD of an empty file without Content-Length: a file that takes ranges tells its
+                    // size in the answer to one (206 with Content-Range, 416 with "bytes */0", or 200 with its length).
+                    probe = await SendAsync(context, options, location, HttpMethod.Get, r => r.Headers.Range = new RangeHeaderValue(0, 0), "GetInfo")
+                        .ConfigureAwait(false);
+                    length = probe.Content.Headers.ContentRange?.Length
+                        ?? (probe.StatusCode == HttpStatusCode.OK ? probe.Content.Headers.ContentLength : null) ?? -1;
+                }
+
                 // A URL ending in '/' is a folder (a listing, a WebDAV collection), unless the server hands it out as a
                 // named file: a download page such as https://example.com/download/ that answers with Content-Disposition.
                 var suggested = SuggestedFileName(response);
@@ -168,7 +192,7 @@ namespace TransferTools.Engine.Protocols.Http
 
             if (!response.IsSuccessStatusCode)
             {
-                throw HttpErrors.FromStatus(response, folder, "List");
+                throw await HttpErrors.FromStatusAsync(response, folder, "List").ConfigureAwait(false);
             }
 
             var found = response.RequestMessage?.RequestUri ?? folder;
@@ -254,6 +278,7 @@ namespace TransferTools.Engine.Protocols.Http
         public override async Task<Stream> OpenReadAsync(OperationContext context, Uri location, long offset, string? expectedVersion, TransferOptions options)
         {
             Check(location);
+            location = await UploadTargetAsync(context, options, location).ConfigureAwait(false);
             if (string.IsNullOrEmpty(expectedVersion))
             {
                 expectedVersion = null;
@@ -293,7 +318,7 @@ namespace TransferTools.Engine.Protocols.Http
                         if (offset > 0)
                         {
                             // Either the If-Range condition failed (the file changed) or the server ignores Range.
-                            if (expectedVersion != null && VersionOf(response) != expectedVersion)
+                            if (expectedVersion != null && !SameVersion(VersionOf(response), expectedVersion))
                             {
                                 break; // reported below
                             }
@@ -312,7 +337,14 @@ namespace TransferTools.Engine.Protocols.Http
                         break;
                     case HttpStatusCode.RequestedRangeNotSatisfiable:
                         var total = response.Content.Headers.ContentRange?.Length;
-                        if (total == offset && (expectedVersion is null || VersionOf(response) is null || VersionOf(response) == expectedVersion))
+                        if (total is null)
+                        {
+                            // Apache (mod_dav) answers a range at the very end without "Content-Range: bytes */N": ask.
+                            var now = await GetInfoAsync(context, location, options).ConfigureAwait(false);
+                            total = now.Exists && now.Length >= 0 ? now.Length : (long?)null;
+                        }
+
+                        if (total == offset && (expectedVersion is null || VersionOf(response) is null || SameVersion(VersionOf(response), expectedVersion)))
                         {
                             response.Dispose();
                             return new MemoryStream(Array.Empty<byte>(), writable: false);
@@ -328,7 +360,7 @@ namespace TransferTools.Engine.Protocols.Http
                 }
 
                 var version = VersionOf(response);
-                if (expectedVersion != null && version != null && version != expectedVersion)
+                if (expectedVersion != null && version != null && !SameVersion(version, expectedVersion))
                 {
                     throw SourceChanged(location, expectedVersion, version);
                 }
@@ -355,6 +387,15 @@ namespace TransferTools.Engine.Protocols.Http
             Check(location);
             // The PUT below runs on its own once started; a cancelled caller must not start one.
             context.CancellationToken.ThrowIfCancellationRequested();
+            var target = await UploadTargetAsync(context, options, location).ConfigureAwait(false);
+            var direct = target != location;
+            if (direct)
+            {
+                context.Logger.Log(LogLevel.Verbose,
+                    $"Http: {HttpErrors.Redact(HttpPlainPut.FolderOf(location))} has no WebDAV MOVE: uploading straight to {HttpErrors.Redact(target)} (a complete PUT is atomic; a resume is a new PUT).");
+                location = target;
+            }
+
             var key = Key(location);
             try
             {
@@ -397,6 +438,7 @@ namespace TransferTools.Engine.Protocols.Http
             // The answer comes once the body has ended: awaited by CommitAsync.
             var response = Task.Run(() => client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, CancellationToken.None));
             var upload = new HttpUploadStream(content, request, response, location, options.StallTimeout);
+            upload.Direct = direct;
             _uploads[key] = upload;
             _ = response.ContinueWith(_ => request.Dispose(), TaskScheduler.Default);
             if (prefix != null)
@@ -439,6 +481,13 @@ namespace TransferTools.Engine.Protocols.Http
         {
             Check(temporary);
             Check(final);
+            if (HttpPlainPut.FinalNameOf(temporary) is Uri direct && Key(direct) == Key(final) && _plainPut.KnownWithoutMove(HttpPlainPut.FolderOf(temporary)))
+            {
+                // Uploaded straight to the final name (no MOVE here): the PUT's answer is the commit.
+                await FinishUploadAsync(final).ConfigureAwait(false);
+                return;
+            }
+
             await FinishUploadAsync(temporary).ConfigureAwait(false);
 
             using var response = await SendAsync(context, options, temporary, Move, request =>
@@ -467,13 +516,24 @@ namespace TransferTools.Engine.Protocols.Http
                     errorId: "HttpMoveNotSupported", target: HttpErrors.Redact(final));
             }
 
-            throw HttpErrors.FromStatus(response, final, "Commit");
+            throw await HttpErrors.FromStatusAsync(response, final, "Commit").ConfigureAwait(false);
         }
 
         /// <inheritdoc/>
         public override async Task DeleteAsync(OperationContext context, Uri location, TransferOptions options)
         {
             Check(location);
+            if (HttpPlainPut.FinalNameOf(location) is Uri direct && _plainPut.KnownWithoutMove(HttpPlainPut.FolderOf(location)))
+            {
+                // The temporary never existed: its upload went to the final name, which an unfinished PUT leaves untouched.
+                if (_uploads.TryRemove(Key(direct), out var unfinished))
+                {
+                    unfinished.Abort();
+                }
+
+                return;
+            }
+
             if (_uploads.TryRemove(Key(location), out var upload))
             {
                 upload.Abort();
@@ -482,7 +542,7 @@ namespace TransferTools.Engine.Protocols.Http
             using var response = await SendAsync(context, options, location, HttpMethod.Delete, null, "Delete", follow: false).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.NotFound && response.StatusCode != HttpStatusCode.Gone)
             {
-                throw HttpErrors.FromStatus(response, location, "Delete");
+                throw await HttpErrors.FromStatusAsync(response, location, "Delete").ConfigureAwait(false);
             }
         }
 
@@ -490,7 +550,42 @@ namespace TransferTools.Engine.Protocols.Http
         public override async Task CreateDirectoryAsync(OperationContext context, Uri location, TransferOptions options)
         {
             Check(location);
+            var collection = AsCollection(location);
+            if (collection.AbsolutePath.EndsWith("/.transfertools/", StringComparison.Ordinal) && _plainPut.KnownWithoutMove(new Uri(collection, "../")))
+            {
+                throw new PluginException(ErrorCode.NotSupported,
+                    $"{HttpErrors.Redact(new Uri(collection, "../"))} takes plain PUT uploads only (no WebDAV): no manifest is left beside the file, so Receive-Transfer -TransferId cannot find it there.",
+                    errorId: "HttpNoManifestFolder", target: HttpErrors.Redact(collection));
+            }
+
             await MakeCollectionAsync(context, options, AsCollection(location), depth: 0).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Where <paramref name="location"/> really is: the final name when it is the engine's temporary in a folder without
+        /// WebDAV MOVE (<see cref="HttpPlainPut"/>; asked once per folder, before the first byte of an upload).
+        /// </summary>
+        private async Task<Uri> UploadTargetAsync(OperationContext context, TransferOptions options, Uri location)
+        {
+            var final = HttpPlainPut.FinalNameOf(location);
+            if (final is null)
+            {
+                return location;
+            }
+
+            var supported = await _plainPut.SupportsMoveAsync(HttpPlainPut.FolderOf(location), probe => AskMoveAsync(context, options, probe)).ConfigureAwait(false);
+            return supported ? location : final;
+        }
+
+        /// <summary>A MOVE of <paramref name="probe"/>, a name that does not exist: its answer's status.</summary>
+        private async Task<HttpStatusCode> AskMoveAsync(OperationContext context, TransferOptions options, Uri probe)
+        {
+            using var answer = await SendAsync(context, options, probe, Move, request =>
+            {
+                request.Headers.TryAddWithoutValidation("Destination", probe.AbsoluteUri + "-moved");
+                request.Headers.TryAddWithoutValidation("Overwrite", "F");
+            }, "Upload", follow: false).ConfigureAwait(false);
+            return answer.StatusCode;
         }
 
         /// <summary>Waits for the server's answer to a finished upload of <paramref name="location"/>, raising its error.</summary>
@@ -515,7 +610,7 @@ namespace TransferTools.Engine.Protocols.Http
             {
                 if (!answer.IsSuccessStatusCode)
                 {
-                    throw HttpErrors.FromStatus(answer, location, "Upload");
+                    throw await HttpErrors.FromStatusAsync(answer, location, "Upload").ConfigureAwait(false);
                 }
             }
         }
@@ -543,7 +638,14 @@ namespace TransferTools.Engine.Protocols.Http
                         return;
                     }
 
-                    throw HttpErrors.FromStatus(response, collection, "CreateDirectory");
+                    if (!await _plainPut.SupportsMoveAsync(collection, probe => AskMoveAsync(context, options, probe)).ConfigureAwait(false))
+                    {
+                        // No MKCOL and no MOVE: a plain upload endpoint, where a PUT makes its own path (nginx
+                        // create_full_put_path, object stores) or fails on its own.
+                        return;
+                    }
+
+                    throw await HttpErrors.FromStatusAsync(response, collection, "CreateDirectory").ConfigureAwait(false);
                 case HttpStatusCode.Conflict:
                     // A parent is missing: create it, then this one.
                     await MakeCollectionAsync(context, options, new Uri(collection, ".."), depth + 1).ConfigureAwait(false);
@@ -551,13 +653,13 @@ namespace TransferTools.Engine.Protocols.Http
                     {
                         if (!retry.IsSuccessStatusCode && retry.StatusCode != HttpStatusCode.MethodNotAllowed)
                         {
-                            throw HttpErrors.FromStatus(retry, collection, "CreateDirectory");
+                            throw await HttpErrors.FromStatusAsync(retry, collection, "CreateDirectory").ConfigureAwait(false);
                         }
                     }
 
                     return;
                 default:
-                    throw HttpErrors.FromStatus(response, collection, "CreateDirectory");
+                    throw await HttpErrors.FromStatusAsync(response, collection, "CreateDirectory").ConfigureAwait(false);
             }
         }
 
@@ -738,6 +840,17 @@ namespace TransferTools.Engine.Protocols.Http
 
             return response.Content.Headers.LastModified is DateTimeOffset lm ? "lm:" + lm.ToString("r", CultureInfo.InvariantCulture) : null;
         }
+
+        /// <summary>
+        /// Whether two versions name the same content. A weak ETag matches the strong one with the same value (RFC 9110's
+        /// weak comparison): Apache marks a file's ETag weak while it is less than a second old, so a download that began
+        /// right after an upload saw W/"x" and its resume sees "x" for the very same file. A changed file has another value.
+        /// </summary>
+        internal static bool SameVersion(string? a, string? b) =>
+            string.Equals(StripWeak(a), StripWeak(b), StringComparison.Ordinal);
+
+        private static string? StripWeak(string? version) =>
+            version != null && version.StartsWith("W/", StringComparison.Ordinal) ? version.Substring(2) : version;
 
         private static void AddVersionCondition(HttpRequestMessage request, string? expectedVersion, long offset)
         {

@@ -31,6 +31,7 @@ namespace TransferTools.Engine.Protocols.Http
         private CancellationToken _linkedFor;
         private long _readStartedAt;
         private long _position;
+        private long _received;
         private bool _disposed;
 
         public HttpReadStream(HttpResponseMessage response, Stream body, Uri uri, long position, TimeSpan stallTimeout)
@@ -63,7 +64,16 @@ namespace TransferTools.Engine.Protocols.Http
             {
                 var n = await _body.ReadAsync(buffer, offset, count, token).ConfigureAwait(false);
                 _position += n;
+                _received += n;
                 return n;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && _received == 0 && EndedBeforeTheBody(e))
+            {
+                // A success with a length, then the connection closed before one byte of the body: what rclone serve
+                // webdav does for a file it cannot read. Every retry gets the same, so it is not a network fault.
+                throw new PluginException(ErrorCode.Unknown,
+                    $"Read {HttpErrors.Redact(_uri)}: the server answered {(int)_response.StatusCode} {_response.ReasonPhrase} for {_response.Content.Headers.ContentLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "a body of unknown length"} bytes, then closed the connection without sending any (can the server read the file?).",
+                    e, "HttpBodyMissing", HttpErrors.Redact(_uri));
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -77,6 +87,20 @@ namespace TransferTools.Engine.Protocols.Http
             {
                 Volatile.Write(ref _readStartedAt, 0);
             }
+        }
+
+        /// <summary>The body ended before its announced length (.NET: "The response ended prematurely").</summary>
+        private static bool EndedBeforeTheBody(Exception e)
+        {
+            for (var inner = e; inner != null; inner = inner.InnerException)
+            {
+                if (inner is IOException && inner.Message.IndexOf("ended prematurely", StringComparison.OrdinalIgnoreCase) >= 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         public override void Flush()
@@ -193,6 +217,14 @@ namespace TransferTools.Engine.Protocols.Http
         private long _position;
         private bool _disposed;
         private bool _flushedSinceWrite = true;
+        private CancellationToken _lastToken;
+
+        /// <summary>
+        /// The PUT goes straight to the final name (<see cref="HttpPlainPut"/>): a body ended early would store a
+        /// truncated file there, so a stream whose caller was cancelled (a suspended or failed copy) is abandoned on
+        /// dispose, not ended, even after a flush.
+        /// </summary>
+        public bool Direct { get; set; }
 
         public HttpUploadStream(StreamingUploadContent content, HttpRequestMessage request, Task<HttpResponseMessage> response, Uri uri, TimeSpan stallTimeout)
         {
@@ -229,6 +261,7 @@ namespace TransferTools.Engine.Protocols.Http
             using var stall = _stallTimeout > TimeSpan.Zero ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
             stall?.CancelAfter(_stallTimeout);
             var token = stall?.Token ?? cancellationToken;
+            _lastToken = cancellationToken;
             try
             {
                 _flushedSinceWrite = false;
@@ -251,6 +284,7 @@ namespace TransferTools.Engine.Protocols.Http
 
         public override async Task FlushAsync(CancellationToken cancellationToken)
         {
+            _lastToken = cancellationToken;
             if (!_content.RequestStream.IsCompleted)
             {
                 _flushedSinceWrite = true;
@@ -285,7 +319,7 @@ namespace TransferTools.Engine.Protocols.Http
             if (disposing && !_disposed)
             {
                 _disposed = true;
-                if (_flushedSinceWrite)
+                if (_flushedSinceWrite && !(Direct && _lastToken.IsCancellationRequested))
                 {
                     // End the body; the server's answer is awaited (and its errors raised) by GetInfoAsync or CommitAsync.
                     _content.Complete();
@@ -333,7 +367,7 @@ namespace TransferTools.Engine.Protocols.Http
                 if (finished == _response && _response.Status == TaskStatus.RanToCompletion && !_response.Result.IsSuccessStatusCode)
                 {
                     using var response = _response.Result;
-                    return HttpErrors.FromStatus(response, _uri, "Upload");
+                    return await HttpErrors.FromStatusAsync(response, _uri, "Upload").ConfigureAwait(false);
                 }
             }
             catch (Exception)

@@ -558,7 +558,9 @@ function New-HelpMarkdown {
     }
     $sb = [System.Text.StringBuilder]::new()
     $nl = "`n"
-    [void]$sb.Append("---$nl" + "external help file: TransferTools.dll-Help.xml$nl" + "Module Name: TransferTools$nl" + "online version:$nl" + "schema: 2.0.0$nl---$nl$nl")
+    # Get-Help -Online opens the cmdlet's HelpUri; the header names the same page.
+    $online = if ($Command.HelpUri) { "online version: $($Command.HelpUri)" } else { 'online version:' }
+    [void]$sb.Append("---$nl" + "external help file: TransferTools.dll-Help.xml$nl" + "Module Name: TransferTools$nl" + "$online$nl" + "schema: 2.0.0$nl---$nl$nl")
     [void]$sb.Append("# $($Command.Name)$nl$nl")
     $synopsis = & $section 'SYNOPSIS'
     if (-not $synopsis) { $synopsis = $XmlDocs["T:$($type.FullName)"] }

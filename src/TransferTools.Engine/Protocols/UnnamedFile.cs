@@ -3,6 +3,7 @@ using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
 using TransferTools.Abstractions;
+using TransferTools.Engine.BuiltIn.FileSystem;
 
 namespace TransferTools.Engine.Protocols
 {

@@ -9,6 +9,7 @@ using TransferTools.Abstractions;
 using TransferTools.Engine.Protocols;
 using TransferTools.Engine.Hosting;
 using Action = TransferTools.Abstractions.Action;
+using TransferTools.Engine.BuiltIn.LocalStore;
 
 namespace TransferTools.Engine.Storage
 {
@@ -114,7 +115,7 @@ namespace TransferTools.Engine.Storage
             // Opening a named pipe would wait for a writer for ever; a socket or device is no file to store either.
             if (Protocols.SpecialFiles.KindOf(path) is string kind)
             {
-                throw Protocols.FileSystemProtocolPlugin.NotARegularFile(path, kind, "stored");
+                throw BuiltIn.FileSystem.FileSystemProtocolPlugin.NotARegularFile(path, kind, "stored");
             }
 
             try

@@ -2,6 +2,7 @@ using System.Linq;
 using System.Management.Automation;
 using TransferTools.Engine.Auth;
 using TransferTools.Internal;
+using TransferTools.Abstractions;
 
 namespace TransferTools.Commands
 {

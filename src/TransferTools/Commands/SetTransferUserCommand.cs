@@ -5,6 +5,7 @@ using System.Net;
 using System.Security;
 using TransferTools.Engine.Auth;
 using TransferTools.Internal;
+using TransferTools.Abstractions;
 
 namespace TransferTools.Commands
 {

@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Monitoring;
+using TransferTools.Engine.BuiltIn.EventLog;
 
 namespace TransferTools.Engine.Tests.Monitoring
 {

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Monitoring;
+using TransferTools.Engine.BuiltIn.Progress;
 
 namespace TransferTools.Engine.Tests.Monitoring
 {

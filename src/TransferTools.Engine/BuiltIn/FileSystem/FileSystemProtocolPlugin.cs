@@ -7,8 +7,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Hosting;
+using TransferTools.Engine.Protocols;
 
-namespace TransferTools.Engine.Protocols
+namespace TransferTools.Engine.BuiltIn.FileSystem
 {
     /// <summary>
     /// The built-in <c>FileSystem</c> protocol: local, UNC and mounted paths and <c>file://</c> URIs. The engine's

@@ -5,8 +5,9 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Monitoring;
 
-namespace TransferTools.Engine.Monitoring
+namespace TransferTools.Engine.BuiltIn.Progress
 {
     /// <summary>
     /// Turns transfer events into progress bars for the cmdlet that started the transfers: one bar per active file with

@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using TransferTools.Abstractions;
 
-namespace TransferTools.Engine.Protocols.Http
+namespace TransferTools.Engine.BuiltIn.Http
 {
     /// <summary>
     /// Reads a web server's folder listing, the page a server such as nginx (<c>autoindex</c>), Apache

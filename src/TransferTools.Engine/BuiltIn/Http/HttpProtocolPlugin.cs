@@ -14,7 +14,7 @@ using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Transfers;
 
-namespace TransferTools.Engine.Protocols.Http
+namespace TransferTools.Engine.BuiltIn.Http
 {
     /// <summary>
     /// The <c>Http</c> protocol plugin: <c>http(s)://</c> URIs as a transfer source (GET with Range resume, guarded by

@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace TransferTools.Engine.Auth
+namespace TransferTools.Engine.BuiltIn.LocalUsers
 {
     /// <summary>
     /// Salted, slow password hashes: PBKDF2 with HMAC-SHA256 (RFC 8018), stored as

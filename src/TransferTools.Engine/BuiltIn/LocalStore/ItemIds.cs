@@ -1,7 +1,7 @@
 using System;
 using System.Security.Cryptography;
 
-namespace TransferTools.Engine.Storage
+namespace TransferTools.Engine.BuiltIn.LocalStore
 {
     /// <summary>
     /// Item ids: 26-character ULIDs (48-bit millisecond time + 80 random bits, Crockford base32). They sort roughly by

@@ -7,7 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 
-namespace TransferTools.Engine.Protocols.Http
+namespace TransferTools.Engine.BuiltIn.Http
 {
     /// <summary>
     /// A response body being downloaded: no copy in between (reads go straight to the connection), a read that

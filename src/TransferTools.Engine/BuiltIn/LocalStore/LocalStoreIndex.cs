@@ -5,7 +5,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using TransferTools.Abstractions;
 
-namespace TransferTools.Engine.Storage
+namespace TransferTools.Engine.BuiltIn.LocalStore
 {
     /// <summary>
     /// The SQLite index of a <see cref="LocalStorePlugin"/>: items, blob reference counts and running totals.

@@ -10,8 +10,9 @@ using TransferTools.Abstractions;
 using TransferTools.Engine.Hosting;
 using TransferTools.Engine.Security;
 using Action = TransferTools.Abstractions.Action;
+using TransferTools.Engine.Auth;
 
-namespace TransferTools.Engine.Auth
+namespace TransferTools.Engine.BuiltIn.LocalUsers
 {
     /// <summary>
     /// The built-in <c>LocalUsers</c> auth plugin: accounts in the registration's data folder under the home root,

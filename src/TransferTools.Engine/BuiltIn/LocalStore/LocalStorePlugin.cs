@@ -12,8 +12,9 @@ using Microsoft.Data.Sqlite;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Protocols;
 using TransferTools.Engine.Hosting;
+using TransferTools.Engine.Storage;
 
-namespace TransferTools.Engine.Storage
+namespace TransferTools.Engine.BuiltIn.LocalStore
 {
     /// <summary>
     /// The embedded default store: content-addressed blob files (SHA-256, each content stored once however often it is

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 
-namespace TransferTools.Engine.Auth
+namespace TransferTools.Abstractions
 {
     /// <summary>What <c>Get-TransferUser</c> shows for one user. Never a password or hash.</summary>
     public sealed class UserInfo

@@ -6,7 +6,7 @@ using System.Text.Json;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Hosting;
 
-namespace TransferTools.Engine.Auth
+namespace TransferTools.Engine.BuiltIn.LocalUsers
 {
     /// <summary>One LocalUsers account as stored in <c>users.json</c>.</summary>
     internal sealed class LocalUserRecord

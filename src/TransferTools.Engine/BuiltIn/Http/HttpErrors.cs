@@ -9,7 +9,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using TransferTools.Abstractions;
 
-namespace TransferTools.Engine.Protocols.Http
+namespace TransferTools.Engine.BuiltIn.Http
 {
     /// <summary>Turns HTTP answers and HttpClient failures into <see cref="PluginException"/>s the engine acts on.</summary>
     internal static class HttpErrors

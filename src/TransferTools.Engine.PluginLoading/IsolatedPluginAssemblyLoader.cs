@@ -5,7 +5,7 @@ using System.Reflection;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Hosting;
 
-namespace TransferTools.Plugins.Isolation
+namespace TransferTools.Engine.PluginLoading
 {
     /// <summary>
     /// Loads each third-party plugin assembly into its own <see cref="PluginLoadContext"/>, once per process and path:

@@ -4,7 +4,7 @@ using System.Linq;
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace TransferTools.Engine.Storage
+namespace TransferTools.Engine.BuiltIn.LocalStore
 {
     /// <summary>
     /// Makes the native SQLite library (<c>e_sqlite3</c>) loadable wherever the engine runs. A netstandard2.0 module

@@ -8,8 +8,9 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Monitoring;
 
-namespace TransferTools.Engine.Monitoring
+namespace TransferTools.Engine.BuiltIn.EventLog
 {
     /// <summary>
     /// Writes every event as one JSON line (schema in <c>docs/events.md</c>) to the file at configuration key <c>Path</c>,

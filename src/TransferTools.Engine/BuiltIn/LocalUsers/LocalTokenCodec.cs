@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using TransferTools.Abstractions;
 
-namespace TransferTools.Engine.Auth
+namespace TransferTools.Engine.BuiltIn.LocalUsers
 {
     /// <summary>The claims inside a LocalUsers token.</summary>
     internal sealed class LocalTokenClaims

@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Storage;
 
-namespace TransferTools.Engine.Protocols
+namespace TransferTools.Engine.BuiltIn.StorageProtocol
 {
     /// <summary>
     /// <c>storage://NAME/...</c>: any registered storage plugin as a transfer endpoint, so <c>Send-Transfer

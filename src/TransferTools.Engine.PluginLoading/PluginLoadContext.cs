@@ -5,7 +5,7 @@ using System.Linq;
 using System.Reflection;
 using System.Runtime.Loader;
 
-namespace TransferTools.Plugins.Isolation
+namespace TransferTools.Engine.PluginLoading
 {
     /// <summary>
     /// The load context of one third-party plugin assembly. Its private dependencies resolve from its own folder

@@ -1,6 +1,6 @@
 using System;
 
-namespace TransferTools.Engine.Auth
+namespace TransferTools.Engine.BuiltIn.LocalUsers
 {
     /// <summary>
     /// How repeated failed sign-ins are slowed down: after <see cref="FreeAttempts"/> failures in a row a user is locked

@@ -71,13 +71,15 @@ namespace TransferTools.Abstractions
         }
 
         /// <summary>A copy sharing <paramref name="values"/>: a context never changes its values after construction (WithValue copies).</summary>
-        private OperationContext(CancellationToken cancellationToken, IPluginLogger logger, IPluginHost? host, Dictionary<string, object?> values, string? accessToken)
+        private OperationContext(CancellationToken cancellationToken, IPluginLogger logger, IPluginHost? host, Dictionary<string, object?> values,
+            string? accessToken, DateTimeOffset? eventTimestamp)
         {
             CancellationToken = cancellationToken;
             Logger = logger;
             Host = host;
             _values = values;
             AccessToken = accessToken;
+            EventTimestamp = eventTimestamp;
         }
 
         /// <summary>A context with no cancellation, no logger and no host (tests, simple tools).</summary>
@@ -103,6 +105,13 @@ namespace TransferTools.Abstractions
         /// </summary>
         public string? AccessToken { get; private set; }
 
+        /// <summary>
+        /// On the context of an <see cref="IMonitorPlugin"/> call: when the event it reports happened (UTC). The engine
+        /// delivers events from a queue, a little after they happen, so a monitor stamps them with this, not the clock.
+        /// Null on other contexts.
+        /// </summary>
+        public DateTimeOffset? EventTimestamp { get; private set; }
+
         /// <summary>All values, including custom ones.</summary>
         public IReadOnlyDictionary<string, object?> Values => _values;
 
@@ -112,10 +121,14 @@ namespace TransferTools.Abstractions
         /// <summary>A copy with <paramref name="key"/> set (the seed's <c>context.WithValue</c>).</summary>
         public OperationContext WithValue(string key, object? value)
         {
-            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken };
+            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken, EventTimestamp = EventTimestamp };
             copy._values[key] = value;
             return copy;
         }
+
+        /// <summary>A copy that reports an event which happened at <paramref name="timestamp"/> (see <see cref="EventTimestamp"/>).</summary>
+        public OperationContext WithEventTimestamp(DateTimeOffset timestamp) =>
+            new OperationContext(CancellationToken, Logger, Host, _values, AccessToken, timestamp.ToUniversalTime());
 
         /// <summary>A copy for one transfer.</summary>
         public OperationContext WithTransfer(string transferId) => WithValue(ContextKeys.TransferId, transferId);
@@ -123,7 +136,7 @@ namespace TransferTools.Abstractions
         /// <summary>A copy with another cancellation token (same values).</summary>
         public OperationContext WithCancellation(CancellationToken token) =>
             // The values are shared, not copied: a transfer derives several such contexts, and nothing changes them.
-            new OperationContext(token, Logger, Host, _values, AccessToken);
+            new OperationContext(token, Logger, Host, _values, AccessToken, EventTimestamp);
 
         /// <summary>A copy carrying the user and the access token of an authenticated session.</summary>
         public OperationContext WithIdentity(string? userId, string? accessToken)

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 
@@ -53,6 +54,26 @@ namespace TransferTools.Abstractions
         public string Author { get; set; } = "";
         /// <summary>The plugin's licence (an SPDX id where there is one).</summary>
         public string License { get; set; } = "";
+
+        /// <summary>
+        /// Metadata as <paramref name="pluginClass"/> declares itself (<see cref="TransferPluginAttribute"/>: name, kind,
+        /// description) with its assembly's version, so that a plugin says these things once.
+        /// </summary>
+        /// <exception cref="InvalidOperationException"><paramref name="pluginClass"/> carries no <see cref="TransferPluginAttribute"/>.</exception>
+        public static PluginMetadata FromDeclaration(Type pluginClass, string author = "", string license = "")
+        {
+            var declared = TransferPluginAttribute.Of(pluginClass)
+                ?? throw new InvalidOperationException($"{pluginClass.FullName} has no [TransferPlugin] declaration.");
+            return new PluginMetadata
+            {
+                Name = declared.Name,
+                Version = pluginClass.Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+                Description = declared.Description,
+                Type = declared.Kind,
+                Author = author,
+                License = license,
+            };
+        }
 
         /// <inheritdoc/>
         public override string ToString() => $"{Name} {Version} ({Type.ToSeedValue()})";

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
-using TransferTools.Abstractions;
 
 namespace TransferTools.Abstractions
 {
@@ -51,8 +50,11 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>
-    /// User administration offered by an auth plugin that keeps its own users (LocalUsers). The engine's
-    /// <see cref="UserService"/> authorizes every call (Admin on <c>users/NAME</c>, or the bootstrap rule) before it gets here.
+    /// User administration, offered by an auth plugin that keeps its own users (as the built-in LocalUsers does). The
+    /// user cmdlets (<c>Get-TransferUser</c>, <c>New-TransferUser</c>, <c>Set-TransferUser</c>, <c>Remove-TransferUser</c>)
+    /// work with any registered auth plugin that implements it. The engine authorizes every call (Admin on
+    /// <c>users/NAME</c>, or, while <see cref="HasUsersAsync"/> is false, the bootstrap rule that lets the first user be
+    /// created) before it reaches the plugin, and fills in <see cref="UserInfo.Plugin"/>.
     /// </summary>
     public interface IUserDirectory
     {

@@ -92,6 +92,7 @@ namespace TransferTools.Engine
         {
             await Auth.DemandAsync(context, "plugins/" + (name ?? typeName ?? Path.GetFileNameWithoutExtension(assemblyPath ?? "")), Abstractions.Action.Admin).ConfigureAwait(false);
             var registration = new PluginRegistration { RegisteredAt = DateTimeOffset.UtcNow };
+            PluginDeclaration? declaration;
             if (assemblyPath != null)
             {
                 var full = Path.GetFullPath(assemblyPath);
@@ -117,6 +118,7 @@ namespace TransferTools.Engine
                 registration.AssemblyPath = full;
                 registration.TypeName = chosen[0].FullName!;
                 registration.Name = name ?? chosen[0].Name;
+                declaration = PluginDeclaration.Of(chosen[0]);
             }
             else
             {
@@ -124,6 +126,7 @@ namespace TransferTools.Engine
                 registration.TypeName = builtIn.Name;
                 registration.Kind = builtIn.Kind;
                 registration.Name = name ?? builtIn.Name;
+                declaration = builtIn.Declaration;
             }
 
             if (!Validation.IsSafeName(registration.Name))
@@ -142,7 +145,7 @@ namespace TransferTools.Engine
 
             foreach (var pair in configuration ?? new Dictionary<string, string>())
             {
-                if (SecretProtector.IsSecretKey(pair.Key))
+                if (SecretConfiguration.IsSecret(declaration, pair.Key))
                 {
                     registration.ProtectedConfiguration[pair.Key] = Secrets.Protect(pair.Value);
                 }

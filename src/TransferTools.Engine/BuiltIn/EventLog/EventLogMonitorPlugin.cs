@@ -24,6 +24,8 @@ namespace TransferTools.Engine.BuiltIn.EventLog
     /// renames of a rotation, through a handle opened for that write: appends from several processes never overlap,
     /// and a rotation made by one process is seen by the next write of every other.
     /// </remarks>
+    [TransferPlugin("EventLog", PluginType.Monitor,
+        Description = "JSON-lines event file, one event per line, rotated by size (configuration key Path).")]
     public sealed class EventLogMonitorPlugin : IMonitorPlugin
     {
         /// <summary>The schema version written in every line (<c>schemaVersion</c>).</summary>
@@ -45,15 +47,7 @@ namespace TransferTools.Engine.BuiltIn.EventLog
         private bool _includeProgress = true;
 
         /// <inheritdoc/>
-        public PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "EventLog",
-            Version = typeof(EventLogMonitorPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Description = "JSON-lines event file, one event per line, rotated by size.",
-            Type = PluginType.Monitor,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(EventLogMonitorPlugin), "TransferTools contributors", "MIT");
 
         /// <summary>The full path of the event file.</summary>
         public string FilePath => _path;
@@ -166,7 +160,7 @@ namespace TransferTools.Engine.BuiltIn.EventLog
             using var buffer = new MemoryStream(512);
             using (var w = new Utf8JsonWriter(buffer, WriterOptions))
             {
-                var timestamp = context.GetValue(EngineContextKeys.EventTimestamp) is DateTimeOffset t ? t : DateTimeOffset.UtcNow;
+                var timestamp = context.EventTimestamp ?? DateTimeOffset.UtcNow;
                 w.WriteStartObject();
                 w.WriteNumber("schemaVersion", SchemaVersion);
                 w.WriteString("timestamp", timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));

@@ -15,23 +15,17 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
     /// The built-in <c>FileSystem</c> protocol: local, UNC and mounted paths and <c>file://</c> URIs. The engine's
     /// transfer manager does chunking, journaling and verification; this class only moves bytes on the local disk.
     /// </summary>
+    [TransferPlugin("FileSystem", PluginType.Protocol,
+        Description = "Local, UNC and mounted paths, and file:// URIs.", Schemes = new[] { "file" })]
     public sealed class FileSystemProtocolPlugin : StreamingProtocolPlugin, IFolderListing
     {
-        private static readonly string[] SchemeList = { "file" };
+        private static readonly string[] SchemeList = TransferPluginAttribute.Of(typeof(FileSystemProtocolPlugin))!.Schemes;
 
         /// <summary>Large unbuffered I/O: the transfer pipeline hands over 1 MiB segments, so a FileStream buffer only adds a copy.</summary>
         private const int NoBuffer = 1;
 
         /// <inheritdoc/>
-        public override PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "FileSystem",
-            Version = typeof(FileSystemProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Description = "Local, UNC and mounted paths, and file:// URIs.",
-            Type = PluginType.Protocol,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public override PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(FileSystemProtocolPlugin), "TransferTools contributors", "MIT");
 
         /// <inheritdoc/>
         public override IReadOnlyCollection<string> Schemes => SchemeList;

@@ -33,6 +33,8 @@ namespace TransferTools.Engine.BuiltIn.Http
     /// them over the upload link again. An upload is abandoned (not stored truncated) when its stream is disposed with
     /// unflushed writes; a finished one is confirmed by the next <see cref="GetInfoAsync"/> or <see cref="CommitAsync"/>.
     /// </remarks>
+    [TransferPlugin("Http", PluginType.Protocol,
+        Description = "HTTP(S) download with Range resume; PUT and WebDAV upload.", Schemes = new[] { "http", "https" })]
     public sealed class HttpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
     {
         /// <summary>Configuration key: <c>true</c> to accept any TLS certificate (explicit opt-in only).</summary>
@@ -42,7 +44,7 @@ namespace TransferTools.Engine.BuiltIn.Http
         /// <summary>Configuration key: how many redirects a GET or HEAD follows.</summary>
         public const string MaxRedirectsKey = "MaxRedirects";
 
-        private static readonly string[] SchemeList = { "http", "https" };
+        private static readonly string[] SchemeList = TransferPluginAttribute.Of(typeof(HttpProtocolPlugin))!.Schemes;
         private static readonly HttpMethod Head = HttpMethod.Head;
         private static readonly HttpMethod Mkcol = new HttpMethod("MKCOL");
         private static readonly HttpMethod Move = new HttpMethod("MOVE");
@@ -53,15 +55,7 @@ namespace TransferTools.Engine.BuiltIn.Http
         private HttpClient? _insecureClient;
 
         /// <inheritdoc/>
-        public override PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "Http",
-            Version = typeof(HttpProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Description = "HTTP(S) download with Range resume; PUT and WebDAV upload.",
-            Type = PluginType.Protocol,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public override PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(HttpProtocolPlugin), "TransferTools contributors", "MIT");
 
         /// <inheritdoc/>
         public override IReadOnlyCollection<string> Schemes => SchemeList;

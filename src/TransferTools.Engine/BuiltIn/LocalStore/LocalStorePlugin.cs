@@ -32,6 +32,8 @@ namespace TransferTools.Engine.BuiltIn.LocalStore
     /// second one that re-checks the count under the write lock, so a concurrent save of the same content is never lost.</para>
     /// <para>Ids are never used to form a path: blob paths come from the index's SHA-256 only.</para>
     /// </remarks>
+    [TransferPlugin("LocalStore", PluginType.Storage,
+        Description = "Content-addressed files with a SQLite index under the TransferTools home (the embedded default).")]
     public sealed class LocalStorePlugin : IStoragePlugin, IDisposable
     {
         /// <summary>Items a listing returns when the filter sets no limit.</summary>
@@ -48,15 +50,7 @@ namespace TransferTools.Engine.BuiltIn.LocalStore
         private bool _fullDurability;
 
         /// <inheritdoc/>
-        public PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "LocalStore",
-            Version = typeof(LocalStorePlugin).Assembly.GetName().Version?.ToString(3) ?? "0.1.0",
-            Description = "Content-addressed files with a SQLite index under the TransferTools home (the embedded default).",
-            Type = PluginType.Storage,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(LocalStorePlugin), "TransferTools contributors", "MIT");
 
         /// <summary>The store folder.</summary>
         public string RootDirectory { get; private set; } = "";

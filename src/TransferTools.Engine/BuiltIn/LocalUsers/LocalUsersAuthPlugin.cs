@@ -25,6 +25,8 @@ namespace TransferTools.Engine.BuiltIn.LocalUsers
     /// (default 8), <c>MaxFailedSignIns</c> (default 5), <c>LockoutSeconds</c> (first lockout, default 30, doubling),
     /// <c>MaxLockoutSeconds</c> (default 900).
     /// </remarks>
+    [TransferPlugin("LocalUsers", PluginType.Auth,
+        Description = "Users under the TransferTools home with PBKDF2 password hashes, roles and signed tokens.")]
     public sealed class LocalUsersAuthPlugin : IAuthPlugin, IUserDirectory
     {
         private static readonly Regex UserName = new Regex("^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", RegexOptions.CultureInvariant);
@@ -40,15 +42,7 @@ namespace TransferTools.Engine.BuiltIn.LocalUsers
         private int _minPasswordLength = 8;
 
         /// <inheritdoc/>
-        public PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "LocalUsers",
-            Version = typeof(LocalUsersAuthPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Description = "Users under the TransferTools home with PBKDF2 password hashes, roles and signed tokens.",
-            Type = PluginType.Auth,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(LocalUsersAuthPlugin), "TransferTools contributors", "MIT");
 
         /// <summary>The sign-in throttling policy (from configuration).</summary>
         public SignInThrottle Throttle { get; } = new SignInThrottle();

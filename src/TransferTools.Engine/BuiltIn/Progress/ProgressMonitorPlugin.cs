@@ -19,6 +19,8 @@ namespace TransferTools.Engine.BuiltIn.Progress
     /// task, never on the data path; the sink keeps only the newest update per bar. The percentage is that of the whole
     /// file (a resumed transfer starts where it left off), always within 0–100.
     /// </remarks>
+    [TransferPlugin("Progress", PluginType.Monitor,
+        Description = "Write-Progress in the calling session: percentage, rate and time remaining per file, a parent bar per call.")]
     public sealed class ProgressMonitorPlugin : IMonitorPlugin
     {
         private static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(10);
@@ -27,15 +29,7 @@ namespace TransferTools.Engine.BuiltIn.Progress
         private int _nextActivityId = 7400;
 
         /// <inheritdoc/>
-        public PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "Progress",
-            Version = typeof(ProgressMonitorPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Description = "Write-Progress in the calling session: percentage, rate and time remaining per file, a parent bar per call.",
-            Type = PluginType.Monitor,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(ProgressMonitorPlugin), "TransferTools contributors", "MIT");
 
         /// <summary>How long a transfer runs before its bar is drawn (default 0.5 s); shorter transfers draw nothing.</summary>
         public TimeSpan ShowAfter { get; set; } = TimeSpan.FromMilliseconds(500);
@@ -78,7 +72,7 @@ namespace TransferTools.Engine.BuiltIn.Progress
                 return;
             }
 
-            var now = context.GetValue(EngineContextKeys.EventTimestamp) is DateTimeOffset t ? t : DateTimeOffset.UtcNow;
+            var now = context.EventTimestamp ?? DateTimeOffset.UtcNow;
             var updates = new List<ProgressUpdate>(2);
             lock (_gate)
             {

@@ -27,23 +27,17 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
     /// file at that location, as Commit with overwrite replaces it).</para>
     /// <para>Every operation goes through the session's storage service, so it is authorized like the storage cmdlets.</para>
     /// </remarks>
+    [TransferPlugin("Storage", PluginType.Protocol,
+        Description = "storage://NAME/... URIs: any registered storage plugin as a transfer endpoint.", Schemes = new[] { StorageProtocolPlugin.Scheme })]
     public sealed class StorageProtocolPlugin : StreamingProtocolPlugin, IFileNameSource
     {
         /// <summary>The URI scheme served.</summary>
         public const string Scheme = "storage";
 
-        private static readonly string[] SchemeList = { Scheme };
+        private static readonly string[] SchemeList = TransferPluginAttribute.Of(typeof(StorageProtocolPlugin))!.Schemes;
 
         /// <inheritdoc/>
-        public override PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "Storage",
-            Version = typeof(StorageProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.1.0",
-            Description = "storage://NAME/... URIs: any registered storage plugin as a transfer endpoint.",
-            Type = PluginType.Protocol,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public override PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(StorageProtocolPlugin), "TransferTools contributors", "MIT");
 
         /// <inheritdoc/>
         public override IReadOnlyCollection<string> Schemes => SchemeList;

@@ -136,9 +136,20 @@ namespace TransferTools.Engine.Hosting
                 }
             }
 
+            return new PluginDeclaration(FullName(reader, type), name, kind, description, schemes, secretKeys);
+        }
+
+        // As Type.FullName writes it, so that Assembly.GetType finds it: Namespace.Outer+Nested.
+        private static string FullName(MetadataReader reader, TypeDefinition type)
+        {
+            var declaring = type.GetDeclaringType();
+            if (!declaring.IsNil)
+            {
+                return FullName(reader, reader.GetTypeDefinition(declaring)) + "+" + reader.GetString(type.Name);
+            }
+
             var ns = reader.GetString(type.Namespace);
-            var className = (ns.Length == 0 ? "" : ns + ".") + reader.GetString(type.Name);
-            return new PluginDeclaration(className, name, kind, description, schemes, secretKeys);
+            return (ns.Length == 0 ? "" : ns + ".") + reader.GetString(type.Name);
         }
 
         private static IReadOnlyList<string> Strings(object? value) =>

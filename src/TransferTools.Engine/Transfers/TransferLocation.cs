@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using TransferTools.Abstractions;
-using TransferTools.Engine.Protocols;
 using TransferTools.Engine.BuiltIn.FileSystem;
 
 namespace TransferTools.Engine.Transfers

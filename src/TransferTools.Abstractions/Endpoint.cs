@@ -151,7 +151,7 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>
-    /// A protocol plugin whose seed calls are carried out by the engine's <see cref="ITransferCoordinator"/>:
+    /// A protocol plugin whose transfer calls are carried out by the engine's <see cref="ITransferCoordinator"/>:
     /// the plugin only implements <see cref="ITransferEndpoint"/>.
     /// </summary>
     public abstract class StreamingProtocolPlugin : IProtocolPlugin, ITransferEndpoint

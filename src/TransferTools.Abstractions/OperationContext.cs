@@ -4,7 +4,7 @@ using System.Threading;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>The seed's context keys (<c>ContextKeyTransferID</c>, <c>ContextKeyUserID</c>, <c>ContextKeyRequestID</c>).</summary>
+    /// <summary>The keys of the context values every operation may carry.</summary>
     public static class ContextKeys
     {
         /// <summary>The transfer an operation belongs to.</summary>
@@ -44,7 +44,7 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>
-    /// The C# form of the seed's <c>context.Context</c>: cancellation, the seed's context values, a logger,
+    /// What every plugin call receives: cancellation, context values (request, user, transfer), a logger,
     /// and the host's services. One is made per cmdlet call; <see cref="WithTransfer"/> derives one per transfer.
     /// </summary>
     public sealed class OperationContext
@@ -92,11 +92,11 @@ namespace TransferTools.Abstractions
         /// <summary>The engine's services, or null outside a host.</summary>
         public IPluginHost? Host { get; }
 
-        /// <summary>Seed value <c>TransferId</c>, or null.</summary>
+        /// <summary>Context value <c>TransferId</c>, or null.</summary>
         public string? TransferId => GetValue(ContextKeys.TransferId) as string;
-        /// <summary>Seed value <c>UserId</c>, or null when nobody is authenticated.</summary>
+        /// <summary>Context value <c>UserId</c>, or null when nobody is authenticated.</summary>
         public string? UserId => GetValue(ContextKeys.UserId) as string;
-        /// <summary>Seed value <c>RequestId</c> (always set).</summary>
+        /// <summary>Context value <c>RequestId</c> (always set).</summary>
         public string RequestId => (GetValue(ContextKeys.RequestId) as string) ?? "";
 
         /// <summary>
@@ -118,7 +118,7 @@ namespace TransferTools.Abstractions
         /// <summary>One value, or null.</summary>
         public object? GetValue(string key) => _values.TryGetValue(key, out var v) ? v : null;
 
-        /// <summary>A copy with <paramref name="key"/> set (the seed's <c>context.WithValue</c>).</summary>
+        /// <summary>A copy with <paramref name="key"/> set.</summary>
         public OperationContext WithValue(string key, object? value)
         {
             var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken, EventTimestamp = EventTimestamp };

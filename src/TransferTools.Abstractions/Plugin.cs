@@ -4,20 +4,20 @@ using System.Threading.Tasks;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>The four kinds of plugin the engine hosts (seed: <c>PluginType</c>).</summary>
+    /// <summary>The four kinds of plugin the engine hosts.</summary>
     public enum PluginType
     {
-        /// <summary>Who you are: <see cref="IAuthPlugin"/> (seed value <c>auth</c>).</summary>
+        /// <summary>Who you are: <see cref="IAuthPlugin"/> (<c>auth</c>).</summary>
         Auth,
-        /// <summary>Where items live: <see cref="IStoragePlugin"/> (seed value <c>storage</c>).</summary>
+        /// <summary>Where items live: <see cref="IStoragePlugin"/> (<c>storage</c>).</summary>
         Storage,
-        /// <summary>How bytes move: <see cref="IProtocolPlugin"/> (seed value <c>protocol</c>).</summary>
+        /// <summary>How bytes move: <see cref="IProtocolPlugin"/> (<c>protocol</c>).</summary>
         Protocol,
-        /// <summary>Who watches: <see cref="IMonitorPlugin"/> (seed value <c>monitor</c>).</summary>
+        /// <summary>Who watches: <see cref="IMonitorPlugin"/> (<c>monitor</c>).</summary>
         Monitor,
     }
 
-    /// <summary>The seed's string constants for <see cref="PluginType"/>.</summary>
+    /// <summary>The string values of <see cref="PluginType"/>.</summary>
     public static class PluginTypes
     {
         /// <summary><c>auth</c></summary>
@@ -29,7 +29,7 @@ namespace TransferTools.Abstractions
         /// <summary><c>monitor</c></summary>
         public const string Monitor = "monitor";
 
-        /// <summary>The seed's wire value of <paramref name="type"/> (<c>auth</c>, <c>storage</c>, ...).</summary>
+        /// <summary>The string value of <paramref name="type"/> (<c>auth</c>, <c>storage</c>, ...).</summary>
         public static string ToSeedValue(this PluginType type) => type switch
         {
             PluginType.Auth => Auth,
@@ -39,7 +39,7 @@ namespace TransferTools.Abstractions
         };
     }
 
-    /// <summary>What a plugin says about itself (seed: <c>Metadata</c> of the base plugin).</summary>
+    /// <summary>What a plugin says about itself.</summary>
     public sealed class PluginMetadata
     {
         /// <summary>The plugin's type name, such as <c>FileSystem</c> or <c>LocalStore</c>.</summary>
@@ -80,7 +80,7 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>
-    /// The base interface every plugin implements (seed: <c>Plugin</c>).
+    /// The base interface every plugin implements.
     /// Lifecycle: <see cref="InitAsync"/> once, then operations, then <see cref="ShutdownAsync"/> once.
     /// </summary>
     public interface IPlugin

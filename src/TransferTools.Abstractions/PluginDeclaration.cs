@@ -34,7 +34,7 @@ namespace TransferTools.Abstractions
         /// <summary>The plugin's kind.</summary>
         public PluginType Kind { get; }
 
-        /// <summary>One sentence on what the plugin does, shown by <c>Get-TransferPlugin -ListAvailable</c>.</summary>
+        /// <summary>One sentence on what the plugin does, shown by <c>Get-TransferPlugin</c> and in tab completion of <c>-Type</c>.</summary>
         public string Description { get; set; } = "";
 
         /// <summary>For a protocol plugin: the URI schemes it serves (lower case, such as <c>sftp</c>); the same as its

@@ -203,6 +203,7 @@ switch ($Task) {
     }
     'Test' {
         $failedBuild = $false
+        # The module first: Pester and the in-process cmdlet tests (tests/TransferTools.Cmdlets.Tests) import out/TransferTools.
         try { Invoke-Build } catch { Write-Host "Build failed: $_"; $failedBuild = $true }
         if ($failedBuild) { Write-Host '0 passed, 1 failed'; exit 1 }
         $x = if ($SkipXunit) { [pscustomobject]@{ Passed = 0; Failed = 0 } } else { Invoke-XunitTests }

@@ -70,7 +70,7 @@ try {
     $sftp = [TransferTools.Plugins.Sftp.SftpProtocolPlugin]::new()
     $null = $sftp.InitAsync([TransferTools.Abstractions.OperationContext]::None, $cfg).GetAwaiter().GetResult()
     $options = [TransferTools.Abstractions.TransferOptions]::new()
-    $options.KeyFile = $sshd.KeyFile
+    $options.Custom[[TransferTools.Plugins.Sftp.SftpProtocolPlugin]::KeyFileKey] = $sshd.KeyFile
     $base = "sftp://$($sshd.KeyUser)@127.0.0.1:$($sshd.Port)/~"
 
     $ours = @(); $openssh = @(); $oursDown = @()

@@ -118,25 +118,6 @@ namespace TransferTools.Abstractions
         long AcknowledgedOffset { get; }
     }
 
-    /// <summary>The engine's transfer service, offered to plugins through <see cref="IPluginHost.Transfers"/>.</summary>
-    public interface ITransferCoordinator
-    {
-        /// <summary>Sends <paramref name="request"/> through <paramref name="destination"/> with chunking, journal, resume and verification.</summary>
-        Task<Transfer> SendAsync(OperationContext context, SendRequest request, IProtocolPlugin plugin, ITransferEndpoint destination);
-
-        /// <summary>Receives <paramref name="request"/> through <paramref name="source"/> with the same guarantees.</summary>
-        Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request, IProtocolPlugin plugin, ITransferEndpoint source);
-
-        /// <summary>The journaled state of a transfer. <see cref="ErrorCode.NotFound"/> for an unknown id.</summary>
-        Task<Transfer> GetAsync(OperationContext context, string id);
-
-        /// <summary>Cancels a transfer and removes its temporaries.</summary>
-        Task CancelAsync(OperationContext context, string id);
-
-        /// <summary>Resumes a failed or suspended transfer from its last verified chunk.</summary>
-        Task ResumeAsync(OperationContext context, string id);
-    }
-
     /// <summary>What the engine offers a plugin through <see cref="OperationContext.Host"/>.</summary>
     public interface IPluginHost
     {
@@ -145,14 +126,13 @@ namespace TransferTools.Abstractions
 
         /// <summary>A folder that belongs to one plugin registration (created on demand).</summary>
         string GetPluginDataDirectory(string registrationName);
-
-        /// <summary>The transfer engine.</summary>
-        ITransferCoordinator Transfers { get; }
     }
 
     /// <summary>
-    /// A protocol plugin whose transfer calls are carried out by the engine's <see cref="ITransferCoordinator"/>:
-    /// the plugin only implements <see cref="ITransferEndpoint"/>.
+    /// A protocol plugin that only implements <see cref="ITransferEndpoint"/> (and any optional capabilities it has,
+    /// such as <see cref="IFolderListing"/>): the engine drives the endpoint directly and does the chunking, journaling,
+    /// resume and verification itself. Such a plugin holds no transfers of its own, so its <see cref="IProtocolPlugin"/>
+    /// calls only say so: <c>Send-Transfer</c>, <c>Receive-Transfer</c> and the other transfer cmdlets move its files.
     /// </summary>
     public abstract class StreamingProtocolPlugin : IProtocolPlugin, ITransferEndpoint
     {
@@ -176,23 +156,20 @@ namespace TransferTools.Abstractions
         /// <inheritdoc/>
         public virtual Task ShutdownAsync(OperationContext context) => Task.CompletedTask;
 
-        /// <inheritdoc/>
-        public Task<Transfer> SendAsync(OperationContext context, SendRequest request) =>
-            Coordinator(context).SendAsync(context, request, this, this);
+        /// <summary>Refused (<see cref="ErrorCode.NotSupported"/>): the engine sends through this plugin's endpoint.</summary>
+        public Task<Transfer> SendAsync(OperationContext context, SendRequest request) => Task.FromException<Transfer>(EngineDriven());
 
-        /// <inheritdoc/>
-        public Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request) =>
-            Coordinator(context).ReceiveAsync(context, request, this, this);
+        /// <summary>Refused (<see cref="ErrorCode.NotSupported"/>): the engine receives through this plugin's endpoint.</summary>
+        public Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request) => Task.FromException<Transfer>(EngineDriven());
 
-        /// <inheritdoc/>
-        public async Task<TransferStatus> StatusAsync(OperationContext context, string id) =>
-            (await Coordinator(context).GetAsync(context, id).ConfigureAwait(false)).Status;
+        /// <summary><see cref="ErrorCode.NotFound"/>: the plugin holds no transfers; the engine's journal does.</summary>
+        public Task<TransferStatus> StatusAsync(OperationContext context, string id) => Task.FromException<TransferStatus>(NoSuchTransfer(id));
 
-        /// <inheritdoc/>
-        public Task CancelAsync(OperationContext context, string id) => Coordinator(context).CancelAsync(context, id);
+        /// <summary><see cref="ErrorCode.NotFound"/>: the plugin holds no transfers; the engine's journal does.</summary>
+        public Task CancelAsync(OperationContext context, string id) => Task.FromException(NoSuchTransfer(id));
 
-        /// <inheritdoc/>
-        public Task ResumeAsync(OperationContext context, string id) => Coordinator(context).ResumeAsync(context, id);
+        /// <summary><see cref="ErrorCode.NotFound"/>: the plugin holds no transfers; the engine's journal does.</summary>
+        public Task ResumeAsync(OperationContext context, string id) => Task.FromException(NoSuchTransfer(id));
 
         /// <inheritdoc/>
         public abstract Task<RemoteFileInfo> GetInfoAsync(OperationContext context, Uri location, TransferOptions options);
@@ -207,8 +184,12 @@ namespace TransferTools.Abstractions
         /// <inheritdoc/>
         public abstract Task CreateDirectoryAsync(OperationContext context, Uri location, TransferOptions options);
 
-        private static ITransferCoordinator Coordinator(OperationContext context) =>
-            context.Host?.Transfers ?? throw new PluginException(ErrorCode.LifecycleError,
-                "This protocol plugin moves bytes through the TransferTools engine and was called outside a host.");
+        private PluginException EngineDriven() => new PluginException(ErrorCode.NotSupported,
+            $"The {Metadata.Name} protocol moves bytes through the TransferTools engine, which drives its endpoint: use Send-Transfer or Receive-Transfer.",
+            errorId: "EngineDrivenProtocol");
+
+        private PluginException NoSuchTransfer(string id) => new PluginException(ErrorCode.NotFound,
+            $"The {Metadata.Name} protocol holds no transfers of its own (the engine journals them): no transfer '{id}' here.",
+            errorId: "TransferNotFound", target: id);
     }
 }

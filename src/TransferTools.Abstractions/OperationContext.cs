@@ -71,14 +71,15 @@ namespace TransferTools.Abstractions
         }
 
         /// <summary>A copy sharing <paramref name="values"/>: a context never changes its values after construction (WithValue copies).</summary>
-        private OperationContext(CancellationToken cancellationToken, IPluginLogger logger, IPluginHost? host, Dictionary<string, object?> values,
-            string? accessToken, DateTimeOffset? eventTimestamp)
+        private OperationContext(CancellationToken cancellationToken, IPluginLogger logger, IPluginHost? host, Dictionary<string, object?> values, string? accessToken,
+            IProgressSink? progress, DateTimeOffset? eventTimestamp)
         {
             CancellationToken = cancellationToken;
             Logger = logger;
             Host = host;
             _values = values;
             AccessToken = accessToken;
+            Progress = progress;
             EventTimestamp = eventTimestamp;
         }
 
@@ -91,6 +92,9 @@ namespace TransferTools.Abstractions
         public IPluginLogger Logger { get; }
         /// <summary>The engine's services, or null outside a host.</summary>
         public IPluginHost? Host { get; }
+        /// <summary>Where the calling cmdlet shows progress bars, or null when it shows none (<c>-Asynchronous</c>,
+        /// <c>$ProgressPreference</c>): the progress monitor reports there.</summary>
+        public IProgressSink? Progress { get; private set; }
 
         /// <summary>Context value <c>TransferId</c>, or null.</summary>
         public string? TransferId => GetValue(ContextKeys.TransferId) as string;
@@ -121,14 +125,18 @@ namespace TransferTools.Abstractions
         /// <summary>A copy with <paramref name="key"/> set.</summary>
         public OperationContext WithValue(string key, object? value)
         {
-            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken, EventTimestamp = EventTimestamp };
+            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken, Progress = Progress, EventTimestamp = EventTimestamp };
             copy._values[key] = value;
             return copy;
         }
 
+        /// <summary>A copy whose progress goes to <paramref name="progress"/> (null for none), with the same values.</summary>
+        public OperationContext WithProgress(IProgressSink? progress) =>
+            new OperationContext(CancellationToken, Logger, Host, _values, AccessToken, progress, EventTimestamp);
+
         /// <summary>A copy that reports an event which happened at <paramref name="timestamp"/> (see <see cref="EventTimestamp"/>).</summary>
         public OperationContext WithEventTimestamp(DateTimeOffset timestamp) =>
-            new OperationContext(CancellationToken, Logger, Host, _values, AccessToken, timestamp.ToUniversalTime());
+            new OperationContext(CancellationToken, Logger, Host, _values, AccessToken, Progress, timestamp.ToUniversalTime());
 
         /// <summary>A copy for one transfer.</summary>
         public OperationContext WithTransfer(string transferId) => WithValue(ContextKeys.TransferId, transferId);
@@ -136,7 +144,7 @@ namespace TransferTools.Abstractions
         /// <summary>A copy with another cancellation token (same values).</summary>
         public OperationContext WithCancellation(CancellationToken token) =>
             // The values are shared, not copied: a transfer derives several such contexts, and nothing changes them.
-            new OperationContext(token, Logger, Host, _values, AccessToken, EventTimestamp);
+            new OperationContext(token, Logger, Host, _values, AccessToken, Progress, EventTimestamp);
 
         /// <summary>A copy carrying the user and the access token of an authenticated session.</summary>
         public OperationContext WithIdentity(string? userId, string? accessToken)

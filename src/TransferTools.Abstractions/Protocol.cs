@@ -94,11 +94,10 @@ namespace TransferTools.Abstractions
         public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
         /// <summary>User name and password for the remote side (SFTP password, HTTP Basic, key passphrase). Never journaled.</summary>
         public NetworkCredential? Credential { get; set; }
-        /// <summary>An OpenSSH private key file for SFTP.</summary>
-        public string? KeyFile { get; set; }
-        /// <summary>The expected SSH host key fingerprint, <c>SHA256:...</c> as <c>ssh-keygen -l</c> prints it.</summary>
-        public string? HostKeyFingerprint { get; set; }
-        /// <summary>Protocol-specific options (string keys and values; journaled, so never secrets).</summary>
+        /// <summary>
+        /// Protocol-specific options, as each protocol plugin declares them (string keys and values, keys compared without
+        /// case; journaled, so never secrets): an SFTP key file or host key fingerprint, for example.
+        /// </summary>
         public IDictionary<string, string> Custom { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
         /// <summary>A copy (the credential is shared, not cloned).</summary>

@@ -70,9 +70,9 @@ namespace TransferTools.Conformance
             Assert.True(result.ExpiresAt > DateTimeOffset.UtcNow, "The token expires in the past.");
             Assert.False(string.IsNullOrEmpty(result.User.Id), "No user id.");
             Assert.DoesNotContain(result.Token, result.ToString());
-            if (!string.IsNullOrEmpty(request.Password))
+            if (request.Password is { Length: > 0 } password)
             {
-                Assert.DoesNotContain(request.Password, result.ToString());
+                Assert.DoesNotContain(password, result.ToString());
             }
 
             if (AllowedAccess is { } allowed)

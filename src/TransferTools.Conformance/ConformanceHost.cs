@@ -8,7 +8,7 @@ namespace TransferTools.Conformance
 {
     /// <summary>
     /// The <see cref="IPluginHost"/> the suites give plugins when the test does not supply the real engine: a home
-    /// folder under the test's work folder, per-plugin data folders, and a simple <see cref="ITransferCoordinator"/>.
+    /// folder under the test's work folder and per-plugin data folders.
     /// </summary>
     public sealed class ConformanceHost : IPluginHost
     {
@@ -17,14 +17,10 @@ namespace TransferTools.Conformance
         {
             HomeDirectory = homeDirectory;
             Directory.CreateDirectory(homeDirectory);
-            Transfers = new SimpleTransferCoordinator();
         }
 
         /// <inheritdoc/>
         public string HomeDirectory { get; }
-
-        /// <inheritdoc/>
-        public ITransferCoordinator Transfers { get; }
 
         /// <inheritdoc/>
         public string GetPluginDataDirectory(string registrationName)
@@ -36,15 +32,15 @@ namespace TransferTools.Conformance
     }
 
     /// <summary>
-    /// A one-pass transfer coordinator for conformance tests: writes to a temporary name through the endpoint, then
-    /// commits; no chunk journal or resume. The engine's coordinator does much more; this one checks the plugin's
-    /// side of the contract.
+    /// One-pass transfers through an endpoint for conformance tests, driven as the engine drives one: written to a
+    /// temporary name through the endpoint, then committed; no chunk journal or resume. The engine does much more; this
+    /// checks the plugin's side of the contract without it.
     /// </summary>
-    public sealed class SimpleTransferCoordinator : ITransferCoordinator
+    public sealed class SimpleTransfers
     {
         private readonly ConcurrentDictionary<string, Transfer> _transfers = new ConcurrentDictionary<string, Transfer>();
 
-        /// <inheritdoc/>
+        /// <summary>Sends <paramref name="request"/> through <paramref name="destination"/> (the endpoint of <paramref name="plugin"/>).</summary>
         public async Task<Transfer> SendAsync(OperationContext context, SendRequest request, IProtocolPlugin plugin, ITransferEndpoint destination)
         {
             var name = Path.GetFileName(request.File);
@@ -66,10 +62,10 @@ namespace TransferTools.Conformance
             }).ConfigureAwait(false);
         }
 
-        /// <inheritdoc/>
+        /// <summary>Receives <paramref name="request"/> through <paramref name="source"/> (the endpoint of <paramref name="plugin"/>).</summary>
         public async Task<Transfer> ReceiveAsync(OperationContext context, ReceiveRequest request, IProtocolPlugin plugin, ITransferEndpoint source)
         {
-            var location = new Uri(request.Source ?? throw new PluginException(ErrorCode.InvalidArgument, "The conformance coordinator needs ReceiveRequest.Source."));
+            var location = new Uri(request.Source ?? throw new PluginException(ErrorCode.InvalidArgument, "The conformance transfers need ReceiveRequest.Source."));
             var name = Uri.UnescapeDataString(location.Segments[location.Segments.Length - 1]);
             var final = Path.Combine(request.OutputDir, name);
             var transfer = Start(TransferDirection.Receive, plugin, location.AbsoluteUri, final, name);
@@ -95,13 +91,13 @@ namespace TransferTools.Conformance
             }).ConfigureAwait(false);
         }
 
-        /// <inheritdoc/>
+        /// <summary>A transfer by id. <see cref="ErrorCode.NotFound"/> for an unknown id.</summary>
         public Task<Transfer> GetAsync(OperationContext context, string id) =>
             _transfers.TryGetValue(id ?? "", out var t)
                 ? Task.FromResult(t.Clone())
                 : throw new PluginException(ErrorCode.NotFound, $"No transfer has the id '{id}'.", errorId: "TransferNotFound", target: id);
 
-        /// <inheritdoc/>
+        /// <summary>Marks a transfer that is not final as cancelled.</summary>
         public async Task CancelAsync(OperationContext context, string id)
         {
             var t = await GetAsync(context, id).ConfigureAwait(false);
@@ -111,9 +107,9 @@ namespace TransferTools.Conformance
             }
         }
 
-        /// <inheritdoc/>
+        /// <summary>Refused: these transfers cannot be resumed.</summary>
         public Task ResumeAsync(OperationContext context, string id) =>
-            throw new PluginException(ErrorCode.NotSupported, "The conformance coordinator does not resume transfers.");
+            throw new PluginException(ErrorCode.NotSupported, "The conformance transfers cannot be resumed.");
 
         private Transfer Start(TransferDirection direction, IProtocolPlugin plugin, string source, string destination, string name)
         {

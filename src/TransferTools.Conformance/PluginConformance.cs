@@ -267,7 +267,7 @@ namespace TransferTools.Conformance
         {
             using (var sha = System.Security.Cryptography.SHA256.Create())
             {
-                return string.Concat(sha.ComputeHash(content).Select(b => b.ToString("x2")));
+                return Hex.ToLowerString(sha.ComputeHash(content));
             }
         }
     }

@@ -12,7 +12,7 @@ namespace TransferTools.Conformance
     /// The protocol suite, for plugins that implement <see cref="ITransferEndpoint"/> (every
     /// <see cref="StreamingProtocolPlugin"/>): round-trip through write, commit and read; reads and writes at an
     /// offset (resume); conflicts; not found; version checks; cancellation; concurrency; and a send and receive
-    /// through the plugin's seed API. Derive and implement <see cref="PluginConformance{T}.CreatePlugin"/> and <see cref="CreateLocation"/>.
+    /// through the endpoint as the engine drives it (<see cref="SimpleTransfers"/>). Derive and implement <see cref="PluginConformance{T}.CreatePlugin"/> and <see cref="CreateLocation"/>.
     /// </summary>
     public abstract class ProtocolPluginConformance : PluginConformance<IProtocolPlugin>
     {
@@ -30,6 +30,8 @@ namespace TransferTools.Conformance
         /// only name prefixes (they exist once something is in them): then the folder is checked after a file is
         /// written into it.</summary>
         protected virtual bool KeepsEmptyDirectories => true;
+
+        private readonly SimpleTransfers _transfers = new SimpleTransfers();
 
         /// <summary>The plugin as an endpoint.</summary>
         protected ITransferEndpoint Endpoint =>
@@ -63,7 +65,7 @@ namespace TransferTools.Conformance
             var deadline = DateTime.UtcNow + OperationTimeout;
             while (true)
             {
-                var status = await WithTimeout(Plugin.StatusAsync(NewContext(), id));
+                var status = (await WithTimeout(_transfers.GetAsync(NewContext(), id))).Status;
                 if (status.IsFinal() || DateTime.UtcNow > deadline)
                 {
                     return status;
@@ -308,7 +310,7 @@ namespace TransferTools.Conformance
             await Task.WhenAll(contents.Select((c, i) => Task.Run(async () => Assert.Equal(c, await ReadAsync(CreateLocation($"par-{i}.bin"))))));
         }
 
-        /// <summary>Send and receive through the plugin's seed API, and Status of the transfers.</summary>
+        /// <summary>Send and receive through the endpoint, one pass each, and the status of the transfers.</summary>
         [Fact]
         public async Task Protocol_send_and_receive_through_the_plugin()
         {
@@ -318,19 +320,19 @@ namespace TransferTools.Conformance
             File.WriteAllBytes(local, content);
             var destination = CreateLocation("sent/");
             await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), destination, CreateOptions()));
-            var sent = await WithTimeout(Plugin.SendAsync(NewContext(), new SendRequest { File = local, Destination = destination.AbsoluteUri, Options = CreateOptions() }));
+            var sent = await WithTimeout(_transfers.SendAsync(NewContext(), new SendRequest { File = local, Destination = destination.AbsoluteUri, Options = CreateOptions() }, Plugin, Endpoint));
             Assert.False(string.IsNullOrEmpty(sent.Id));
             Assert.Equal(TransferStatus.Completed, await WaitForTransferAsync(sent.Id));
 
             var inbox = Path.Combine(WorkDirectory, "inbox");
             Directory.CreateDirectory(inbox);
             var remote = new Uri(destination.AbsoluteUri + Uri.EscapeDataString("send me.bin"));
-            var received = await WithTimeout(Plugin.ReceiveAsync(NewContext(), new ReceiveRequest { Source = remote.AbsoluteUri, OutputDir = inbox, Options = CreateOptions() }));
+            var received = await WithTimeout(_transfers.ReceiveAsync(NewContext(), new ReceiveRequest { Source = remote.AbsoluteUri, OutputDir = inbox, Options = CreateOptions() }, Plugin, Endpoint));
             Assert.Equal(TransferStatus.Completed, await WaitForTransferAsync(received.Id));
             Assert.Equal(content, File.ReadAllBytes(Path.Combine(inbox, "send me.bin")));
         }
 
-        /// <summary>Status of an unknown transfer id is NotFound.</summary>
+        /// <summary>Status of an unknown transfer id is NotFound (an endpoint plugin holds no transfers of its own).</summary>
         [Fact]
         public async Task Protocol_unknown_transfer_is_not_found()
         {

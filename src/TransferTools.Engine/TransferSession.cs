@@ -61,8 +61,6 @@ namespace TransferTools.Engine
         /// <summary>The transfer engine.</summary>
         public TransferManager Transfers { get; }
 
-        ITransferCoordinator IPluginHost.Transfers => Transfers;
-
         /// <summary>True once <see cref="CloseAsync"/> ran.</summary>
         public bool IsClosed => _closed != 0;
 

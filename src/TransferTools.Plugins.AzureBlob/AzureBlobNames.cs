@@ -123,14 +123,7 @@ namespace TransferTools.Plugins.AzureBlob
         /// (Azure metadata names must be C# identifiers and are case-insensitive).</summary>
         public static string MetadataKey(string key)
         {
-            var bytes = Encoding.UTF8.GetBytes(key);
-            var sb = new StringBuilder(1 + bytes.Length * 2).Append('x');
-            foreach (var b in bytes)
-            {
-                sb.Append(b.ToString("x2", CultureInfo.InvariantCulture));
-            }
-
-            return sb.ToString();
+            return "x" + Hex.ToLowerString(Encoding.UTF8.GetBytes(key));
         }
 
         /// <summary>The custom key for a blob metadata key, or null when it is not one.</summary>

@@ -482,7 +482,7 @@ namespace TransferTools.Plugins.AzureBlob
                     }
                 }
 
-                var sha256 = ToHex(sha.GetHashAndReset());
+                var sha256 = Hex.ToLowerString(sha.GetHashAndReset());
                 if (!string.IsNullOrEmpty(expectedSha256) && !string.Equals(expectedSha256, sha256, StringComparison.OrdinalIgnoreCase))
                 {
                     throw new PluginException(ErrorCode.ChecksumMismatch, $"The content's SHA-256 is {sha256}, not the expected {expectedSha256}; nothing was stored.",
@@ -646,7 +646,6 @@ namespace TransferTools.Plugins.AzureBlob
             return segments.Length > 0 ? segments[0] : "";
         }
 
-        private static string ToHex(byte[] bytes) => BitConverter.ToString(bytes).Replace("-", "").ToLowerInvariant();
 
         private static bool IsAuthenticationFailure(RequestFailedException e) =>
             e.Status == 401 || string.Equals(e.ErrorCode, "AuthenticationFailed", StringComparison.OrdinalIgnoreCase)

@@ -266,6 +266,14 @@ namespace TransferTools.Plugins.Oidc
                     $"The provider refused the device authorization request: {device.Error} {device.ErrorDescription}".TrimEnd(), device.Exception, "DeviceAuthorizationFailed");
             }
 
+            // RFC 8628 requires all three; without them there is nothing to show the user or to poll with.
+            if (device.DeviceCode is null || device.UserCode is null || device.VerificationUri is null)
+            {
+                throw new PluginException(ErrorCode.AuthenticationFailed,
+                    "The provider's device authorization answer lacks a device_code, user_code or verification_uri.", errorId: "DeviceAuthorizationFailed");
+            }
+
+            var deviceCode = device.DeviceCode;
             var expiresAt = DateTimeOffset.UtcNow.AddSeconds(device.ExpiresIn ?? 300);
             var prompt = new DeviceCodePrompt
             {
@@ -298,7 +306,7 @@ namespace TransferTools.Plugins.Oidc
                     ClientId = clientId,
                     ClientSecret = _settings.ClientSecret,
                     ClientCredentialStyle = StyleFor(_settings.ClientSecret),
-                    DeviceCode = device.DeviceCode,
+                    DeviceCode = deviceCode,
                 };
                 var response = await Call(() => Http.RequestDeviceTokenAsync(poll, context.CancellationToken), context).ConfigureAwait(false);
                 if (!response.IsError)
@@ -331,9 +339,9 @@ namespace TransferTools.Plugins.Oidc
                 _clients[Fingerprint(response.AccessToken!)] = new ClientCredentials(clientId, secret, scope);
             }
 
-            if (!string.IsNullOrEmpty(response.RefreshToken))
+            if (response.RefreshToken is { Length: > 0 } refreshToken)
             {
-                _clients[Fingerprint(response.RefreshToken)] = new ClientCredentials(clientId, null, null);
+                _clients[Fingerprint(refreshToken)] = new ClientCredentials(clientId, null, null);
             }
 
             return new AuthResult

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Net;
+using System.Net.Http;
 using System.Net.Sockets;
 using global::OpenTelemetry;
 using global::OpenTelemetry.Exporter;
@@ -274,7 +275,18 @@ namespace TransferTools.Plugins.OpenTelemetry
 
         private static void Configure(OtlpExporterOptions exporter, TelemetrySettings settings, string signal)
         {
-            exporter.Protocol = settings.OtlpGrpc ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+            exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+            if (settings.OtlpGrpc)
+            {
+                // The exporter's netstandard2.0 build (the one this plugin ships) marks gRPC obsolete and refuses it
+                // (NotSupportedException) unless given an HttpClient factory: HTTP/2 is then the runtime's, .NET 8 or
+                // later under PowerShell 7. The factory is what the exporter's own default would build.
+#pragma warning disable CS0618 // obsolete only without the factory given on the next line
+                exporter.Protocol = OtlpExportProtocol.Grpc;
+#pragma warning restore CS0618
+                exporter.HttpClientFactory = () => new HttpClient { Timeout = TimeSpan.FromMilliseconds(exporter.TimeoutMilliseconds) };
+            }
+
             exporter.Endpoint = settings.SignalEndpoint(signal);
             exporter.TimeoutMilliseconds = 10000;
             if (settings.OtlpHeaders != null)

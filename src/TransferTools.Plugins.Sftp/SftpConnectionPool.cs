@@ -49,6 +49,10 @@ namespace TransferTools.Plugins.Sftp
     /// </summary>
     internal sealed class SftpConnectionPool : IDisposable
     {
+        /// <summary>The private key file a transfer logs in with (the protocol option <see cref="SftpProtocolPlugin.KeyFileKey"/>), or null.</summary>
+        internal static string? KeyFileOf(TransferOptions options) =>
+            options.Custom.TryGetValue(SftpProtocolPlugin.KeyFileKey, out var path) && !string.IsNullOrWhiteSpace(path) ? path : null;
+
         private readonly Dictionary<string, Slot> _slots = new Dictionary<string, Slot>(StringComparer.Ordinal);
         private bool _disposed;
 
@@ -221,9 +225,10 @@ namespace TransferTools.Plugins.Sftp
         private static AuthenticationMethod[] AuthenticationMethods(SftpLocation location, string user, TransferOptions options)
         {
             var password = options.Credential?.Password;
-            if (!string.IsNullOrEmpty(options.KeyFile))
+            var keyFile = KeyFileOf(options);
+            if (!string.IsNullOrEmpty(keyFile))
             {
-                var path = options.KeyFile!;
+                var path = keyFile!;
                 if (!File.Exists(path))
                 {
                     throw new PluginException(ErrorCode.InvalidArgument, $"The key file '{path}' does not exist.", errorId: "SftpKeyFileNotFound", target: path);
@@ -374,7 +379,7 @@ namespace TransferTools.Plugins.Sftp
                 secretHash = Convert.ToBase64String(sha.ComputeHash(Encoding.UTF8.GetBytes(secret)));
             }
 
-            return string.Join("\n", user, location.Host.ToLowerInvariant(), location.Port, options.KeyFile ?? "", secretHash,
+            return string.Join("\n", user, location.Host.ToLowerInvariant(), location.Port, KeyFileOf(options) ?? "", secretHash,
                 settings.PinnedFingerprint ?? "", string.Join(";", settings.KnownHostsFiles));
         }
 

@@ -22,7 +22,7 @@ namespace TransferTools.Plugins.Sftp
     /// once every byte written before it is on the server, which is what the engine's journal relies on (a resume
     /// truncates whatever lies past its committed offset).
     /// </remarks>
-    internal sealed class SftpParallelWriteStream : Stream
+    internal sealed class SftpParallelWriteStream : ForwardOnlyStream
     {
         private readonly SftpClient _client;
         private readonly string _path;
@@ -73,15 +73,8 @@ namespace TransferTools.Plugins.Sftp
         }
 
         public override bool CanRead => false;
-        public override bool CanSeek => false;
         public override bool CanWrite => !_disposed;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
+        public override long Position => _position;
 
         public override void Write(byte[] buffer, int offset, int count) =>
             WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
@@ -269,10 +262,6 @@ namespace TransferTools.Plugins.Sftp
                 throw _map(failure);
             }
         }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

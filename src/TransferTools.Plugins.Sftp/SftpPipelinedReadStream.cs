@@ -285,8 +285,6 @@ namespace TransferTools.Plugins.Sftp
         {
         }
 
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing && !_disposed)

@@ -16,7 +16,7 @@ namespace TransferTools.Plugins.Sftp
     /// callback on SSH.NET's receive thread, the first failure (a refused request, a dropped connection, no answer within
     /// the stall timeout) kept and raised by the next call, and one waiter that an answer wakes.
     /// </summary>
-    internal abstract class SftpPipelinedStream : Stream
+    internal abstract class SftpPipelinedStream : ForwardOnlyStream
     {
         private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
 
@@ -54,17 +54,7 @@ namespace TransferTools.Plugins.Sftp
         /// <summary>"read" or "write", for messages.</summary>
         protected abstract string Direction { get; }
 
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
+        public override long Position => _position;
 
         /// <summary>
         /// Waits until <paramref name="ready"/> (called under <see cref="_lock"/>) holds or a failure is kept. Polls once a

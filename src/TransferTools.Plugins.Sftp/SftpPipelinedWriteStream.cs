@@ -249,8 +249,6 @@ namespace TransferTools.Plugins.Sftp
             wake?.TrySetResult(true);
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing && !_disposed)

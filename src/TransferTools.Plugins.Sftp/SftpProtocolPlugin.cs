@@ -21,7 +21,8 @@ namespace TransferTools.Plugins.Sftp
     /// <remarks>
     /// Configuration keys (registration configuration, or per transfer in <see cref="TransferOptions.Custom"/>):
     /// <c>KnownHostsPath</c> (one or more files separated by <c>;</c>; default <c>~/.ssh/known_hosts</c>),
-    /// <c>HostKeyFingerprint</c> (default pin when the transfer gives none), <c>BufferSize</c> (bytes per SFTP request),
+    /// <c>HostKeyFingerprint</c> (the pinned host key; in the configuration, the default pin), <c>KeyFile</c> (per transfer
+    /// only: the private key to log in with), <c>BufferSize</c> (bytes per SFTP request),
     /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingReads</c>, <c>PendingWrites</c>, <c>InFlightBytes</c>,
     /// <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
     /// </remarks>
@@ -31,8 +32,12 @@ namespace TransferTools.Plugins.Sftp
     {
         /// <summary>Configuration key: known_hosts file(s), separated by <c>;</c>.</summary>
         public const string KnownHostsPathKey = "KnownHostsPath";
-        /// <summary>Configuration key: default pinned host key fingerprint.</summary>
+        /// <summary>Protocol option (and configuration key, as the default): the pinned host key fingerprint,
+        /// <c>SHA256:...</c> as <c>ssh-keygen -l</c> prints it (<c>-HostKeyFingerprint</c> of the transfer cmdlets).</summary>
         public const string HostKeyFingerprintKey = "HostKeyFingerprint";
+        /// <summary>Protocol option: an OpenSSH private key file to log in with (<c>-KeyFile</c> of the transfer cmdlets); its
+        /// passphrase, if any, is the password of the transfer's credential.</summary>
+        public const string KeyFileKey = "KeyFile";
         /// <summary>Configuration key: payload bytes per SFTP read/write request (default 256 KiB, at least 32 KiB), within
         /// what the server states through <c>limits@openssh.com</c>, or within one SSH channel packet when it states nothing.</summary>
         public const string BufferSizeKey = "BufferSize";
@@ -686,7 +691,7 @@ namespace TransferTools.Plugins.Sftp
 
             var settings = new SftpConnectionSettings
             {
-                PinnedFingerprint = !string.IsNullOrWhiteSpace(options.HostKeyFingerprint) ? options.HostKeyFingerprint : Get(HostKeyFingerprintKey),
+                PinnedFingerprint = Get(HostKeyFingerprintKey),
                 StallTimeout = options.StallTimeout,
             };
 

@@ -12,7 +12,7 @@ namespace TransferTools.Plugins.Sftp
     /// failures into <see cref="PluginException"/>s (a dropped connection is a transient <see cref="ErrorCode.ConnectionError"/>,
     /// and the pooled client is dropped so the engine's retry reconnects).
     /// </summary>
-    internal sealed class SftpStream : Stream
+    internal sealed class SftpStream : ForwardOnlyStream
     {
         private readonly SftpFileStream _inner;
         private readonly Func<Exception, PluginException> _map;
@@ -29,15 +29,8 @@ namespace TransferTools.Plugins.Sftp
         }
 
         public override bool CanRead => !_write && !_disposed;
-        public override bool CanSeek => false;
         public override bool CanWrite => _write && !_disposed;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
+        public override long Position => _position;
 
         public override int Read(byte[] buffer, int offset, int count) =>
             ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
@@ -85,9 +78,6 @@ namespace TransferTools.Plugins.Sftp
                 throw _map(e);
             }
         }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

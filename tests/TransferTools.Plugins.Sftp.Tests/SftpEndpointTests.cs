@@ -240,7 +240,7 @@ namespace TransferTools.Plugins.Sftp.Tests
 
             // Pinning the presented fingerprint lets it in.
             var pinned = _f.PasswordOptions();
-            pinned.HostKeyFingerprint = _f.Fingerprint;
+            pinned.Custom[SftpProtocolPlugin.HostKeyFingerprintKey] = _f.Fingerprint;
             Assert.True((await plugin.GetInfoAsync(OperationContext.None, _f.PasswordUri("/~/"), pinned)).IsDirectory);
         }
 
@@ -248,7 +248,7 @@ namespace TransferTools.Plugins.Sftp.Tests
         public async Task Wrong_pinned_fingerprint_is_refused()
         {
             var options = _f.PasswordOptions();
-            options.HostKeyFingerprint = "SHA256:" + Convert.ToBase64String(new byte[32]).TrimEnd('=');
+            options.Custom[SftpProtocolPlugin.HostKeyFingerprintKey] = "SHA256:" + Convert.ToBase64String(new byte[32]).TrimEnd('=');
             var e = await Assert.ThrowsAsync<PluginException>(() => _f.Plugin.GetInfoAsync(OperationContext.None, _f.PasswordUri("/~/"), options));
             Assert.Equal(ErrorCode.SecurityError, e.Code);
             Assert.Equal("SftpHostKeyMismatch", e.ErrorId);

@@ -89,7 +89,7 @@ namespace TransferTools.Plugins.Sftp.Tests
             {
                 using var input = await plugin.OpenReadAsync(OperationContext.None, _f.KeyUri($"/~/{name}"), 0, null, options);
                 var buffer = new byte[64 * 1024];
-                await input.ReadAsync(buffer, 0, buffer.Length);
+                Assert.True(await input.ReadAsync(buffer, 0, buffer.Length) > 0);
 
                 // Freeze the session processes serving the key user (SIGSTOP), like a dead network path.
                 var frozen = SessionProcesses(_f.KeyUser);

@@ -49,7 +49,7 @@ namespace TransferTools.Plugins.Sftp.Tests
 
         public TransferOptions KeyOptions(bool encrypted = false, string? passphrase = null) => new TransferOptions
         {
-            KeyFile = encrypted ? Server.Get("EncryptedKeyFile") : Server.Get("KeyFile"),
+            Custom = { [SftpProtocolPlugin.KeyFileKey] = encrypted ? Server.Get("EncryptedKeyFile") : Server.Get("KeyFile") },
             Credential = passphrase is null ? null : new NetworkCredential(KeyUser, passphrase),
             StallTimeout = TimeSpan.FromSeconds(20),
         };

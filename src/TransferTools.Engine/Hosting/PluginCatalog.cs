@@ -43,6 +43,10 @@ namespace TransferTools.Engine.Hosting
     /// </summary>
     public static class PluginCatalog
     {
+        /// <summary>The endpoint of the local side of every transfer (the built-in FileSystem protocol): the engine's one
+        /// use of a concrete plugin type, made here so that the transfer code knows it only by its capabilities.</summary>
+        internal static ITransferEndpoint CreateLocalEndpoint() => new BuiltIn.FileSystem.FileSystemProtocolPlugin();
+
         /// <summary>The assemblies that ship built-in plugins: the engine's light ones, then one per heavy dependency.</summary>
         public static IReadOnlyList<string> PluginAssemblies { get; } = new[]
         {

@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Runtime.InteropServices;
 
 namespace TransferTools.Engine.Hosting
@@ -24,6 +25,19 @@ namespace TransferTools.Engine.Hosting
             catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException)
             {
                 return false;
+            }
+        }
+
+        /// <summary>chmod <paramref name="mode"/> (permission bits) on Unix.</summary>
+        /// <exception cref="IOException">The mode could not be set (errno as the HResult).</exception>
+        /// <exception cref="UnauthorizedAccessException">The caller does not own the file.</exception>
+        public static void SetMode(string path, int mode)
+        {
+            if (Chmod(path, (uint)mode & 0xFFFu) != 0)
+            {
+                var errno = Marshal.GetLastWin32Error();
+                throw errno == 1 || errno == 13 ? new UnauthorizedAccessException($"chmod of '{path}' is not permitted.")
+                    : (Exception)new IOException($"chmod of '{path}' failed (error {errno}).", errno);
             }
         }
     }

@@ -382,7 +382,8 @@ namespace TransferTools.Engine.Monitoring
 
             _signature = signature;
             _retryAt = null;
-            var context = new OperationContext(CancellationToken.None, trigger.Source.Logger, _session, MonitorValues(trigger)).WithEventTimestamp(trigger.Timestamp);
+            var context = new OperationContext(CancellationToken.None, trigger.Source.Logger, _session, MonitorValues(trigger)).WithProgress(trigger.Source.Progress)
+                .WithEventTimestamp(trigger.Timestamp);
             IReadOnlyList<(PluginRegistration Registration, IPlugin Plugin)> loaded;
             try
             {
@@ -501,7 +502,9 @@ namespace TransferTools.Engine.Monitoring
 
         private static void Deliver(IMonitorPlugin plugin, MonitorEvent e)
         {
-            var context = e.MonitorContext ??= new OperationContext(CancellationToken.None, e.Source.Logger, e.Source.Host, MonitorValues(e)).WithEventTimestamp(e.Timestamp);
+            // (The caller's progress bars go with the event: the progress monitor draws them.)
+            var context = e.MonitorContext ??= new OperationContext(CancellationToken.None, e.Source.Logger, e.Source.Host, MonitorValues(e)).WithProgress(e.Source.Progress)
+                .WithEventTimestamp(e.Timestamp);
             switch (e.Kind)
             {
                 case MonitorEventKind.Started:

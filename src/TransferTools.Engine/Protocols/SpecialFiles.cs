@@ -142,7 +142,7 @@ namespace TransferTools.Engine.Protocols
 
             if (status.SpecialKind != null)
             {
-                throw FileSystemProtocolPlugin.NotARegularFile(file.FullName, status.SpecialKind);
+                throw LocalFiles.NotARegularFile(file.FullName, status.SpecialKind);
             }
 
             return (status.Length, status.LastWriteUtc);

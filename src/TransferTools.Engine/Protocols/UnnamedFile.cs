@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
+using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.BuiltIn.FileSystem;
 
@@ -218,5 +219,71 @@ namespace TransferTools.Engine.Protocols
 
         [DllImport("libc", EntryPoint = "close", SetLastError = true)]
         private static extern int Close(int fd);
+    }
+
+    /// <summary>An <see cref="UnnamedFile"/> as the FileSystem protocol offers it to the engine (<see cref="IUnnamedTemporaries"/>).</summary>
+    internal sealed class UnnamedTemporaryFile : IUnnamedTemporary
+    {
+        private readonly FileSystemProtocolPlugin _endpoint;
+        private readonly UnnamedFile _file;
+
+        public UnnamedTemporaryFile(FileSystemProtocolPlugin endpoint, UnnamedFile file)
+        {
+            _endpoint = endpoint;
+            _file = file;
+        }
+
+        /// <inheritdoc/>
+        public long Length => _file.Length();
+
+        /// <inheritdoc/>
+        public void Write(byte[] buffer, int count) => _file.Write(buffer, count);
+
+        /// <summary>
+        /// One link when the name is free (an existing file or folder fails it, as Fail, Skip and Rename want after their
+        /// check); for an overwrite a link to the temporary name, then the same atomic replace as any transfer.
+        /// </summary>
+        public async Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options)
+        {
+            var finalPath = FileSystemProtocolPlugin.ToLocalPath(final);
+            if (!overwrite)
+            {
+                if (!_file.TryLink(finalPath))
+                {
+                    throw FileSystemProtocolPlugin.Exists(finalPath);
+                }
+
+                return;
+            }
+
+            if (_file.TryLink(finalPath))
+            {
+                return;
+            }
+
+            var tempPath = FileSystemProtocolPlugin.ToLocalPath(temporary);
+            if (!_file.TryLink(tempPath))
+            {
+                // A leftover of an earlier attempt under this transfer's own temporary name.
+                Hosting.AtomicFile.TryDelete(tempPath);
+                if (!_file.TryLink(tempPath))
+                {
+                    throw FileSystemProtocolPlugin.Exists(tempPath);
+                }
+            }
+
+            try
+            {
+                await _endpoint.CommitAsync(context, temporary, final, overwrite: true, options).ConfigureAwait(false);
+            }
+            catch
+            {
+                Hosting.AtomicFile.TryDelete(tempPath);
+                throw;
+            }
+        }
+
+        /// <inheritdoc/>
+        public void Dispose() => _file.Dispose();
     }
 }

@@ -78,10 +78,10 @@ namespace TransferTools.Engine.Storage
             }
 
             var plugin = await GetPluginAsync(context, storage).ConfigureAwait(false);
-            if (plugin is LocalStorePlugin local)
+            if (plugin is IBatchStorage batchStorage)
             {
                 var entries = allowed.Select(i => ((Func<Stream>)(() => OpenFile(files[i].Path)), files[i].Metadata)).ToList();
-                var stored = await local.StoreManyAsync(context, entries).ConfigureAwait(false);
+                var stored = await batchStorage.StoreManyAsync(context, entries).ConfigureAwait(false);
                 for (var k = 0; k < allowed.Count; k++)
                 {
                     var i = allowed[k];
@@ -115,7 +115,7 @@ namespace TransferTools.Engine.Storage
             // Opening a named pipe would wait for a writer for ever; a socket or device is no file to store either.
             if (Protocols.SpecialFiles.KindOf(path) is string kind)
             {
-                throw BuiltIn.FileSystem.FileSystemProtocolPlugin.NotARegularFile(path, kind, "stored");
+                throw LocalFiles.NotARegularFile(path, kind, "stored");
             }
 
             try
@@ -210,7 +210,7 @@ namespace TransferTools.Engine.Storage
                     }
 
                     file.Flush(flushToDisk: true);
-                    actual = BitConverter.ToString(hash.GetHashAndReset()).Replace("-", "").ToLowerInvariant();
+                    actual = Hex.ToLowerString(hash.GetHashAndReset());
                 }
 
                 var expected = retrieved.Metadata.Sha256;

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
-using System.Text;
 using System.Threading;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Hosting;
@@ -269,13 +268,7 @@ namespace TransferTools.Engine.Transfers
                 random.GetBytes(data);
             }
 
-            var text = new StringBuilder(bytes * 2);
-            foreach (var b in data)
-            {
-                text.Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            return text.ToString();
+            return Hex.ToLowerString(data);
         }
     }
 }

@@ -1,7 +1,8 @@
 using System;
 using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
 using TransferTools.Abstractions;
-using TransferTools.Engine.BuiltIn.FileSystem;
 
 namespace TransferTools.Engine.Transfers
 {
@@ -29,7 +30,7 @@ namespace TransferTools.Engine.Transfers
             try
             {
                 var trailing = text.EndsWith("/", StringComparison.Ordinal) || text.EndsWith("\\", StringComparison.Ordinal);
-                var uri = FileSystemProtocolPlugin.ToUri(text);
+                var uri = FromLocalPath(text);
                 return trailing && !uri.AbsolutePath.EndsWith("/", StringComparison.Ordinal) ? new Uri(uri + "/") : uri;
             }
             catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
@@ -75,7 +76,7 @@ namespace TransferTools.Engine.Transfers
         {
             if (string.Equals(uri.Scheme, "file", StringComparison.OrdinalIgnoreCase))
             {
-                return FileSystemProtocolPlugin.ToLocalPath(uri);
+                return ToLocalPath(uri);
             }
 
             if (!string.IsNullOrEmpty(uri.UserInfo) && uri.UserInfo.Contains(":"))
@@ -182,6 +183,71 @@ namespace TransferTools.Engine.Transfers
             }
 
             return true;
+        }
+
+        /// <summary>The <c>file://</c> URI of a local path (made absolute), escaping characters such as '#', '%' and '?'.</summary>
+        public static Uri FromLocalPath(string path)
+        {
+            var full = Path.GetFullPath(path);
+            var isWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+            var builder = new StringBuilder("file://");
+            string rest;
+            if (full.StartsWith(@"\\", StringComparison.Ordinal) || (!isWindows && full.StartsWith("//", StringComparison.Ordinal)))
+            {
+                // UNC: \\server\share\x -> file://server/share/x
+                var trimmed = full.Substring(2).Replace('\\', '/');
+                var slash = trimmed.IndexOf('/');
+                var host = slash < 0 ? trimmed : trimmed.Substring(0, slash);
+                builder.Append(host);
+                rest = slash < 0 ? "/" : trimmed.Substring(slash);
+            }
+            else
+            {
+                rest = full.Replace('\\', '/');
+                if (!rest.StartsWith("/", StringComparison.Ordinal))
+                {
+                    rest = "/" + rest; // C:/x -> /C:/x
+                }
+            }
+
+            var segments = rest.Split('/');
+            for (var i = 0; i < segments.Length; i++)
+            {
+                var keepDrive = isWindows && i == 1 && segments[i].Length == 2 && segments[i][1] == ':';
+                segments[i] = keepDrive ? segments[i] : Uri.EscapeDataString(segments[i]);
+            }
+
+            builder.Append(string.Join("/", segments));
+            return new Uri(builder.ToString());
+        }
+
+        /// <summary>The local path a <c>file://</c> URI names.</summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> for another scheme.</exception>
+        public static string ToLocalPath(Uri location)
+        {
+            if (!location.IsAbsoluteUri || !string.Equals(location.Scheme, "file", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{location}' is not a file:// location.", errorId: "NotAFileLocation", target: location.ToString());
+            }
+
+            var path = Uri.UnescapeDataString(location.AbsolutePath);
+            var isWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+            if (!string.IsNullOrEmpty(location.Host) && !string.Equals(location.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                return isWindows ? @"\\" + location.Host + path.Replace('/', '\\') : "//" + location.Host + path;
+            }
+
+            if (isWindows)
+            {
+                if (path.Length >= 3 && path[0] == '/' && path[2] == ':')
+                {
+                    path = path.Substring(1);
+                }
+
+                path = path.Replace('/', '\\');
+            }
+
+            return path;
         }
     }
 }

@@ -218,6 +218,112 @@ namespace TransferTools.Engine.Transfers
             return manifest;
         }
 
+        // ------------------------------------------------------------ a send's manifest
+
+        /// <summary>A send's manifest on its way to the destination: written under a temporary name (<see cref="StartAhead"/>),
+        /// committed once the file is delivered (<see cref="WriteForAsync"/>), or removed when it is not (<see cref="AbandonAsync"/>).</summary>
+        internal sealed class Ahead
+        {
+            public Ahead(TransferManifest manifest, Uri folder, Task<Uri> temporary)
+            {
+                Manifest = manifest;
+                Folder = folder;
+                Temporary = temporary;
+            }
+
+            public TransferManifest Manifest { get; }
+
+            /// <summary>The folder of the delivered file.</summary>
+            public Uri Folder { get; }
+
+            /// <summary>The manifest folder's key in <see cref="TransferBatch.KnownFolders"/>.</summary>
+            public string FolderKey => FolderKeyOf(Folder);
+
+            /// <summary>The temporary manifest being written; faults when it could not be.</summary>
+            public Task<Uri> Temporary { get; }
+        }
+
+        /// <summary>Starts writing the manifest of a send to <paramref name="final"/> under a temporary name.</summary>
+        internal static Ahead StartAhead(RunningTransfer run, ITransferEndpoint destination, OperationContext context, TransferOptions options, Uri final, string digest)
+        {
+            var manifest = For(run, final, digest);
+            var folder = TransferLocation.Parent(final);
+            var folderExists = run.Batch?.KnownFolders.ContainsKey(FolderKeyOf(folder)) == true;
+            return new Ahead(manifest, folder, manifest.WriteTemporaryAsync(context, destination, folder, options, folderExists));
+        }
+
+        /// <summary>Leaves the manifest of a delivered send beside the file: the one started ahead, or a new one.</summary>
+        internal static async Task WriteForAsync(RunningTransfer run, ITransferEndpoint destination, OperationContext context, TransferOptions options, Uri final,
+            string digest, Ahead? ahead)
+        {
+            var record = run.Record;
+            try
+            {
+                if (ahead is null && run.Batch != null && destination is ILocalFileEndpoint)
+                {
+                    // One line in the batch's manifest file instead of a file (and a rename) per transfer.
+                    var manifest = For(run, final, digest);
+                    var path = run.Batch.AppendManifest(TransferLocation.ToLocalPath(TransferLocation.Parent(final)), manifest);
+                    // One manifest file per folder and batch: its URI is built once, not per file.
+                    var manifestUri = (string)run.Batch.Memo.GetOrAdd("manifest:" + path, p => TransferLocation.FromLocalPath(p).ToString());
+                    run.Update(r => r.ManifestUri = manifestUri);
+                    return;
+                }
+
+                ahead ??= StartAhead(run, destination, context, options, final, digest);
+                var temporary = await ahead.Temporary.ConfigureAwait(false);
+                run.Batch?.KnownFolders.TryAdd(ahead.FolderKey, true);
+                await ahead.Manifest.CommitTemporaryAsync(context, destination, ahead.Folder, temporary, options).ConfigureAwait(false);
+                run.Update(r => r.ManifestUri = LocationIn(ahead.Folder, record.Id).ToString());
+            }
+            catch (Exception e) when (!(e is OperationCanceledException) && !(e is OutOfMemoryException))
+            {
+                // The file is delivered and verified; a missing manifest only stops Receive-Transfer -TransferId.
+                context.Logger.Log(LogLevel.Warning, $"Transfer {TransferManager.Short(record.Id)}: delivered, but the manifest could not be written: {e.Message}");
+            }
+        }
+
+        /// <summary>Removes a manifest started ahead of a delivery that failed. Never throws: the transfer's own failure is
+        /// what matters. One left behind (a stopped transfer or a dead connection) is overwritten by the resume, or removed
+        /// with the temporary file when the transfer is cancelled (<see cref="TransferRunner.RemoveTemporaryAsync"/>).</summary>
+        internal static async Task AbandonAsync(Ahead ahead, ITransferEndpoint destination, OperationContext context, TransferOptions options)
+        {
+            try
+            {
+                var temporary = await ahead.Temporary.ConfigureAwait(false);
+                await TransferRunner.TryDeleteAsync(destination, context, temporary, options).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // See above.
+            }
+        }
+
+        /// <summary>The key in <see cref="TransferBatch.KnownFolders"/> of the manifest folder in <paramref name="folder"/>: the
+        /// same set as for destination folders, under keys no destination URI can take.</summary>
+        private static string FolderKeyOf(Uri folder) => "manifests:" + folder.AbsoluteUri;
+
+        private static TransferManifest For(RunningTransfer run, Uri final, string digest)
+        {
+            var record = run.Record;
+            return new TransferManifest
+            {
+                Id = record.Id,
+                Name = TransferLocation.FileName(final),
+                Size = record.TotalBytes,
+                Sha256 = digest,
+                SenderUser = ProcessUserName,
+                SenderMachine = run.Batch?.MachineName ?? Environment.MachineName,
+                SenderUserId = record.UserId,
+                SentAt = DateTimeOffset.UtcNow,
+            };
+        }
+
+        /// <summary>The process's user name, looked up once (on Unix each lookup reads the user database).</summary>
+        private static string ProcessUserName => _processUserName ??= Environment.UserName;
+
+        private static string? _processUserName;
+
         /// <inheritdoc/>
         public override string ToString() => $"{Id} {Name} ({Size} bytes) sha256:{Sha256}";
     }

@@ -41,9 +41,68 @@ namespace TransferTools.Engine.Transfers
         public int RetryCount { get; set; } = 5;
         public ConflictPolicy Conflict { get; set; }
         public double StallTimeoutSeconds { get; set; } = 60;
-        public string? KeyFile { get; set; }
-        public string? HostKeyFingerprint { get; set; }
-        public Dictionary<string, string> Custom { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>The protocol options (<see cref="TransferOptions.Custom"/>).</summary>
+        public Dictionary<string, string> Custom
+        {
+            get => _custom;
+            set
+            {
+                _custom = value;
+                AddLegacyOptions();
+            }
+        }
+
+        private Dictionary<string, string> _custom = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>
+        /// The SFTP key file of a record written before it became a protocol option (<c>keyFile</c> in the journal): read
+        /// into <see cref="Custom"/> as the option <see cref="KeyFileOption"/>, never written.
+        /// </summary>
+        public string? KeyFile
+        {
+            get => null;
+            set
+            {
+                _legacyKeyFile = value;
+                AddLegacyOptions();
+            }
+        }
+
+        /// <summary>The SFTP host key fingerprint of a record written before it became a protocol option, as <see cref="KeyFile"/>.</summary>
+        public string? HostKeyFingerprint
+        {
+            get => null;
+            set
+            {
+                _legacyHostKeyFingerprint = value;
+                AddLegacyOptions();
+            }
+        }
+
+        /// <summary>The protocol option the <c>keyFile</c> of an older record becomes (the SFTP plugin's name for it).</summary>
+        internal const string KeyFileOption = "KeyFile";
+
+        /// <summary>The protocol option the <c>hostKeyFingerprint</c> of an older record becomes.</summary>
+        internal const string HostKeyFingerprintOption = "HostKeyFingerprint";
+
+        private string? _legacyKeyFile;
+        private string? _legacyHostKeyFingerprint;
+
+        // Whichever order the journal's JSON gives the old fields and the options in, they end up among the options
+        // (an option of the same name given since wins).
+        private void AddLegacyOptions()
+        {
+            if (!string.IsNullOrEmpty(_legacyKeyFile) && !_custom.ContainsKey(KeyFileOption))
+            {
+                _custom[KeyFileOption] = _legacyKeyFile!;
+            }
+
+            if (!string.IsNullOrEmpty(_legacyHostKeyFingerprint) && !_custom.ContainsKey(HostKeyFingerprintOption))
+            {
+                _custom[HostKeyFingerprintOption] = _legacyHostKeyFingerprint!;
+            }
+        }
 
         public long TotalBytes { get; set; } = -1;
         public long BytesTransferred { get; set; }
@@ -87,8 +146,6 @@ namespace TransferTools.Engine.Transfers
                 RetryCount = RetryCount,
                 Conflict = Conflict,
                 StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
-                KeyFile = KeyFile,
-                HostKeyFingerprint = HostKeyFingerprint,
                 Credential = credential?.Credential,
             };
             if (Custom.Count > 0)
@@ -107,8 +164,6 @@ namespace TransferTools.Engine.Transfers
             RetryCount = options.RetryCount;
             Conflict = options.Conflict;
             StallTimeoutSeconds = options.StallTimeout.TotalSeconds;
-            KeyFile = options.KeyFile;
-            HostKeyFingerprint = options.HostKeyFingerprint;
             Custom = new Dictionary<string, string>(options.Custom ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
         }
 
@@ -139,7 +194,7 @@ namespace TransferTools.Engine.Transfers
         public TransferRecord Clone()
         {
             var copy = (TransferRecord)MemberwiseClone();
-            copy.Custom = new Dictionary<string, string>(Custom, StringComparer.OrdinalIgnoreCase);
+            copy._custom = new Dictionary<string, string>(_custom, StringComparer.OrdinalIgnoreCase);
             return copy;
         }
     }

@@ -58,9 +58,9 @@ namespace TransferTools.Commands
                 Credential = given.Credential,
                 RetryCount = bound.ContainsKey(nameof(RetryCount)) ? RetryCount : (int?)null,
                 StallTimeout = bound.ContainsKey(nameof(StallTimeoutSeconds)) ? given.StallTimeout : (System.TimeSpan?)null,
-                KeyFile = given.KeyFile,
-                HostKeyFingerprint = given.HostKeyFingerprint,
-                Custom = bound.ContainsKey(nameof(ProtocolOption)) ? given.Custom : null,
+                Custom = bound.ContainsKey(nameof(ProtocolOption)) || bound.ContainsKey(nameof(KeyFile)) || bound.ContainsKey(nameof(HostKeyFingerprint))
+                    ? given.Custom
+                    : null,
                 ChunkSize = bound.ContainsKey(nameof(ChunkSize)) ? ChunkSize : (int?)null,
             };
         }

@@ -29,13 +29,12 @@ namespace TransferTools.Commands
 
         /// <summary>The files to send (wildcards allowed).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
-        [Alias("FullName")]
         [ValidateNotNullOrEmpty]
         public string[]? Path { get; set; }
 
-        /// <summary>The files to send, taken literally (no wildcards).</summary>
+        /// <summary>The files to send, taken literally (no wildcards); binds the PSPath (or FullName) of piped files.</summary>
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
-        [Alias("PSPath", "LP")]
+        [Alias("PSPath", "LP", "FullName")]
         [ValidateNotNullOrEmpty]
         public string[]? LiteralPath { get; set; }
 

@@ -35,12 +35,14 @@ namespace TransferTools.Commands
         [Credential]
         public PSCredential? Credential { get; set; }
 
-        /// <summary>An OpenSSH private key file for sftp:// (its passphrase, if any, is the password of -Credential).</summary>
+        /// <summary>An OpenSSH private key file for sftp:// (its passphrase, if any, is the password of -Credential): the SFTP
+        /// protocol option <c>KeyFile</c>, the path made absolute.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? KeyFile { get; set; }
 
-        /// <summary>The SSH host key fingerprint to trust for sftp://, <c>SHA256:...</c> as <c>ssh-keygen -l</c> prints it.</summary>
+        /// <summary>The SSH host key fingerprint to trust for sftp://, <c>SHA256:...</c> as <c>ssh-keygen -l</c> prints it: the
+        /// SFTP protocol option <c>HostKeyFingerprint</c>.</summary>
         [Parameter]
         [ValidatePattern(@"^(SHA256:)?[A-Za-z0-9+/]{43}=?$")]
         public string? HostKeyFingerprint { get; set; }
@@ -73,12 +75,20 @@ namespace TransferTools.Commands
             StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
             Conflict = Force.IsPresent && !MyInvocation.BoundParameters.ContainsKey(nameof(Conflict)) ? ConflictPolicy.Overwrite : Conflict,
             Credential = Credential?.GetNetworkCredential(),
-            KeyFile = KeyFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFile),
-            HostKeyFingerprint = HostKeyFingerprint,
             Custom = ProtocolOptions(),
         };
 
-        private IDictionary<string, string> ProtocolOptions()
+        /// <summary>The SFTP protocol option that <c>-KeyFile</c> sets.</summary>
+        internal const string KeyFileOption = "KeyFile";
+
+        /// <summary>The SFTP protocol option that <c>-HostKeyFingerprint</c> sets.</summary>
+        internal const string HostKeyFingerprintOption = "HostKeyFingerprint";
+
+        /// <summary>
+        /// The protocol options: <c>-ProtocolOption</c>, and the protocol-specific parameters (<c>-KeyFile</c>,
+        /// <c>-HostKeyFingerprint</c>), which win over an entry of the same name in it.
+        /// </summary>
+        protected IDictionary<string, string> ProtocolOptions()
         {
             var custom = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             if (ProtocolOption != null)
@@ -87,6 +97,16 @@ namespace TransferTools.Commands
                 {
                     custom[entry.Key?.ToString() ?? ""] = entry.Value?.ToString() ?? "";
                 }
+            }
+
+            if (KeyFile != null)
+            {
+                custom[KeyFileOption] = SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFile);
+            }
+
+            if (HostKeyFingerprint != null)
+            {
+                custom[HostKeyFingerprintOption] = HostKeyFingerprint;
             }
 
             return custom;

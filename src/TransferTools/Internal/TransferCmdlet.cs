@@ -94,7 +94,7 @@ namespace TransferTools.Internal
             context = context.WithValue(ContextKeys.RequestId, _requestId);
             if (WantsProgress && ShouldShowProgress())
             {
-                context = context.WithValue(EngineContextKeys.ProgressSink, pump);
+                context = context.WithProgress(pump);
             }
 
             return context;

@@ -61,6 +61,6 @@ namespace TransferTools.Engine.Tests.Http
         [InlineData("report.", false)]
         [InlineData("report ", false)]
         public void Only_a_plain_visible_file_name_is_taken(string? name, bool usable) =>
-            Assert.Equal(usable, TransferManager.IsUsableSuggestedName(name));
+            Assert.Equal(usable, TransferIntake.IsUsableSuggestedName(name));
     }
 }

@@ -18,7 +18,7 @@ namespace TransferTools.Engine.Tests.Monitoring
         private static (ProgressMonitorPlugin, ListSink, OperationContext) New()
         {
             var sink = new ListSink();
-            var context = new OperationContext().WithValue(EngineContextKeys.ProgressSink, sink);
+            var context = new OperationContext().WithProgress(sink);
             return (new ProgressMonitorPlugin { ShowAfter = TimeSpan.Zero }, sink, context);
         }
 
@@ -194,7 +194,7 @@ namespace TransferTools.Engine.Tests.Monitoring
             using var home = new TestHome();
             using var session = home.NewSession();
             var sink = new ListSink();
-            var context = session.CreateContext(System.Threading.CancellationToken.None).WithValue(EngineContextKeys.ProgressSink, sink);
+            var context = session.CreateContext(System.Threading.CancellationToken.None).WithProgress(sink);
             var running = MonitorHubTests.NewTransfer();
             running.StartedAt = DateTimeOffset.UtcNow.AddSeconds(-5); // long enough to be worth a bar
             session.Monitors.TransferStarted(context, running);

@@ -269,7 +269,7 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         /// <summary>Reads from an offset, at most a few odd-sized bytes at a time, and never says its length.</summary>
-        private sealed class TricklingSource : Stream
+        private sealed class TricklingSource : ForwardOnlyStream
         {
             private readonly byte[] _data;
             private readonly Random _random = new Random(3);
@@ -282,14 +282,9 @@ namespace TransferTools.Engine.Tests.Transfers
             }
 
             public override bool CanRead => true;
-            public override bool CanSeek => false;
             public override bool CanWrite => false;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => _position; set => throw new NotSupportedException(); }
+            public override long Position => _position;
             public override void Flush() { }
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
             public override int Read(byte[] buffer, int offset, int count)
             {

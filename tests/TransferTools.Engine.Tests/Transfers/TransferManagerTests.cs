@@ -20,7 +20,7 @@ namespace TransferTools.Engine.Tests.Transfers
 
         private async Task<Transfer> SendThroughAsync(FlakyEndpoint endpoint, string file, string destination, TransferOptions options)
         {
-            var started = await Session.Transfers.SendAsync(Context, new SendRequest { File = file, Destination = destination, Options = options }, endpoint, endpoint);
+            var started = await Session.Transfers.StartSendThroughAsync(Context, new SendRequest { File = file, Destination = destination, Options = options }, "Flaky", endpoint);
             return (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
         }
 
@@ -89,8 +89,8 @@ namespace TransferTools.Engine.Tests.Transfers
             var file = NewFile("held.bin", 100_000);
             var dest = NewFolder("held");
             var endpoint = new FlakyEndpoint { DeliveryHeld = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously) };
-            var started = await Session.Transfers.SendAsync(Context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 16384 } },
-                endpoint, endpoint);
+            var started = await Session.Transfers.StartSendThroughAsync(Context, new SendRequest { File = file, Destination = dest, Options = new TransferOptions { ChunkSize = 16384 } },
+                "Flaky", endpoint);
             await endpoint.DeliveryHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
             var manifests = Path.Combine(dest, TransferManifest.FolderName);
             var written = Directory.GetFiles(manifests).Select(Path.GetFileName).ToArray();
@@ -187,16 +187,20 @@ namespace TransferTools.Engine.Tests.Transfers
                 Conflict = ConflictPolicy.Overwrite,
                 RetryCount = 7,
                 StallTimeout = TimeSpan.FromSeconds(9),
-                KeyFile = "/keys/id_ed25519",
-                HostKeyFingerprint = "SHA256:" + new string('A', 43),
-                Custom = new Dictionary<string, string> { ["KnownHostsPath"] = "/keys/known_hosts" },
+                Custom = new Dictionary<string, string>
+                {
+                    ["KnownHostsPath"] = "/keys/known_hosts",
+                    ["KeyFile"] = "/keys/id_ed25519",
+                    ["HostKeyFingerprint"] = "SHA256:" + new string('A', 43),
+                },
             };
             var resumed = await Session.Transfers.StartResumeAsync(Context, started.Id, overrides);
             var done = (await Session.Transfers.WaitAsync(Context, resumed.Id)).Transfer;
             Assert.Equal(TransferStatus.Completed, done.Status);
             Assert.Equal(Sha(file), Sha(Path.Combine(dest, "again.bin")));
             var record = Session.Transfers.Journal.TryLoad(started.Id)!;
-            Assert.Equal((7, 9.0, "/keys/id_ed25519", overrides.HostKeyFingerprint), (record.RetryCount, record.StallTimeoutSeconds, record.KeyFile, record.HostKeyFingerprint));
+            Assert.Equal((7, 9.0, "/keys/id_ed25519", overrides.Custom["HostKeyFingerprint"]),
+                (record.RetryCount, record.StallTimeoutSeconds, record.Custom["KeyFile"], record.Custom["HostKeyFingerprint"]));
             Assert.Equal("/keys/known_hosts", record.Custom["KnownHostsPath"]);
         }
 
@@ -205,11 +209,11 @@ namespace TransferTools.Engine.Tests.Transfers
         {
             var baseDelay = TimeSpan.FromSeconds(1);
             var max = TimeSpan.FromSeconds(30);
-            Assert.Equal(TimeSpan.FromMilliseconds(500), TransferManager.ComputeRetryDelay(1, baseDelay, max, 0));
-            Assert.Equal(TimeSpan.FromSeconds(1), TransferManager.ComputeRetryDelay(1, baseDelay, max, 1));
-            Assert.Equal(TimeSpan.FromSeconds(2), TransferManager.ComputeRetryDelay(3, baseDelay, max, 0));
-            Assert.Equal(TimeSpan.FromSeconds(4), TransferManager.ComputeRetryDelay(3, baseDelay, max, 1));
-            Assert.Equal(TimeSpan.FromSeconds(30), TransferManager.ComputeRetryDelay(20, baseDelay, max, 1));
+            Assert.Equal(TimeSpan.FromMilliseconds(500), RetryPolicy.ComputeDelay(1, baseDelay, max, 0));
+            Assert.Equal(TimeSpan.FromSeconds(1), RetryPolicy.ComputeDelay(1, baseDelay, max, 1));
+            Assert.Equal(TimeSpan.FromSeconds(2), RetryPolicy.ComputeDelay(3, baseDelay, max, 0));
+            Assert.Equal(TimeSpan.FromSeconds(4), RetryPolicy.ComputeDelay(3, baseDelay, max, 1));
+            Assert.Equal(TimeSpan.FromSeconds(30), RetryPolicy.ComputeDelay(20, baseDelay, max, 1));
         }
 
         [Theory]
@@ -302,7 +306,7 @@ namespace TransferTools.Engine.Tests.Transfers
                 return new FaultyStream(this, inner, off);
             }
 
-            private sealed class FaultyStream : Stream
+            private sealed class FaultyStream : ForwardOnlyStream
             {
                 private readonly FlakyEndpoint _owner;
                 private readonly Stream _inner;
@@ -316,14 +320,9 @@ namespace TransferTools.Engine.Tests.Transfers
                 }
 
                 public override bool CanRead => false;
-                public override bool CanSeek => false;
                 public override bool CanWrite => true;
-                public override long Length => throw new NotSupportedException();
-                public override long Position { get => _position; set => throw new NotSupportedException(); }
+                public override long Position => _position;
                 public override void Flush() => _inner.Flush();
-                public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-                public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-                public override void SetLength(long value) => throw new NotSupportedException();
                 public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
 
                 public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)

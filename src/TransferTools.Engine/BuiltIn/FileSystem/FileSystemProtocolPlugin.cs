@@ -8,16 +8,20 @@ using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Hosting;
 using TransferTools.Engine.Protocols;
+using TransferTools.Engine.Transfers;
 
 namespace TransferTools.Engine.BuiltIn.FileSystem
 {
     /// <summary>
     /// The built-in <c>FileSystem</c> protocol: local, UNC and mounted paths and <c>file://</c> URIs. The engine's
     /// transfer manager does chunking, journaling and verification; this class only moves bytes on the local disk.
+    /// It offers every optional endpoint capability the engine knows: local I/O, space reservation, write-behind,
+    /// unnamed temporaries (Linux) and preserved modification times and POSIX modes.
     /// </summary>
     [TransferPlugin("FileSystem", PluginType.Protocol,
         Description = "Local, UNC and mounted paths, and file:// URIs.", Schemes = new[] { "file" })]
-    public sealed class FileSystemProtocolPlugin : StreamingProtocolPlugin, IFolderListing
+    public sealed class FileSystemProtocolPlugin : StreamingProtocolPlugin, IFolderListing, ILocalFileEndpoint, ISpaceReservation, IWriteBehind,
+        IUnnamedTemporaries, IFileAttributePreservation
     {
         private static readonly string[] SchemeList = TransferPluginAttribute.Of(typeof(FileSystemProtocolPlugin))!.Schemes;
 
@@ -106,11 +110,9 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
             }
         }
 
-        /// <summary>
-        /// Opens a local file that is read whole in one go (see <c>TransferManager.CopyWholeAsync</c>): as
-        /// <see cref="OpenReadAsync"/> from offset 0, without the sequential-read hint a one-read file has no use for.
-        /// </summary>
-        internal static Stream OpenWhole(OperationContext context, Uri location)
+        /// <inheritdoc/>
+        /// <remarks>Without the sequential-read hint of <see cref="OpenReadAsync"/>: a file read in one go has no use for it.</remarks>
+        public Stream OpenWholeForRead(OperationContext context, Uri location)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             var path = ToLocalPath(location);
@@ -122,6 +124,63 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
             {
                 throw Map(e, path, "Read");
             }
+        }
+
+        /// <inheritdoc/>
+        /// <remarks>64-bit Linux only (see <see cref="PrepareWrite"/>); elsewhere nothing is reserved.</remarks>
+        public void ReserveSpace(Stream writer, long offset, long length) => Reserve(writer, offset, length);
+
+        private static void Reserve(Stream writer, long offset, long length)
+        {
+            if (writer is DurableFileStream file && length > 0 && Volatile.Read(ref _preallocationUnavailable) == 0)
+            {
+                file.Reserve(offset, length);
+            }
+        }
+
+        /// <inheritdoc/>
+        public void ExpectWrites(Stream writer, long length) => Expect(writer, length);
+
+        private static void Expect(Stream writer, long length)
+        {
+            if (writer is DurableFileStream file && length > 0)
+            {
+                file.WriteBehind?.Expect(length);
+            }
+        }
+
+        /// <inheritdoc/>
+        /// <remarks>Linux <c>O_TMPFILE</c> (see <see cref="UnnamedFile"/>); null elsewhere, or with <c>TRANSFERTOOLS_NO_TMPFILE=1</c>.</remarks>
+        public IUnnamedTemporary? TryCreateUnnamed(OperationContext context, Uri final)
+        {
+            var finalPath = ToLocalPath(final);
+            var unnamed = UnnamedFile.TryCreate(Path.GetDirectoryName(finalPath) ?? ".", finalPath);
+            return unnamed is null ? null : new UnnamedTemporaryFile(this, unnamed);
+        }
+
+        /// <inheritdoc/>
+        public Task SetFileAttributesAsync(OperationContext context, Uri location, DateTimeOffset? lastModified, int? posixMode, TransferOptions options)
+        {
+            context.CancellationToken.ThrowIfCancellationRequested();
+            var path = ToLocalPath(location);
+            try
+            {
+                if (lastModified != null)
+                {
+                    File.SetLastWriteTimeUtc(path, lastModified.Value.UtcDateTime);
+                }
+
+                if (posixMode != null && !RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+                {
+                    UnixPermissions.SetMode(path, posixMode.Value);
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw Map(e, path, "Write");
+            }
+
+            return Task.CompletedTask;
         }
 
         /// <inheritdoc/>
@@ -302,128 +361,23 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
         }
 
         /// <summary>The <c>file://</c> URI of a local path (made absolute), escaping characters such as '#', '%' and '?'.</summary>
-        public static Uri ToUri(string path)
-        {
-            var full = Path.GetFullPath(path);
-            var isWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
-            var builder = new StringBuilder("file://");
-            string rest;
-            if (full.StartsWith(@"\\", StringComparison.Ordinal) || (!isWindows && full.StartsWith("//", StringComparison.Ordinal)))
-            {
-                // UNC: \\server\share\x -> file://server/share/x
-                var trimmed = full.Substring(2).Replace('\\', '/');
-                var slash = trimmed.IndexOf('/');
-                var host = slash < 0 ? trimmed : trimmed.Substring(0, slash);
-                builder.Append(host);
-                rest = slash < 0 ? "/" : trimmed.Substring(slash);
-            }
-            else
-            {
-                rest = full.Replace('\\', '/');
-                if (!rest.StartsWith("/", StringComparison.Ordinal))
-                {
-                    rest = "/" + rest; // C:/x -> /C:/x
-                }
-            }
-
-            var segments = rest.Split('/');
-            for (var i = 0; i < segments.Length; i++)
-            {
-                var keepDrive = isWindows && i == 1 && segments[i].Length == 2 && segments[i][1] == ':';
-                segments[i] = keepDrive ? segments[i] : Uri.EscapeDataString(segments[i]);
-            }
-
-            builder.Append(string.Join("/", segments));
-            return new Uri(builder.ToString());
-        }
+        public static Uri ToUri(string path) => TransferLocation.FromLocalPath(path);
 
         /// <summary>The local path a <c>file://</c> URI names.</summary>
         /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> for another scheme.</exception>
-        public static string ToLocalPath(Uri location)
-        {
-            if (!location.IsAbsoluteUri || !string.Equals(location.Scheme, "file", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new PluginException(ErrorCode.InvalidArgument, $"'{location}' is not a file:// location.", errorId: "NotAFileLocation", target: location.ToString());
-            }
+        public static string ToLocalPath(Uri location) => TransferLocation.ToLocalPath(location);
 
-            var path = Uri.UnescapeDataString(location.AbsolutePath);
-            var isWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
-            if (!string.IsNullOrEmpty(location.Host) && !string.Equals(location.Host, "localhost", StringComparison.OrdinalIgnoreCase))
-            {
-                return isWindows ? @"\\" + location.Host + path.Replace('/', '\\') : "//" + location.Host + path;
-            }
+        /// <summary>True when <paramref name="file"/> (whose <see cref="FileInfo.Exists"/> was false) names a folder (see <see cref="LocalFiles.IsFolder"/>).</summary>
+        internal static bool IsFolder(FileInfo file) => LocalFiles.IsFolder(file);
 
-            if (isWindows)
-            {
-                if (path.Length >= 3 && path[0] == '/' && path[2] == ':')
-                {
-                    path = path.Substring(1);
-                }
+        /// <summary>A named pipe, socket or device where a file was expected (see <see cref="LocalFiles.NotARegularFile"/>).</summary>
+        internal static PluginException NotARegularFile(string path, string kind, string done = "transferred") => LocalFiles.NotARegularFile(path, kind, done);
 
-                path = path.Replace('/', '\\');
-            }
+        /// <summary>A destination name taken by a file (see <see cref="LocalFiles.Exists"/>).</summary>
+        internal static PluginException Exists(string path) => LocalFiles.Exists(path);
 
-            return path;
-        }
-
-        /// <summary>
-        /// True when <paramref name="file"/> (whose <see cref="FileInfo.Exists"/> was false) names a folder, or a link to
-        /// one, as <see cref="Directory.Exists(string)"/> would say, from the status the FileInfo already holds.
-        /// </summary>
-        internal static bool IsFolder(FileInfo file)
-        {
-            FileAttributes attributes;
-            try
-            {
-                attributes = file.Attributes;
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-            {
-                // The status could not be read (e.g. a folder on the way is not searchable): ask as before.
-                return Directory.Exists(file.FullName);
-            }
-
-            return (int)attributes != -1 && (attributes & FileAttributes.Directory) != 0;
-        }
-
-        /// <summary>A named pipe, socket or device where a file was expected: reading a pipe would wait for a writer for ever.</summary>
-        internal static PluginException NotARegularFile(string path, string kind, string done = "transferred") => new PluginException(ErrorCode.InvalidArgument,
-            $"'{path}' is {kind}, not a file: only files are {done}.", errorId: "NotARegularFile", target: path);
-
-        internal static PluginException Exists(string path) => new PluginException(ErrorCode.Conflict,
-            $"'{path}' exists already. Use -Force or -Conflict Overwrite to replace it, -Conflict Rename to keep both, or -Conflict Skip.",
-            errorId: "DestinationExists", target: path);
-
-        /// <summary>Maps a local I/O failure to a plugin error with a stable id.</summary>
-        internal static PluginException Map(Exception e, string path, string operation)
-        {
-            var errorIdPrefix = operation == "Read" ? "Source" : "Destination";
-            return e switch
-            {
-                PluginException pe => pe,
-                FileNotFoundException _ => new PluginException(ErrorCode.NotFound, $"'{path}' does not exist.", e, errorIdPrefix + "NotFound", path),
-                DirectoryNotFoundException _ => new PluginException(ErrorCode.NotFound, $"The folder of '{path}' does not exist.", e,
-                    errorIdPrefix + "FolderNotFound", path),
-                UnauthorizedAccessException _ => new PluginException(ErrorCode.PermissionDenied, $"Access to '{path}' is denied ({operation.ToLowerInvariant()}).", e,
-                    errorIdPrefix + "AccessDenied", path),
-                IOException io when operation != "Read" && IsOutOfSpace(io) => new PluginException(ErrorCode.LimitExceeded,
-                    $"There is no space left in '{FolderOf(path)}': the disk or the user's quota is full.", e, "DestinationFull", FolderOf(path)),
-                _ => new PluginException(ErrorCode.Unknown, $"{operation} of '{path}' failed: {e.Message}", e, errorIdPrefix + operation + "Failed", path),
-            };
-        }
-
-        /// <summary>
-        /// True for the I/O errors that mean "no room": ENOSPC and EDQUOT (.NET gives the errno as the HResult on Unix;
-        /// EDQUOT is 122 on Linux, 69 on macOS), ERROR_DISK_FULL and ERROR_HANDLE_DISK_FULL on Windows.
-        /// </summary>
-        internal static bool IsOutOfSpace(IOException e)
-        {
-            var code = e.HResult;
-            return code == Enospc
-                   || code == (RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? 69 : Edquot)
-                   || code == unchecked((int)0x80070070)
-                   || code == unchecked((int)0x80070027);
-        }
+        /// <summary>Maps a local I/O failure to a plugin error with a stable id (see <see cref="LocalFiles.Map"/>).</summary>
+        internal static PluginException Map(Exception e, string path, string operation) => LocalFiles.Map(e, path, operation);
 
         /// <summary>
         /// Readies a file opened by <see cref="OpenWriteAsync"/> for bytes <c>[from, to)</c> before they are written.
@@ -437,13 +391,10 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
         /// <exception cref="PluginException"><see cref="ErrorCode.LimitExceeded"/> (DestinationFull) when the room is not there.</exception>
         internal static void PrepareWrite(Stream writer, long from, long to)
         {
-            if (writer is DurableFileStream file && to > from)
+            if (to > from)
             {
-                file.WriteBehind?.Expect(to - from);
-                if (Volatile.Read(ref _preallocationUnavailable) == 0)
-                {
-                    file.Reserve(from, to - from);
-                }
+                Expect(writer, to - from);
+                Reserve(writer, from, to - from);
             }
         }
 
@@ -475,7 +426,7 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
         }
 
         /// <summary>A write stream whose failures carry the file name and a stable error id.</summary>
-        private sealed class DurableFileStream : Stream
+        private sealed class DurableFileStream : ForwardOnlyStream
         {
             private readonly FileStream _inner;
 
@@ -489,15 +440,9 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
             public WriteBehind? WriteBehind { get; }
 
             public override bool CanRead => false;
-            public override bool CanSeek => false;
             public override bool CanWrite => true;
             public override long Length => _inner.Length;
-
-            public override long Position
-            {
-                get => _inner.Position;
-                set => throw new NotSupportedException();
-            }
+            public override long Position => _inner.Position;
 
             /// <summary>Allocates <paramref name="length"/> bytes from <paramref name="offset"/> without changing the length (see <see cref="PrepareWrite"/>).</summary>
             public void Reserve(long offset, long length)
@@ -547,9 +492,6 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
             }
 
             public override void Flush() => Guard(() => _inner.Flush());
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
             public override void Write(byte[] buffer, int offset, int count)
             {
                 Guard(() => _inner.Write(buffer, offset, count));

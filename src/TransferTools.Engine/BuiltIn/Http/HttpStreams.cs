@@ -19,7 +19,7 @@ namespace TransferTools.Engine.BuiltIn.Http
     /// thousands of socket-sized reads, and a linked token source plus a timer for each cost about a tenth of the
     /// download's time.
     /// </remarks>
-    internal sealed class HttpReadStream : Stream
+    internal sealed class HttpReadStream : ForwardOnlyStream
     {
         private readonly HttpResponseMessage _response;
         private readonly Stream _body;
@@ -49,15 +49,8 @@ namespace TransferTools.Engine.BuiltIn.Http
         }
 
         public override bool CanRead => !_disposed;
-        public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
+        public override long Position => _position;
 
         public override int Read(byte[] buffer, int offset, int count) =>
             ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
@@ -89,10 +82,6 @@ namespace TransferTools.Engine.BuiltIn.Http
         public override void Flush()
         {
         }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
@@ -195,7 +184,7 @@ namespace TransferTools.Engine.BuiltIn.Http
     }
 
     /// <summary>The engine's side of an upload: writes go into the PUT body; the server's answer is checked at commit.</summary>
-    internal sealed class HttpUploadStream : Stream
+    internal sealed class HttpUploadStream : ForwardOnlyStream
     {
         private readonly StreamingUploadContent _content;
         private readonly Task<HttpResponseMessage> _response;
@@ -224,15 +213,8 @@ namespace TransferTools.Engine.BuiltIn.Http
         public Task<HttpResponseMessage> Response => _response;
 
         public override bool CanRead => false;
-        public override bool CanSeek => false;
         public override bool CanWrite => !_disposed;
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
+        public override long Position => _position;
 
         public override void Write(byte[] buffer, int offset, int count) =>
             WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
@@ -297,10 +279,6 @@ namespace TransferTools.Engine.BuiltIn.Http
 
         /// <summary>Stops the upload without ending the body, so the server discards what it got.</summary>
         public void Abort() => _content.Abort(new OperationCanceledException("The upload was abandoned."));
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -114,7 +114,7 @@ namespace TransferTools.Engine.BuiltIn.LocalStore
                     }
 
                     file.Flush(_fullDurability);
-                    sha256 = ToHex(hash.GetHashAndReset());
+                    sha256 = Hex.ToLowerString(hash.GetHashAndReset());
                 }
 
                 if (!string.IsNullOrEmpty(metadata.Sha256) && !string.Equals(metadata.Sha256, sha256, StringComparison.OrdinalIgnoreCase))

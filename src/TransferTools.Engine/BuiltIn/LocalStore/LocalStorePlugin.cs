@@ -30,7 +30,7 @@ namespace TransferTools.Engine.BuiltIn.LocalStore
     /// </remarks>
     [TransferPlugin("LocalStore", PluginType.Storage,
         Description = "Content-addressed files with a SQLite index under the TransferTools home (the embedded default).")]
-    public sealed partial class LocalStorePlugin : IStoragePlugin, IDisposable
+    public sealed partial class LocalStorePlugin : IStoragePlugin, IBatchStorage, IDisposable
     {
         /// <summary>Items a listing returns when the filter sets no limit.</summary>
         public const int DefaultPageSize = 1000;
@@ -425,18 +425,6 @@ namespace TransferTools.Engine.BuiltIn.LocalStore
             }
         }
 
-        private static string ToHex(byte[] bytes)
-        {
-            var chars = new char[bytes.Length * 2];
-            const string digits = "0123456789abcdef";
-            for (var i = 0; i < bytes.Length; i++)
-            {
-                chars[2 * i] = digits[bytes[i] >> 4];
-                chars[2 * i + 1] = digits[bytes[i] & 15];
-            }
-
-            return new string(chars);
-        }
 
         private static PluginException NotFound(string id) =>
             new PluginException(ErrorCode.NotFound, $"The store has no item with id '{Validation.Printable(id)}'.", errorId: "ItemNotFound", target: id);

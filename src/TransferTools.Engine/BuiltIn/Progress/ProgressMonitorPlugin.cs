@@ -14,7 +14,7 @@ namespace TransferTools.Engine.BuiltIn.Progress
     /// percentage, rate and time remaining, under a parent bar for the whole call when it moves several files.
     /// </summary>
     /// <remarks>
-    /// Silent unless the calling cmdlet put an <see cref="IProgressSink"/> in the context (it does not when
+    /// Silent unless the calling cmdlet gave the context an <see cref="IProgressSink"/> (<see cref="OperationContext.Progress"/>) (it does not when
     /// <c>$ProgressPreference</c> is SilentlyContinue or there is no interactive host). Runs on the monitor's delivery
     /// task, never on the data path; the sink keeps only the newest update per bar. The percentage is that of the whole
     /// file (a resumed transfer starts where it left off), always within 0–100.
@@ -67,7 +67,7 @@ namespace TransferTools.Engine.BuiltIn.Progress
 
         private void Update(OperationContext context, Transfer transfer, bool final)
         {
-            if (!(context.GetValue(EngineContextKeys.ProgressSink) is IProgressSink sink))
+            if (!(context.Progress is IProgressSink sink))
             {
                 return;
             }

@@ -357,8 +357,7 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
             var (storage, path) = Parse(location);
             using var sha = SHA256.Create();
             var key = sha.ComputeHash(Encoding.UTF8.GetBytes(storage.ToLowerInvariant() + "\n" + path));
-            var hex = BitConverter.ToString(key).Replace("-", "").ToLowerInvariant();
-            return Path.Combine(host.GetPluginDataDirectory("Storage"), "staging", hex + ".part");
+            return Path.Combine(host.GetPluginDataDirectory("Storage"), "staging", Hex.ToLowerString(key) + ".part");
         }
 
         private static async Task SkipAsync(Stream content, long count, OperationContext context)

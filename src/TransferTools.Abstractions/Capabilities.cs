@@ -1,0 +1,112 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading.Tasks;
+
+// Optional capabilities of an ITransferEndpoint, as rclone's fs/features.go lists what a backend can do beyond the
+// basics: the engine asks for each with a type test on the endpoint and does without it when it is absent, so a
+// plugin implements only what its storage can do, and the engine never needs to know which plugin it is talking to.
+namespace TransferTools.Abstractions
+{
+    /// <summary>
+    /// Implemented by an endpoint whose locations are files on this machine (the built-in FileSystem protocol). The
+    /// engine then treats I/O on them as cheap and synchronous: a small file is read in one synchronous call instead of
+    /// an asynchronous one (which on an ordinary file only moves the read to another thread), and a batch of sends to such
+    /// a folder shares one manifest file per folder.
+    /// </summary>
+    public interface ILocalFileEndpoint
+    {
+        /// <summary>
+        /// Opens <paramref name="location"/> to be read whole in one go (a small file): as
+        /// <see cref="ITransferEndpoint.OpenReadAsync"/> from offset 0, synchronously, without read-ahead hints.
+        /// </summary>
+        Stream OpenWholeForRead(OperationContext context, Uri location);
+    }
+
+    /// <summary>
+    /// Implemented by an endpoint that can reserve room for a file before it is written (Linux <c>fallocate</c>): a
+    /// destination without room for the rest of a transfer fails at its first byte, not at 90 %.
+    /// </summary>
+    public interface ISpaceReservation
+    {
+        /// <summary>
+        /// Reserves room for the bytes <c>[offset, offset + length)</c> of <paramref name="writer"/>, a stream this endpoint's
+        /// <see cref="ITransferEndpoint.OpenWriteAsync"/> returned, without changing its length. Does nothing for another stream
+        /// or where the file system cannot reserve.
+        /// </summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.LimitExceeded"/> (<c>DestinationFull</c>) when the room is not there.</exception>
+        void ReserveSpace(Stream writer, long offset, long length);
+    }
+
+    /// <summary>
+    /// Implemented by an endpoint whose write streams write a large file out behind the writer (so that it does not fill
+    /// the page cache), and can start doing so from the first byte when told how much is coming.
+    /// </summary>
+    public interface IWriteBehind
+    {
+        /// <summary>
+        /// Tells <paramref name="writer"/>, a stream this endpoint's <see cref="ITransferEndpoint.OpenWriteAsync"/> returned,
+        /// that <paramref name="length"/> more bytes follow. Does nothing for another stream.
+        /// </summary>
+        void ExpectWrites(Stream writer, long length);
+    }
+
+    /// <summary>
+    /// Implemented by an endpoint that can hold a file without a name in a folder (Linux <c>O_TMPFILE</c>) and give it its
+    /// name in one step once it is complete: a small file then costs one directory operation instead of a temporary name
+    /// created, renamed and cleaned up, and a crash leaves nothing behind.
+    /// </summary>
+    public interface IUnnamedTemporaries
+    {
+        /// <summary>
+        /// A file without a name in the folder of <paramref name="final"/>, or null where the system cannot make one (the
+        /// engine then writes a named temporary file).
+        /// </summary>
+        IUnnamedTemporary? TryCreateUnnamed(OperationContext context, Uri final);
+    }
+
+    /// <summary>A file without a name (<see cref="IUnnamedTemporaries"/>): written, then named, or gone when disposed.</summary>
+    public interface IUnnamedTemporary : IDisposable
+    {
+        /// <summary>Writes the first <paramref name="count"/> bytes of <paramref name="buffer"/> at the end of the file.</summary>
+        void Write(byte[] buffer, int count);
+
+        /// <summary>The file's size as its file system has it.</summary>
+        long Length { get; }
+
+        /// <summary>
+        /// Names the file <paramref name="final"/> atomically, as <see cref="ITransferEndpoint.CommitAsync"/> does for a named
+        /// temporary: with <paramref name="overwrite"/> an existing file is replaced (through <paramref name="temporary"/>,
+        /// the transfer's temporary name), without it an existing file or folder fails with <see cref="ErrorCode.Conflict"/>.
+        /// </summary>
+        Task CommitAsync(OperationContext context, Uri temporary, Uri final, bool overwrite, TransferOptions options);
+    }
+
+    /// <summary>
+    /// Implemented by an endpoint that can give a delivered file the modification time and POSIX permission bits of its
+    /// source, so that a copy compares equal to its original by time (a folder sync needs both).
+    /// </summary>
+    public interface IFileAttributePreservation
+    {
+        /// <summary>
+        /// Sets the modification time and the POSIX mode (permission bits, e.g. <c>0x1ED</c> for 0755) of the file at
+        /// <paramref name="location"/>; a null value leaves that attribute as it is, and so does an endpoint or system that
+        /// cannot keep it (POSIX modes on Windows).
+        /// </summary>
+        Task SetFileAttributesAsync(OperationContext context, Uri location, DateTimeOffset? lastModified, int? posixMode, TransferOptions options);
+    }
+
+    /// <summary>
+    /// Implemented by a storage plugin that stores several items in one step (one index transaction), so that many small
+    /// files piped into <c>Save-StorageItem</c> cost no more than the files themselves.
+    /// </summary>
+    public interface IBatchStorage
+    {
+        /// <summary>
+        /// Stores the entries, each opened, read and written on its own: one that fails (an unreadable file) fails only
+        /// its entry, and the others are committed together.
+        /// </summary>
+        /// <returns>Per entry, in order: the new id, or the error that entry met (nothing of it stored).</returns>
+        Task<IReadOnlyList<(string? Id, Exception? Error)>> StoreManyAsync(OperationContext context, IReadOnlyList<(Func<Stream> Open, ItemMetadata Metadata)> entries);
+    }
+}

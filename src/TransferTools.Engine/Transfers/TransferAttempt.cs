@@ -1,0 +1,483 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Engine.Transfers
+{
+    /// <summary>
+    /// One attempt at a transfer, one method per step: <see cref="ResolveSourceAsync"/> (the source, and whether it
+    /// changed), <see cref="ResolveDestinationAsync"/> (where it goes), <see cref="PrepareAsync"/> (what an earlier attempt
+    /// left), <see cref="MoveBytesAsync"/> (the pipeline), <see cref="VerifyAsync"/> and <see cref="CommitAsync"/>. A
+    /// transient failure of any step fails the attempt, and <see cref="TransferRunner"/> retries it with a new one.
+    /// </summary>
+    internal sealed class TransferAttempt : IDisposable
+    {
+        private readonly TransferRunner _runner;
+        private readonly RunningTransfer _run;
+        private readonly TransferRecord _record;
+        private readonly ITransferEndpoint _source;
+        private readonly ITransferEndpoint _destination;
+        private readonly CancellationTokenSource _cancellation;
+        private readonly OperationContext _context;
+        private readonly TransferOptions _options;
+        private readonly StallWatch _stall;
+        private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly Uri _sourceUri;
+        private bool _sizeKnown;
+        private long _total;
+        private bool _savedJustNow;
+        private List<ulong> _keptChunks = new List<ulong>(0);
+        private int _keep;
+        private IUnnamedTemporary? _unnamed;
+
+        public TransferAttempt(TransferRunner runner, RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination)
+        {
+            _runner = runner;
+            _run = run;
+            _record = run.Record;
+            _source = source;
+            _destination = destination;
+            _options = _record.ToOptions(run.Credential);
+            _cancellation = CancellationTokenSource.CreateLinkedTokenSource(run.Cts.Token);
+            _context = run.Context.WithCancellation(_cancellation.Token);
+            _stall = new StallWatch(_options.StallTimeout, _cancellation);
+            _sourceUri = new Uri(_record.SourceUri);
+        }
+
+        private string Id => _record.Id;
+
+        private CancellationToken Token => _cancellation.Token;
+
+        /// <summary>Runs the steps in order; returns early for a transfer that <c>-Conflict Skip</c> skips.</summary>
+        public async Task RunAsync()
+        {
+            try
+            {
+                await ResolveSourceAsync().ConfigureAwait(false);
+                if (!await ResolveDestinationAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                var offset = await PrepareAsync().ConfigureAwait(false);
+                await MoveBytesAsync(offset).ConfigureAwait(false);
+
+                // A send to a remote folder writes its manifest under a temporary name while the file is verified and
+                // delivered: over a WAN those round trips overlap (a small file over SFTP: 13 in a row become 9).
+                string? digest = null;
+                TransferManifest.Ahead? manifestAhead = null;
+                if (_record.Direction == TransferDirection.Send && _record.ExpectedSha256 is null && !(_destination is ILocalFileEndpoint))
+                {
+                    digest = ToHex(_sha.GetHashAndReset());
+                    manifestAhead = TransferManifest.StartAhead(_run, _destination, _context, _options, new Uri(_record.FinalUri!), digest);
+                }
+
+                try
+                {
+                    digest = await VerifyAsync(digest).ConfigureAwait(false);
+                    await CommitAsync().ConfigureAwait(false);
+                }
+                catch when (manifestAhead != null)
+                {
+                    // Not delivered: the manifest must not appear.
+                    await TransferManifest.AbandonAsync(manifestAhead, _destination, _context, _options).ConfigureAwait(false);
+                    throw;
+                }
+
+                if (_record.Direction == TransferDirection.Send)
+                {
+                    await TransferManifest.WriteForAsync(_run, _destination, _context, _options, new Uri(_record.FinalUri!), digest, manifestAhead).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException e) when (_stall.Stalled && !_run.Cts.IsCancellationRequested)
+            {
+                throw new PluginException(ErrorCode.Timeout, $"No bytes moved for {_options.StallTimeout.TotalSeconds:0.#} s.", e, "TransferStalled", _record.Destination);
+            }
+        }
+
+        /// <summary>1. The source, and whether it changed since the transfer began.</summary>
+        private async Task ResolveSourceAsync()
+        {
+            var record = _record;
+            var info = await _source.GetInfoAsync(_context, _sourceUri, _options).ConfigureAwait(false);
+            var shown = TransferErrors.SourceInMessages(record);
+            if (!info.Exists)
+            {
+                throw new PluginException(ErrorCode.NotFound, $"The source '{shown}' does not exist.", errorId: "SourceNotFound", target: shown);
+            }
+
+            if (info.IsDirectory)
+            {
+                var hint = record.Direction == TransferDirection.Receive ? "add -Recurse to receive it with everything in it" : "send the files in it";
+                throw new PluginException(ErrorCode.InvalidArgument, $"The source '{shown}' is a folder; {hint}.", errorId: "SourceIsFolder", target: shown);
+            }
+
+            if (record.SourceLength >= 0 || record.SourceSizeUnknown)
+            {
+                if (HasChanged(record, info))
+                {
+                    throw TransferErrors.SourceChanged(record, "since the transfer began");
+                }
+            }
+            else
+            {
+                if (record.ExpectedSha256 != null && record.TotalBytes >= 0 && info.Length >= 0 && info.Length != record.TotalBytes)
+                {
+                    throw new PluginException(ErrorCode.SourceChanged,
+                        $"'{shown}' holds {info.Length} bytes but its manifest says {record.TotalBytes}; it is not the file that was sent.",
+                        errorId: "SourceChanged", target: shown);
+                }
+
+                // A plain receive is named as the source asks (a download's Content-Disposition), before its
+                // destination is chosen; a receive by id keeps the sender's name.
+                var renamed = record.Direction == TransferDirection.Receive && record.ReceivedTransferId is null && record.FinalUri is null
+                    && TransferIntake.IsUsableSuggestedName(info.FileName) && info.FileName != record.Name;
+                if (renamed)
+                {
+                    _context.Logger.Log(LogLevel.Verbose, $"Transfer {TransferManager.Short(Id)}: '{shown}' is named '{info.FileName}' by its server.");
+                }
+
+                _run.Update(r =>
+                {
+                    if (renamed)
+                    {
+                        r.Name = info.FileName!;
+                        r.Destination = Path.Combine(r.RequestedDestination, r.Name);
+                    }
+
+                    r.SourceLength = info.Length;
+                    r.SourceSizeUnknown = info.Length < 0;
+                    r.SourceModified = info.LastModified;
+                    r.SourceVersion = info.Version;
+                    if (info.Length >= 0 || r.ExpectedSha256 is null)
+                    {
+                        // (A manifest's size stands when the server does not say.)
+                        r.TotalBytes = info.Length;
+                    }
+                });
+            }
+
+            // A source that does not say its size is read to its end, each attempt anew: the size an earlier attempt
+            // saw is no promise about this one (a manifest's size is, and is held to).
+            _sizeKnown = !record.SourceSizeUnknown || record.ExpectedSha256 != null;
+            _total = _sizeKnown ? record.TotalBytes : -1L;
+        }
+
+        /// <summary>2. Where it goes: resolved and journaled on the first attempt, checked again on a later one.</summary>
+        /// <returns>False when the transfer is skipped (<c>-Conflict Skip</c>).</returns>
+        private async Task<bool> ResolveDestinationAsync()
+        {
+            if (_record.FinalUri is null)
+            {
+                await ChooseDestinationAsync().ConfigureAwait(false);
+                _runner.Save(_run, durable: true);
+                _savedJustNow = true;
+            }
+            else
+            {
+                await CheckConflictAgainAsync().ConfigureAwait(false);
+            }
+
+            return !_record.Skipped;
+        }
+
+        private async Task ChooseDestinationAsync()
+        {
+            var record = _record;
+            var requested = new Uri(record.DestinationUri);
+            Uri final;
+            if (TransferLocation.EndsWithSlash(requested) && _run.Batch != null && _run.Batch.KnownFolders.ContainsKey(record.DestinationUri))
+            {
+                // Checked (or created) for an earlier member of the batch; a folder removed since fails the write clearly.
+                final = TransferLocation.Combine(requested, record.Name);
+            }
+            else if (TransferLocation.EndsWithSlash(requested))
+            {
+                var folder = await _destination.GetInfoAsync(_context, requested, _options).ConfigureAwait(false);
+                if (!folder.Exists)
+                {
+                    await _destination.CreateDirectoryAsync(_context, requested, _options).ConfigureAwait(false);
+                }
+                else if (!folder.IsDirectory)
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"'{TransferLocation.Display(requested)}' is a file, not a folder.",
+                        errorId: "DestinationNotAFolder", target: TransferLocation.Display(requested));
+                }
+
+                final = TransferLocation.Combine(requested, record.Name);
+                _run.Batch?.KnownFolders.TryAdd(record.DestinationUri, true);
+            }
+            else
+            {
+                var info = await _destination.GetInfoAsync(_context, requested, _options).ConfigureAwait(false);
+                final = info.Exists && info.IsDirectory ? TransferLocation.Combine(requested, record.Name) : requested;
+            }
+
+            var existing = await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
+            if (existing.Exists)
+            {
+                final = await ApplyConflictPolicyAsync(final, existing).ConfigureAwait(false);
+            }
+
+            _run.Update(r =>
+            {
+                r.FinalUri = final.ToString();
+                r.TemporaryUri = TransferLocation.Temporary(final, r.Id).ToString();
+                r.Destination = TransferLocation.Display(final);
+                r.Name = record.Direction == TransferDirection.Send ? r.Name : TransferLocation.FileName(final);
+            });
+        }
+
+        private async Task CheckConflictAgainAsync()
+        {
+            if (_record.Conflict == ConflictPolicy.Overwrite)
+            {
+                return;
+            }
+
+            var final = new Uri(_record.FinalUri!);
+            var existing = await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
+            if (existing.Exists)
+            {
+                var chosen = await ApplyConflictPolicyAsync(final, existing).ConfigureAwait(false);
+                _run.Update(r =>
+                {
+                    r.FinalUri = chosen.ToString();
+                    r.Destination = TransferLocation.Display(chosen);
+                });
+            }
+        }
+
+        private async Task<Uri> ApplyConflictPolicyAsync(Uri final, RemoteFileInfo existing)
+        {
+            var outcome = await ConflictResolution.ResolveAsync(_record.Conflict, _destination, _context, _options, final, existing).ConfigureAwait(false);
+            if (outcome.Skip)
+            {
+                _run.Update(r =>
+                {
+                    r.Skipped = true;
+                    r.FinalUri = outcome.Final.ToString();
+                    r.Destination = TransferLocation.Display(outcome.Final);
+                    r.BytesTransferred = 0;
+                });
+            }
+
+            return outcome.Final;
+        }
+
+        /// <summary>3. What a partial from an earlier attempt or process still holds, checked chunk by chunk.</summary>
+        /// <returns>The offset to go on from.</returns>
+        private async Task<long> PrepareAsync()
+        {
+            var record = _record;
+            var temp = new Uri(record.TemporaryUri!);
+            // A destination resolved just now had no temporary yet, so no chunk of it can be logged.
+            var chunks = _savedJustNow ? new List<ulong>(0) : _runner.Journal.ReadChunks(Id);
+            var keep = 0;
+            if (chunks.Count > 0 && !_sizeKnown && record.SourceVersion is null && record.SourceModified is null)
+            {
+                // Neither a size nor a version (ETag, Last-Modified): nothing could show that the rest of it belongs
+                // to the same content as the part already here, so it is read again from the start.
+                _context.Logger.Log(LogLevel.Warning,
+                    $"Transfer {TransferManager.Short(Id)}: '{TransferErrors.SourceInMessages(record)}' gives neither its size nor a version, so the {chunks.Count} chunk(s) already here cannot be continued safely; reading it again from the start.");
+                chunks = new List<ulong>(0);
+            }
+
+            if (chunks.Count > 0)
+            {
+                var partialInfo = await _destination.GetInfoAsync(_context, temp, _options).ConfigureAwait(false);
+                if (partialInfo.Exists && partialInfo.Length > 0)
+                {
+                    using var partial = await _destination.OpenReadAsync(_context, temp, 0, null, _options).ConfigureAwait(false);
+                    keep = await ChunkPipeline.VerifyPartialAsync(partial, partialInfo.Length, chunks, record.ChunkSize, _total, _sha, _stall.Touch, Token)
+                        .ConfigureAwait(false);
+                }
+
+                if (keep < chunks.Count)
+                {
+                    _context.Logger.Log(LogLevel.Warning,
+                        $"Transfer {TransferManager.Short(Id)}: the partial data holds {keep} intact chunk(s) of {chunks.Count} recorded; sending again from chunk {keep}.");
+                }
+            }
+
+            _keptChunks = chunks;
+            _keep = keep;
+            return _sizeKnown ? Math.Min(_total, (long)keep * record.ChunkSize) : (long)keep * record.ChunkSize;
+        }
+
+        /// <summary>4. The bytes: read, hash and write overlap (a small file in one piece: see <see cref="WholeFileCopy"/>).</summary>
+        private async Task MoveBytesAsync(long offset)
+        {
+            var record = _record;
+            // A transfer that is one chunk from start to end needs no chunk log: its only entry would be written
+            // right before verification and delivery, and a crash after it costs re-sending that one chunk, which
+            // is all the log could save. Small files then skip a file creation and deletion each.
+            var singleChunk = _keptChunks.Count == 0 && offset == 0 && _sizeKnown && _total <= record.ChunkSize;
+            if (singleChunk && _savedJustNow)
+            {
+                // Fresh and in one chunk: no attempt of this run ever has a chunk log to remove at the end.
+                _run.NeverLogged = true;
+            }
+
+            using var log = singleChunk ? null : _runner.Journal.OpenChunkLog(Id, _keptChunks, _keep);
+            _run.Update(r =>
+            {
+                r.BytesTransferred = offset;
+                if (offset > 0)
+                {
+                    r.ResumedFrom = offset;
+                }
+            });
+            _run.BeginMeasuring(offset);
+            if (offset > 0)
+            {
+                _context.Logger.Log(LogLevel.Verbose, $"Transfer {TransferManager.Short(Id)}: keeping {offset} verified bytes; sending from there.");
+            }
+
+            if (!(_savedJustNow && offset == 0))
+            {
+                // (A fresh transfer's record was saved a moment ago and nothing in it changed since.)
+                _runner.Save(_run, durable: false);
+            }
+
+            var temp = new Uri(record.TemporaryUri!);
+            if (singleChunk && record.MaxBytesPerSecond == 0 && _total <= ChunkPipeline.WholeFileMaxSize)
+            {
+                var whole = new WholeFileCopy(_run, _source, _destination, _context, _options, _stall, _runner.UseUnnamedFiles);
+                _unnamed = await whole.CopyAsync(_sourceUri, temp, new Uri(record.FinalUri!), _total, _sha).ConfigureAwait(false);
+                return;
+            }
+
+            using var reader = await _source.OpenReadAsync(_context, _sourceUri, offset, record.SourceVersion, _options).ConfigureAwait(false);
+            var writer = await _destination.OpenWriteAsync(_context, temp, offset, _options).ConfigureAwait(false);
+            try
+            {
+                if (_sizeKnown)
+                {
+                    // Before the first byte: a disk without room for the rest fails now, not at 90 %.
+                    EndpointFeatures.PrepareWrite(_destination, writer, offset, _total);
+                }
+
+                var pipeline = new ChunkPipeline(record.ChunkSize, record.MaxBytesPerSecond)
+                {
+                    Activity = _stall.Touch,
+                    ChunkCommitted = (index, hash, end) =>
+                    {
+                        log?.Append(hash);
+                        _run.Update(r => r.BytesTransferred = end);
+                    },
+                    Progress = end => _runner.ReportProgress(_run, end),
+                };
+                var readTo = await pipeline.RunAsync(reader, writer, offset, _total, _sha, Token).ConfigureAwait(false);
+                await writer.FlushAsync(Token).ConfigureAwait(false);
+                if (!_sizeKnown)
+                {
+                    _total = readTo;
+                    _run.Update(r => r.TotalBytes = readTo);
+                }
+            }
+            finally
+            {
+                writer.Dispose();
+            }
+        }
+
+        /// <summary>5. Verify before delivery: the size at the destination, the source unchanged, the SHA-256 expected.</summary>
+        /// <param name="digest">The SHA-256 when it was taken already (for a manifest written ahead), or null.</param>
+        /// <returns>The SHA-256 of what was moved.</returns>
+        private async Task<string> VerifyAsync(string? digest)
+        {
+            var record = _record;
+            var temp = new Uri(record.TemporaryUri!);
+            var written = _unnamed != null
+                ? new RemoteFileInfo { Exists = true, Length = _unnamed.Length }
+                : await _destination.GetInfoAsync(_context, temp, _options).ConfigureAwait(false);
+            if (!written.Exists)
+            {
+                throw new PluginException(ErrorCode.NotFound,
+                    $"The temporary file of '{record.Name}' vanished from the destination during the transfer (was its folder removed?). Nothing was delivered.",
+                    errorId: "DestinationVanished", target: record.Destination);
+            }
+
+            if (written.Length >= 0 && written.Length != _total)
+            {
+                throw new PluginException(ErrorCode.ChecksumMismatch,
+                    $"The destination holds {(written.Exists ? written.Length : 0)} bytes of '{record.Name}' after the transfer; {_total} were sent.",
+                    errorId: "SizeMismatch", target: record.Destination);
+            }
+
+            var after = await _source.GetInfoAsync(_context, _sourceUri, _options).ConfigureAwait(false);
+            if (!after.Exists || HasChanged(record, after))
+            {
+                throw TransferErrors.SourceChanged(record, "during the transfer");
+            }
+
+            digest ??= ToHex(_sha.GetHashAndReset());
+            if (record.ExpectedSha256 != null && !string.Equals(digest, record.ExpectedSha256, StringComparison.OrdinalIgnoreCase))
+            {
+                // The partial is worthless: drop it so a resume fetches everything again.
+                _runner.Journal.RemoveWorkingFiles(Id);
+                if (_unnamed is null)
+                {
+                    await TransferRunner.TryDeleteAsync(_destination, _context, temp, _options).ConfigureAwait(false);
+                }
+
+                throw new PluginException(ErrorCode.ChecksumMismatch,
+                    $"The SHA-256 of '{TransferErrors.SourceInMessages(record)}' is {digest}, but the manifest of transfer {TransferManager.Short(record.ReceivedTransferId ?? "")} says {record.ExpectedSha256}. Nothing was delivered.",
+                    errorId: "ChecksumMismatch", target: TransferErrors.SourceInMessages(record));
+            }
+
+            _run.Update(r => r.Sha256 = digest);
+            return digest;
+        }
+
+        /// <summary>6. Deliver atomically: the temporary (named or not) becomes the destination's file.</summary>
+        private async Task CommitAsync()
+        {
+            var temp = new Uri(_record.TemporaryUri!);
+            var final = new Uri(_record.FinalUri!);
+            var overwrite = _record.Conflict == ConflictPolicy.Overwrite;
+            if (_unnamed != null)
+            {
+                await _unnamed.CommitAsync(_context, temp, final, overwrite, _options).ConfigureAwait(false);
+                _runner.CountUnnamedDelivery();
+            }
+            else
+            {
+                await _destination.CommitAsync(_context, temp, final, overwrite, _options).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>True when <paramref name="info"/> shows that the source is no longer what the transfer began with.</summary>
+        internal static bool HasChanged(TransferRecord record, RemoteFileInfo info) =>
+            // (A size never given cannot have changed; the version, if any, still can.)
+            (!record.SourceSizeUnknown && info.Length != record.SourceLength)
+            || (record.SourceVersion != null && info.Version != null && !string.Equals(record.SourceVersion, info.Version, StringComparison.Ordinal))
+            || (record.SourceVersion is null && record.SourceModified != null && info.LastModified != null && record.SourceModified != info.LastModified);
+
+        private static string ToHex(byte[] bytes)
+        {
+            var chars = new char[bytes.Length * 2];
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                chars[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
+                chars[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
+            }
+
+            return new string(chars);
+        }
+
+        public void Dispose()
+        {
+            // Unless it was given a name, the unnamed file vanishes with its descriptor.
+            _unnamed?.Dispose();
+            _stall.Dispose();
+            _sha.Dispose();
+            _cancellation.Dispose();
+        }
+    }
+}

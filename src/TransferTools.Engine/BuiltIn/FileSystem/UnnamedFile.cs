@@ -4,9 +4,8 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
-using TransferTools.Engine.BuiltIn.FileSystem;
 
-namespace TransferTools.Engine.Protocols
+namespace TransferTools.Engine.BuiltIn.FileSystem
 {
     /// <summary>
     /// A file without a name in a folder (Linux <c>open(FOLDER, O_TMPFILE)</c>), given its name in one step once it

@@ -237,6 +237,7 @@ Describe 'OpenTelemetry monitor in the module' {
         $scrape = (Invoke-WebRequest -Uri $script:endpoint -UseBasicParsing).Content
         $scrape | Should -Match 'transfertools_metric_backup_files_last\{[^}]*job="nightly"\} 40'
         $scrape | Should -Match 'transfertools_metric_backup_files_count\{[^}]*job="nightly"\} 2'
+        Get-Command promtool -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty -Because 'promtool comes from the Debian package prometheus (Install-TestServicePrerequisite promtool installs it)'
         $output = $scrape | promtool check metrics 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($output -join "`n")
 

@@ -49,7 +49,7 @@ function New-TestFile {
             $left -= $n
         }
     } finally { $stream.Dispose() }
-    Get-Item $Path
+    Get-Item -LiteralPath $Path
 }
 
 function New-TestTree {

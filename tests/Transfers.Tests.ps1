@@ -70,22 +70,6 @@ Describe 'Send-Transfer' {
         }
     }
 
-    It 'places each subfolder of a -Recurse send under the destination, percent-encoded after a URI''s path' -TestCases @(
-        @{ Destination = 'sftp://h/archive/'; Folder = 'tree/a b'; Expected = 'sftp://h/archive/tree/a%20b/' }
-        @{ Destination = 'sftp://u@h:2222'; Folder = 'tree'; Expected = 'sftp://u@h:2222/tree/' }
-        @{ Destination = 'https://h/dav/?token=x'; Folder = '50% #1'; Expected = 'https://h/dav/50%25%20%231/?token=x' }
-        @{ Destination = 'file:///'; Folder = 'a/b'; Expected = 'file:///a/b/' }
-        @{ Destination = 'storage://LocalStore/in'; Folder = 'tree/a'; Expected = 'storage://LocalStore/in/tree/a/' }
-    ) {
-        param($Destination, $Folder, $Expected)
-        $text = [TransferTools.Commands.SendTransferCommand].Assembly.GetType('TransferTools.Commands.TransferLocationText', $true)
-        $text.GetMethod('Beneath').Invoke($null, @($Destination, $Folder)) | Should -Be $Expected
-        # A path is joined with the platform's separator and ends with one, so the engine takes it as a folder.
-        $sep = [IO.Path]::DirectorySeparatorChar
-        $text.GetMethod('Beneath').Invoke($null, @("$($script:work)$sep", $Folder)) |
-            Should -Be ((Join-Path $script:work ($Folder -replace '/', $sep)) + $sep)
-    }
-
     It 'refuses a folder without -Recurse, naming the switch, and sends nothing' {
         $src = New-Folder 'tree-norecurse'
         New-TestTree -Path $src | Out-Null

@@ -40,7 +40,7 @@ namespace TransferTools.Conformance.Tests
         public void Catalog_keeps_every_built_in_and_default_of_the_module()
         {
             Assert.Equal(
-                new[] { "FileSystem", "Sftp", "Http", "Storage", "LocalStore", "AzureBlob", "LocalUsers", "Oidc", "Progress", "EventLog", "OpenTelemetry" },
+                new[] { "FileSystem", "Sftp", "S3", "Http", "Storage", "LocalStore", "AzureBlob", "S3Bucket", "LocalUsers", "Oidc", "Progress", "EventLog", "OpenTelemetry" },
                 PluginCatalog.BuiltIns.Select(b => b.Name));
             Assert.Equal(PluginCatalog.DefaultTypeNames, PluginCatalog.Defaults.Select(b => b.Name));
             Assert.Equal(new[] { "http", "https" }, PluginCatalog.Find("Http")!.Schemes);

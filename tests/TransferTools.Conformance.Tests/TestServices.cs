@@ -206,6 +206,14 @@ namespace TransferTools.Conformance.Tests
         }
     }
 
+    /// <summary>Ceph radosgw, a real S3 server on a single-node Ceph (Start-TestRadosgw; ~15 s to start).</summary>
+    public sealed class RadosgwFixture : ServiceFixture
+    {
+        public RadosgwFixture() : base("radosgw")
+        {
+        }
+    }
+
     /// <summary>The oidc-provider based OpenID Provider (Start-TestOidcProvider).</summary>
     public sealed class OidcProviderFixture : ServiceFixture
     {
@@ -233,6 +241,12 @@ namespace TransferTools.Conformance.Tests
     public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
     {
         public const string Name = "azurite";
+    }
+
+    [CollectionDefinition(Name)]
+    public sealed class RadosgwCollection : ICollectionFixture<RadosgwFixture>
+    {
+        public const string Name = "radosgw";
     }
 
     [CollectionDefinition(Name)]

@@ -304,13 +304,26 @@ namespace TransferTools.Plugins.OpenTelemetry.Tests
 
         private static async Task<(int Exit, string Output)> RunAsync(string file, string arguments, string input)
         {
-            using var process = Process.Start(new ProcessStartInfo(file, arguments)
+            Process? started;
+            try
             {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            }) ?? throw new InvalidOperationException("could not start " + file);
+                started = Process.Start(new ProcessStartInfo(file, arguments)
+                {
+                    RedirectStandardInput = true,
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    UseShellExecute = false,
+                });
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                // Say what to install, not just that a file was not found.
+                throw new InvalidOperationException(
+                    $"'{file}' could not be started ({e.Message}). It comes with the Debian package 'prometheus'; " +
+                    "build.ps1 -Task Test installs it (Install-TestServicePrerequisite in tests/services).", e);
+            }
+
+            using var process = started ?? throw new InvalidOperationException("could not start " + file);
             await process.StandardInput.WriteAsync(input);
             process.StandardInput.Close();
             var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();

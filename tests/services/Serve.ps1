@@ -5,7 +5,7 @@
     fixture): writes their connection details as JSON to -InfoFile, then waits until the info
     file is deleted or -ParentPid exits, and stops everything.
 .DESCRIPTION
-    The JSON is an object keyed by service name (sshd, nginx, azurite, oidc); each value holds
+    The JSON is an object keyed by service name (sshd, nginx, azurite, oidc, radosgw); each value holds
     the properties returned by the matching Start-* function, with Process replaced by Pid.
     The servers are child processes of this pwsh process, so killing it with its process tree
     (Process.Kill(true) in .NET) also stops them. The info file is written atomically
@@ -15,7 +15,7 @@
 #>
 [CmdletBinding()]
 param(
-    # sshd, nginx, azurite, oidc; with -File pass them comma-separated in one argument.
+    # sshd, nginx, azurite, oidc, radosgw; with -File pass them comma-separated in one argument.
     [Parameter(Mandatory)][string[]] $Service,
     [Parameter(Mandatory)][string] $InfoFile,
     [int] $ParentPid = 0,
@@ -25,7 +25,7 @@ Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot 'TestServices.psm1') -Force
 $Service = @($Service -split ',' | ForEach-Object Trim | Where-Object { $_ })
-foreach ($s in $Service) { if ($s -notin 'sshd', 'nginx', 'azurite', 'oidc') { throw "Unknown service '$s' (expected sshd, nginx, azurite, oidc)" } }
+foreach ($s in $Service) { if ($s -notin 'sshd', 'nginx', 'azurite', 'oidc', 'radosgw') { throw "Unknown service '$s' (expected sshd, nginx, azurite, oidc, radosgw)" } }
 
 $ownRoot = -not $Root
 if ($ownRoot) { $Root = Join-Path ([IO.Path]::GetTempPath()) ('tt-serve-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
@@ -39,10 +39,12 @@ try {
             'nginx' { Start-TestNginx -Root $dir }
             'azurite' { Start-TestAzurite -Root $dir }
             'oidc' { Start-TestOidcProvider -Root $dir }
+            'radosgw' { Start-TestRadosgw -Root $dir }
         }
         $o = [ordered]@{}
         foreach ($p in $server.PSObject.Properties) {
-            if ($p.Name -eq 'Process') { $o['Pid'] = $p.Value.Id } else { $o[$p.Name] = $p.Value }
+            if ($p.Name -eq 'StopScript') { continue }
+            if ($p.Name -eq 'Process') { $o['Pid'] = if ($p.Value) { $p.Value.Id } else { 0 } } else { $o[$p.Name] = $p.Value }
         }
         $info[$s] = $o
     }
@@ -55,7 +57,7 @@ try {
             if (-not $parent -or $parent.HasExited) { break }
         }
         foreach ($srv in Get-TestService) {
-            if ($srv.Process.HasExited) { Write-Warning "$($srv.Service) exited unexpectedly (code $($srv.Process.ExitCode))" }
+            if ($srv.Process -and $srv.Process.HasExited) { Write-Warning "$($srv.Service) exited unexpectedly (code $($srv.Process.ExitCode))" }
         }
         Start-Sleep -Milliseconds 500
     }

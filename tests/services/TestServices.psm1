@@ -216,6 +216,8 @@ function Register-RunningService([object] $Service) { $script:Running.Add($Servi
 function Stop-TestServiceCore {
     param([Parameter(Mandatory)][object] $Service, [switch] $KeepState)
     Stop-ServiceProcess -Process $Service.Process
+    $stopScript = $Service.PSObject.Properties['StopScript']
+    if ($stopScript -and $stopScript.Value) { & $stopScript.Value }
     [void] $script:Running.Remove($Service)
     $owned = $Service.PSObject.Properties['OwnedRoot']
     if (-not $KeepState -and $owned -and $owned.Value -and -not $env:TT_KEEP_SERVICE_STATE) {
@@ -251,13 +253,20 @@ function Install-TestServicePrerequisite {
     <#
     .SYNOPSIS
         Installs what a test service needs when it is missing (idempotent, quiet, fast when present).
+    .DESCRIPTION
+        Without -Name, everything any test needs: the Test task of build.ps1 calls it so, so that the README's test
+        command passes on a fresh machine by itself.
     #>
     [CmdletBinding()]
     param(
-        [Parameter(Mandatory, Position = 0)]
-        [ValidateSet('sshd', 'nginx', 'azurite', 'oidc', 'promtool', 'rclone')]
+        [Parameter(Position = 0)]
+        [ValidateSet('sshd', 'nginx', 'azurite', 'oidc', 'promtool', 'rclone', 'radosgw')]
         [string[]] $Name
     )
+    if (-not $Name) {
+        $Name = (Get-Command Install-TestServicePrerequisite).Parameters['Name'].Attributes |
+            Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } | ForEach-Object ValidValues
+    }
     foreach ($n in $Name) {
         switch ($n) {
             'sshd' {
@@ -276,6 +285,11 @@ function Install-TestServicePrerequisite {
             }
             'rclone' {
                 if (-not (Get-Command rclone -ErrorAction SilentlyContinue)) { Install-AptPackage -Package rclone }
+            }
+            'radosgw' {
+                if (-not (Get-Command radosgw -ErrorAction SilentlyContinue) -or -not (Get-Command ceph-osd -ErrorAction SilentlyContinue)) {
+                    Install-AptPackage -Package radosgw, ceph-mon, ceph-osd, ceph-common
+                }
             }
             { $_ -in 'azurite', 'oidc' } {
                 $pkg = if ($n -eq 'azurite') { 'azurite' } else { 'oidc-provider' }
@@ -730,6 +744,77 @@ function Stop-TestAzurite {
 
 #endregion
 
+#region radosgw
+
+function Start-TestRadosgw {
+    <#
+    .SYNOPSIS
+        Starts a single-node Ceph (one mon, one bluestore OSD in a sparse file, cephx off) and radosgw (S3) on
+        127.0.0.1, the RGW and mon ports both free ones; a user with a fresh random access key and secret.
+    .DESCRIPTION
+        About 15 s to start: start it once per suite. The daemons fork; each gets a watchdog, and Stop-TestRadosgw
+        (or Stop-AllTestServices) stops them through ceph-rgw-stop.sh.
+    #>
+    [CmdletBinding()]
+    param(
+        [string] $Root,
+        [int] $Port = 0,
+        [int] $TimeoutSec = 120
+    )
+    Install-TestServicePrerequisite -Name radosgw
+    $r = Get-FreshRoot -Root $Root -Name 'radosgw'
+    if ($Port -le 0) { $Port = Get-FreeTcpPort }
+    $monPort = Get-FreeTcpPort
+    while ($monPort -eq $Port) { $monPort = Get-FreeTcpPort }
+    $dir = Join-Path $r.Path "rgw-$Port"
+    $accessKey = 'TT' + (Get-RandomSecret 9).ToUpperInvariant()
+    $secretKey = Get-RandomSecret 24
+    $log = Join-Path $r.Path "rgw-$Port-start.log"
+    $env:MONPORT = "$monPort"; $env:RGW_ACCESS_KEY = $accessKey; $env:RGW_SECRET_KEY = $secretKey
+    try {
+        $out = & timeout $TimeoutSec bash (Join-Path $PSScriptRoot 'ceph-rgw-start.sh') "$Port" $dir 2>&1
+        $code = $LASTEXITCODE
+    }
+    finally { Remove-Item Env:MONPORT, Env:RGW_ACCESS_KEY, Env:RGW_SECRET_KEY -ErrorAction SilentlyContinue }
+    $out | Set-Content -LiteralPath $log
+    $stop = [scriptblock]::Create("& bash '$(Join-Path $PSScriptRoot 'ceph-rgw-stop.sh')' '$dir' *> `$null")
+    if ($code -ne 0) {
+        & $stop
+        throw "radosgw did not start (exit $code).`n$($out -join "`n")`n$(Get-LogTail -Path (Join-Path $dir 'log/client.rgw.a.log'), (Join-Path $dir 'log/osd.0.log'))"
+    }
+    foreach ($daemon in 'client.rgw.a', 'osd.0', 'mon.a') {
+        $pidFile = Join-Path $dir "run/$daemon.pid"
+        if (Test-Path -LiteralPath $pidFile) { Start-Watchdog -ServicePid ([int] (Get-Content -LiteralPath $pidFile -Raw).Trim()) }
+    }
+    $server = [pscustomobject]@{
+        PSTypeName      = 'TransferTools.TestRadosgw'
+        Service         = 'radosgw'
+        Host            = '127.0.0.1'
+        Port            = $Port
+        MonPort         = $monPort
+        ServiceUrl      = "http://127.0.0.1:$Port"
+        AccessKeyId     = $accessKey
+        SecretAccessKey = $secretKey
+        Region          = 'us-east-1'
+        DataDirectory   = $dir
+        LogPath         = Join-Path $dir 'log/client.rgw.a.log'
+        Root            = $r.Path
+        OwnedRoot       = $r.Owned
+        Process         = $null
+        StopScript      = $stop
+    }
+    Register-RunningService $server
+    return $server
+}
+
+function Stop-TestRadosgw {
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0, ValueFromPipeline)][object] $Server, [switch] $KeepState)
+    process { Stop-TestServiceCore -Service $Server -KeepState:$KeepState }
+}
+
+#endregion
+
 #region oidc
 
 function Start-TestOidcProvider {
@@ -848,5 +933,6 @@ Export-ModuleMember -Function Get-FreeTcpPort, Install-TestServicePrerequisite,
 Start-TestSshd, Restart-TestSshd, Stop-TestSshd,
 Start-TestNginx, Stop-TestNginx,
 Start-TestAzurite, Stop-TestAzurite,
+Start-TestRadosgw, Stop-TestRadosgw,
 Start-TestOidcProvider, Approve-TestOidcDevice, Stop-TestOidcProvider,
 Get-TestService, Stop-AllTestServices

@@ -52,6 +52,7 @@ namespace TransferTools.Engine.Hosting
         {
             "TransferTools.Engine",
             "TransferTools.Plugins.Sftp",
+            "TransferTools.Plugins.S3",
             "TransferTools.Plugins.AzureBlob",
             "TransferTools.Plugins.Oidc",
             "TransferTools.Plugins.OpenTelemetry",
@@ -59,7 +60,7 @@ namespace TransferTools.Engine.Hosting
 
         /// <summary>The built-in types that exist without registration (the embedded defaults), in the order they are
         /// listed. This is the host's choice, not the plugins': it is what a fresh session can do unconfigured.</summary>
-        public static IReadOnlyList<string> DefaultTypeNames { get; } = new[] { "FileSystem", "Sftp", "Http", "Storage", "LocalStore", "Progress" };
+        public static IReadOnlyList<string> DefaultTypeNames { get; } = new[] { "FileSystem", "Sftp", "S3", "Http", "Storage", "LocalStore", "Progress" };
 
         private static readonly Lazy<IReadOnlyList<BuiltInPluginType>> Loaded = new Lazy<IReadOnlyList<BuiltInPluginType>>(() =>
             Load(Path.GetDirectoryName(typeof(PluginCatalog).Assembly.Location) ?? "."));

@@ -172,6 +172,13 @@ namespace TransferTools.Engine.Storage
                     errorId: "ExportDestinationIsFolder", target: target);
             }
 
+            if (File.Exists(target) && SpecialFiles.KindOf(target) is string kind)
+            {
+                // -Force replaces a file; a named pipe, socket or device is not one, and replacing it would break whatever uses it.
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{target}' is {kind}, not a file: an item is exported only to a file.",
+                    errorId: "NotARegularFile", target: target);
+            }
+
             if (!force && File.Exists(target))
             {
                 throw new PluginException(ErrorCode.AlreadyExists, $"The file '{target}' exists; use -Force to replace it.",

@@ -54,6 +54,10 @@ namespace TransferTools.Engine.Transfers
         /// <summary>Called on the writer after each segment is written, with the bytes written so far (absolute offset).</summary>
         public Action<long>? Progress { get; set; }
 
+        /// <summary>Flush a stream with <see cref="IWriteAcknowledgement"/> whenever there is nothing to write (default); off for
+        /// a destination whose flush ends its content (<see cref="IPartUploadDestination"/>: a short part can only be the last).</summary>
+        public bool FlushWhenIdle { get; set; } = true;
+
         /// <summary>Called whenever a stage makes progress (stall detection).</summary>
         public Action? Activity { get; set; }
 
@@ -255,7 +259,7 @@ namespace TransferTools.Engine.Transfers
                         Progress?.Invoke(end);
                     }
 
-                    if (deferred != null && deferred.Count > 0)
+                    if (FlushWhenIdle && deferred != null && deferred.Count > 0)
                     {
                         // Nothing to write just now (the source is slower, or it has ended): a flush costs no
                         // throughput here, and the journal should not wait for the next segment to catch up.

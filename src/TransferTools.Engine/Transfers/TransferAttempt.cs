@@ -72,14 +72,14 @@ namespace TransferTools.Engine.Transfers
                 TransferManifest.Ahead? manifestAhead = null;
                 if (_record.Direction == TransferDirection.Send && _record.ExpectedSha256 is null && !(_destination is ILocalFileEndpoint))
                 {
-                    digest = ToHex(_sha.GetHashAndReset());
+                    digest = Hex.ToLowerString(_sha.GetHashAndReset());
                     manifestAhead = TransferManifest.StartAhead(_run, _destination, _context, _options, new Uri(_record.FinalUri!), digest);
                 }
 
                 try
                 {
                     digest = await VerifyAsync(digest).ConfigureAwait(false);
-                    await CommitAsync().ConfigureAwait(false);
+                    await CommitAsync(digest).ConfigureAwait(false);
                 }
                 catch when (manifestAhead != null)
                 {
@@ -289,12 +289,21 @@ namespace TransferTools.Engine.Transfers
 
             if (chunks.Count > 0)
             {
-                var partialInfo = await _destination.GetInfoAsync(_context, temp, _options).ConfigureAwait(false);
-                if (partialInfo.Exists && partialInfo.Length > 0)
+                if (_destination is IPartUploadDestination partsHeld)
                 {
-                    using var partial = await _destination.OpenReadAsync(_context, temp, 0, null, _options).ConfigureAwait(false);
-                    keep = await ChunkPipeline.VerifyPartialAsync(partial, partialInfo.Length, chunks, record.ChunkSize, _total, _sha, _stall.Touch, Token)
-                        .ConfigureAwait(false);
+                    // A multipart upload cannot be read back: its parts are proven against the source instead.
+                    keep = await PartUploadResume.KeepAsync(partsHeld, _source, _context, DescribeParts(), _sourceUri, record.SourceVersion,
+                        chunks.Count, _sha, _stall.Touch, _options).ConfigureAwait(false);
+                }
+                else
+                {
+                    var partialInfo = await _destination.GetInfoAsync(_context, temp, _options).ConfigureAwait(false);
+                    if (partialInfo.Exists && partialInfo.Length > 0)
+                    {
+                        using var partial = await _destination.OpenReadAsync(_context, temp, 0, null, _options).ConfigureAwait(false);
+                        keep = await ChunkPipeline.VerifyPartialAsync(partial, partialInfo.Length, chunks, record.ChunkSize, _total, _sha, _stall.Touch, Token)
+                            .ConfigureAwait(false);
+                    }
                 }
 
                 if (keep < chunks.Count)
@@ -345,7 +354,8 @@ namespace TransferTools.Engine.Transfers
             }
 
             var temp = new Uri(record.TemporaryUri!);
-            if (singleChunk && record.MaxBytesPerSecond == 0 && _total <= ChunkPipeline.WholeFileMaxSize)
+            var partUpload = _destination as IPartUploadDestination;
+            if (singleChunk && record.MaxBytesPerSecond == 0 && _total <= ChunkPipeline.WholeFileMaxSize && partUpload is null)
             {
                 var whole = new WholeFileCopy(_run, _source, _destination, _context, _options, _stall, _runner.UseUnnamedFiles);
                 _unnamed = await whole.CopyAsync(_sourceUri, temp, new Uri(record.FinalUri!), _total, _sha).ConfigureAwait(false);
@@ -353,7 +363,9 @@ namespace TransferTools.Engine.Transfers
             }
 
             using var reader = await _source.OpenReadAsync(_context, _sourceUri, offset, record.SourceVersion, _options).ConfigureAwait(false);
-            var writer = await _destination.OpenWriteAsync(_context, temp, offset, _options).ConfigureAwait(false);
+            var writer = partUpload != null
+                ? await partUpload.OpenPartUploadAsync(_context, DescribeParts(), offset, _options).ConfigureAwait(false)
+                : await _destination.OpenWriteAsync(_context, temp, offset, _options).ConfigureAwait(false);
             try
             {
                 if (_sizeKnown)
@@ -371,6 +383,8 @@ namespace TransferTools.Engine.Transfers
                         _run.Update(r => r.BytesTransferred = end);
                     },
                     Progress = end => _runner.ReportProgress(_run, end),
+                    // A part upload's flush ends a part, and only the last part may be short.
+                    FlushWhenIdle = partUpload is null,
                 };
                 var readTo = await pipeline.RunAsync(reader, writer, offset, _total, _sha, Token).ConfigureAwait(false);
                 await writer.FlushAsync(Token).ConfigureAwait(false);
@@ -416,7 +430,7 @@ namespace TransferTools.Engine.Transfers
                 throw TransferErrors.SourceChanged(record, "during the transfer");
             }
 
-            digest ??= ToHex(_sha.GetHashAndReset());
+            digest ??= Hex.ToLowerString(_sha.GetHashAndReset());
             if (record.ExpectedSha256 != null && !string.Equals(digest, record.ExpectedSha256, StringComparison.OrdinalIgnoreCase))
             {
                 // The partial is worthless: drop it so a resume fetches everything again.
@@ -435,8 +449,8 @@ namespace TransferTools.Engine.Transfers
             return digest;
         }
 
-        /// <summary>6. Deliver atomically: the temporary (named or not) becomes the destination's file.</summary>
-        private async Task CommitAsync()
+        /// <summary>6. Deliver atomically: the temporary (named or not, or a part upload) becomes the destination's file.</summary>
+        private async Task CommitAsync(string digest)
         {
             var temp = new Uri(_record.TemporaryUri!);
             var final = new Uri(_record.FinalUri!);
@@ -446,11 +460,19 @@ namespace TransferTools.Engine.Transfers
                 await _unnamed.CommitAsync(_context, temp, final, overwrite, _options).ConfigureAwait(false);
                 _runner.CountUnnamedDelivery();
             }
+            else if (_destination is IPartUploadDestination partUpload)
+            {
+                await partUpload.CompletePartUploadAsync(_context, DescribeParts(digest), overwrite, _options).ConfigureAwait(false);
+            }
             else
             {
                 await _destination.CommitAsync(_context, temp, final, overwrite, _options).ConfigureAwait(false);
             }
         }
+
+        /// <summary>The upload this transfer makes through an <see cref="IPartUploadDestination"/>.</summary>
+        private PartUpload DescribeParts(string? digest = null) =>
+            PartUploadResume.Describe(_record, new Uri(_record.TemporaryUri!), new Uri(_record.FinalUri!), _total, digest);
 
         /// <summary>True when <paramref name="info"/> shows that the source is no longer what the transfer began with.</summary>
         internal static bool HasChanged(TransferRecord record, RemoteFileInfo info) =>
@@ -458,18 +480,6 @@ namespace TransferTools.Engine.Transfers
             (!record.SourceSizeUnknown && info.Length != record.SourceLength)
             || (record.SourceVersion != null && info.Version != null && !string.Equals(record.SourceVersion, info.Version, StringComparison.Ordinal))
             || (record.SourceVersion is null && record.SourceModified != null && info.LastModified != null && record.SourceModified != info.LastModified);
-
-        private static string ToHex(byte[] bytes)
-        {
-            var chars = new char[bytes.Length * 2];
-            for (var i = 0; i < bytes.Length; i++)
-            {
-                chars[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
-                chars[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
-            }
-
-            return new string(chars);
-        }
 
         public void Dispose()
         {

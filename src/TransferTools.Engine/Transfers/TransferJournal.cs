@@ -395,8 +395,12 @@ namespace TransferTools.Engine.Transfers
             }
         }
 
-        /// <summary>The full id for <paramref name="idOrPrefix"/> (an id, or a unique prefix of at least 4 characters).</summary>
-        /// <exception cref="PluginException">NotFound, or InvalidArgument when the prefix is ambiguous.</exception>
+        /// <summary>The fewest characters of an id that <see cref="ResolveId"/> takes as a prefix.</summary>
+        public const int MinimumIdPrefix = 4;
+
+        /// <summary>The full id for <paramref name="idOrPrefix"/> (an id, or a unique prefix of at least <see cref="MinimumIdPrefix"/> characters).</summary>
+        /// <exception cref="PluginException">NotFound; InvalidArgument when the prefix is ambiguous (the message lists the
+        /// candidates) or shorter than <see cref="MinimumIdPrefix"/> while some id starts with it.</exception>
         public string ResolveId(string idOrPrefix)
         {
             var wanted = (idOrPrefix ?? "").Trim().ToLowerInvariant();
@@ -405,9 +409,17 @@ namespace TransferTools.Engine.Transfers
                 return wanted;
             }
 
-            if (wanted.Length >= 4 && wanted.All(IsHex))
+            if (wanted.Length > 0 && wanted.All(IsHex))
             {
-                var matches = AllIds().Where(i => i.StartsWith(wanted, StringComparison.Ordinal)).Take(2).ToList();
+                const int shown = 5;
+                var matches = AllIds().Where(i => i.StartsWith(wanted, StringComparison.Ordinal)).Take(shown + 1).ToList();
+                if (matches.Count > 0 && wanted.Length < MinimumIdPrefix)
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument,
+                        $"'{idOrPrefix}' is too short to name a transfer: give at least {MinimumIdPrefix} characters of its id.",
+                        errorId: "TransferIdTooShort", target: idOrPrefix);
+                }
+
                 if (matches.Count == 1)
                 {
                     return matches[0];
@@ -415,13 +427,23 @@ namespace TransferTools.Engine.Transfers
 
                 if (matches.Count > 1)
                 {
-                    throw new PluginException(ErrorCode.InvalidArgument, $"'{idOrPrefix}' matches several transfers; give more of the id.",
+                    var candidates = string.Join(", ", matches.Take(shown).Select(DescribeCandidate)) + (matches.Count > shown ? ", ..." : "");
+                    throw new PluginException(ErrorCode.InvalidArgument,
+                        $"'{idOrPrefix}' is ambiguous: it starts the ids of several transfers ({candidates}). Give more of the id.",
                         errorId: "TransferIdAmbiguous", target: idOrPrefix);
                 }
             }
 
             throw new PluginException(ErrorCode.NotFound, $"No transfer with id '{idOrPrefix}'. Get-TransferStatus lists the known transfers.",
                 errorId: "TransferNotFound", target: idOrPrefix);
+        }
+
+        /// <summary>An ambiguous prefix's candidate as a user tells them apart: the start of its id and its file name.</summary>
+        private string DescribeCandidate(string id)
+        {
+            var name = TryLoad(id)?.Name;
+            var shortId = id.Substring(0, Math.Min(12, id.Length));
+            return string.IsNullOrEmpty(name) ? shortId : $"{shortId} {name}";
         }
 
         /// <summary>The committed chunks' checksums, in order; stops at the first torn or out-of-order line.</summary>

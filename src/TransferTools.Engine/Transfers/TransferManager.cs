@@ -482,7 +482,7 @@ namespace TransferTools.Engine.Transfers
 
         internal static string NewId() => Guid.NewGuid().ToString("n");
 
-        internal static string Short(string id) => id.Length > 8 ? id.Substring(0, 8) : id;
+        internal static string Short(string id) => TransferIds.Short(id);
 
         private string? SafeResolve(string idOrPrefix)
         {

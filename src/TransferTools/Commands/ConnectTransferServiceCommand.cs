@@ -13,7 +13,7 @@ namespace TransferTools.Commands
     /// operation needs a signed-in session. The token stays in this runspace's memory: it is never written to disk, to a
     /// log or to the default output. With a refresh token, the session refreshes itself shortly before expiry.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Connect, "TransferService", DefaultParameterSetName = CredentialSet)]
+    [Cmdlet(VerbsCommunications.Connect, "TransferService", DefaultParameterSetName = CredentialSet, HelpUri = HelpLinks.Root + "Connect-TransferService.md")]
     [OutputType(typeof(SessionInfo))]
     public sealed class ConnectTransferServiceCommand : TransferCmdlet
     {

@@ -8,7 +8,7 @@ namespace TransferTools.Commands
     /// <para type="description">The access and refresh tokens are revoked through the auth plugin (for OIDC, at the
     /// provider's revocation endpoint when it has one) and forgotten, even when revocation fails.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Disconnect, "TransferService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [Cmdlet(VerbsCommunications.Disconnect, "TransferService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpLinks.Root + "Disconnect-TransferService.md")]
     [OutputType(typeof(void))]
     public sealed class DisconnectTransferServiceCommand : TransferCmdlet
     {

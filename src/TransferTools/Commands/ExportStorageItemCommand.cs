@@ -8,7 +8,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Writes stored items to files: atomically (temporary name, then rename), verified against the stored SHA-256.</para>
     /// </summary>
-    [Cmdlet(VerbsData.Export, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [Cmdlet(VerbsData.Export, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpLinks.Root + "Export-StorageItem.md")]
     [OutputType(typeof(FileInfo))]
     public sealed class ExportStorageItemCommand : TransferCmdlet
     {

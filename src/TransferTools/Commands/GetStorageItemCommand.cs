@@ -9,7 +9,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Lists stored items by name prefix (streaming, page by page, in name order), or gets items by id.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "StorageItem", DefaultParameterSetName = ListSet, SupportsPaging = true)]
+    [Cmdlet(VerbsCommon.Get, "StorageItem", DefaultParameterSetName = ListSet, SupportsPaging = true, HelpUri = HelpLinks.Root + "Get-StorageItem.md")]
     [OutputType(typeof(StorageItem))]
     public sealed class GetStorageItemCommand : TransferCmdlet
     {

@@ -1,4 +1,4 @@
-using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using TransferTools.Abstractions;
@@ -10,7 +10,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Lists registered plugins (and the built-in defaults) with type, kind, state and configuration.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TransferPlugin")]
+    [Cmdlet(VerbsCommon.Get, "TransferPlugin", HelpUri = HelpLinks.Root + "Get-TransferPlugin.md")]
     [OutputType(typeof(PluginInfo))]
     public sealed class GetTransferPluginCommand : TransferCmdlet
     {
@@ -31,6 +31,15 @@ namespace TransferTools.Commands
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
+            var errors = new List<ErrorRecord>();
+            var patterns = NamePatterns.Create(Name ?? new[] { "*" }, errors);
+            errors.ForEach(WriteError);
+            if (patterns.Count == 0)
+            {
+                return;
+            }
+
+            bool Matches(PluginRegistration r) => (Kind is null || r.Kind == Kind) && patterns.Any(p => p.Pattern.IsMatch(r.Name));
             if (Load)
             {
                 foreach (var r in Session.Plugins.GetRegistrations().Where(Matches))
@@ -41,23 +50,17 @@ namespace TransferTools.Commands
 
             var infos = Session.Plugins.Describe().Where(i => Kind is null || i.Kind == Kind).ToList();
             Session.Monitors.FillHealth(infos);
-            var patterns = (Name ?? new[] { "*" }).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-            foreach (var pattern in patterns)
+            foreach (var (name, pattern) in patterns)
             {
                 var matched = infos.Where(i => pattern.IsMatch(i.Name)).ToList();
-                if (matched.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern.ToWql()) && Name != null)
+                if (matched.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name) && Name != null)
                 {
                     WriteError(ErrorMapping.ToErrorRecord(new PluginException(ErrorCode.PluginNotFound,
-                        $"No plugin named '{Name[patterns.IndexOf(pattern)]}' is registered.", errorId: "PluginNotFound",
-                        target: Name[patterns.IndexOf(pattern)])));
+                        $"No plugin named '{name}' is registered.", errorId: "PluginNotFound", target: name)));
                 }
 
                 WriteObject(matched, enumerateCollection: true);
             }
         }
-
-        private bool Matches(PluginRegistration r) =>
-            (Kind is null || r.Kind == Kind)
-            && (Name is null || Name.Any(n => new WildcardPattern(n, WildcardOptions.IgnoreCase).IsMatch(r.Name)));
     }
 }

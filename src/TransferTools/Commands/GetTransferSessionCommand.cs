@@ -7,7 +7,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Shows who the session acts as: user, roles, auth plugin and expiry (never the token).</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TransferSession")]
+    [Cmdlet(VerbsCommon.Get, "TransferSession", HelpUri = HelpLinks.Root + "Get-TransferSession.md")]
     [OutputType(typeof(SessionInfo))]
     public sealed class GetTransferSessionCommand : TransferCmdlet
     {

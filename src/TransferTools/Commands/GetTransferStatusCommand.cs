@@ -9,7 +9,7 @@ namespace TransferTools.Commands
     /// <para type="synopsis">Gets transfers from the journal: one by id, or all (from every process), newest first.</para>
     /// <para type="description">A transfer whose process died while it was active shows as failed ("Interrupted") and can be resumed.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TransferStatus", DefaultParameterSetName = AllSet)]
+    [Cmdlet(VerbsCommon.Get, "TransferStatus", DefaultParameterSetName = AllSet, HelpUri = HelpLinks.Root + "Get-TransferStatus.md")]
     [OutputType(typeof(Transfer))]
     public sealed class GetTransferStatusCommand : TransferCmdlet
     {

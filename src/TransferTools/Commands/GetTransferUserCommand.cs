@@ -11,7 +11,7 @@ namespace TransferTools.Commands
     /// <para type="synopsis">Lists the users of an auth plugin that keeps users (LocalUsers, or any implementing IUserDirectory): roles, scopes, state, last sign-in and lockout (never a password or hash).</para>
     /// <para type="description">Needs an Admin session.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "TransferUser")]
+    [Cmdlet(VerbsCommon.Get, "TransferUser", HelpUri = HelpLinks.Root + "Get-TransferUser.md")]
     [OutputType(typeof(UserInfo))]
     public sealed class GetTransferUserCommand : TransferCmdlet
     {
@@ -41,9 +41,11 @@ namespace TransferTools.Commands
                 return;
             }
 
-            foreach (var name in Name)
+            var errors = new List<ErrorRecord>();
+            var patterns = NamePatterns.Create(Name, errors);
+            errors.ForEach(WriteError);
+            foreach (var (name, pattern) in patterns)
             {
-                var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
                 var matched = users.Where(u => pattern.IsMatch(u.Name)).ToList();
                 if (matched.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
                 {

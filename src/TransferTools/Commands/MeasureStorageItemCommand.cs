@@ -7,7 +7,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Shows how many items a store holds and their total size (from maintained totals: no scan for the local store).</para>
     /// </summary>
-    [Cmdlet(VerbsDiagnostic.Measure, "StorageItem")]
+    [Cmdlet(VerbsDiagnostic.Measure, "StorageItem", HelpUri = HelpLinks.Root + "Measure-StorageItem.md")]
     [OutputType(typeof(StorageStatistics))]
     public sealed class MeasureStorageItemCommand : TransferCmdlet
     {

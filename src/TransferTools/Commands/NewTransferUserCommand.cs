@@ -12,7 +12,7 @@ namespace TransferTools.Commands
     /// without a session (bootstrap) and must be an Admin: Register-TransferPlugin -Type LocalUsers, then
     /// New-TransferUser -Credential (Get-Credential admin) -Role Admin, then Connect-TransferService.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.New, "TransferUser", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsCommon.New, "TransferUser", SupportsShouldProcess = true, HelpUri = HelpLinks.Root + "New-TransferUser.md")]
     [OutputType(typeof(UserInfo))]
     public sealed class NewTransferUserCommand : TransferCmdlet
     {

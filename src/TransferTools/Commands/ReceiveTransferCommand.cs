@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Transfers;
@@ -16,7 +15,7 @@ namespace TransferTools.Commands
     /// With -Recurse a remote folder is received too, with every file under it: it arrives inside -OutputDir under its own name,
     /// with its subfolders (empty ones are not created; linked folders are not followed), each file a transfer of its own.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Receive, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = SourceSet)]
+    [Cmdlet(VerbsCommunications.Receive, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = SourceSet, HelpUri = HelpLinks.Root + "Receive-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class ReceiveTransferCommand : TransferOptionsCommand
     {
@@ -91,126 +90,22 @@ namespace TransferTools.Commands
         }
 
         /// <summary>
-        /// Receives <paramref name="input"/> and, when it is a folder, every file under it into a folder of the same name
-        /// in -OutputDir. Files come before subfolders, in ordinal name order; each folder is listed only when the walk
-        /// reaches it, so the first files move while the rest of the tree is still being listed. A name that is not a
-        /// plain file name here (a '\' from a Linux server on Windows, say) is reported and skipped, so nothing lands
-        /// outside -OutputDir.
+        /// Receives <paramref name="input"/> and, when it is a folder, every file under it into a folder of the same name in
+        /// -OutputDir, in the order of the engine's <see cref="FolderWalk"/>, each folder listed when the walk reaches it.
         /// </summary>
         private void ReceiveTree(string input)
         {
-            var root = ResolveLocation(input);
-            if (!TryRun(c => Session.Transfers.ListFolderAsync(c, root, _options!), input, out IReadOnlyList<RemoteFolderEntry>? listed))
+            foreach (var file in FilesOf(() => FolderWalk.ForReceive(Session.Transfers, ResolveLocation(input), _options!), input))
             {
-                return;
-            }
-
-            if (listed is null)
-            {
-                // A file: received as without -Recurse.
-                Receive(root, _outputDir!, input);
-                return;
-            }
-
-            var rootUri = AsFolder(TransferLocation.Parse(root));
-            var rootName = TransferLocation.FileName(new Uri(rootUri.GetLeftPart(UriPartial.Path).TrimEnd('/')));
-            var pending = new Stack<(Uri Folder, string LocalFolder, IReadOnlyList<RemoteFolderEntry>? Entries, int Depth)>();
-            pending.Push((rootUri, TransferLocation.IsPlainFileName(rootName) ? System.IO.Path.Combine(_outputDir!, rootName) : _outputDir!, listed, 0));
-            while (pending.Count > 0)
-            {
-                var (folder, localFolder, entries, depth) = pending.Pop();
-                var shown = TransferLocation.DisplayWithoutQuery(folder);
-                if (entries is null && !TryList(folder, shown, out entries))
+                var localFolder = _outputDir!;
+                foreach (var name in file.Folder.Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries))
                 {
-                    return;
+                    localFolder = System.IO.Path.Combine(localFolder, name);
                 }
 
-                var sorted = (entries ?? Array.Empty<RemoteFolderEntry>()).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
-                foreach (var file in sorted.Where(e => !e.IsDirectory))
-                {
-                    if (IsSafeName(file, shown))
-                    {
-                        var location = TransferLocation.Combine(folder, file.Name);
-                        Receive(location.AbsoluteUri, localFolder, TransferLocation.DisplayWithoutQuery(location));
-                    }
-                }
-
-                var subfolders = sorted.Where(e => e.IsDirectory).ToList();
-                for (var i = subfolders.Count - 1; i >= 0; i--)
-                {
-                    var subfolder = subfolders[i];
-                    if (!IsSafeName(subfolder, shown))
-                    {
-                        continue;
-                    }
-
-                    if (subfolder.IsLink)
-                    {
-                        // As Send-Transfer -Recurse: a link back up the tree cannot loop.
-                        WriteVerbose($"'{shown}{subfolder.Name}' links to a folder; not followed.");
-                        continue;
-                    }
-
-                    var location = AsFolder(TransferLocation.Combine(folder, subfolder.Name));
-                    if (depth + 1 > MaxFolderDepth)
-                    {
-                        var deep = TransferLocation.DisplayWithoutQuery(location);
-                        WriteError(ErrorMapping.ToErrorRecord(new PluginException(ErrorCode.LimitExceeded,
-                            $"'{deep}' is more than {MaxFolderDepth} folders below '{TransferLocation.DisplayWithoutQuery(rootUri)}', so it is not walked: a server that cannot tell a link from a folder (HTTP) may be leading round a loop.",
-                            errorId: "SourceTreeTooDeep", target: deep), deep));
-                        continue;
-                    }
-
-                    pending.Push((location, System.IO.Path.Combine(localFolder, subfolder.Name), null, depth + 1));
-                }
+                Receive(file.Location, localFolder, file.RelativePath.Length == 0 ? input : file.Display);
             }
         }
-
-        /// <summary>Lists a subfolder of the tree. One that cannot be read (denied, or gone meanwhile) is reported and
-        /// skipped; any other failure (the server lost after the retries) is reported and ends the walk.</summary>
-        private bool TryList(Uri folder, string shown, out IReadOnlyList<RemoteFolderEntry>? entries)
-        {
-            try
-            {
-                entries = Run(c => Session.Transfers.ListFolderAsync(c, folder.AbsoluteUri, _options!));
-                return true;
-            }
-            catch (PluginException e) when (e.Code == ErrorCode.PermissionDenied || e.Code == ErrorCode.NotFound)
-            {
-                WriteError(ErrorMapping.ToErrorRecord(new PluginException(e.Code,
-                    $"The folder '{shown}' cannot be listed, so its files are not received: {e.Message}", e, "SourceFolderUnreadable", shown), shown));
-                entries = null;
-                return true;
-            }
-            catch (Exception e) when (IsExpected(e))
-            {
-                WriteError(ErrorMapping.ToErrorRecord(e, shown));
-                entries = null;
-                return false;
-            }
-        }
-
-        private bool IsSafeName(RemoteFolderEntry entry, string folder)
-        {
-            if (TransferLocation.IsPlainFileName(entry.Name))
-            {
-                return true;
-            }
-
-            WriteError(ErrorMapping.ToErrorRecord(new PluginException(ErrorCode.InvalidArgument,
-                $"'{entry.Name}' in '{folder}' is not a file name this system can hold as one (a separator, a control character or '..'); it is skipped.",
-                errorId: "SourceNameUnsafe", target: folder + entry.Name), folder + entry.Name));
-            return false;
-        }
-
-        /// <summary>
-        /// How deep -Recurse walks. SFTP and local listings say which folders are links, and those are not followed; a web
-        /// server's listing cannot, so a link back up the tree there would otherwise be walked round for ever.
-        /// </summary>
-        internal const int MaxFolderDepth = 64;
-
-        private static Uri AsFolder(Uri location) =>
-            TransferLocation.EndsWithSlash(location) ? location : new Uri(location.GetLeftPart(UriPartial.Path) + "/" + location.Query);
 
         /// <inheritdoc/>
         protected override void EndProcessing() => CompleteTransfers();

@@ -10,7 +10,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Registers a plugin: a built-in type with a configuration, or a plugin assembly.</para>
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Register, "TransferPlugin", SupportsShouldProcess = true, DefaultParameterSetName = BuiltInSet)]
+    [Cmdlet(VerbsLifecycle.Register, "TransferPlugin", SupportsShouldProcess = true, DefaultParameterSetName = BuiltInSet, HelpUri = HelpLinks.Root + "Register-TransferPlugin.md")]
     [OutputType(typeof(PluginInfo))]
     public sealed class RegisterTransferPluginCommand : TransferCmdlet
     {

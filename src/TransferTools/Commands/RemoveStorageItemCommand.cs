@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 using TransferTools.Engine.Storage;
 using TransferTools.Internal;
@@ -7,7 +8,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Deletes stored items by id.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Remove, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsCommon.Remove, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Root + "Remove-StorageItem.md")]
     [OutputType(typeof(void))]
     public sealed class RemoveStorageItemCommand : TransferCmdlet
     {
@@ -28,10 +29,27 @@ namespace TransferTools.Commands
         {
             foreach (var id in Id!)
             {
-                if (ShouldProcess($"{StorageService.NameOf(Storage)}:{id}", "Remove storage item"))
+                if (ShouldProcess(Describe(id), "Remove storage item"))
                 {
                     TryRun(c => Session.Storage.DeleteAsync(c, Storage, id), id);
                 }
+            }
+        }
+
+        /// <summary>
+        /// The item as -WhatIf and -Confirm name it: store, id and name, so a user can tell what goes. An item that cannot
+        /// be looked up is named by its id; the delete then reports why.
+        /// </summary>
+        private string Describe(string id)
+        {
+            var target = $"{StorageService.NameOf(Storage)}:{id}";
+            try
+            {
+                return $"{target} ({Run(c => Session.Storage.GetItemAsync(c, Storage, id)).Name})";
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                return target;
             }
         }
     }

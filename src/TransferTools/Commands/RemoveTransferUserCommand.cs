@@ -7,7 +7,7 @@ namespace TransferTools.Commands
     /// <para type="synopsis">Removes a user of an auth plugin that keeps users (LocalUsers, or any implementing IUserDirectory); their sessions stop working at once.</para>
     /// <para type="description">Needs an Admin session. The last unscoped Admin cannot be removed.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Remove, "TransferUser", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+    [Cmdlet(VerbsCommon.Remove, "TransferUser", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, HelpUri = HelpLinks.Root + "Remove-TransferUser.md")]
     [OutputType(typeof(void))]
     public sealed class RemoveTransferUserCommand : TransferCmdlet
     {

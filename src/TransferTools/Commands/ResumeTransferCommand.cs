@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Transfers;
+using TransferTools.Internal;
 
 namespace TransferTools.Commands
 {
@@ -12,7 +13,7 @@ namespace TransferTools.Commands
     /// -HostKeyFingerprint after the server's key changed, -KeyFile, -Credential (never journaled, so needed again), -ProtocolOption (added
     /// to the journaled ones), -MaxBytesPerSecond, -RetryCount and -StallTimeoutSeconds. -ChunkSize cannot change (ChunkSizeFixed).</para>
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Resume, "Transfer", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsLifecycle.Resume, "Transfer", SupportsShouldProcess = true, HelpUri = HelpLinks.Root + "Resume-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class ResumeTransferCommand : TransferOptionsCommand
     {

@@ -13,7 +13,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Saves files into a store (the local store by default) and outputs the stored items.</para>
     /// </summary>
-    [Cmdlet(VerbsData.Save, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsData.Save, "StorageItem", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Root + "Save-StorageItem.md")]
     [OutputType(typeof(StorageItem))]
     public sealed class SaveStorageItemCommand : TransferCmdlet
     {
@@ -100,7 +100,14 @@ namespace TransferTools.Commands
                 }
                 else
                 {
-                    files.AddRange(GetResolvedProviderPathFromPSPath(input, out _));
+                    var resolved = GetResolvedProviderPathFromPSPath(input, out _);
+                    if (resolved.Count == 0)
+                    {
+                        WriteError(PathPatterns.NothingMatched(input));
+                        return Array.Empty<string>();
+                    }
+
+                    files.AddRange(resolved);
                 }
             }
             catch (Exception e) when (e is ItemNotFoundException || e is System.Management.Automation.DriveNotFoundException || e is ProviderNotFoundException)

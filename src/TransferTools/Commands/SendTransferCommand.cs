@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
 using TransferTools.Abstractions;
-using TransferTools.Engine.Protocols;
+using TransferTools.Engine.Transfers;
 using TransferTools.Internal;
 
 namespace TransferTools.Commands
@@ -17,7 +17,7 @@ namespace TransferTools.Commands
     /// with its subfolders (empty ones are not created; linked folders are not followed, as Get-ChildItem -Recurse).
     /// Waits and shows progress unless -Asynchronous. Ctrl+C suspends the transfer; Resume-Transfer continues it, also from a new process.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Root + "Send-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class SendTransferCommand : TransferOptionsCommand
     {
@@ -29,6 +29,7 @@ namespace TransferTools.Commands
 
         /// <summary>The files to send (wildcards allowed).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+        [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         public string[]? Path { get; set; }
 
@@ -68,9 +69,9 @@ namespace TransferTools.Commands
                     }
 
                     // The tree is walked as it is sent, so a large one costs no list of its files up front.
-                    foreach (var (file, folder) in FilesUnder(source.Path))
+                    foreach (var file in FilesOf(() => FolderWalk.ForSend(Session, source.Path), input))
                     {
-                        Send(file, folder);
+                        Send(file.Location, file.Folder.Length == 0 ? null : file.Folder);
                     }
                 }
             }
@@ -88,70 +89,6 @@ namespace TransferTools.Commands
                 var destination = folder is null ? _destination : TransferLocationText.Beneath(_destination, folder);
                 var request = new SendRequest { File = file, Destination = destination, Options = _options.Clone() };
                 FeedTransfer(file, c => Session.Transfers.StartSendAsync(c, request), ThrottleLimit, batched: true);
-            }
-        }
-
-        /// <summary>
-        /// Every file under <paramref name="root"/> with the folder it goes to: the root's own name, then the subfolders below
-        /// it. Files come before subfolders, in ordinal name order, so runs send in the same order. A folder that cannot be
-        /// listed is reported and skipped; linked folders (symbolic links, junctions) are reported at Verbose and not followed,
-        /// so a link back up the tree cannot loop; named pipes, sockets and devices are skipped with a warning.
-        /// </summary>
-        private IEnumerable<(string File, string? Folder)> FilesUnder(string root)
-        {
-            var trimmed = root.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar);
-            if (trimmed.Length == 0 || trimmed.EndsWith(":", StringComparison.Ordinal))
-            {
-                // A root ('/', 'C:\') has no name of its own: its files go into the destination folder itself.
-                trimmed = root;
-            }
-
-            var pending = new Stack<(string Directory, string Folder)>();
-            pending.Push((trimmed, System.IO.Path.GetFileName(trimmed)));
-            while (pending.Count > 0)
-            {
-                var (directory, folder) = pending.Pop();
-                string[] files, subfolders;
-                try
-                {
-                    files = System.IO.Directory.GetFiles(directory);
-                    subfolders = System.IO.Directory.GetDirectories(directory);
-                }
-                catch (Exception e) when (e is UnauthorizedAccessException || e is IOException)
-                {
-                    var denied = e is UnauthorizedAccessException;
-                    WriteError(new ErrorRecord(new PluginException(denied ? ErrorCode.PermissionDenied : ErrorCode.NotFound,
-                            $"The folder '{directory}' cannot be listed, so its files are not sent: {e.Message}", e, "SourceFolderUnreadable", directory),
-                        "SourceFolderUnreadable", denied ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, directory));
-                    continue;
-                }
-
-                Array.Sort(files, StringComparer.Ordinal);
-                foreach (var file in files)
-                {
-                    if (SpecialFiles.KindOf(file) is string kind)
-                    {
-                        // A pipe would wait for a writer for ever; a socket or a device is no file to copy.
-                        WriteWarning($"'{file}' is {kind}, not a file; skipped.");
-                        continue;
-                    }
-
-                    yield return (file, folder.Length == 0 ? null : folder);
-                }
-
-                Array.Sort(subfolders, StringComparer.Ordinal);
-                for (var i = subfolders.Length - 1; i >= 0; i--)
-                {
-                    var subfolder = subfolders[i];
-                    if ((new DirectoryInfo(subfolder).Attributes & FileAttributes.ReparsePoint) != 0)
-                    {
-                        WriteVerbose($"'{subfolder}' is a link to a folder; it is not followed.");
-                        continue;
-                    }
-
-                    var child = System.IO.Path.GetFileName(subfolder);
-                    pending.Push((subfolder, folder.Length == 0 ? child : folder + "/" + child));
-                }
             }
         }
 
@@ -207,6 +144,12 @@ namespace TransferTools.Commands
                     if (provider.Name != "FileSystem")
                     {
                         WriteError(new ErrorRecord(new PSArgumentException($"'{input}' is not a file system path."), "SourceNotAFile", ErrorCategory.InvalidArgument, input));
+                        return sources;
+                    }
+
+                    if (resolved.Count == 0)
+                    {
+                        WriteError(PathPatterns.NothingMatched(input));
                         return sources;
                     }
 

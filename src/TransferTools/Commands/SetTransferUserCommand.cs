@@ -15,7 +15,7 @@ namespace TransferTools.Commands
     /// sessions; role and scope changes apply to the next operation. The last unscoped Admin cannot be demoted, disabled
     /// or scoped.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Set, "TransferUser", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsCommon.Set, "TransferUser", SupportsShouldProcess = true, HelpUri = HelpLinks.Root + "Set-TransferUser.md")]
     [OutputType(typeof(UserInfo))]
     public sealed class SetTransferUserCommand : TransferCmdlet
     {

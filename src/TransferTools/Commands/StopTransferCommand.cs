@@ -1,13 +1,14 @@
 using System.Management.Automation;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Internal;
 
 namespace TransferTools.Commands
 {
     /// <summary>
     /// <para type="synopsis">Cancels transfers: stops them (in this or another process), removes their temporary data and leaves them cancelled.</para>
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Stop, "Transfer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsLifecycle.Stop, "Transfer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Root + "Stop-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class StopTransferCommand : TransferControlCommand
     {

@@ -10,7 +10,7 @@ namespace TransferTools.Commands
     /// <c>plugins/NAME</c>, <c>users/NAME</c> and <c>metrics/NAME</c>. Writes $true or $false for each resource; an
     /// invalid, expired or missing session is an AuthenticationError.</para>
     /// </summary>
-    [Cmdlet(VerbsDiagnostic.Test, "TransferAccess")]
+    [Cmdlet(VerbsDiagnostic.Test, "TransferAccess", HelpUri = HelpLinks.Root + "Test-TransferAccess.md")]
     [OutputType(typeof(bool))]
     public sealed class TestTransferAccessCommand : TransferCmdlet
     {

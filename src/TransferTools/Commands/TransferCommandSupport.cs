@@ -115,7 +115,7 @@ namespace TransferTools.Commands
         /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>
         protected string ResolveLocation(string location)
         {
-            if (TransferLocation.LooksLikeUri(location))
+            if (TransferLocationText.LooksLikeUri(location))
             {
                 return location;
             }
@@ -127,7 +127,8 @@ namespace TransferTools.Commands
                 : resolved;
         }
 
-        private TransferFeed? _feed;
+        private TransferQueue? _queue;
+        private BackgroundRun? _queueRun;
 
         /// <inheritdoc/>
         protected override void Dispose(bool disposing)
@@ -135,17 +136,18 @@ namespace TransferTools.Commands
             base.Dispose(disposing);
             if (disposing)
             {
-                _feed?.Abandon();
-                _feed = null;
+                _queue?.Abandon();
+                _queue = null;
             }
         }
 
         /// <summary>
         /// Starts one transfer of a pipeline input now, while later inputs are still coming (call from
-        /// <c>ProcessRecord</c>): at most <paramref name="throttleLimit"/> run at once, each is waited for unless
-        /// -Asynchronous, and the results of earlier inputs are written, in input order, as they finish: a Transfer, or
-        /// an error whose target is the input. <see cref="CompleteTransfers"/> (from <c>EndProcessing</c>) waits for the
-        /// rest. Ctrl+C, or the command torn down early, suspends the transfers in flight (they stay resumable).
+        /// <c>ProcessRecord</c>): the engine's <see cref="TransferQueue"/> runs at most <paramref name="throttleLimit"/> at
+        /// once and waits for each unless -Asynchronous; the results of earlier inputs are written, in input order, as they
+        /// finish: a Transfer, or an error whose target is the input. <see cref="CompleteTransfers"/> (from
+        /// <c>EndProcessing</c>) waits for the rest. Ctrl+C, or the command torn down early, suspends the transfers in
+        /// flight (they stay resumable).
         /// </summary>
         /// <param name="target">The input the result or error is written for.</param>
         /// <param name="start">Starts the transfer.</param>
@@ -153,23 +155,41 @@ namespace TransferTools.Commands
         /// <param name="batched">Journal new transfers of this call as one batch once a second input arrives (sends and receives; never resumes).</param>
         protected void FeedTransfer(object target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> start, int throttleLimit, bool batched)
         {
-            _feed ??= new TransferFeed(this, throttleLimit, batched);
-            _feed.Add(target, start);
+            if (_queue is null)
+            {
+                var queue = new TransferQueue(Session.Transfers, throttleLimit, batched, wait: !Asynchronous.IsPresent);
+                _queueRun = StartBackground((context, post) => queue.RunAsync(context, () => post(() => WriteResults(queue))));
+                _queue = queue;
+            }
+
+            _queue.Add(target, start);
+            _queueRun!.Pump();
         }
 
         /// <summary>Waits for every transfer fed so far, writing the remaining results in input order.</summary>
         protected void CompleteTransfers()
         {
-            var feed = _feed;
-            _feed = null;
-            if (feed is null)
+            var queue = _queue;
+            var run = _queueRun;
+            _queue = null;
+            _queueRun = null;
+            if (queue is null || run is null)
             {
                 return;
             }
 
             try
             {
-                feed.Complete();
+                queue.Complete();
+                try
+                {
+                    run.Wait();
+                }
+                finally
+                {
+                    queue.Abandon();
+                    WriteResults(queue);
+                }
             }
             catch (Exception e) when (IsExpected(e))
             {
@@ -177,256 +197,66 @@ namespace TransferTools.Commands
             }
         }
 
-        /// <summary>
-        /// Transfers fed from the pipeline: ThrottleLimit workers take the inputs in order from a queue while more
-        /// arrive, so the first file moves while the rest are still being enumerated and memory does not hold the
-        /// whole input first.
-        /// </summary>
-        private sealed class TransferFeed
+        /// <summary>Writes the finished prefix of the results, in input order (pipeline thread).</summary>
+        private void WriteResults(TransferQueue queue)
         {
-            private sealed class Item
+            foreach (var item in queue.TakeReady())
             {
-                public Item(object target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> start)
+                if (item.Error != null)
                 {
-                    Target = target;
-                    Start = start;
+                    WriteError(ErrorMapping.ToErrorRecord(item.Error, item.Target));
                 }
-
-                public object Target { get; }
-                public Func<OperationContext, System.Threading.Tasks.Task<Transfer>> Start { get; }
-                public Transfer? Transfer { get; set; }
-                public Exception? Error { get; set; }
-                public volatile bool Done;
-            }
-
-            private readonly TransferOptionsCommand _command;
-            private readonly bool _batched;
-            private readonly System.Threading.Channels.Channel<Item> _queue =
-                System.Threading.Channels.Channel.CreateUnbounded<Item>();
-            private readonly Queue<Item> _inOrder = new Queue<Item>(); // pipeline thread only
-            private readonly BackgroundRun _run;
-            private IDisposable? _batch;
-            private int _added; // pipeline thread only
-            private int _expected; // 0 while inputs may still come, then how many came
-
-            public TransferFeed(TransferOptionsCommand command, int throttleLimit, bool batched)
-            {
-                _command = command;
-                _batched = batched;
-                _run = command.StartBackground((context, post) => RunAsync(context, post, throttleLimit));
-            }
-
-            public void Add(object target, Func<OperationContext, System.Threading.Tasks.Task<Transfer>> start)
-            {
-                var item = new Item(target, start);
-                _inOrder.Enqueue(item);
-                switch (++_added)
+                else if (item.Transfer != null)
                 {
-                    case 1 when _batched:
-                        // A lone transfer keeps its own journal record; a second input arriving soon after makes the two
-                        // the start of a batch. The first waits at most FirstInputHold for it, so a slow producer still
-                        // sees its first file move before it produces the next.
-                        _first = item;
-                        _firstTimer = new System.Threading.Timer(_ => ReleaseFirst(), null, FirstInputHold, System.Threading.Timeout.InfiniteTimeSpan);
-                        break;
-                    case 2 when _batched:
-                        if (System.Threading.Interlocked.Exchange(ref _first, null) is Item first)
-                        {
-                            System.Threading.Volatile.Write(ref _batch, _command.Session.Transfers.BeginBatch());
-                            _queue.Writer.TryWrite(first);
-                        }
-
-                        _queue.Writer.TryWrite(item);
-                        break;
-                    default:
-                        _queue.Writer.TryWrite(item);
-                        break;
+                    WriteObject(item.Transfer);
                 }
-
-                _run.Pump();
-            }
-
-            /// <summary>How long a first input waits for a second one before it starts on its own.</summary>
-            internal static readonly TimeSpan FirstInputHold = TimeSpan.FromMilliseconds(100);
-
-            private Item? _first;
-            private System.Threading.Timer? _firstTimer;
-
-            private readonly object _gate = new object();
-
-            private void ReleaseFirst()
-            {
-                // Under the gate: the timer's write of the first input must not fall after Complete ended the queue.
-                lock (_gate)
-                {
-                    if (System.Threading.Interlocked.Exchange(ref _first, null) is Item first)
-                    {
-                        _queue.Writer.TryWrite(first);
-                    }
-                }
-            }
-
-            public void Complete()
-            {
-                System.Threading.Volatile.Write(ref _expected, _added);
-                _firstTimer?.Dispose();
-                lock (_gate)
-                {
-                    ReleaseFirst();
-                    _queue.Writer.TryComplete();
-                }
-
-                try
-                {
-                    _run.Wait();
-                }
-                finally
-                {
-                    Abandon();
-                    WriteReady();
-                }
-            }
-
-            /// <summary>Lets go of the batch, once: at the end, or when the command is torn down without waiting (its members keep their own references).</summary>
-            public void Abandon()
-            {
-                _firstTimer?.Dispose();
-                System.Threading.Interlocked.Exchange(ref _batch, null)?.Dispose();
-            }
-
-            /// <summary>Writes the finished prefix of the results, in input order (pipeline thread).</summary>
-            private void WriteReady()
-            {
-                while (_inOrder.Count > 0 && _inOrder.Peek().Done)
-                {
-                    var item = _inOrder.Dequeue();
-                    if (item.Error != null)
-                    {
-                        _command.WriteError(ErrorMapping.ToErrorRecord(item.Error, item.Target));
-                    }
-                    else if (item.Transfer != null)
-                    {
-                        _command.WriteObject(item.Transfer);
-                    }
-                }
-            }
-
-            private async System.Threading.Tasks.Task RunAsync(OperationContext context, Action<System.Action> post, int throttleLimit)
-            {
-                // Lets the progress monitor say "2 of 5 files" once the count is known (0 while inputs still come).
-                context = context.WithValue(TransferTools.Engine.Monitoring.EngineContextKeys.ExpectedTransferCount,
-                    (Func<int>)(() => System.Threading.Volatile.Read(ref _expected)));
-                var manager = _command.Session.Transfers;
-                var asynchronous = _command.Asynchronous.IsPresent;
-                var pending = 0; // results done but not yet handed to the pipeline thread
-
-                async System.Threading.Tasks.Task Worker()
-                {
-                    await System.Threading.Tasks.Task.Yield();
-                    var reader = _queue.Reader;
-                    // The context with the batch in it is built once per worker and batch, not per input (each copy is a dictionary).
-                    IDisposable? contextBatch = null;
-                    var batchContext = context;
-                    while (await reader.WaitToReadAsync(context.CancellationToken).ConfigureAwait(false))
-                    {
-                        while (reader.TryRead(out var item))
-                        {
-                            context.CancellationToken.ThrowIfCancellationRequested();
-                            var batch = System.Threading.Volatile.Read(ref _batch);
-                            if (!ReferenceEquals(batch, contextBatch))
-                            {
-                                contextBatch = batch;
-                                batchContext = batch is null ? context : context.WithValue(TransferManager.BatchContextKey, batch);
-                            }
-
-                            var itemContext = batchContext;
-                            try
-                            {
-                                var transfer = await item.Start(itemContext).ConfigureAwait(false);
-                                if (!asynchronous)
-                                {
-                                    transfer = (await manager.WaitAsync(itemContext, transfer.Id, null, suspendOnCancel: true).ConfigureAwait(false)).Transfer;
-                                }
-
-                                item.Transfer = transfer;
-                                item.Error = asynchronous ? null : manager.GetFailure(transfer);
-                            }
-                            catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
-                            {
-                                item.Error = e;
-                            }
-
-                            item.Done = true;
-                            // One wake-up of the pipeline thread writes every result ready by then.
-                            if (System.Threading.Interlocked.Increment(ref pending) == 1)
-                            {
-                                post(() =>
-                                {
-                                    System.Threading.Interlocked.Exchange(ref pending, 0);
-                                    WriteReady();
-                                });
-                            }
-                        }
-                    }
-                }
-
-                var workers = new List<System.Threading.Tasks.Task>();
-                for (var w = 0; w < Math.Max(1, throttleLimit); w++)
-                {
-                    workers.Add(Worker());
-                }
-
-                await System.Threading.Tasks.Task.WhenAll(workers).ConfigureAwait(false);
             }
         }
-    }
 
-    /// <summary>Names folders inside a location as the user typed it (a path or a URI).</summary>
-    internal static class TransferLocationText
-    {
         /// <summary>
-        /// The folder <paramref name="relative"/> ('/'-separated names) inside the folder <paramref name="location"/>, ending
-        /// with a separator so that the engine takes it as a folder: each name percent-encoded after a URI's path (before
-        /// any query), joined with the platform's separator to a path.
+        /// The files of a folder walk, in the walk's order, listing each folder when the walk reaches it (so the first files
+        /// move while the rest of the tree is still being listed). What the walk reports on the way (an unreadable folder, an
+        /// unsafe name, a tree too deep, a link not followed) is written here, on the pipeline thread; a failure to list
+        /// ends the walk.
         /// </summary>
-        public static string Beneath(string location, string relative)
+        /// <param name="open">Makes the walk (refusing a location that is no path or URI).</param>
+        /// <param name="target">The input, as the target of an error about it.</param>
+        protected IEnumerable<FolderWalkEntry> FilesOf(Func<FolderWalk> open, object target)
         {
-            var names = relative.Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
-            if (!TransferLocation.LooksLikeUri(location))
+            FolderWalk walk;
+            try
             {
-                var path = location;
-                foreach (var name in names)
+                walk = open();
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, target));
+                yield break;
+            }
+
+            while (true)
+            {
+                while (walk.TryNext(out var entry))
                 {
-                    path = System.IO.Path.Combine(path, name);
+                    switch (entry.Kind)
+                    {
+                        case FolderWalkEntryKind.File:
+                            yield return entry;
+                            break;
+                        case FolderWalkEntryKind.Error:
+                            WriteError(ErrorMapping.ToErrorRecord(entry.Error!, entry.Display));
+                            break;
+                        case FolderWalkEntryKind.Verbose:
+                            WriteVerbose(entry.Message!);
+                            break;
+                    }
                 }
 
-                return path.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? path : path + System.IO.Path.DirectorySeparatorChar;
+                if (!TryRun(c => walk.ListNextAsync(c), walk.RootDisplay, out bool more) || !more)
+                {
+                    yield break;
+                }
             }
-
-            var tail = location.IndexOfAny(new[] { '?', '#' }, location.IndexOf("://", StringComparison.Ordinal) + 3);
-            var head = tail < 0 ? location : location.Substring(0, tail);
-            var builder = new System.Text.StringBuilder(head);
-            if (!head.EndsWith("/", StringComparison.Ordinal))
-            {
-                builder.Append('/');
-            }
-
-            foreach (var name in names)
-            {
-                builder.Append(Uri.EscapeDataString(name)).Append('/');
-            }
-
-            return builder.Append(tail < 0 ? "" : location.Substring(tail)).ToString();
         }
-    }
-
-    /// <summary>Helpers for cmdlets that act on transfers by id.</summary>
-    internal static class TransferIds
-    {
-        /// <summary>The id values of a pipeline input (ids or Transfer objects).</summary>
-        public static IEnumerable<string> Of(string[]? ids) => ids ?? Array.Empty<string>();
-
-        /// <summary>The short form shown in messages.</summary>
-        public static string Short(string id) => id.Length > 8 ? id.Substring(0, 8) : id;
     }
 }

@@ -6,7 +6,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Shuts a registered plugin down and removes its registration.</para>
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Unregister, "TransferPlugin", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsLifecycle.Unregister, "TransferPlugin", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Root + "Unregister-TransferPlugin.md")]
     [OutputType(typeof(void))]
     public sealed class UnregisterTransferPluginCommand : TransferCmdlet
     {

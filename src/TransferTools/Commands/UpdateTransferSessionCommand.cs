@@ -9,7 +9,7 @@ namespace TransferTools.Commands
     /// <para type="description">Uses the refresh token when one is held (it is rotated), else the still-valid access
     /// token. The engine also refreshes by itself shortly before expiry, so runbooks rarely need this.</para>
     /// </summary>
-    [Cmdlet(VerbsData.Update, "TransferSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [Cmdlet(VerbsData.Update, "TransferSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpLinks.Root + "Update-TransferSession.md")]
     [OutputType(typeof(SessionInfo))]
     public sealed class UpdateTransferSessionCommand : TransferCmdlet
     {

@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
 using TransferTools.Internal;
 
 namespace TransferTools.Commands
@@ -10,7 +11,7 @@ namespace TransferTools.Commands
     /// <para type="description">Writes each finished transfer. With -Timeout, a transfer still running when the time is up gets a
     /// non-terminating WaitTimeout error (the transfer itself keeps running).</para>
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Wait, "Transfer")]
+    [Cmdlet(VerbsLifecycle.Wait, "Transfer", HelpUri = HelpLinks.Root + "Wait-Transfer.md")]
     [OutputType(typeof(Transfer))]
     public sealed class WaitTransferCommand : TransferCmdlet
     {

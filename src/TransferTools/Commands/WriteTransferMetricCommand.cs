@@ -9,7 +9,7 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Records a custom metric; every registered monitor receives it.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Write, "TransferMetric")]
+    [Cmdlet(VerbsCommunications.Write, "TransferMetric", HelpUri = HelpLinks.Root + "Write-TransferMetric.md")]
     [OutputType(typeof(void))]
     public sealed class WriteTransferMetricCommand : TransferCmdlet
     {

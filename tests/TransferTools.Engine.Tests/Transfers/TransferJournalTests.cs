@@ -212,7 +212,8 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(one, _journal.ResolveId("ABCD1"));
             Assert.Equal(two, _journal.ResolveId(two));
             Assert.Equal("TransferIdAmbiguous", Assert.Throws<PluginException>(() => _journal.ResolveId("abcd")).ErrorId);
-            Assert.Equal("TransferNotFound", Assert.Throws<PluginException>(() => _journal.ResolveId("abc")).ErrorId);
+            // Three characters that start both ids: too short to name one, which the user is told (not "no such transfer").
+            Assert.Equal("TransferIdTooShort", Assert.Throws<PluginException>(() => _journal.ResolveId("abc")).ErrorId);
             Assert.Equal(ErrorCode.NotFound, Assert.Throws<PluginException>(() => _journal.ResolveId("ffff")).Code);
         }
     }

@@ -89,8 +89,12 @@ namespace TransferTools.Internal.Completers
                 string.IsNullOrEmpty(tooltip) ? text : tooltip!);
         }
 
-        /// <summary>Candidates that start with the typed text (case-insensitive), in order, at most <see cref="MaxResults"/>.</summary>
-        public static IEnumerable<CompletionResult> Matching<T>(IEnumerable<T> candidates, string? wordToComplete, Func<T, string> text, Func<T, string?>? tooltip = null)
+        /// <summary>
+        /// Candidates that start with the typed text (case-insensitive), in order, at most <see cref="MaxResults"/>;
+        /// <paramref name="listItem"/> is what the menu shows (Linux and macOS show no tooltips, so an id alone says nothing).
+        /// </summary>
+        public static IEnumerable<CompletionResult> Matching<T>(IEnumerable<T> candidates, string? wordToComplete, Func<T, string> text,
+            Func<T, string?>? tooltip = null, Func<T, string>? listItem = null)
         {
             var typed = Typed(wordToComplete);
             var pattern = WildcardPattern.ContainsWildcardCharacters(typed)
@@ -99,7 +103,7 @@ namespace TransferTools.Internal.Completers
             return candidates
                 .Where(c => pattern?.IsMatch(text(c)) ?? text(c).StartsWith(typed, StringComparison.OrdinalIgnoreCase))
                 .Take(MaxResults)
-                .Select(c => Result(text(c), null, tooltip?.Invoke(c)));
+                .Select(c => Result(text(c), listItem?.Invoke(c), tooltip?.Invoke(c)));
         }
     }
 }

@@ -20,7 +20,8 @@ namespace TransferTools.Internal.Completers
             var storage = CompletionSupport.Bound(fakeBoundParameters, "Storage");
             var items = CompletionSupport.Run((s, c) => s.Storage.ListAsync(c, storage, new ListFilter { Limit = Scan }));
             return CompletionSupport.Matching(items ?? new List<Item>(), wordToComplete, i => i.Id,
-                i => $"{i.Metadata.Name} ({i.Metadata.Size} bytes, {i.Metadata.CreatedAt:u})");
+                i => $"{i.Metadata.Name} ({i.Metadata.Size} bytes, {i.Metadata.CreatedAt:u})",
+                i => $"{i.Id}  {i.Metadata.Name}");
         }
     }
 

@@ -26,7 +26,8 @@ namespace TransferTools.Internal.Completers
             };
             var transfers = CompletionSupport.Run((s, c) => s.Transfers.ListAsync(c, statuses, first: 500));
             return CompletionSupport.Matching(transfers ?? new List<Transfer>(), wordToComplete, t => t.Id,
-                t => $"{t.Name}  {t.Status} {t.Progress:0.#}%  {t.Direction} → {t.Destination}");
+                t => $"{t.Name}  {t.Status} {t.Progress:0.#}%  {t.Direction} → {t.Destination}",
+                t => $"{t.Id.Substring(0, System.Math.Min(8, t.Id.Length))}  {t.Name} ({t.Status.ToString().ToLowerInvariant()})");
         }
     }
 }

@@ -1,0 +1,151 @@
+# Everyday correctness, as a new user meets the module: what a name pattern, a -WhatIf and a tab completion say.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:home_ = Initialize-TransferToolsTest
+    $ProgressPreference = 'SilentlyContinue'
+    $files = Join-Path $script:home_ 'files'
+    New-Item -ItemType Directory -Path $files | Out-Null
+    $script:file = New-TestFile -Path (Join-Path $files 'ledger.csv') -Size 300
+}
+AfterAll { Remove-TransferToolsTest $script:home_ }
+
+Describe 'A -Name that is not a valid wildcard pattern' {
+    It 'is InvalidWildcardPattern for Get-TransferPlugin, naming the value, and other names still match' {
+        $found = Get-TransferPlugin -Name 'http://[::1', 'LocalStore' -ErrorVariable errors -ErrorAction SilentlyContinue
+        $found.Name | Should -Be 'LocalStore'
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidWildcardPattern,*'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $errors[0].TargetObject | Should -Be 'http://[::1'
+        $errors[0].Exception.Message | Should -Match 'backtick'
+    }
+
+    It 'is InvalidWildcardPattern for Get-TransferPlugin -Load too' {
+        { Get-TransferPlugin -Name 'a[' -Load -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidWildcardPattern,*'
+    }
+
+    It 'is InvalidWildcardPattern for Get-TransferUser' {
+        $homeBefore = $env:TRANSFERTOOLS_HOME
+        $userHome = Initialize-TransferToolsTest
+        try {
+            Register-TransferPlugin -Type LocalUsers | Out-Null
+            $cred = [pscredential]::new('admin', (ConvertTo-SecureString 'Adm1n-Sekr1t-Pa55' -AsPlainText -Force))
+            New-TransferUser -Credential $cred -Role Admin | Out-Null
+            Connect-TransferService -Credential $cred | Out-Null
+            { Get-TransferUser -Name 'http://[::1' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidWildcardPattern,*'
+            (Get-TransferUser -Name 'adm*').Name | Should -Be 'admin'
+        } finally {
+            Remove-TransferToolsTest $userHome
+            $env:TRANSFERTOOLS_HOME = $homeBefore
+            Import-Module (Get-TestModulePath) -Force -Global
+        }
+    }
+}
+
+Describe 'Remove-StorageItem -WhatIf' {
+    It 'names the item it would remove, not only its id, and removes nothing' {
+        $item = Save-StorageItem -Path $script:file -Name 'finance/ledger-2026.csv'
+        # -WhatIf writes to the host, not to a stream: a child process's standard output is where a user sees it.
+        $output = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command "Import-Module '$(Get-TestModulePath)'; Remove-StorageItem -Id $($item.Id) -WhatIf"
+        $LASTEXITCODE | Should -Be 0
+        ($output -join ' ') | Should -Match ([regex]::Escape("LocalStore:$($item.Id) (finance/ledger-2026.csv)"))
+        (Get-StorageItem -Id $item.Id).Name | Should -Be 'finance/ledger-2026.csv'
+    }
+}
+
+Describe 'Tab completion of ids' {
+    BeforeAll {
+        function Complete([string] $Line) { (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches }
+    }
+
+    It 'lists a transfer id with its file name and status, and completes the whole id' {
+        $t = Send-Transfer -Path $script:file -Destination (Join-Path $script:home_ 'inbox/')
+        $match = Complete "Get-TransferStatus -Id $($t.Id.Substring(0, 6))" | Select-Object -First 1
+        $match.CompletionText | Should -Be $t.Id
+        $match.ListItemText | Should -Be "$($t.Id.Substring(0, 8))  ledger.csv (completed)"
+    }
+
+    It 'lists a stored item id with its name' {
+        $item = Save-StorageItem -Path $script:file -Name 'tab/ledger.csv'
+        $match = Complete "Export-StorageItem -Id $($item.Id)" | Select-Object -First 1
+        $match.CompletionText | Should -Be $item.Id
+        $match.ListItemText | Should -Be "$($item.Id)  tab/ledger.csv"
+    }
+}
+
+Describe 'Get-Help -Online' {
+    It 'has a page for every cmdlet: HelpUri names its help file under docs/' {
+        $docs = Join-Path (Split-Path $PSScriptRoot) 'docs'
+        foreach ($command in Get-Command -Module TransferTools -CommandType Cmdlet) {
+            $command.HelpUri | Should -Be "https://github.com/transfertools/TransferTools/blob/main/docs/$($command.Name).md"
+            Join-Path $docs "$($command.Name).md" | Should -Exist
+            (Get-Content -LiteralPath (Join-Path $docs "$($command.Name).md") -TotalCount 6) -join "`n" |
+                Should -Match ([regex]::Escape("online version: $($command.HelpUri)"))
+        }
+    }
+}
+
+Describe 'Export-StorageItem onto something that is not a file' -Skip:(-not $IsLinux) {
+    It 'refuses a named pipe even with -Force, and leaves the pipe as it was' {
+        $item = Save-StorageItem -Path $script:file -Name 'pipe/ledger.csv'
+        $fifo = Join-Path $script:home_ 'export.fifo'
+        & mkfifo $fifo
+        { Export-StorageItem -Id $item.Id -Destination $fifo -Force -ErrorAction Stop } | Should -Throw -ErrorId 'NotARegularFile,*'
+        & test -p $fifo
+        $LASTEXITCODE | Should -Be 0 -Because 'the named pipe is still a named pipe'
+        @(Get-ChildItem -LiteralPath $script:home_ -Filter '*.ttpart' -Force).Count | Should -Be 0
+    }
+}
+
+Describe 'Names with wildcard characters, spaces and unicode' {
+    BeforeAll {
+        $script:odd = Join-Path $script:home_ 'odd'
+        New-Item -ItemType Directory -Path $script:odd | Out-Null
+        $script:names = 'report[2026].txt', 'br[1].txt', 'star*.txt', 'what?.txt', 'tick`s.txt', 'two words.txt', 'Grüße ✓.txt'
+        $i = 0
+        foreach ($n in $script:names) { New-TestFile -Path (Join-Path $script:odd $n) -Size (100 + $i++) | Out-Null }
+    }
+
+    It 'sends every piped file, none skipped, by Get-ChildItem' {
+        $into = Join-Path $script:home_ 'odd-out/'
+        $sent = @(Get-ChildItem -LiteralPath $script:odd -File | Send-Transfer -Destination $into)
+        $sent.Count | Should -Be $script:names.Count
+        @($sent | Where-Object Status -ne 'Completed').Count | Should -Be 0
+        # Should -Exist takes a wildcard path, so each name is checked literally.
+        foreach ($n in $script:names) { Test-Path -LiteralPath (Join-Path $into $n) | Should -BeTrue -Because "'$n' was piped" }
+    }
+
+    It 'sends a file piped by Get-Item -LiteralPath, and one given by -LiteralPath' {
+        $into = Join-Path $script:home_ 'odd-one/'
+        (Get-Item -LiteralPath (Join-Path $script:odd 'br[1].txt') | Send-Transfer -Destination $into).Status | Should -Be 'Completed'
+        (Send-Transfer -LiteralPath (Join-Path $script:odd 'report[2026].txt') -Destination $into).Status | Should -Be 'Completed'
+        (Get-ChildItem -LiteralPath $into).Name | Sort-Object | Should -Be @('br[1].txt', 'report[2026].txt')
+    }
+
+    It 'resolves -Path against the current location and ~' {
+        Push-Location $script:odd
+        try {
+            (Send-Transfer -Path 'two*' -Destination (Join-Path $script:home_ 'odd-rel/')).Name | Should -Be 'two words.txt'
+        } finally { Pop-Location }
+        $homeFile = Join-Path $HOME ("tt-tilde-" + [guid]::NewGuid().ToString('n').Substring(0, 8) + '.txt')
+        try {
+            New-TestFile -Path $homeFile -Size 10 | Out-Null
+            (Send-Transfer -Path ('~/' + (Split-Path $homeFile -Leaf)) -Destination (Join-Path $script:home_ 'odd-tilde/')).Status | Should -Be 'Completed'
+        } finally { Remove-Item -LiteralPath $homeFile -ErrorAction SilentlyContinue }
+    }
+
+    It 'makes a -Path wildcard that matches nothing an error, for Send-Transfer and Save-StorageItem' {
+        { Send-Transfer -Path (Join-Path $script:odd 'nothing-*.zip') -Destination (Join-Path $script:home_ 'odd-none/') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'PathNotFound,*'
+        # A name with brackets given to -Path is a pattern: it matches nothing here, and the hint names -LiteralPath.
+        $e = { Save-StorageItem -Path (Join-Path $script:odd 'report[2026].txt') -ErrorAction Stop } | Should -Throw -ErrorId 'PathNotFound,*' -PassThru
+        $e.Exception.Message | Should -Match 'LiteralPath'
+        $e.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'saves every piped file into the store' {
+        $items = @(Get-ChildItem -LiteralPath $script:odd -File | Save-StorageItem -Prefix 'odd/')
+        ($items.Name | Sort-Object) | Should -Be ($script:names | ForEach-Object { "odd/$_" } | Sort-Object)
+    }
+}

@@ -1,0 +1,235 @@
+# The S3 plugin against a real Ceph radosgw (single node, started once for the file): the AWS default chain with no
+# registration, multipart upload resumed after kill -9 in a new process re-sending only missing parts, verified
+# downloads, a replaced object, errors, secrets, listing across pages, and buckets as stores.
+BeforeDiscovery { $script:Skip = -not $IsLinux -or [bool]$env:TRANSFERTOOLS_SKIP_RADOSGW }
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'services/TestServices.psm1') -Force
+    $script:home_ = Initialize-TransferToolsTest
+    $script:work = Join-Path $script:home_ 'work'
+    New-Item -ItemType Directory -Path $script:work | Out-Null
+    if (-not $script:Skip) { $script:rgw = Start-TestRadosgw }
+
+    function Get-Sha([string] $Path) { (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLowerInvariant() }
+
+    # boto3 from outside: what the server holds.
+    function Invoke-S3Admin {
+        $out = & python3 (Join-Path $PSScriptRoot 'services/s3-admin.py') $script:rgw.ServiceUrl $script:rgw.AccessKeyId $script:rgw.SecretAccessKey @args 2>$null
+        if ($LASTEXITCODE -ne 0) { throw "s3-admin $args failed" }
+        $out | ConvertFrom-Json
+    }
+
+    function Get-ChunkCount([string] $Id) {
+        $log = Get-Item -LiteralPath (Join-Path $script:home_ "journal/$Id.chunks") -ErrorAction SilentlyContinue
+        if ($log) { [int]($log.Length / 28) } else { 0 }
+    }
+
+    # The AWS CLI's environment: no registration needed.
+    $env:AWS_ACCESS_KEY_ID = $script:rgw.AccessKeyId
+    $env:AWS_SECRET_ACCESS_KEY = $script:rgw.SecretAccessKey
+    $env:AWS_ENDPOINT_URL = $script:rgw.ServiceUrl
+    $env:AWS_REGION = 'us-east-1'
+    Invoke-S3Admin mkbucket tt-data | Out-Null
+}
+AfterAll {
+    Remove-Item Env:AWS_ACCESS_KEY_ID, Env:AWS_SECRET_ACCESS_KEY, Env:AWS_ENDPOINT_URL, Env:AWS_REGION -ErrorAction SilentlyContinue
+    if ($script:rgw) { Stop-TestRadosgw $script:rgw }
+    Remove-TransferToolsTest $script:home_
+}
+
+Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
+    It 'sends with no registration (AWS environment) in one PUT and as multipart, with SHA-256 and mtime metadata, and receives verified' {
+        $small = New-TestFile -Path (Join-Path $script:work 'small.bin') -Size 300KB -Seed 1
+        $big = New-TestFile -Path (Join-Path $script:work 'big.bin') -Size 40MB -Seed 2
+        $t1 = Send-Transfer $small.FullName -Destination 's3://tt-data/in/'
+        $t2 = Send-Transfer $big.FullName -Destination 's3://tt-data/in/'
+        $t1.Status | Should -Be 'Completed'
+        $t2.Status | Should -Be 'Completed'
+        $head = Invoke-S3Admin head tt-data in/big.bin
+        $head.size | Should -Be 40MB
+        $head.metadata.sha256 | Should -Be (Get-Sha $big.FullName)
+        $head.metadata.mtime | Should -Not -BeNullOrEmpty
+        (Invoke-S3Admin head tt-data in/small.bin).metadata.sha256 | Should -Be (Get-Sha $small.FullName)
+        (Invoke-S3Admin uploads tt-data) | Should -BeNullOrEmpty
+
+        $down = Join-Path $script:work 'down'
+        New-Item -ItemType Directory $down | Out-Null
+        $r = Receive-Transfer -Source 's3://tt-data/in/big.bin' -OutputDir $down
+        $r.Status | Should -Be 'Completed'
+        Get-Sha (Join-Path $down 'big.bin') | Should -Be (Get-Sha $big.FullName)
+    }
+
+    It 'resumes a multipart upload killed with -9 in a new process, re-sending only the parts the server lacks' {
+        $src = New-TestFile -Path (Join-Path $script:work 'killed.bin') -Size 48MB -Seed 3
+        $command = "Import-Module '$(Get-TestModulePath)'; Send-Transfer -LiteralPath '$($src.FullName)' -Destination 's3://tt-data/resume/' -MaxBytesPerSecond 6MB | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh'))
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        $deadline = [DateTime]::UtcNow.AddSeconds(90)
+        $id = $null
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $id = (Get-TransferStatus | Where-Object { $_.Source -eq $src.FullName } | Select-Object -First 1).Id
+            if ($id -and (Get-ChunkCount $id) -ge 5) { break }
+            if ($process.HasExited) { throw "The sending process exited early: $($process.StandardError.ReadToEnd())" }
+            Start-Sleep -Milliseconds 100
+        }
+        $process.Kill()   # SIGKILL: no cleanup runs
+        $process.WaitForExit()
+
+        $upload = @(Invoke-S3Admin uploads tt-data) | Where-Object key -eq 'resume/killed.bin'
+        $upload | Should -Not -BeNullOrEmpty
+        $held = @(Invoke-S3Admin parts tt-data resume/killed.bin $upload.id)
+        $held.Count | Should -BeGreaterOrEqual 2
+        $heldBytes = ($held | Measure-Object size -Sum).Sum
+        { Invoke-S3Admin head tt-data resume/killed.bin } | Should -Throw   # nothing appears before completion
+
+        $resumed = Invoke-InNewProcess ([scriptblock]::Create("Resume-Transfer -Id $id -MaxBytesPerSecond 0"))
+        [TransferTools.Abstractions.TransferStatus]$resumed.Status | Should -Be 'Completed'
+        # Only what the server lacked went again: everything it held (proven against the source) was kept.
+        $resumed.ResumedFrom | Should -BeGreaterOrEqual ([Math]::Min($heldBytes, (Get-ChunkCount $id) * 4MB))
+        $resumed.ResumedFrom | Should -BeGreaterOrEqual 16MB
+        (Invoke-S3Admin head tt-data resume/killed.bin).metadata.sha256 | Should -Be (Get-Sha $src.FullName)
+        @(Invoke-S3Admin uploads tt-data | Where-Object key -eq 'resume/killed.bin') | Should -BeNullOrEmpty
+    }
+
+    It 'Stop-Transfer aborts the multipart upload of an interrupted send' {
+        $src = New-TestFile -Path (Join-Path $script:work 'stopped.bin') -Size 40MB -Seed 4
+        $command = "Import-Module '$(Get-TestModulePath)'; Send-Transfer -LiteralPath '$($src.FullName)' -Destination 's3://tt-data/stop/' -MaxBytesPerSecond 6MB | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh'))
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        $deadline = [DateTime]::UtcNow.AddSeconds(90)
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $id = (Get-TransferStatus | Where-Object { $_.Source -eq $src.FullName } | Select-Object -First 1).Id
+            if ($id -and (Get-ChunkCount $id) -ge 3) { break }
+            Start-Sleep -Milliseconds 100
+        }
+        $process.Kill(); $process.WaitForExit()
+        @(Invoke-S3Admin uploads tt-data | Where-Object key -eq 'stop/stopped.bin') | Should -Not -BeNullOrEmpty
+        Stop-Transfer -Id $id -Confirm:$false
+        @(Invoke-S3Admin uploads tt-data | Where-Object key -eq 'stop/stopped.bin') | Should -BeNullOrEmpty
+    }
+
+    It 'refuses to resume a download whose object was replaced (SourceChanged), never splicing' {
+        $orig = New-TestFile -Path (Join-Path $script:work 'changing.bin') -Size 24MB -Seed 5
+        Invoke-S3Admin put tt-data changing.bin $orig.FullName | Out-Null
+        $down = Join-Path $script:work 'down-changing'
+        New-Item -ItemType Directory $down | Out-Null
+        $command = "Import-Module '$(Get-TestModulePath)'; Receive-Transfer -Source 's3://tt-data/changing.bin' -OutputDir '$down' -MaxBytesPerSecond 4MB | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh'))
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $id = (Get-TransferStatus | Where-Object { $_.Source -like '*changing.bin' } | Select-Object -First 1).Id
+            if ($id -and (Get-ChunkCount $id) -ge 2) { break }
+            Start-Sleep -Milliseconds 100
+        }
+        $process.Kill(); $process.WaitForExit()
+        $other = New-TestFile -Path (Join-Path $script:work 'changing2.bin') -Size 24MB -Seed 6
+        Invoke-S3Admin put tt-data changing.bin $other.FullName | Out-Null
+        $err = $null
+        Resume-Transfer -Id $id -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err[0].FullyQualifiedErrorId | Should -Match '^SourceChanged'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        Test-Path (Join-Path $down 'changing.bin') | Should -BeFalse
+    }
+
+    It 'refuses a download whose bytes do not match the object''s x-amz-meta-sha256 (ChecksumMismatch), delivering nothing' {
+        $f = New-TestFile -Path (Join-Path $script:work 'tampered.bin') -Size 2MB -Seed 12
+        Invoke-S3Admin putsha tt-data tampered.bin $f.FullName ('0' * 64) | Out-Null
+        $down = Join-Path $script:work 'down-tampered'
+        New-Item -ItemType Directory $down | Out-Null
+        $err = $null
+        Receive-Transfer -Source 's3://tt-data/tampered.bin' -OutputDir $down -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err[0].FullyQualifiedErrorId | Should -Match '^ChecksumMismatch'
+        Test-Path (Join-Path $down 'tampered.bin') | Should -BeFalse
+    }
+
+    It 'names the endpoint and key id, never the secret, for a wrong secret (AuthenticationError)' {
+        $f = New-TestFile -Path (Join-Path $script:work 'auth.bin') -Size 10KB -Seed 7
+        $wrong = 'WrongSecret' + [guid]::NewGuid().ToString('n')
+        Register-TransferPlugin -Name BadKeys -Type S3 -Configuration @{
+            ServiceUrl = $script:rgw.ServiceUrl; AccessKeyId = $script:rgw.AccessKeyId; SecretAccessKey = $wrong } -ErrorVariable regErr -ErrorAction SilentlyContinue | Out-Null
+        "$regErr" | Should -Match $script:rgw.AccessKeyId
+        "$regErr" | Should -Not -Match $wrong
+        $regErr[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+        foreach ($file in Get-ChildItem $script:home_ -Recurse -File | Where-Object FullName -notlike "$($script:work)*") {
+            (Get-Content -LiteralPath $file.FullName -Raw -ErrorAction SilentlyContinue) | Should -Not -Match $wrong
+        }
+        Unregister-TransferPlugin -Name BadKeys -Confirm:$false -ErrorAction SilentlyContinue
+
+        # Every stream of a working transfer, verbose and debug included: no secret.
+        $streams = Send-Transfer $f.FullName -Destination 's3://tt-data/auth/' -Verbose -Debug *>&1 | Out-String
+        $streams | Should -Not -Match ([regex]::Escape($script:rgw.SecretAccessKey))
+        foreach ($file in Get-ChildItem $script:home_ -Recurse -File | Where-Object FullName -notlike "$($script:work)*") {
+            (Get-Content -LiteralPath $file.FullName -Raw -ErrorAction SilentlyContinue) | Should -Not -Match ([regex]::Escape($script:rgw.SecretAccessKey))
+        }
+    }
+
+    It 'reports a missing bucket as ObjectNotFound' {
+        $f = New-TestFile -Path (Join-Path $script:work 'nobucket.bin') -Size 1KB -Seed 8
+        $err = $null
+        Send-Transfer $f.FullName -Destination 's3://tt-no-such-bucket/x/' -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        "$($err[0])" | Should -Match 'tt-no-such-bucket'
+    }
+
+    It 'sends nothing with -WhatIf' {
+        $f = New-TestFile -Path (Join-Path $script:work 'whatif.bin') -Size 1KB -Seed 9
+        Send-Transfer $f.FullName -Destination 's3://tt-data/whatif/' -WhatIf | Out-Null
+        { Invoke-S3Admin head tt-data whatif/whatif.bin } | Should -Throw
+    }
+
+    It 'receives a prefix with -Recurse' {
+        $tree = Join-Path $script:work 'tree'
+        $files = New-TestTree -Path $tree
+        Send-Transfer -Path $tree -Destination 's3://tt-data/tree/' -Recurse | Out-Null
+        $back = Join-Path $script:work 'tree-back'
+        New-Item -ItemType Directory $back | Out-Null
+        Receive-Transfer -Source 's3://tt-data/tree/' -OutputDir $back -Recurse | Out-Null
+        foreach ($relative in $files) {
+            $copy = Get-ChildItem -Recurse -File $back | Where-Object { $_.FullName.Replace('\', '/').EndsWith($relative) }
+            $copy | Should -Not -BeNullOrEmpty
+        }
+    }
+}
+
+Describe 'S3 buckets as stores against Ceph radosgw' -Skip:$script:Skip {
+    It 'saves, finds, exports, measures and removes items with custom metadata; secrets stay protected' {
+        Register-TransferPlugin -Name Bucket -Type S3Bucket -Configuration @{
+            ServiceUrl = $script:rgw.ServiceUrl; AccessKeyId = $script:rgw.AccessKeyId; SecretAccessKey = $script:rgw.SecretAccessKey
+            Bucket = 'tt-store'; Prefix = 'team/a' } | Out-Null
+        $f = New-TestFile -Path (Join-Path $script:work 'item.bin') -Size 20MB -Seed 10
+        $item = Save-StorageItem $f.FullName -Storage Bucket -Name 'reports/q 3!.bin' -Metadata @{ owner = 'ops'; 'Ünï' = 'välue' }
+        $item.Sha256 | Should -Be (Get-Sha $f.FullName)
+        $got = Get-StorageItem -Id $item.Id -Storage Bucket
+        $got.Metadata['owner'] | Should -Be 'ops'
+        $got.Metadata['Ünï'] | Should -Be 'välue'
+        $out = $item | Export-StorageItem -Destination (Join-Path $script:work 'item.out')
+        Get-Sha $out.FullName | Should -Be (Get-Sha $f.FullName)
+        (Measure-StorageItem -Storage Bucket).TotalItems | Should -Be 1
+        (Get-TransferPlugin -Name Bucket).Configuration['SecretAccessKey'] | Should -Be '********'
+        foreach ($file in Get-ChildItem $script:home_ -Recurse -File | Where-Object FullName -notlike "$($script:work)*") {
+            (Get-Content -LiteralPath $file.FullName -Raw -ErrorAction SilentlyContinue) | Should -Not -Match ([regex]::Escape($script:rgw.SecretAccessKey))
+        }
+        Remove-StorageItem -Id $item.Id -Storage Bucket -Confirm:$false
+        (Measure-StorageItem -Storage Bucket).TotalItems | Should -Be 0
+    }
+
+    It 'lists 2,500 keys across pages in ListOrder, with -First' {
+        Register-TransferPlugin -Name Many -Type S3Bucket -Configuration @{
+            ServiceUrl = $script:rgw.ServiceUrl; AccessKeyId = $script:rgw.AccessKeyId; SecretAccessKey = $script:rgw.SecretAccessKey; Bucket = 'tt-many' } | Out-Null
+        Invoke-S3Admin fill tt-many 'items/k' 2500 | Out-Null
+        $all = @(Get-StorageItem -Storage Many)
+        $all.Count | Should -Be 2500
+        $all[0].Name | Should -Be 'k00000'
+        $all[2499].Name | Should -Be 'k02499'
+        @(Get-StorageItem -Storage Many -First 10).Count | Should -Be 10
+        @(Get-StorageItem -Storage Many -Prefix 'k024').Count | Should -Be 100
+    }
+}

@@ -62,8 +62,6 @@ function Invoke-Build {
     # Plugin projects with heavy dependencies: their assemblies and dependencies, loaded on first use.
     foreach ($plugin in Get-ChildItem (Join-Path $Root 'src') -Directory -Filter 'TransferTools.Plugins.*') {
         $bin = Join-Path $plugin.FullName "bin/$Configuration/netstandard2.0"
-        # TransferTools.Plugins.Isolation targets net8.0 (AssemblyLoadContext); it is loaded only on PowerShell 7.
-        if (-not (Test-Path $bin)) { $bin = Join-Path $plugin.FullName "bin/$Configuration/net8.0" }
         if (Test-Path $bin) {
             Get-ChildItem $bin -File | Where-Object { $_.Extension -in '.dll', '.pdb' -and -not (Test-Path (Join-Path $OutModule $_.Name)) } |
                 Copy-Item -Destination $OutModule
@@ -75,6 +73,11 @@ function Invoke-Build {
             Copy-IsolatedPluginBuild $net8 (Join-Path $OutModule 'net8.0')
         }
     }
+
+    # The engine's plugin loading (one AssemblyLoadContext per plugin) targets net8.0 and is loaded only on PowerShell 7;
+    # it shares the engine and the plugin API with the module, so only its own assembly is copied.
+    Get-ChildItem (Join-Path $Root "src/TransferTools.Engine.PluginLoading/bin/$Configuration/net8.0") -File -Filter 'TransferTools.Engine.PluginLoading.*' |
+        Where-Object { $_.Extension -in '.dll', '.pdb' } | Copy-Item -Destination $OutModule
 
     # The Sftp plugin once more, as a net10.0 build precompiled to native code (ReadyToRun) for linux-x64, which the
     # engine prefers there on .NET 10 (PluginAssemblyLoaders.PrecompiledFolder). crossgen2 comes in the SDK's runtime

@@ -29,7 +29,7 @@ BeforeAll {
         'TransferTools.Engine.Storage.StorageItem'  = { Save-StorageItem -Path $file -Name ($long + 'q3.csv') -Metadata @{ owner = 'finance' } }
         'TransferTools.Engine.Storage.StorageStatistics' = { Measure-StorageItem }
         # Last: registering an auth plugin makes every later command need a session.
-        'TransferTools.Engine.Auth.UserInfo'        = {
+        'TransferTools.Abstractions.UserInfo'        = {
             Register-TransferPlugin -Type LocalUsers | Out-Null
             $cred = [pscredential]::new('administrator-with-long-name', (ConvertTo-SecureString 'Adm1n-Sekr1t-Pa55' -AsPlainText -Force))
             New-TransferUser -Credential $cred -Role Admin

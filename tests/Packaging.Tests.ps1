@@ -70,6 +70,11 @@ Describe 'Module manifest' {
             Should -BeNullOrEmpty
     }
 
+    It 'lays out the engine''s plugin loading (net8.0) beside the engine, and no assembly named like a plugin that is none' {
+        Test-Path (Join-Path $script:module 'TransferTools.Engine.PluginLoading.dll') | Should -BeTrue
+        Get-ChildItem $script:module -Recurse -Filter 'TransferTools.Plugins.Isolation*' | Should -BeNullOrEmpty
+    }
+
     It 'the repository has a LICENSE (MIT) and a CHANGELOG with this version' {
         Get-Content (Join-Path $script:repo 'LICENSE') -Raw | Should -Match 'MIT License'
         Get-Content (Join-Path $script:repo 'CHANGELOG.md') -Raw | Should -Match ([regex]::Escape("## [$($data.ModuleVersion)]"))
@@ -89,9 +94,11 @@ Describe 'Publish and install from a local PSResourceGet repository' {
 
     It 'writes the module package and the plugin-author packages to the repository' {
         Test-Path (Join-Path $repository "TransferTools.$version.nupkg") | Should -BeTrue
-        Test-Path (Join-Path $repository "TransferTools.Abstractions.$version.nupkg") | Should -BeTrue
+        # The plugin API packages carry their own version (the csproj's), which moves when the API changes.
+        $apiVersion = (Select-Xml -Path (Join-Path $script:repo 'src/TransferTools.Abstractions/TransferTools.Abstractions.csproj') -XPath '//Version').Node.InnerText
+        Test-Path (Join-Path $repository "TransferTools.Abstractions.$apiVersion.nupkg") | Should -BeTrue
         if (Test-Path (Join-Path $script:repo 'src/TransferTools.Conformance')) {
-            Test-Path (Join-Path $repository "TransferTools.Conformance.$version.nupkg") | Should -BeTrue
+            Test-Path (Join-Path $repository "TransferTools.Conformance.$apiVersion.nupkg") | Should -BeTrue
         }
     }
 

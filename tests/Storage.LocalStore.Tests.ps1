@@ -121,7 +121,7 @@ Describe 'LocalStore' {
         Set-Content $orphan 'orphan'
         foreach ($f in $tmp, $orphan) { (Get-Item $f).LastWriteTimeUtc = [DateTime]::UtcNow.AddHours(-3) }
         $before = (Get-StorageItem).Count
-        $plugin = [TransferTools.Engine.Storage.LocalStorePlugin]::new()
+        $plugin = [TransferTools.Engine.BuiltIn.LocalStore.LocalStorePlugin]::new()
         $config = [Collections.Generic.Dictionary[string, string]]::new()
         $config['Path'] = $script:store
         $config['SweepIntervalHours'] = '0'

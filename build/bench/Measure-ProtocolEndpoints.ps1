@@ -89,7 +89,7 @@ try {
 
     if ($SkipHttp) { return }
     Copy-Item $file (Join-Path $nginx.FilesRoot 'payload.bin')
-    $http = [TransferTools.Engine.Protocols.Http.HttpProtocolPlugin]::new()
+    $http = [TransferTools.Engine.BuiltIn.Http.HttpProtocolPlugin]::new()
     $null = $http.InitAsync([TransferTools.Abstractions.OperationContext]::None, [Collections.Generic.Dictionary[string, string]]::new()).GetAwaiter().GetResult()
     $curl = @(); $oursHttp = @(); $oursPut = @()
     for ($r = 0; $r -lt $Rounds; $r++) {

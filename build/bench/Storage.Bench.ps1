@@ -23,7 +23,7 @@ Import-Module $ModulePath -Force
 $null = Measure-StorageItem  # loads the engine assembly
 
 # 1. Fill through the engine (the LocalStore plugin's StoreAsync), many items per second without cmdlet overhead.
-$plugin = [TransferTools.Engine.Storage.LocalStorePlugin]::new()
+$plugin = [TransferTools.Engine.BuiltIn.LocalStore.LocalStorePlugin]::new()
 $config = [Collections.Generic.Dictionary[string, string]]::new()
 $config['Path'] = Join-Path $WorkDirectory 'store'
 $context = [TransferTools.Abstractions.OperationContext]::new()

@@ -16,6 +16,9 @@ namespace Samples.ApiKeyAuth
     /// Configuration: ApiKeys (required, stored protected) - "user:Role1+Role2:key;user2:Role:key2";
     /// TokenMinutes (optional, default 60). Roles: Reader (read), Contributor (+write), Owner (+delete), Admin (all).
     /// </summary>
+    [TransferPlugin("ApiKeyAuth", PluginType.Auth,
+        Description = "Sign-in with API keys from a configured list; signed tokens with roles.",
+        SecretKeys = new[] { "ApiKeys" })]
     public sealed class ApiKeyAuthPlugin : IAuthPlugin
     {
         private readonly object _gate = new object();
@@ -25,11 +28,8 @@ namespace Samples.ApiKeyAuth
         private string? _revokedPath;
         private HashSet<string> _revoked = new HashSet<string>(StringComparer.Ordinal);
 
-        public PluginMetadata Metadata => new PluginMetadata
-        {
-            Name = "ApiKeyAuth", Version = "1.0.0", Type = PluginType.Auth, Author = "TransferTools samples", License = "MIT",
-            Description = "Sign-in with API keys from a configured list; signed tokens with roles.",
-        };
+        // Name, kind and description come from the declaration above: said once.
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(ApiKeyAuthPlugin), "TransferTools samples", "MIT");
 
         public Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config)
         {

@@ -13,17 +13,16 @@ namespace Samples.CsvMonitor
     /// A monitor that appends one CSV row per transfer event and metric to a file.
     /// Configuration: Path (required) - the CSV file; a header row is written when the file is new.
     /// </summary>
+    [TransferPlugin("CsvMonitor", PluginType.Monitor,
+        Description = "Writes every transfer event and metric as one row of a CSV file.")]
     public sealed class CsvMonitorPlugin : IMonitorPlugin
     {
         private const string Header = "timestamp,event,transfer_id,user_id,request_id,name,value,status,bytes,total_bytes,detail";
         private readonly object _gate = new object();
         private StreamWriter? _writer;
 
-        public PluginMetadata Metadata => new PluginMetadata
-        {
-            Name = "CsvMonitor", Version = "1.0.0", Type = PluginType.Monitor, Author = "TransferTools samples", License = "MIT",
-            Description = "Writes every transfer event and metric as one row of a CSV file.",
-        };
+        // Name, kind and description come from the declaration above: said once.
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(CsvMonitorPlugin), "TransferTools samples", "MIT");
 
         public Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config)
         {

@@ -16,17 +16,16 @@ namespace Samples.FolderStore
     /// metadata, written last, so an item exists only once both are complete).
     /// Configuration: Root (required) - the folder; MaxItemSize (optional) - the largest item in bytes.
     /// </summary>
+    [TransferPlugin("FolderStore", PluginType.Storage,
+        Description = "Items as files in one folder, with their metadata beside them.")]
     public sealed class FolderStoragePlugin : IStoragePlugin
     {
         private static readonly Regex IdPattern = new Regex("^[0-9a-f]{32}$", RegexOptions.CultureInvariant);
         private string _root = "";
         private long _maxItemSize = long.MaxValue;
 
-        public PluginMetadata Metadata => new PluginMetadata
-        {
-            Name = "FolderStore", Version = "1.0.0", Type = PluginType.Storage, Author = "TransferTools samples", License = "MIT",
-            Description = "Items as files in one folder, with their metadata beside them.",
-        };
+        // Name, kind and description come from the declaration above: said once.
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(FolderStoragePlugin), "TransferTools samples", "MIT");
 
         public Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config)
         {

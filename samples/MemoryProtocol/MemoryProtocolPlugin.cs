@@ -14,6 +14,8 @@ namespace Samples.MemoryProtocol
     /// resume, retries and verification (StreamingProtocolPlugin).
     /// Configuration: MaxFileSize (optional) - the largest file in bytes.
     /// </summary>
+    [TransferPlugin("MemoryProtocol", PluginType.Protocol,
+        Description = "mem:// locations held in memory for the life of the process.", Schemes = new[] { "mem" })]
     public sealed class MemoryProtocolPlugin : StreamingProtocolPlugin
     {
         // Process-wide on purpose: a file sent by one session is there for another one to receive.
@@ -22,13 +24,10 @@ namespace Samples.MemoryProtocol
         private static long _versions;
         private long _maxFileSize = long.MaxValue;
 
-        public override PluginMetadata Metadata => new PluginMetadata
-        {
-            Name = "MemoryProtocol", Version = "1.0.0", Type = PluginType.Protocol, Author = "TransferTools samples", License = "MIT",
-            Description = "mem:// locations held in memory for the life of the process.",
-        };
+        // Name, kind and description come from the declaration above: said once.
+        public override PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(MemoryProtocolPlugin), "TransferTools samples", "MIT");
 
-        public override IReadOnlyCollection<string> Schemes { get; } = new[] { "mem" };
+        public override IReadOnlyCollection<string> Schemes { get; } = TransferPluginAttribute.Of(typeof(MemoryProtocolPlugin))!.Schemes;
 
         public override async Task InitAsync(OperationContext context, IReadOnlyDictionary<string, string> config)
         {

@@ -4,7 +4,7 @@ using System.Threading.Tasks;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>How a caller proves who they are (seed: <c>AuthType</c>).</summary>
+    /// <summary>How a caller proves who they are.</summary>
     public enum AuthType
     {
         /// <summary>User name and password.</summary>
@@ -17,21 +17,21 @@ namespace TransferTools.Abstractions
         DeviceCode,
     }
 
-    /// <summary>An action on a resource (seed: <c>Action</c>). Files that also import <c>System</c> alias it:
+    /// <summary>An action on a resource. Files that also import <c>System</c> alias it:
     /// <c>using Action = TransferTools.Abstractions.Action;</c>.</summary>
     public enum Action
     {
-        /// <summary>List and fetch (seed value <c>read</c>).</summary>
+        /// <summary>List and fetch (<c>read</c>).</summary>
         Read,
-        /// <summary>Store and send (seed value <c>write</c>).</summary>
+        /// <summary>Store and send (<c>write</c>).</summary>
         Write,
-        /// <summary>Remove (seed value <c>delete</c>).</summary>
+        /// <summary>Remove (<c>delete</c>).</summary>
         Delete,
-        /// <summary>Administer plugins and users (seed value <c>admin</c>).</summary>
+        /// <summary>Administer plugins and users (<c>admin</c>).</summary>
         Admin,
     }
 
-    /// <summary>The seed's string constants for <see cref="Action"/>.</summary>
+    /// <summary>The string values of <see cref="Action"/>.</summary>
     public static class Actions
     {
         /// <summary><c>read</c></summary>
@@ -43,7 +43,7 @@ namespace TransferTools.Abstractions
         /// <summary><c>admin</c></summary>
         public const string Admin = "admin";
 
-        /// <summary>The seed's wire value of <paramref name="action"/>.</summary>
+        /// <summary>The string value of <paramref name="action"/>.</summary>
         public static string ToSeedValue(this Action action) => action switch
         {
             Action.Read => Read,
@@ -69,7 +69,7 @@ namespace TransferTools.Abstractions
         public override string ToString() => $"To sign in, open {VerificationUri} and enter the code {UserCode}.";
     }
 
-    /// <summary>OpenID Connect credentials (seed: <c>OIDCCredentials</c>).</summary>
+    /// <summary>OpenID Connect credentials.</summary>
     public sealed class OidcCredentials
     {
         /// <summary>The client id.</summary>
@@ -85,7 +85,7 @@ namespace TransferTools.Abstractions
         public override string ToString() => $"ClientId={ClientId} Secret={(ClientSecret is null ? "-" : "***")}";
     }
 
-    /// <summary>A sign-in request (seed: <c>AuthRequest</c>).</summary>
+    /// <summary>A sign-in request.</summary>
     public sealed class AuthRequest
     {
         /// <summary>Which proof is offered.</summary>
@@ -103,7 +103,7 @@ namespace TransferTools.Abstractions
         public override string ToString() => $"{Type} {Username ?? Oidc.ClientId}";
     }
 
-    /// <summary>An identity (seed: <c>User</c>).</summary>
+    /// <summary>An identity.</summary>
     public sealed class User
     {
         /// <summary>A stable id (the subject).</summary>
@@ -119,14 +119,14 @@ namespace TransferTools.Abstractions
         public override string ToString() => Name;
     }
 
-    /// <summary>The result of a sign-in or refresh (seed: <c>AuthResult</c>).</summary>
+    /// <summary>The result of a sign-in or refresh.</summary>
     public sealed class AuthResult
     {
         /// <summary>The access token. Held in memory only; never written to disk, logs or default output.</summary>
         public string Token { get; set; } = "";
         /// <summary>When <see cref="Token"/> expires.</summary>
         public DateTimeOffset ExpiresAt { get; set; }
-        /// <summary>The refresh token (seed: <c>RefreshTok</c>), or null.</summary>
+        /// <summary>The refresh token, or null.</summary>
         public string? RefreshToken { get; set; }
         /// <summary>Who signed in.</summary>
         public User User { get; set; } = new User();
@@ -135,7 +135,7 @@ namespace TransferTools.Abstractions
         public override string ToString() => $"{User.Name} (expires {ExpiresAt:u})";
     }
 
-    /// <summary>Authentication and authorization (seed: <c>AuthPlugin</c>).</summary>
+    /// <summary>Authentication and authorization.</summary>
     public interface IAuthPlugin : IPlugin
     {
         /// <summary>Checks credentials and issues a token.</summary>

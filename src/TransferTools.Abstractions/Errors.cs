@@ -2,7 +2,7 @@ using System;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>The seed's <c>ErrorCode</c>: what kind of failure a <see cref="PluginError"/> reports.</summary>
+    /// <summary>What kind of failure a <see cref="PluginError"/> reports.</summary>
     /// <remarks>Cmdlets map each code to one PowerShell <c>ErrorCategory</c>; the mapping is part of the contract.</remarks>
     public enum ErrorCode
     {
@@ -50,7 +50,7 @@ namespace TransferTools.Abstractions
         Internal,
     }
 
-    /// <summary>The seed's <c>PluginError</c>: a code, a message for people, and the cause.</summary>
+    /// <summary>A plugin failure: a code, a message for people, and the cause.</summary>
     public sealed class PluginError
     {
         /// <summary>Creates an error.</summary>
@@ -68,18 +68,18 @@ namespace TransferTools.Abstractions
         /// <summary>The underlying exception, if any.</summary>
         public Exception? Cause { get; }
 
-        /// <summary>Formats as the seed does: <c>[code] message: cause</c>.</summary>
+        /// <summary>Formats as <c>[code] message: cause</c>.</summary>
         public override string ToString() =>
             Cause is null ? $"[{Code}] {Message}" : $"[{Code}] {Message}: {Cause.Message}";
     }
 
     /// <summary>
-    /// The exception every plugin and the engine throw for an expected failure (the seed's <c>error</c>).
+    /// The exception every plugin and the engine throw for an expected failure.
     /// Cmdlets turn it into an <c>ErrorRecord</c> whose ErrorId is <see cref="ErrorId"/>.
     /// </summary>
     public class PluginException : Exception
     {
-        /// <summary>Creates an exception from a seed error.</summary>
+        /// <summary>Creates an exception from a <see cref="PluginError"/>.</summary>
         public PluginException(PluginError error, string? errorId = null, object? target = null)
             : base(error.Message, error.Cause)
         {
@@ -94,7 +94,7 @@ namespace TransferTools.Abstractions
         {
         }
 
-        /// <summary>The seed error.</summary>
+        /// <summary>The error: code, message and cause.</summary>
         public PluginError Error { get; }
         /// <summary>Shorthand for <c>Error.Code</c>.</summary>
         public ErrorCode Code => Error.Code;

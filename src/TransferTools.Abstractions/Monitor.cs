@@ -3,7 +3,7 @@ using System.Collections.Generic;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>Who watches transfers (seed: <c>MonitorPlugin</c>).</summary>
+    /// <summary>Who watches transfers.</summary>
     /// <remarks>The engine calls monitors from a background queue, never on the data path; a monitor that throws or
     /// is slow loses its own events (counted as dropped) and never fails a transfer. Each call's
     /// <see cref="OperationContext"/> carries TransferId, UserId and RequestId.</remarks>

@@ -4,7 +4,7 @@ using System.Threading;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>The seed's context keys (<c>ContextKeyTransferID</c>, <c>ContextKeyUserID</c>, <c>ContextKeyRequestID</c>).</summary>
+    /// <summary>The keys of the context values every operation may carry.</summary>
     public static class ContextKeys
     {
         /// <summary>The transfer an operation belongs to.</summary>
@@ -44,7 +44,7 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>
-    /// The C# form of the seed's <c>context.Context</c>: cancellation, the seed's context values, a logger,
+    /// What every plugin call receives: cancellation, context values (request, user, transfer), a logger,
     /// and the host's services. One is made per cmdlet call; <see cref="WithTransfer"/> derives one per transfer.
     /// </summary>
     public sealed class OperationContext
@@ -72,7 +72,7 @@ namespace TransferTools.Abstractions
 
         /// <summary>A copy sharing <paramref name="values"/>: a context never changes its values after construction (WithValue copies).</summary>
         private OperationContext(CancellationToken cancellationToken, IPluginLogger logger, IPluginHost? host, Dictionary<string, object?> values, string? accessToken,
-            IProgressSink? progress)
+            IProgressSink? progress, DateTimeOffset? eventTimestamp)
         {
             CancellationToken = cancellationToken;
             Logger = logger;
@@ -80,6 +80,7 @@ namespace TransferTools.Abstractions
             _values = values;
             AccessToken = accessToken;
             Progress = progress;
+            EventTimestamp = eventTimestamp;
         }
 
         /// <summary>A context with no cancellation, no logger and no host (tests, simple tools).</summary>
@@ -95,11 +96,11 @@ namespace TransferTools.Abstractions
         /// <c>$ProgressPreference</c>): the progress monitor reports there.</summary>
         public IProgressSink? Progress { get; private set; }
 
-        /// <summary>Seed value <c>TransferId</c>, or null.</summary>
+        /// <summary>Context value <c>TransferId</c>, or null.</summary>
         public string? TransferId => GetValue(ContextKeys.TransferId) as string;
-        /// <summary>Seed value <c>UserId</c>, or null when nobody is authenticated.</summary>
+        /// <summary>Context value <c>UserId</c>, or null when nobody is authenticated.</summary>
         public string? UserId => GetValue(ContextKeys.UserId) as string;
-        /// <summary>Seed value <c>RequestId</c> (always set).</summary>
+        /// <summary>Context value <c>RequestId</c> (always set).</summary>
         public string RequestId => (GetValue(ContextKeys.RequestId) as string) ?? "";
 
         /// <summary>
@@ -108,23 +109,34 @@ namespace TransferTools.Abstractions
         /// </summary>
         public string? AccessToken { get; private set; }
 
+        /// <summary>
+        /// On the context of an <see cref="IMonitorPlugin"/> call: when the event it reports happened (UTC). The engine
+        /// delivers events from a queue, a little after they happen, so a monitor stamps them with this, not the clock.
+        /// Null on other contexts.
+        /// </summary>
+        public DateTimeOffset? EventTimestamp { get; private set; }
+
         /// <summary>All values, including custom ones.</summary>
         public IReadOnlyDictionary<string, object?> Values => _values;
 
         /// <summary>One value, or null.</summary>
         public object? GetValue(string key) => _values.TryGetValue(key, out var v) ? v : null;
 
-        /// <summary>A copy with <paramref name="key"/> set (the seed's <c>context.WithValue</c>).</summary>
+        /// <summary>A copy with <paramref name="key"/> set.</summary>
         public OperationContext WithValue(string key, object? value)
         {
-            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken, Progress = Progress };
+            var copy = new OperationContext(CancellationToken, Logger, Host, _values) { AccessToken = AccessToken, Progress = Progress, EventTimestamp = EventTimestamp };
             copy._values[key] = value;
             return copy;
         }
 
         /// <summary>A copy whose progress goes to <paramref name="progress"/> (null for none), with the same values.</summary>
         public OperationContext WithProgress(IProgressSink? progress) =>
-            new OperationContext(CancellationToken, Logger, Host, _values, AccessToken, progress);
+            new OperationContext(CancellationToken, Logger, Host, _values, AccessToken, progress, EventTimestamp);
+
+        /// <summary>A copy that reports an event which happened at <paramref name="timestamp"/> (see <see cref="EventTimestamp"/>).</summary>
+        public OperationContext WithEventTimestamp(DateTimeOffset timestamp) =>
+            new OperationContext(CancellationToken, Logger, Host, _values, AccessToken, Progress, timestamp.ToUniversalTime());
 
         /// <summary>A copy for one transfer.</summary>
         public OperationContext WithTransfer(string transferId) => WithValue(ContextKeys.TransferId, transferId);
@@ -132,7 +144,7 @@ namespace TransferTools.Abstractions
         /// <summary>A copy with another cancellation token (same values).</summary>
         public OperationContext WithCancellation(CancellationToken token) =>
             // The values are shared, not copied: a transfer derives several such contexts, and nothing changes them.
-            new OperationContext(token, Logger, Host, _values, AccessToken, Progress);
+            new OperationContext(token, Logger, Host, _values, AccessToken, Progress, EventTimestamp);
 
         /// <summary>A copy carrying the user and the access token of an authenticated session.</summary>
         public OperationContext WithIdentity(string? userId, string? accessToken)

@@ -1,22 +1,23 @@
+using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>The four kinds of plugin the engine hosts (seed: <c>PluginType</c>).</summary>
+    /// <summary>The four kinds of plugin the engine hosts.</summary>
     public enum PluginType
     {
-        /// <summary>Who you are: <see cref="IAuthPlugin"/> (seed value <c>auth</c>).</summary>
+        /// <summary>Who you are: <see cref="IAuthPlugin"/> (<c>auth</c>).</summary>
         Auth,
-        /// <summary>Where items live: <see cref="IStoragePlugin"/> (seed value <c>storage</c>).</summary>
+        /// <summary>Where items live: <see cref="IStoragePlugin"/> (<c>storage</c>).</summary>
         Storage,
-        /// <summary>How bytes move: <see cref="IProtocolPlugin"/> (seed value <c>protocol</c>).</summary>
+        /// <summary>How bytes move: <see cref="IProtocolPlugin"/> (<c>protocol</c>).</summary>
         Protocol,
-        /// <summary>Who watches: <see cref="IMonitorPlugin"/> (seed value <c>monitor</c>).</summary>
+        /// <summary>Who watches: <see cref="IMonitorPlugin"/> (<c>monitor</c>).</summary>
         Monitor,
     }
 
-    /// <summary>The seed's string constants for <see cref="PluginType"/>.</summary>
+    /// <summary>The string values of <see cref="PluginType"/>.</summary>
     public static class PluginTypes
     {
         /// <summary><c>auth</c></summary>
@@ -28,7 +29,7 @@ namespace TransferTools.Abstractions
         /// <summary><c>monitor</c></summary>
         public const string Monitor = "monitor";
 
-        /// <summary>The seed's wire value of <paramref name="type"/> (<c>auth</c>, <c>storage</c>, ...).</summary>
+        /// <summary>The string value of <paramref name="type"/> (<c>auth</c>, <c>storage</c>, ...).</summary>
         public static string ToSeedValue(this PluginType type) => type switch
         {
             PluginType.Auth => Auth,
@@ -38,7 +39,7 @@ namespace TransferTools.Abstractions
         };
     }
 
-    /// <summary>What a plugin says about itself (seed: <c>Metadata</c> of the base plugin).</summary>
+    /// <summary>What a plugin says about itself.</summary>
     public sealed class PluginMetadata
     {
         /// <summary>The plugin's type name, such as <c>FileSystem</c> or <c>LocalStore</c>.</summary>
@@ -54,12 +55,32 @@ namespace TransferTools.Abstractions
         /// <summary>The plugin's licence (an SPDX id where there is one).</summary>
         public string License { get; set; } = "";
 
+        /// <summary>
+        /// Metadata as <paramref name="pluginClass"/> declares itself (<see cref="TransferPluginAttribute"/>: name, kind,
+        /// description) with its assembly's version, so that a plugin says these things once.
+        /// </summary>
+        /// <exception cref="InvalidOperationException"><paramref name="pluginClass"/> carries no <see cref="TransferPluginAttribute"/>.</exception>
+        public static PluginMetadata FromDeclaration(Type pluginClass, string author = "", string license = "")
+        {
+            var declared = TransferPluginAttribute.Of(pluginClass)
+                ?? throw new InvalidOperationException($"{pluginClass.FullName} has no [TransferPlugin] declaration.");
+            return new PluginMetadata
+            {
+                Name = declared.Name,
+                Version = pluginClass.Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+                Description = declared.Description,
+                Type = declared.Kind,
+                Author = author,
+                License = license,
+            };
+        }
+
         /// <inheritdoc/>
         public override string ToString() => $"{Name} {Version} ({Type.ToSeedValue()})";
     }
 
     /// <summary>
-    /// The base interface every plugin implements (seed: <c>Plugin</c>).
+    /// The base interface every plugin implements.
     /// Lifecycle: <see cref="InitAsync"/> once, then operations, then <see cref="ShutdownAsync"/> once.
     /// </summary>
     public interface IPlugin

@@ -5,24 +5,24 @@ using System.Threading.Tasks;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>Where a transfer is in its life (seed: <c>TransferStatus</c>, plus <see cref="Suspended"/>).</summary>
+    /// <summary>Where a transfer is in its life.</summary>
     public enum TransferStatus
     {
-        /// <summary>Created, no byte moved yet (seed value <c>pending</c>).</summary>
+        /// <summary>Created, no byte moved yet (<c>pending</c>).</summary>
         Pending,
-        /// <summary>Moving bytes (seed value <c>active</c>).</summary>
+        /// <summary>Moving bytes (<c>active</c>).</summary>
         Active,
-        /// <summary>Delivered and verified (seed value <c>completed</c>).</summary>
+        /// <summary>Delivered and verified (<c>completed</c>).</summary>
         Completed,
-        /// <summary>Stopped by an error; resumable unless the error says otherwise (seed value <c>failed</c>).</summary>
+        /// <summary>Stopped by an error; resumable unless the error says otherwise (<c>failed</c>).</summary>
         Failed,
-        /// <summary>Stopped by <c>Stop-Transfer</c>; temporaries removed (seed value <c>cancelled</c>).</summary>
+        /// <summary>Stopped by <c>Stop-Transfer</c>; temporaries removed (<c>cancelled</c>).</summary>
         Cancelled,
-        /// <summary>Paused by <c>Suspend-Transfer</c> or Ctrl+C; resumable (<c>suspended</c>, not in the seed).</summary>
+        /// <summary>Paused by <c>Suspend-Transfer</c> or Ctrl+C; resumable (<c>suspended</c>).</summary>
         Suspended,
     }
 
-    /// <summary>The seed's string constants for <see cref="TransferStatus"/>.</summary>
+    /// <summary>The string values of <see cref="TransferStatus"/>.</summary>
     public static class TransferStatuses
     {
         /// <summary><c>pending</c></summary>
@@ -76,7 +76,7 @@ namespace TransferTools.Abstractions
         Rename,
     }
 
-    /// <summary>How a transfer behaves (seed: <c>TransferOptions</c>).</summary>
+    /// <summary>How a transfer behaves.</summary>
     public sealed class TransferOptions
     {
         /// <summary>The default chunk size: 4 MiB.</summary>
@@ -111,7 +111,7 @@ namespace TransferTools.Abstractions
         }
     }
 
-    /// <summary>A request to send a local file (seed: <c>SendRequest</c>).</summary>
+    /// <summary>A request to send a local file.</summary>
     public sealed class SendRequest
     {
         /// <summary>The local file to send (full path).</summary>
@@ -122,7 +122,7 @@ namespace TransferTools.Abstractions
         public TransferOptions Options { get; set; } = new TransferOptions();
     }
 
-    /// <summary>A request to receive a transfer or a remote file (seed: <c>ReceiveRequest</c>).</summary>
+    /// <summary>A request to receive a transfer or a remote file.</summary>
     public sealed class ReceiveRequest
     {
         /// <summary>The id of a transfer sent earlier (its manifest is looked up at <see cref="Source"/>), or null to pull a plain file.</summary>
@@ -135,7 +135,7 @@ namespace TransferTools.Abstractions
         public TransferOptions Options { get; set; } = new TransferOptions();
     }
 
-    /// <summary>One transfer (seed: <c>Transfer</c>, with the fields users see).</summary>
+    /// <summary>One transfer.</summary>
     public sealed class Transfer
     {
         /// <summary>The transfer id.</summary>
@@ -193,7 +193,7 @@ namespace TransferTools.Abstractions
         public override string ToString() => $"{Id} {Status.ToSeedValue()} {Progress:0.#}% {Name}";
     }
 
-    /// <summary>Moves files (seed: <c>ProtocolPlugin</c>).</summary>
+    /// <summary>Moves files.</summary>
     /// <remarks>Most plugins derive from <see cref="StreamingProtocolPlugin"/> and let the engine do chunking,
     /// journaling, resume and verification; a plugin may instead implement this interface on its own.</remarks>
     public interface IProtocolPlugin : IPlugin

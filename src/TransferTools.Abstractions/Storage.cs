@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 
 namespace TransferTools.Abstractions
 {
-    /// <summary>What is known about a stored item (seed: <c>Metadata</c> of the storage API).</summary>
+    /// <summary>What is known about a stored item.</summary>
     public sealed class ItemMetadata
     {
         /// <summary>The item's name (a file name, or a path-like key such as <c>reports/2026/q3.csv</c>).</summary>
@@ -25,7 +25,7 @@ namespace TransferTools.Abstractions
         public override string ToString() => $"{Name} ({Size} bytes)";
     }
 
-    /// <summary>Which items to list (seed: <c>ListFilter</c>).</summary>
+    /// <summary>Which items to list.</summary>
     /// <remarks>Plugins list in <see cref="ListOrder"/>: (<see cref="ItemMetadata.Name"/> in code point order,
     /// <see cref="Item.Id"/> ordinal), so that <see cref="StartAfter"/> pages through any number of items.</remarks>
     public sealed class ListFilter
@@ -99,7 +99,7 @@ namespace TransferTools.Abstractions
         public string Id { get; }
     }
 
-    /// <summary>A stored item (seed: <c>Item</c>).</summary>
+    /// <summary>A stored item.</summary>
     public sealed class Item
     {
         /// <summary>The id the store gave the item.</summary>
@@ -114,7 +114,7 @@ namespace TransferTools.Abstractions
         public override string ToString() => $"{Id} {Metadata.Name}";
     }
 
-    /// <summary>Totals for a store (seed: <c>StorageStats</c>).</summary>
+    /// <summary>Totals for a store.</summary>
     public sealed class StorageStats
     {
         /// <summary>How many items.</summary>
@@ -142,7 +142,7 @@ namespace TransferTools.Abstractions
         public void Dispose() => Content.Dispose();
     }
 
-    /// <summary>Where items live (seed: <c>StoragePlugin</c>).</summary>
+    /// <summary>Where items live.</summary>
     /// <remarks>Ids, names and prefixes are validated by the plugin: nothing outside the store is ever read or
     /// written through them; bad ones are refused with <see cref="ErrorCode.InvalidArgument"/>.</remarks>
     public interface IStoragePlugin : IPlugin

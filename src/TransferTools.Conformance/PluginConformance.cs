@@ -150,6 +150,22 @@ namespace TransferTools.Conformance
             }
         }
 
+        /// <summary>The class declares itself (<see cref="TransferPluginAttribute"/>) as its metadata and schemes say.</summary>
+        [Fact]
+        public void Lifecycle_declaration_matches_the_plugin()
+        {
+            var plugin = CreatePlugin();
+            var declared = TransferPluginAttribute.Of(plugin.GetType());
+            Assert.True(declared != null, $"{plugin.GetType().FullName} has no [TransferPlugin] declaration.");
+            Assert.Equal(ExpectedKind, declared!.Kind);
+            Assert.Equal(declared.Name, plugin.Metadata.Name);
+            Assert.All(declared.SecretKeys, k => Assert.False(string.IsNullOrWhiteSpace(k), "A declared secret key is empty."));
+            if (plugin is ITransferEndpoint endpoint)
+            {
+                Assert.Equal(declared.Schemes.OrderBy(s => s, StringComparer.Ordinal), endpoint.Schemes.OrderBy(s => s, StringComparer.Ordinal));
+            }
+        }
+
         /// <summary>Shutdown of a plugin that was never initialized does not throw.</summary>
         [Fact]
         public async Task Lifecycle_shutdown_without_init_does_not_throw()

@@ -90,6 +90,7 @@ namespace TransferTools.Engine
         {
             await Auth.DemandAsync(context, "plugins/" + (name ?? typeName ?? Path.GetFileNameWithoutExtension(assemblyPath ?? "")), Abstractions.Action.Admin).ConfigureAwait(false);
             var registration = new PluginRegistration { RegisteredAt = DateTimeOffset.UtcNow };
+            PluginDeclaration? declaration;
             if (assemblyPath != null)
             {
                 var full = Path.GetFullPath(assemblyPath);
@@ -115,6 +116,7 @@ namespace TransferTools.Engine
                 registration.AssemblyPath = full;
                 registration.TypeName = chosen[0].FullName!;
                 registration.Name = name ?? chosen[0].Name;
+                declaration = PluginDeclaration.Of(chosen[0]);
             }
             else
             {
@@ -122,6 +124,7 @@ namespace TransferTools.Engine
                 registration.TypeName = builtIn.Name;
                 registration.Kind = builtIn.Kind;
                 registration.Name = name ?? builtIn.Name;
+                declaration = builtIn.Declaration;
             }
 
             if (!Validation.IsSafeName(registration.Name))
@@ -140,7 +143,7 @@ namespace TransferTools.Engine
 
             foreach (var pair in configuration ?? new Dictionary<string, string>())
             {
-                if (SecretProtector.IsSecretKey(pair.Key))
+                if (SecretConfiguration.IsSecret(declaration, pair.Key))
                 {
                     registration.ProtectedConfiguration[pair.Key] = Secrets.Protect(pair.Value);
                 }

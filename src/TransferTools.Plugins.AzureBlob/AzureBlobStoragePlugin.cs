@@ -38,6 +38,8 @@ namespace TransferTools.Plugins.AzureBlob
     /// <para>Listing continues through Azure's continuation tokens, remembered per cursor within the session; a cursor
     /// from elsewhere is found by listing from the start of the prefix (Azure has no "start after" parameter).</para>
     /// </remarks>
+    [TransferPlugin("AzureBlob", PluginType.Storage, Description = "Azure Blob Storage (one container per registration).",
+        SecretKeys = new[] { "ConnectionString", "AccountKey", "Sas" })]
     public sealed class AzureBlobStoragePlugin : IStoragePlugin
     {
         private const string ShaKey = "ttsha256";
@@ -51,15 +53,7 @@ namespace TransferTools.Plugins.AzureBlob
         private int _parallelism = 4;
 
         /// <inheritdoc/>
-        public PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "AzureBlob",
-            Version = typeof(AzureBlobStoragePlugin).Assembly.GetName().Version?.ToString(3) ?? "0.1.0",
-            Description = "Azure Blob Storage (one container per registration).",
-            Type = PluginType.Storage,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(AzureBlobStoragePlugin), "TransferTools contributors", "MIT");
 
         /// <summary>The container this registration uses.</summary>
         public string ContainerName => Container.Name;

@@ -28,6 +28,9 @@ namespace TransferTools.Plugins.Oidc
     /// <c>RequireHttps</c> (http is allowed for loopback authorities only, unless this is false), <c>ClockSkewSeconds</c>,
     /// <c>HttpTimeoutSeconds</c>.
     /// </remarks>
+    [TransferPlugin("Oidc", PluginType.Auth,
+        Description = "OpenID Connect: client credentials, device code, refresh; tokens validated against the provider's JWKS.",
+        SecretKeys = new[] { "ClientSecret" })]
     public sealed class OidcAuthPlugin : IAuthPlugin, IDisposable
     {
         private static readonly string[] ProtocolScopes = { "openid", "offline_access", "profile", "email", "address", "phone" };
@@ -45,15 +48,7 @@ namespace TransferTools.Plugins.Oidc
         private DateTimeOffset _keysFetchedAt;
 
         /// <inheritdoc/>
-        public PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "Oidc",
-            Version = typeof(OidcAuthPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Description = "OpenID Connect: client credentials, device code, refresh; tokens validated against the provider's JWKS.",
-            Type = PluginType.Auth,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(OidcAuthPlugin), "TransferTools contributors", "MIT");
 
         /// <summary>The provider's issuer, from discovery.</summary>
         public string? Issuer => _discovery?.Issuer;

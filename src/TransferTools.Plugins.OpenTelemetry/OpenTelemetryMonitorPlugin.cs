@@ -20,25 +20,19 @@ namespace TransferTools.Plugins.OpenTelemetry
     /// configured alike (<see cref="TelemetryExporters"/>). What is per instance (per session) is the state of that
     /// session's transfers: the open span and the bytes already counted.
     /// </remarks>
+    [TransferPlugin("OpenTelemetry", PluginType.Monitor,
+        Description = "System.Diagnostics metrics and traces named TransferTools, exported over OTLP and a Prometheus scrape endpoint.",
+        SecretKeys = new[] { "OtlpHeaders" })]
     public sealed class OpenTelemetryMonitorPlugin : IMonitorPlugin, IDisposable
     {
         /// <summary>The name of the meter and of the activity source.</summary>
         public const string SourceName = TransferTelemetry.Name;
 
-        private const string TimestampKey = "TransferTools.EventTimestamp";
         private readonly ConcurrentDictionary<string, TransferState> _transfers = new ConcurrentDictionary<string, TransferState>(StringComparer.Ordinal);
         private TelemetryExporters.Lease? _exporters;
 
         /// <inheritdoc/>
-        public PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "OpenTelemetry",
-            Version = typeof(OpenTelemetryMonitorPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Description = "System.Diagnostics metrics and traces named TransferTools, exported over OTLP and a Prometheus scrape endpoint.",
-            Type = PluginType.Monitor,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(OpenTelemetryMonitorPlugin), "TransferTools contributors", "MIT");
 
         /// <summary>The exporters this instance feeds (null before Init or with none configured).</summary>
         internal TelemetryExporters? Exporters => _exporters?.Exporters;
@@ -150,7 +144,7 @@ namespace TransferTools.Plugins.OpenTelemetry
                 if (state.Activity is null && transfer.StartedAt != default)
                 {
                     // Registered mid-transfer: still one span per transfer, from its start.
-                    state.Activity = StartSpan(context.WithValue(TimestampKey, transfer.StartedAt), transfer);
+                    state.Activity = StartSpan(context.WithEventTimestamp(transfer.StartedAt), transfer);
                 }
 
                 if (error is null)
@@ -256,7 +250,7 @@ namespace TransferTools.Plugins.OpenTelemetry
         }
 
         private static DateTimeOffset Timestamp(OperationContext context) =>
-            context.GetValue(TimestampKey) is DateTimeOffset t ? t : DateTimeOffset.UtcNow;
+            context.EventTimestamp ?? DateTimeOffset.UtcNow;
 
         internal static string DirectionOf(Transfer transfer) => transfer.Direction == TransferDirection.Send ? "send" : "receive";
 

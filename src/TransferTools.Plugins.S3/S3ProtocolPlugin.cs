@@ -27,6 +27,9 @@ namespace TransferTools.Plugins.S3
     /// <c>s3://PROFILE@bucket/key</c> takes endpoint, region and keys from that AWS profile.</para>
     /// <para>Uploads go through <see cref="IPartUploadDestination"/>: see <see cref="S3PartUploads"/>.</para>
     /// </remarks>
+    [TransferPlugin("S3", PluginType.Protocol,
+        Description = "s3://[PROFILE@]bucket/key on AWS S3 and S3-compatible services (AWSSDK.S3): resumable multipart uploads, verified downloads.",
+        Schemes = new[] { "s3" }, SecretKeys = new[] { "SecretAccessKey", "SessionToken" })]
     public sealed class S3ProtocolPlugin : StreamingProtocolPlugin, IFolderListing, IPartUploadDestination
     {
         internal const string ShaMetadata = "sha256";
@@ -36,18 +39,10 @@ namespace TransferTools.Plugins.S3
         private S3PartUploads? _uploads;
 
         /// <inheritdoc/>
-        public override PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "S3",
-            Version = typeof(S3ProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.1.0",
-            Description = "s3:// transfers on AWS S3 and S3-compatible services, with resumable multipart uploads.",
-            Type = PluginType.Protocol,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public override PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(S3ProtocolPlugin), "TransferTools contributors", "MIT");
 
         /// <inheritdoc/>
-        public override IReadOnlyCollection<string> Schemes { get; } = new[] { "s3" };
+        public override IReadOnlyCollection<string> Schemes { get; } = TransferPluginAttribute.Of(typeof(S3ProtocolPlugin))!.Schemes;
 
         private S3PartUploads Uploads => _uploads ?? throw new PluginException(ErrorCode.LifecycleError, "The S3 plugin is not initialized.", errorId: "S3NotInitialized");
 

@@ -27,6 +27,9 @@ namespace TransferTools.Plugins.S3
     /// ListObjectsV2 with StartAfter, 1,000 keys a request, and gives name, id, size and time (S3 listings carry no
     /// metadata: Get-StorageItem by id reads it). Stats list every item: one request per 1,000 items.</para>
     /// </remarks>
+    [TransferPlugin("S3Bucket", PluginType.Storage,
+        Description = "An S3 bucket (and optional prefix) on AWS S3 or an S3-compatible service, one per registration.",
+        SecretKeys = new[] { "SecretAccessKey", "SessionToken" })]
     public sealed class S3StoragePlugin : IStoragePlugin
     {
         private const string CreatedKey = "ttcreated";
@@ -38,15 +41,7 @@ namespace TransferTools.Plugins.S3
         private string _root = "";
 
         /// <inheritdoc/>
-        public PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "S3Bucket",
-            Version = typeof(S3StoragePlugin).Assembly.GetName().Version?.ToString(3) ?? "0.1.0",
-            Description = "An S3 bucket (and optional prefix) on AWS S3 or an S3-compatible service.",
-            Type = PluginType.Storage,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(S3StoragePlugin), "TransferTools contributors", "MIT");
 
         private AmazonS3Client Client => _client ?? throw new PluginException(ErrorCode.LifecycleError, "The S3Bucket plugin is not initialized.", errorId: "S3NotInitialized");
 

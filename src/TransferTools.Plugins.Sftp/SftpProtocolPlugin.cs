@@ -26,6 +26,8 @@ namespace TransferTools.Plugins.Sftp
     /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingReads</c>, <c>PendingWrites</c>, <c>InFlightBytes</c>,
     /// <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
     /// </remarks>
+    [TransferPlugin("Sftp", PluginType.Protocol,
+        Description = "SFTP over SSH (SSH.NET) with pinned or known_hosts-verified host keys.", Schemes = new[] { "sftp" })]
     public sealed class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
     {
         /// <summary>Configuration key: known_hosts file(s), separated by <c>;</c>.</summary>
@@ -58,19 +60,11 @@ namespace TransferTools.Plugins.Sftp
         /// channel window OpenSSH's server gives; for uploads the most, see <see cref="SftpWriteWindow"/>).</summary>
         public const string InFlightBytesKey = "InFlightBytes";
 
-        private static readonly string[] SchemeList = { "sftp" };
+        private static readonly string[] SchemeList = TransferPluginAttribute.Of(typeof(SftpProtocolPlugin))!.Schemes;
         private readonly SftpConnectionPool _pool = new SftpConnectionPool();
 
         /// <inheritdoc/>
-        public override PluginMetadata Metadata { get; } = new PluginMetadata
-        {
-            Name = "Sftp",
-            Version = typeof(SftpProtocolPlugin).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            Description = "SFTP over SSH (SSH.NET) with pinned or known_hosts-verified host keys.",
-            Type = PluginType.Protocol,
-            Author = "TransferTools contributors",
-            License = "MIT",
-        };
+        public override PluginMetadata Metadata { get; } = PluginMetadata.FromDeclaration(typeof(SftpProtocolPlugin), "TransferTools contributors", "MIT");
 
         /// <inheritdoc/>
         public override IReadOnlyCollection<string> Schemes => SchemeList;

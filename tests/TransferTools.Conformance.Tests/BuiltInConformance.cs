@@ -10,6 +10,11 @@ using TransferTools.Engine.Monitoring;
 using TransferTools.Engine.Protocols;
 using TransferTools.Engine.Storage;
 using Action = TransferTools.Abstractions.Action;
+using TransferTools.Engine.BuiltIn.EventLog;
+using TransferTools.Engine.BuiltIn.FileSystem;
+using TransferTools.Engine.BuiltIn.LocalStore;
+using TransferTools.Engine.BuiltIn.LocalUsers;
+using TransferTools.Engine.BuiltIn.Progress;
 
 namespace TransferTools.Conformance.Tests
 {

@@ -2,9 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
-using TransferTools.Engine.Protocols.Http;
 
 using Xunit;
+using TransferTools.Engine.BuiltIn.Http;
 
 namespace TransferTools.Conformance.Tests
 {

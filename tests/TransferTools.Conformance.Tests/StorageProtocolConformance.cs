@@ -6,6 +6,7 @@ using TransferTools.Engine;
 using TransferTools.Engine.Protocols;
 
 using Xunit;
+using TransferTools.Engine.BuiltIn.StorageProtocol;
 
 namespace TransferTools.Conformance.Tests
 {

@@ -27,7 +27,6 @@ namespace TransferTools.Plugins.OpenTelemetry.Tests
     [Collection("Telemetry")]
     public class OpenTelemetryMonitorTests
     {
-        private const string TimestampKey = "TransferTools.EventTimestamp";
 
         private static Transfer NewTransfer(string protocol, string id = "t1", long total = 1000) => new Transfer
         {
@@ -171,7 +170,7 @@ namespace TransferTools.Plugins.OpenTelemetry.Tests
 
             var plugin = await NewPluginAsync();
             var start = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-            var context = new OperationContext().WithIdentity("alice", "secret").WithValue(TimestampKey, start);
+            var context = new OperationContext().WithIdentity("alice", "secret").WithEventTimestamp(start);
             Feed(plugin, protocol, context);
             await plugin.ShutdownAsync(OperationContext.None);
 

@@ -8,7 +8,8 @@ using Action = TransferTools.Abstractions.Action;
 namespace TransferTools.Engine.Auth
 {
     /// <summary>
-    /// User administration through an auth plugin that keeps users (<see cref="IUserDirectory"/>, i.e. LocalUsers).
+    /// User administration through any auth plugin that keeps users (<see cref="IUserDirectory"/>: LocalUsers, or a
+    /// third-party plugin).
     /// Every call needs Admin on <c>users/NAME</c>, except the bootstrap: while the directory has no users, this is the
     /// only auth plugin and the session is not signed in, the first user may be created, and must be an Admin.
     /// </summary>
@@ -46,23 +47,23 @@ namespace TransferTools.Engine.Auth
                 await _session.Auth.DemandAsync(context, Resource(name), Action.Admin).ConfigureAwait(false);
             }
 
-            return await directory.CreateUserAsync(context, name, password, roles, scopes).ConfigureAwait(false);
+            return Stamp(await directory.CreateUserAsync(context, name, password, roles, scopes).ConfigureAwait(false), registration);
         }
 
         /// <summary>Every user of the directory (Admin).</summary>
         public async Task<IReadOnlyList<UserInfo>> ListAsync(OperationContext context, string? plugin)
         {
-            var (_, directory) = await ResolveAsync(context, plugin).ConfigureAwait(false);
+            var (registration, directory) = await ResolveAsync(context, plugin).ConfigureAwait(false);
             await _session.Auth.DemandAsync(context, "users/", Action.Admin).ConfigureAwait(false);
-            return await directory.ListUsersAsync(context).ConfigureAwait(false);
+            return (await directory.ListUsersAsync(context).ConfigureAwait(false)).Select(u => Stamp(u, registration)).ToList();
         }
 
         /// <summary>Changes a user (Admin).</summary>
         public async Task<UserInfo> SetAsync(OperationContext context, string? plugin, string name, UserChange change)
         {
-            var (_, directory) = await ResolveAsync(context, plugin).ConfigureAwait(false);
+            var (registration, directory) = await ResolveAsync(context, plugin).ConfigureAwait(false);
             await _session.Auth.DemandAsync(context, Resource(name), Action.Admin).ConfigureAwait(false);
-            return await directory.UpdateUserAsync(context, name, change).ConfigureAwait(false);
+            return Stamp(await directory.UpdateUserAsync(context, name, change).ConfigureAwait(false), registration);
         }
 
         /// <summary>Removes a user (Admin).</summary>
@@ -71,6 +72,13 @@ namespace TransferTools.Engine.Auth
             var (_, directory) = await ResolveAsync(context, plugin).ConfigureAwait(false);
             await _session.Auth.DemandAsync(context, Resource(name), Action.Admin).ConfigureAwait(false);
             await directory.RemoveUserAsync(context, name).ConfigureAwait(false);
+        }
+
+        // Which registration a user belongs to is the engine's knowledge: a third-party directory need not know its name.
+        private static UserInfo Stamp(UserInfo user, string registration)
+        {
+            user.Plugin = registration;
+            return user;
         }
 
         /// <summary>The user directory named <paramref name="plugin"/>, or the only registered one.</summary>

@@ -7,13 +7,13 @@ namespace TransferTools.Engine.Hosting
 {
     /// <summary>
     /// Chooses how third-party plugin assemblies load: on .NET 8 or later (PowerShell 7.4+) each gets its own
-    /// AssemblyLoadContext through TransferTools.Plugins.Isolation.dll; elsewhere (Windows PowerShell 5.1) they load
+    /// AssemblyLoadContext through TransferTools.Engine.PluginLoading.dll; elsewhere (Windows PowerShell 5.1) they load
     /// with <see cref="Assembly.LoadFrom(string)"/>.
     /// </summary>
     public static class PluginAssemblyLoaders
     {
-        internal const string IsolationAssembly = "TransferTools.Plugins.Isolation";
-        internal const string IsolationLoaderType = "TransferTools.Plugins.Isolation.IsolatedPluginAssemblyLoader";
+        internal const string IsolationAssembly = "TransferTools.Engine.PluginLoading";
+        internal const string IsolationLoaderType = "TransferTools.Engine.PluginLoading.IsolatedPluginAssemblyLoader";
 
         /// <summary>The module subfolder holding net8.0 builds of built-in plugin assemblies (with their dependencies),
         /// preferred over the netstandard2.0 build beside the module on .NET 8 or later.</summary>

@@ -1,80 +1,72 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using TransferTools.Abstractions;
 
 namespace TransferTools.Engine.Hosting
 {
-    /// <summary>A plugin type the module ships (DESIGN.md, "Built-in plugins").</summary>
+    /// <summary>A plugin type the module ships (DESIGN.md, "Built-in plugins"), as its class declares it.</summary>
     public sealed class BuiltInPluginType
     {
-        internal BuiltInPluginType(string name, PluginType kind, string assemblyName, string className, string description,
-            bool isDefault = false, params string[] schemes)
+        internal BuiltInPluginType(PluginDeclaration declaration, string assemblyName, bool isDefault)
         {
-            Name = name;
-            Kind = kind;
+            Declaration = declaration;
             AssemblyName = assemblyName;
-            ClassName = className;
-            Description = description;
             IsDefault = isDefault;
-            Schemes = schemes;
         }
 
+        /// <summary>What the plugin's class declares (<see cref="TransferPluginAttribute"/>).</summary>
+        public PluginDeclaration Declaration { get; }
         /// <summary>The type name users type (<c>-Type Sftp</c>).</summary>
-        public string Name { get; }
+        public string Name => Declaration.Name;
         /// <summary>The plugin kind.</summary>
-        public PluginType Kind { get; }
+        public PluginType Kind => Declaration.Kind;
         /// <summary>The assembly (file name without <c>.dll</c>) that holds it; heavy dependencies load only when it is used.</summary>
         public string AssemblyName { get; }
         /// <summary>The full class name.</summary>
-        public string ClassName { get; }
+        public string ClassName => Declaration.ClassName;
         /// <summary>What it is.</summary>
-        public string Description { get; }
+        public string Description => Declaration.Description;
         /// <summary>True when an instance named after the type exists without registration.</summary>
         public bool IsDefault { get; }
         /// <summary>For protocols: the URI schemes served, known without loading the assembly.</summary>
-        public IReadOnlyList<string> Schemes { get; }
+        public IReadOnlyList<string> Schemes => Declaration.Schemes;
+        /// <summary>The configuration keys whose values are secrets.</summary>
+        public IReadOnlyList<string> SecretKeys => Declaration.SecretKeys;
     }
 
-    /// <summary>The plugin types built into the module, looked up by the names users type.</summary>
+    /// <summary>
+    /// The plugin types built into the module, looked up by the names users type. Each comes from its class's
+    /// <see cref="TransferPluginAttribute"/>, read from the assembly's metadata: the plugins in assemblies of their own
+    /// carry heavy dependencies and are loaded only when used, and nothing about a plugin is written here twice.
+    /// </summary>
     public static class PluginCatalog
     {
-        private const string Engine = "TransferTools.Engine";
-
         /// <summary>The endpoint of the local side of every transfer (the built-in FileSystem protocol): the engine's one
         /// use of a concrete plugin type, made here so that the transfer code knows it only by its capabilities.</summary>
-        internal static ITransferEndpoint CreateLocalEndpoint() => new Protocols.FileSystemProtocolPlugin();
+        internal static ITransferEndpoint CreateLocalEndpoint() => new BuiltIn.FileSystem.FileSystemProtocolPlugin();
 
-        /// <summary>Every built-in plugin type.</summary>
-        public static IReadOnlyList<BuiltInPluginType> BuiltIns { get; } = new[]
+        /// <summary>The assemblies that ship built-in plugins: the engine's light ones, then one per heavy dependency.</summary>
+        public static IReadOnlyList<string> PluginAssemblies { get; } = new[]
         {
-            new BuiltInPluginType("FileSystem", PluginType.Protocol, Engine, "TransferTools.Engine.Protocols.FileSystemProtocolPlugin",
-                "Local, UNC and mounted paths, and file:// URIs.", isDefault: true, "file"),
-            new BuiltInPluginType("Sftp", PluginType.Protocol, "TransferTools.Plugins.Sftp", "TransferTools.Plugins.Sftp.SftpProtocolPlugin",
-                "SFTP over SSH (SSH.NET) with pinned or known_hosts-verified host keys.", isDefault: true, "sftp"),
-            new BuiltInPluginType("S3", PluginType.Protocol, "TransferTools.Plugins.S3", "TransferTools.Plugins.S3.S3ProtocolPlugin",
-                "s3://[PROFILE@]bucket/key on AWS S3 and S3-compatible services (AWSSDK.S3): resumable multipart uploads, verified downloads.", isDefault: true, "s3"),
-            new BuiltInPluginType("Http", PluginType.Protocol, Engine, "TransferTools.Engine.Protocols.Http.HttpProtocolPlugin",
-                "HTTP(S) download with Range resume; PUT and WebDAV upload.", isDefault: true, "http", "https"),
-            new BuiltInPluginType("Storage", PluginType.Protocol, Engine, "TransferTools.Engine.Protocols.StorageProtocolPlugin",
-                "storage://NAME/... URIs: any registered storage plugin as a transfer endpoint.", isDefault: true, "storage"),
-            new BuiltInPluginType("LocalStore", PluginType.Storage, Engine, "TransferTools.Engine.Storage.LocalStorePlugin",
-                "Content-addressed files with a SQLite index under the TransferTools home (the embedded default).", isDefault: true),
-            new BuiltInPluginType("AzureBlob", PluginType.Storage, "TransferTools.Plugins.AzureBlob", "TransferTools.Plugins.AzureBlob.AzureBlobStoragePlugin",
-                "Azure Blob Storage (one container per registration)."),
-            new BuiltInPluginType("S3Bucket", PluginType.Storage, "TransferTools.Plugins.S3", "TransferTools.Plugins.S3.S3StoragePlugin",
-                "An S3 bucket (and optional prefix) on AWS S3 or an S3-compatible service, one per registration."),
-            new BuiltInPluginType("LocalUsers", PluginType.Auth, Engine, "TransferTools.Engine.Auth.LocalUsersAuthPlugin",
-                "Users under the TransferTools home with PBKDF2 password hashes, roles and signed tokens."),
-            new BuiltInPluginType("Oidc", PluginType.Auth, "TransferTools.Plugins.Oidc", "TransferTools.Plugins.Oidc.OidcAuthPlugin",
-                "OpenID Connect: client credentials, device code, refresh; tokens validated against the provider's JWKS."),
-            new BuiltInPluginType("Progress", PluginType.Monitor, Engine, "TransferTools.Engine.Monitoring.ProgressMonitorPlugin",
-                "Write-Progress in the calling session.", isDefault: true),
-            new BuiltInPluginType("EventLog", PluginType.Monitor, Engine, "TransferTools.Engine.Monitoring.EventLogMonitorPlugin",
-                "JSON-lines event file, one event per line (configuration key Path)."),
-            new BuiltInPluginType("OpenTelemetry", PluginType.Monitor, "TransferTools.Plugins.OpenTelemetry", "TransferTools.Plugins.OpenTelemetry.OpenTelemetryMonitorPlugin",
-                "System.Diagnostics metrics and traces named TransferTools, with OTLP and Prometheus exporters."),
+            "TransferTools.Engine",
+            "TransferTools.Plugins.Sftp",
+            "TransferTools.Plugins.S3",
+            "TransferTools.Plugins.AzureBlob",
+            "TransferTools.Plugins.Oidc",
+            "TransferTools.Plugins.OpenTelemetry",
         };
+
+        /// <summary>The built-in types that exist without registration (the embedded defaults), in the order they are
+        /// listed. This is the host's choice, not the plugins': it is what a fresh session can do unconfigured.</summary>
+        public static IReadOnlyList<string> DefaultTypeNames { get; } = new[] { "FileSystem", "Sftp", "S3", "Http", "Storage", "LocalStore", "Progress" };
+
+        private static readonly Lazy<IReadOnlyList<BuiltInPluginType>> Loaded = new Lazy<IReadOnlyList<BuiltInPluginType>>(() =>
+            Load(Path.GetDirectoryName(typeof(PluginCatalog).Assembly.Location) ?? "."));
+
+        /// <summary>Every built-in plugin type: protocols, storage, auth, monitors; defaults first within a kind.</summary>
+        public static IReadOnlyList<BuiltInPluginType> BuiltIns => Loaded.Value;
 
         /// <summary>A built-in type by name (case-insensitive), or null.</summary>
         public static BuiltInPluginType? Find(string typeName) =>
@@ -82,5 +74,48 @@ namespace TransferTools.Engine.Hosting
 
         /// <summary>The built-in types that exist without registration.</summary>
         public static IEnumerable<BuiltInPluginType> Defaults => BuiltIns.Where(t => t.IsDefault);
+
+        /// <summary>
+        /// The declarations in the plugin assemblies found in <paramref name="directory"/>. An assembly that is not
+        /// there (a build without that plugin) contributes nothing; the first declaration of a name wins.
+        /// </summary>
+        internal static IReadOnlyList<BuiltInPluginType> Load(string directory)
+        {
+            var found = new List<BuiltInPluginType>();
+            foreach (var assembly in PluginAssemblies)
+            {
+                var path = Path.Combine(directory, assembly + ".dll");
+                if (!File.Exists(path))
+                {
+                    continue;
+                }
+
+                foreach (var declaration in PluginDeclarationReader.Read(path))
+                {
+                    if (!found.Any(t => string.Equals(t.Name, declaration.Name, StringComparison.OrdinalIgnoreCase)))
+                    {
+                        found.Add(new BuiltInPluginType(declaration, assembly,
+                            DefaultTypeNames.Contains(declaration.Name, StringComparer.OrdinalIgnoreCase)));
+                    }
+                }
+            }
+
+            return found
+                .OrderBy(t => KindOrder(t.Kind))
+                .ThenBy(t => t.IsDefault ? IndexOf(t.Name) : int.MaxValue)
+                .ThenBy(t => t.Name, StringComparer.OrdinalIgnoreCase)
+                .ToArray();
+        }
+
+        private static int IndexOf(string typeName) =>
+            DefaultTypeNames.Select((n, i) => (n, i)).First(p => string.Equals(p.n, typeName, StringComparison.OrdinalIgnoreCase)).i;
+
+        private static int KindOrder(PluginType kind) => kind switch
+        {
+            PluginType.Protocol => 0,
+            PluginType.Storage => 1,
+            PluginType.Auth => 2,
+            _ => 3,
+        };
     }
 }

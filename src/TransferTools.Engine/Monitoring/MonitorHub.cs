@@ -382,7 +382,8 @@ namespace TransferTools.Engine.Monitoring
 
             _signature = signature;
             _retryAt = null;
-            var context = new OperationContext(CancellationToken.None, trigger.Source.Logger, _session, MonitorValues(trigger)).WithProgress(trigger.Source.Progress);
+            var context = new OperationContext(CancellationToken.None, trigger.Source.Logger, _session, MonitorValues(trigger)).WithProgress(trigger.Source.Progress)
+                .WithEventTimestamp(trigger.Timestamp);
             IReadOnlyList<(PluginRegistration Registration, IPlugin Plugin)> loaded;
             try
             {
@@ -502,7 +503,8 @@ namespace TransferTools.Engine.Monitoring
         private static void Deliver(IMonitorPlugin plugin, MonitorEvent e)
         {
             // (The caller's progress bars go with the event: the progress monitor draws them.)
-            var context = e.MonitorContext ??= new OperationContext(CancellationToken.None, e.Source.Logger, e.Source.Host, MonitorValues(e)).WithProgress(e.Source.Progress);
+            var context = e.MonitorContext ??= new OperationContext(CancellationToken.None, e.Source.Logger, e.Source.Host, MonitorValues(e)).WithProgress(e.Source.Progress)
+                .WithEventTimestamp(e.Timestamp);
             switch (e.Kind)
             {
                 case MonitorEventKind.Started:
@@ -527,8 +529,9 @@ namespace TransferTools.Engine.Monitoring
         public static double ClampPercent(double value) => double.IsNaN(value) ? 0 : Math.Max(0, Math.Min(100, value));
 
         /// <summary>
-        /// The values a monitor sees: the caller's (RequestId, UserId, custom ones), the transfer's id and the event's
-        /// time. A new context is made for monitors so the caller's access token is never handed to them.
+        /// The values a monitor sees: the caller's (RequestId, UserId, custom ones) and the transfer's id; the event's
+        /// time travels as the context's <see cref="OperationContext.EventTimestamp"/>. A new context is made for
+        /// monitors so the caller's access token is never handed to them.
         /// </summary>
         private static Dictionary<string, object?> MonitorValues(MonitorEvent e)
         {
@@ -538,7 +541,6 @@ namespace TransferTools.Engine.Monitoring
                 values[ContextKeys.TransferId] = e.Transfer.Id;
             }
 
-            values[EngineContextKeys.EventTimestamp] = e.Timestamp;
             return values;
         }
 

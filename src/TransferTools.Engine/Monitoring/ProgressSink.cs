@@ -4,12 +4,6 @@ namespace TransferTools.Engine.Monitoring
     public static class EngineContextKeys
     {
         /// <summary>
-        /// On contexts handed to monitors: when the event happened (a UTC <see cref="System.DateTimeOffset"/>), since
-        /// delivery is asynchronous and may come a little later.
-        /// </summary>
-        public const string EventTimestamp = "TransferTools.EventTimestamp";
-
-        /// <summary>
         /// Optional hint set by a cmdlet that starts several transfers in one call (an <see cref="int"/>, or a
         /// <see cref="System.Func{TResult}"/> of <see cref="int"/> that gives 0 while pipeline input is still coming): how
         /// many it will start, so the progress parent bar can say "2 of 5 files" before the last one has begun.

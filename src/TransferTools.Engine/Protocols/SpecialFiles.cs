@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
 using TransferTools.Abstractions;
+using TransferTools.Engine.BuiltIn.FileSystem;
 
 namespace TransferTools.Engine.Protocols
 {

@@ -150,14 +150,5 @@ namespace TransferTools.Engine.Security
 
             return _key;
         }
-
-        /// <summary>True when a configuration key names a secret (secret, password, key, token, connection string, SAS, passphrase, headers).</summary>
-        public static bool IsSecretKey(string configurationKey)
-        {
-            var k = configurationKey.ToLowerInvariant();
-            return k.Contains("secret") || k.Contains("password") || k.Contains("passphrase") || k.Contains("token")
-                || k.Contains("connectionstring") || k == "sas" || k.EndsWith("key", StringComparison.Ordinal)
-                || k.Contains("apikey") || k.Contains("credential") || k.Contains("headers");
-        }
     }
 }

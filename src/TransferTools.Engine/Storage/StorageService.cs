@@ -9,6 +9,7 @@ using TransferTools.Abstractions;
 using TransferTools.Engine.Protocols;
 using TransferTools.Engine.Hosting;
 using Action = TransferTools.Abstractions.Action;
+using TransferTools.Engine.BuiltIn.LocalStore;
 
 namespace TransferTools.Engine.Storage
 {

@@ -8,7 +8,7 @@ using TransferTools.Internal;
 namespace TransferTools.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Lists LocalUsers users: roles, scopes, state, last sign-in and lockout (never a password or hash).</para>
+    /// <para type="synopsis">Lists the users of an auth plugin that keeps users (LocalUsers, or any implementing IUserDirectory): roles, scopes, state, last sign-in and lockout (never a password or hash).</para>
     /// <para type="description">Needs an Admin session.</para>
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "TransferUser", HelpUri = HelpLinks.Root + "Get-TransferUser.md")]
@@ -21,7 +21,7 @@ namespace TransferTools.Commands
         [ValidateNotNullOrEmpty]
         public string[]? Name { get; set; }
 
-        /// <summary>The LocalUsers registration (default: the only one).</summary>
+        /// <summary>The auth plugin registration that keeps the users, such as LocalUsers (default: the only one).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(Internal.Completers.AuthPluginNameCompleter))]

@@ -2,12 +2,13 @@ using System.Linq;
 using System.Management.Automation;
 using TransferTools.Engine.Auth;
 using TransferTools.Internal;
+using TransferTools.Abstractions;
 
 namespace TransferTools.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Creates a LocalUsers user with a password, roles and optional resource scopes.</para>
-    /// <para type="description">Needs an Admin session. The very first user of a LocalUsers registration may be created
+    /// <para type="synopsis">Creates a user of an auth plugin that keeps users (LocalUsers, or any implementing IUserDirectory) with a password, roles and optional resource scopes.</para>
+    /// <para type="description">Needs an Admin session. The very first user of a registration that keeps users may be created
     /// without a session (bootstrap) and must be an Admin: Register-TransferPlugin -Type LocalUsers, then
     /// New-TransferUser -Credential (Get-Credential admin) -Role Admin, then Connect-TransferService.</para>
     /// </summary>
@@ -29,7 +30,7 @@ namespace TransferTools.Commands
         [Parameter]
         public string[]? Scope { get; set; }
 
-        /// <summary>The LocalUsers registration (default: the only one).</summary>
+        /// <summary>The auth plugin registration that keeps the users, such as LocalUsers (default: the only one).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(Internal.Completers.AuthPluginNameCompleter))]

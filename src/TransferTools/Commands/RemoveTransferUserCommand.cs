@@ -4,7 +4,7 @@ using TransferTools.Internal;
 namespace TransferTools.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Removes a LocalUsers user; their sessions stop working at once.</para>
+    /// <para type="synopsis">Removes a user of an auth plugin that keeps users (LocalUsers, or any implementing IUserDirectory); their sessions stop working at once.</para>
     /// <para type="description">Needs an Admin session. The last unscoped Admin cannot be removed.</para>
     /// </summary>
     [Cmdlet(VerbsCommon.Remove, "TransferUser", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, HelpUri = HelpLinks.Root + "Remove-TransferUser.md")]
@@ -16,7 +16,7 @@ namespace TransferTools.Commands
         [ValidateNotNullOrEmpty]
         public string[] Name { get; set; } = new string[0];
 
-        /// <summary>The LocalUsers registration (default: the only one).</summary>
+        /// <summary>The auth plugin registration that keeps the users, such as LocalUsers (default: the only one).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(Internal.Completers.AuthPluginNameCompleter))]

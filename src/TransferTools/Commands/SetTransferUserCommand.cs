@@ -5,11 +5,12 @@ using System.Net;
 using System.Security;
 using TransferTools.Engine.Auth;
 using TransferTools.Internal;
+using TransferTools.Abstractions;
 
 namespace TransferTools.Commands
 {
     /// <summary>
-    /// <para type="synopsis">Changes a LocalUsers user: password, roles, scopes, enabled state, lockout.</para>
+    /// <para type="synopsis">Changes a user of an auth plugin that keeps users (LocalUsers, or any implementing IUserDirectory): password, roles, scopes, enabled state, lockout.</para>
     /// <para type="description">Needs an Admin session. A new password or disabling the account ends the user's existing
     /// sessions; role and scope changes apply to the next operation. The last unscoped Admin cannot be demoted, disabled
     /// or scoped.</para>
@@ -49,7 +50,7 @@ namespace TransferTools.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        /// <summary>The LocalUsers registration (default: the only one).</summary>
+        /// <summary>The auth plugin registration that keeps the users, such as LocalUsers (default: the only one).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(Internal.Completers.AuthPluginNameCompleter))]

@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Auth;
 using Action = TransferTools.Abstractions.Action;
+using TransferTools.Engine.BuiltIn.LocalUsers;
 
 namespace TransferTools.Engine.Tests.Auth
 {

@@ -6,7 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
-using TransferTools.Engine.Protocols.Http;
+using TransferTools.Engine.BuiltIn.Http;
 
 namespace TransferTools.Engine.Tests.Http
 {

@@ -2,8 +2,8 @@ using System;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using TransferTools.Engine.Protocols.Http;
 using Xunit;
+using TransferTools.Engine.BuiltIn.Http;
 
 namespace TransferTools.Engine.Tests.Http
 {

@@ -1,8 +1,8 @@
 using System;
 using System.Linq;
 using TransferTools.Abstractions;
-using TransferTools.Engine.Protocols.Http;
 using Xunit;
+using TransferTools.Engine.BuiltIn.Http;
 
 namespace TransferTools.Engine.Tests.Http
 {

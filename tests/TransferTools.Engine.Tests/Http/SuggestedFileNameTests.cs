@@ -1,8 +1,8 @@
 using System.Net.Http;
 using System.Net.Http.Headers;
-using TransferTools.Engine.Protocols.Http;
 using TransferTools.Engine.Transfers;
 using Xunit;
+using TransferTools.Engine.BuiltIn.Http;
 
 namespace TransferTools.Engine.Tests.Http
 {

@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Monitoring;
+using TransferTools.Engine.BuiltIn.EventLog;
 
 namespace TransferTools.Engine.Tests.Monitoring
 {
@@ -35,7 +36,7 @@ namespace TransferTools.Engine.Tests.Monitoring
             var log = await NewLogAsync(path);
             var stamp = new DateTimeOffset(2026, 1, 2, 3, 4, 5, 678, TimeSpan.Zero);
             var context = new OperationContext().WithIdentity("alice", "tok-SECRET-123")
-                .WithValue(EngineContextKeys.EventTimestamp, stamp).WithTransfer("t1");
+                .WithEventTimestamp(stamp).WithTransfer("t1");
             var transfer = MonitorHubTests.NewTransfer("t1", progress: 40, bytes: 400, total: 1000);
             transfer.Source = "https://acct.blob.core.windows.net/c/f.bin?sv=2024&sig=SAS-SECRET";
             transfer.BytesPerSecond = 2048;
@@ -180,7 +181,7 @@ namespace TransferTools.Engine.Tests.Monitoring
 
         [Fact]
         public void Otlp_headers_are_stored_as_a_secret() =>
-            Assert.True(TransferTools.Engine.Security.SecretProtector.IsSecretKey("OtlpHeaders")); // they carry API keys
+            Assert.True(TransferTools.Engine.Security.SecretConfiguration.IsSecret(null, "OtlpHeaders")); // they carry API keys
 
         [Theory]
         [InlineData("sftp://bob:p@ss@host/x", "sftp://bob:***@host/x")]

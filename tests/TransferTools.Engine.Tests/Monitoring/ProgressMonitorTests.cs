@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Monitoring;
+using TransferTools.Engine.BuiltIn.Progress;
 
 namespace TransferTools.Engine.Tests.Monitoring
 {
@@ -12,7 +13,7 @@ namespace TransferTools.Engine.Tests.Monitoring
         private static readonly DateTimeOffset T0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
         private static OperationContext At(OperationContext request, double seconds) =>
-            request.WithValue(EngineContextKeys.EventTimestamp, T0.AddSeconds(seconds));
+            request.WithEventTimestamp(T0.AddSeconds(seconds));
 
         private static (ProgressMonitorPlugin, ListSink, OperationContext) New()
         {

@@ -54,7 +54,7 @@ namespace TransferTools.Engine.Tests.Monitoring
             lock (_calls)
             {
                 _calls.Add(new Received(name, context.TransferId, context.RequestId, context.UserId, context.AccessToken,
-                    context.GetValue(EngineContextKeys.EventTimestamp) as DateTimeOffset?, progress, metric, value, tags, Environment.CurrentManagedThreadId));
+                    context.EventTimestamp, progress, metric, value, tags, Environment.CurrentManagedThreadId));
             }
         }
     }

@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Storage;
+using TransferTools.Engine.BuiltIn.LocalStore;
 
 namespace TransferTools.Engine.Tests.Storage
 {

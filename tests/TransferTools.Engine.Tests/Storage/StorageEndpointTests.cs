@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Protocols;
+using TransferTools.Engine.BuiltIn.StorageProtocol;
 
 namespace TransferTools.Engine.Tests.Storage
 {

@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Protocols;
 using Xunit;
+using TransferTools.Engine.BuiltIn.FileSystem;
 
 namespace TransferTools.Engine.Tests.Transfers
 {

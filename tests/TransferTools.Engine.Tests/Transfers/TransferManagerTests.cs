@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Protocols;
 using TransferTools.Engine.Transfers;
+using TransferTools.Engine.BuiltIn.FileSystem;
 
 namespace TransferTools.Engine.Tests.Transfers
 {

@@ -3,7 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
-using TransferTools.Engine.Protocols;
+using TransferTools.Engine.BuiltIn.FileSystem;
 using TransferTools.Engine.Transfers;
 
 namespace TransferTools.Engine.Tests.Transfers

@@ -30,7 +30,7 @@ Describe 'Tab completion' {
         $types = Complete 'Register-TransferPlugin -Name X -Type '
         $types.CompletionText | Should -Contain 'AzureBlob'
         $types.CompletionText | Should -Contain 'OpenTelemetry'
-        $types.Count | Should -Be 11
+        $types.Count | Should -Be 13 # the built-in types, S3 and S3Bucket included
         ($types | Where-Object CompletionText -eq 'Sftp').ToolTip | Should -Match 'SFTP'
         (Complete 'Register-TransferPlugin -Type Loc').CompletionText | Should -Be @('LocalStore', 'LocalUsers')
         Complete 'Register-TransferPlugin -Path ./p.dll -Type ' | Should -BeNullOrEmpty

@@ -4,7 +4,7 @@ using System.IO;
 using System.Net;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
-using TransferTools.Engine.Protocols.Http;
+using TransferTools.Engine.BuiltIn.Http;
 using TransferTools.Plugins.Sftp;
 
 using Xunit;

@@ -4,7 +4,7 @@ using System.Net.Http;
 using System.Text;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
-using TransferTools.Engine.Protocols.Http;
+using TransferTools.Engine.BuiltIn.Http;
 using Xunit;
 
 namespace TransferTools.Engine.Tests.Http

@@ -4,6 +4,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.BuiltIn.FileSystem;
 using TransferTools.Engine.Protocols;
 using TransferTools.Engine.Transfers;
 

@@ -28,7 +28,7 @@ namespace TransferTools.Plugins.Sftp
     /// </remarks>
     [TransferPlugin("Sftp", PluginType.Protocol,
         Description = "SFTP over SSH (SSH.NET) with pinned or known_hosts-verified host keys.", Schemes = new[] { "sftp" })]
-    public sealed class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
+    public sealed partial class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
     {
         /// <summary>Configuration key: known_hosts file(s), separated by <c>;</c>.</summary>
         public const string KnownHostsPathKey = "KnownHostsPath";
@@ -727,82 +727,5 @@ namespace TransferTools.Plugins.Sftp
                 }
             }
         }
-
-        private SftpConnectionSettings Settings(TransferOptions options)
-        {
-            string? Get(string key) =>
-                options.Custom.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v
-                : Configuration.TryGetValue(key, out var c) && !string.IsNullOrWhiteSpace(c) ? c
-                : null;
-
-            var settings = new SftpConnectionSettings
-            {
-                PinnedFingerprint = Get(HostKeyFingerprintKey),
-                StallTimeout = options.StallTimeout,
-            };
-
-            var knownHosts = Get(KnownHostsPathKey);
-            if (knownHosts != null)
-            {
-                settings.KnownHostsFiles = knownHosts.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries)
-                    .Select(p => p.Trim()).Select(ExpandHome).ToArray();
-            }
-
-            if (settings.PinnedFingerprint != null && !IsFingerprint(settings.PinnedFingerprint))
-            {
-                throw new PluginException(ErrorCode.InvalidArgument,
-                    $"'{settings.PinnedFingerprint}' is not a host key fingerprint: expected SHA256:<base64>, as ssh-keygen -l prints it.",
-                    errorId: "SftpInvalidFingerprint", target: settings.PinnedFingerprint);
-            }
-
-            settings.BufferSize = (uint)Number(Get(BufferSizeKey), BufferSizeKey, 1024, 4 * 1024 * 1024, (int)settings.BufferSize);
-            settings.ConnectTimeout = TimeSpan.FromSeconds(Number(Get(ConnectTimeoutKey), ConnectTimeoutKey, 1, 3600, 30));
-            settings.KeepAlive = TimeSpan.FromSeconds(Number(Get(KeepAliveKey), KeepAliveKey, 0, 3600, 15));
-            settings.ParallelWrites = Number(Get(ParallelWritesKey), ParallelWritesKey, 1, 64, settings.ParallelWrites);
-            settings.WriteSegmentSize = Number(Get(WriteSegmentSizeKey), WriteSegmentSizeKey, 4096, 16 * 1024 * 1024, settings.WriteSegmentSize);
-            settings.PendingWrites = Number(Get(PendingWritesKey), PendingWritesKey, 0, 1024, settings.PendingWrites);
-            settings.PendingReads = Number(Get(PendingReadsKey), PendingReadsKey, 0, 1024, settings.PendingReads);
-            settings.InFlightBytes = Number(Get(InFlightBytesKey), InFlightBytesKey, 64 * 1024, 256 * 1024 * 1024, settings.InFlightBytes);
-            return settings;
-        }
-
-        private static bool IsFingerprint(string value)
-        {
-            var body = KnownHosts.NormalizeFingerprint(value).Substring(7);
-            if (body.Length != 43)
-            {
-                return false;
-            }
-
-            try
-            {
-                return Convert.FromBase64String(body + "=").Length == 32;
-            }
-            catch (FormatException)
-            {
-                return false;
-            }
-        }
-
-        private static int Number(string? value, string key, int min, int max, int fallback)
-        {
-            if (value is null)
-            {
-                return fallback;
-            }
-
-            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < min || n > max)
-            {
-                throw new PluginException(ErrorCode.InvalidConfiguration, $"Sftp option {key}='{value}' must be a whole number from {min} to {max}.",
-                    errorId: "SftpInvalidOption", target: key);
-            }
-
-            return n;
-        }
-
-        private static string ExpandHome(string path) =>
-            path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
-                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path.Length > 2 ? path.Substring(2) : "")
-                : path;
     }
 }

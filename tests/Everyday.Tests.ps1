@@ -149,3 +149,29 @@ Describe 'Names with wildcard characters, spaces and unicode' {
         ($items.Name | Sort-Object) | Should -Be ($script:names | ForEach-Object { "odd/$_" } | Sort-Object)
     }
 }
+
+Describe 'Paths in a plugin configuration' {
+    It 'resolves ./ and ~ against the caller''s location and home at registration, and stores them absolute' {
+        $here = Join-Path $script:home_ 'registered-from'
+        New-Item -ItemType Directory -Path $here | Out-Null
+        Push-Location $here
+        try {
+            $audit = Register-TransferPlugin -Name AuditHere -Type EventLog -Configuration @{ Path = './audit.jsonl' }
+            $tilde = Register-TransferPlugin -Name AuditTilde -Type EventLog -Configuration @{ Path = '~/tt-audit-test.jsonl' }
+        } finally { Pop-Location }
+        try {
+            $audit.Configuration['Path'] | Should -Be (Join-Path $here 'audit.jsonl')
+            $tilde.Configuration['Path'] | Should -Be (Join-Path $HOME 'tt-audit-test.jsonl')
+            Test-Path -LiteralPath (Join-Path $here '~') | Should -BeFalse -Because 'no folder named ~ is made'
+            # The registration means the same file from anywhere: a transfer started elsewhere logs there.
+            Send-Transfer -Path $script:file -Destination (Join-Path $script:home_ 'audit-out/') | Out-Null
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while (-not (Test-Path -LiteralPath (Join-Path $here 'audit.jsonl')) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+            Join-Path $here 'audit.jsonl' | Should -Exist
+        } finally {
+            Unregister-TransferPlugin -Name AuditHere, AuditTilde -Confirm:$false
+            Remove-Item -LiteralPath (Join-Path $HOME 'tt-audit-test.jsonl') -ErrorAction SilentlyContinue
+            Remove-Item -LiteralPath (Join-Path $HOME 'tt-audit-test.jsonl.lock') -ErrorAction SilentlyContinue
+        }
+    }
+}

@@ -48,6 +48,14 @@ namespace TransferTools.Abstractions
         /// </summary>
         public string[] SecretKeys { get; set; } = Array.Empty<string>();
 
+        /// <summary>
+        /// The configuration keys whose values are local file or folder paths (several may be separated by <c>;</c>),
+        /// compared without regard to case. <c>Register-TransferPlugin</c> resolves a relative path or one starting with
+        /// <c>~</c> against the caller's current location and home folder, and stores it absolute, so the registration
+        /// means the same file in every later session, whatever its working folder.
+        /// </summary>
+        public string[] PathKeys { get; set; } = Array.Empty<string>();
+
         /// <summary>The declaration on <paramref name="pluginClass"/>, or null when it has none.</summary>
         public static TransferPluginAttribute? Of(Type pluginClass) =>
             (TransferPluginAttribute?)GetCustomAttribute(pluginClass, typeof(TransferPluginAttribute), inherit: false);

@@ -85,8 +85,10 @@ namespace TransferTools.Engine
 
         /// <summary>Registers a plugin: validates the type, protects secrets, creates and initializes it, then persists.</summary>
         /// <remarks>Nothing is persisted when any step fails.</remarks>
+        /// <param name="baseDirectory">The caller's current folder, against which the values of the plugin's declared path
+        /// keys (<see cref="TransferPluginAttribute.PathKeys"/>) are resolved; null: the process's working folder.</param>
         public async Task<PluginInfo> RegisterPluginAsync(OperationContext context, string? name, string? typeName, string? assemblyPath,
-            IDictionary<string, string>? configuration)
+            IDictionary<string, string>? configuration, string? baseDirectory = null)
         {
             await Auth.DemandAsync(context, "plugins/" + (name ?? typeName ?? Path.GetFileNameWithoutExtension(assemblyPath ?? "")), Abstractions.Action.Admin).ConfigureAwait(false);
             var registration = new PluginRegistration { RegisteredAt = DateTimeOffset.UtcNow };
@@ -143,13 +145,14 @@ namespace TransferTools.Engine
 
             foreach (var pair in configuration ?? new Dictionary<string, string>())
             {
+                var value = declaration?.IsPath(pair.Key) == true ? ConfigurationPaths.Resolve(pair.Value, baseDirectory) : pair.Value;
                 if (SecretConfiguration.IsSecret(declaration, pair.Key))
                 {
-                    registration.ProtectedConfiguration[pair.Key] = Secrets.Protect(pair.Value);
+                    registration.ProtectedConfiguration[pair.Key] = Secrets.Protect(value);
                 }
                 else
                 {
-                    registration.Configuration[pair.Key] = pair.Value;
+                    registration.Configuration[pair.Key] = value;
                 }
             }
 

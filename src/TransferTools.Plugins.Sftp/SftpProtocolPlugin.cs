@@ -26,7 +26,7 @@ namespace TransferTools.Plugins.Sftp
     /// <c>ConnectTimeoutSeconds</c>, <c>KeepAliveSeconds</c>, <c>PendingReads</c>, <c>PendingWrites</c>, <c>InFlightBytes</c>,
     /// <c>ParallelWrites</c>, <c>WriteSegmentSize</c>.
     /// </remarks>
-    [TransferPlugin("Sftp", PluginType.Protocol,
+    [TransferPlugin("Sftp", PluginType.Protocol, PathKeys = new[] { KnownHostsPathKey },
         Description = "SFTP over SSH (SSH.NET) with pinned or known_hosts-verified host keys.", Schemes = new[] { "sftp" })]
     public sealed partial class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
     {

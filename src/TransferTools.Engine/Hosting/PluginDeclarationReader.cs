@@ -14,8 +14,9 @@ namespace TransferTools.Engine.Hosting
     public sealed class PluginDeclaration
     {
         internal PluginDeclaration(string className, string name, PluginType kind, string description,
-            IReadOnlyList<string> schemes, IReadOnlyList<string> secretKeys)
+            IReadOnlyList<string> schemes, IReadOnlyList<string> secretKeys, IReadOnlyList<string>? pathKeys = null)
         {
+            PathKeys = pathKeys ?? Array.Empty<string>();
             ClassName = className;
             Name = name;
             Kind = kind;
@@ -37,6 +38,13 @@ namespace TransferTools.Engine.Hosting
         /// <summary>The configuration keys whose values are secrets.</summary>
         public IReadOnlyList<string> SecretKeys { get; }
 
+        /// <summary>The configuration keys whose values are local paths, resolved at registration.</summary>
+        public IReadOnlyList<string> PathKeys { get; }
+
+        /// <summary>True when <paramref name="configurationKey"/> is one of <see cref="PathKeys"/> (case-insensitive).</summary>
+        public bool IsPath(string configurationKey) =>
+            PathKeys.Contains(configurationKey, StringComparer.OrdinalIgnoreCase);
+
         /// <summary>True when <paramref name="configurationKey"/> is one of <see cref="SecretKeys"/> (case-insensitive).</summary>
         public bool IsSecret(string configurationKey) =>
             SecretKeys.Contains(configurationKey, StringComparer.OrdinalIgnoreCase);
@@ -47,7 +55,7 @@ namespace TransferTools.Engine.Hosting
             var declared = type.GetCustomAttribute<TransferPluginAttribute>(inherit: false);
             return declared is null ? null
                 : new PluginDeclaration(type.FullName ?? type.Name, declared.Name, declared.Kind, declared.Description ?? "",
-                    declared.Schemes ?? Array.Empty<string>(), declared.SecretKeys ?? Array.Empty<string>());
+                    declared.Schemes ?? Array.Empty<string>(), declared.SecretKeys ?? Array.Empty<string>(), declared.PathKeys ?? Array.Empty<string>());
         }
     }
 
@@ -119,7 +127,7 @@ namespace TransferTools.Engine.Hosting
             var name = (string?)value.FixedArguments[0].Value ?? "";
             var kind = (PluginType)Convert.ToInt32(value.FixedArguments[1].Value);
             string description = "";
-            IReadOnlyList<string> schemes = Array.Empty<string>(), secretKeys = Array.Empty<string>();
+            IReadOnlyList<string> schemes = Array.Empty<string>(), secretKeys = Array.Empty<string>(), pathKeys = Array.Empty<string>();
             foreach (var named in value.NamedArguments)
             {
                 switch (named.Name)
@@ -133,10 +141,13 @@ namespace TransferTools.Engine.Hosting
                     case nameof(TransferPluginAttribute.SecretKeys):
                         secretKeys = Strings(named.Value);
                         break;
+                    case nameof(TransferPluginAttribute.PathKeys):
+                        pathKeys = Strings(named.Value);
+                        break;
                 }
             }
 
-            return new PluginDeclaration(FullName(reader, type), name, kind, description, schemes, secretKeys);
+            return new PluginDeclaration(FullName(reader, type), name, kind, description, schemes, secretKeys, pathKeys);
         }
 
         // As Type.FullName writes it, so that Assembly.GetType finds it: Namespace.Outer+Nested.

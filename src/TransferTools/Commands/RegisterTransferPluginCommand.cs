@@ -65,7 +65,9 @@ namespace TransferTools.Commands
             }
 
             string? assemblyPath = Path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-            if (TryRun(c => Session.RegisterPluginAsync(c, Name, Type, assemblyPath, configuration), label, out PluginInfo info))
+            // Paths in the configuration (those the plugin declares as paths) are relative to where the user is now.
+            var here = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+            if (TryRun(c => Session.RegisterPluginAsync(c, Name, Type, assemblyPath, configuration, here), label, out PluginInfo info))
             {
                 WriteObject(info);
             }

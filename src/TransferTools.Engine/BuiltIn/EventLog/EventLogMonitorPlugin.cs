@@ -24,7 +24,7 @@ namespace TransferTools.Engine.BuiltIn.EventLog
     /// renames of a rotation, through a handle opened for that write: appends from several processes never overlap,
     /// and a rotation made by one process is seen by the next write of every other.
     /// </remarks>
-    [TransferPlugin("EventLog", PluginType.Monitor,
+    [TransferPlugin("EventLog", PluginType.Monitor, PathKeys = new[] { "Path" },
         Description = "JSON-lines event file, one event per line, rotated by size (configuration key Path).")]
     public sealed class EventLogMonitorPlugin : IMonitorPlugin
     {

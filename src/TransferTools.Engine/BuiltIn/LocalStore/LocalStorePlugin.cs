@@ -28,7 +28,7 @@ namespace TransferTools.Engine.BuiltIn.LocalStore
     /// second one that re-checks the count under the write lock, so a concurrent save of the same content is never lost.</para>
     /// <para>Ids are never used to form a path: blob paths come from the index's SHA-256 only.</para>
     /// </remarks>
-    [TransferPlugin("LocalStore", PluginType.Storage,
+    [TransferPlugin("LocalStore", PluginType.Storage, PathKeys = new[] { "Path" },
         Description = "Content-addressed files with a SQLite index under the TransferTools home (the embedded default).")]
     public sealed partial class LocalStorePlugin : IStoragePlugin, IBatchStorage, IDisposable
     {

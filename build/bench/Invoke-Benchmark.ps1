@@ -357,6 +357,14 @@ if ($script:PerObjectCosts.Count) {
 $lines += '## Cases'
 $lines += ''
 $lines += $script:Report
+# The hand-written design notes at the end of the file (figures behind the engine's choices, moved out of the
+# architecture map) are not measured here: a new run keeps them.
+$notesHeading = '## Design notes and figures (moved from the architecture map)'
+if (Test-Path -LiteralPath $OutputPath) {
+    $previous = Get-Content -LiteralPath $OutputPath -Raw
+    $at = $previous.IndexOf($notesHeading, [StringComparison]::Ordinal)
+    if ($at -ge 0) { $lines += ''; $lines += $previous.Substring($at).TrimEnd() }
+}
 Set-Content -Path $OutputPath -Value ($lines -join "`n") -Encoding utf8NoBOM
 Write-Host "Wrote $OutputPath"
 

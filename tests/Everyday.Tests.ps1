@@ -175,3 +175,12 @@ Describe 'Paths in a plugin configuration' {
         }
     }
 }
+
+Describe 'Hints name only a command that can succeed' {
+    It 'says the cause must be fixed before Resume-Transfer, for a destination folder that does not exist' {
+        $missing = Join-Path $script:home_ 'no/such/dir/ledger.csv'
+        Send-Transfer -Path $script:file -Destination $missing -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err | Should -Not -BeNullOrEmpty
+        "$($err[0])" | Should -Match 'Once that is fixed, Resume-Transfer [0-9a-f]{8} continues it\.'
+    }
+}

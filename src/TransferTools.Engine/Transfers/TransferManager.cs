@@ -360,14 +360,23 @@ namespace TransferTools.Engine.Transfers
             var errorId = record?.ErrorId ?? (transfer.Status == TransferStatus.Suspended ? "TransferSuspended"
                 : transfer.Status == TransferStatus.Cancelled ? "TransferCancelled" : code.ToString());
             var message = transfer.Error ?? $"Transfer {Short(transfer.Id)} is {transfer.Status.ToSeedValue()}.";
+            // A hint names only a command that can succeed: as it is (a dropped connection, a suspension), or once the
+            // user has fixed what the message names (a missing folder, a permission, a host key).
             var hint = transfer.Status == TransferStatus.Cancelled || code == ErrorCode.SourceChanged || code == ErrorCode.ChecksumMismatch
                        || message.IndexOf("Resume-Transfer", StringComparison.Ordinal) >= 0
                 ? ""
                 : code == ErrorCode.Conflict ? $" Resume-Transfer {Short(transfer.Id)} -Force replaces it."
+                : NeedsAFixFirst(code) ? $" Once that is fixed, Resume-Transfer {Short(transfer.Id)} continues it."
                 : $" Resume-Transfer {Short(transfer.Id)} continues it.";
             return new PluginException(code, $"Transfer {Short(transfer.Id)} ({transfer.Name}): {message}{hint}", null, errorId,
                 record?.ErrorTarget ?? (record?.Direction == TransferDirection.Receive ? transfer.Destination : transfer.Source));
         }
+
+        /// <summary>Errors that a resume meets again unless the user changes something first.</summary>
+        private static bool NeedsAFixFirst(ErrorCode code) =>
+            code == ErrorCode.NotFound || code == ErrorCode.PermissionDenied || code == ErrorCode.AuthenticationFailed
+            || code == ErrorCode.SecurityError || code == ErrorCode.InvalidArgument || code == ErrorCode.InvalidConfiguration
+            || code == ErrorCode.NotSupported || code == ErrorCode.PluginNotFound || code == ErrorCode.AlreadyExists;
 
         /// <summary>Pauses a running transfer, keeping its partial data (Resume-Transfer continues it).</summary>
         public async Task<Transfer> SuspendAsync(OperationContext context, string id)

@@ -184,3 +184,26 @@ Describe 'Hints name only a command that can succeed' {
         "$($err[0])" | Should -Match 'Once that is fixed, Resume-Transfer [0-9a-f]{8} continues it\.'
     }
 }
+
+Describe 'Refusing what cannot be right' {
+    It 'refuses to send a file onto itself, even with -Force, and leaves it intact' {
+        $self = New-TestFile -Path (Join-Path $script:home_ 'self.bin') -Size 5000 -Seed 9
+        $before = (Get-FileHash -LiteralPath $self).Hash
+        { Send-Transfer -LiteralPath $self -Destination $self -Force -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationIsSource,*'
+        (Get-FileHash -LiteralPath $self).Hash | Should -Be $before
+        Test-Path -LiteralPath (Join-Path $script:home_ '.transfertools') | Should -BeFalse -Because 'nothing was delivered, so no manifest'
+    }
+
+    It 'refuses a second source into one destination file name with -Force' {
+        $many = Join-Path $script:home_ 'many'
+        New-Item -ItemType Directory -Path $many | Out-Null
+        $a = New-TestFile -Path (Join-Path $many 'a.bin') -Size 1000 -Seed 1
+        $b = New-TestFile -Path (Join-Path $many 'b.bin') -Size 2000 -Seed 2
+        $target = Join-Path $script:home_ 'one-name.bin'
+        $results = @($a, $b | Send-Transfer -Destination $target -Force -ErrorVariable err -ErrorAction SilentlyContinue)
+        @($results | Where-Object Status -eq 'Completed').Count | Should -Be 1
+        @($err | Where-Object { $_.FullyQualifiedErrorId -like 'DestinationTakenBySource*' }).Count | Should -Be 1
+        $winner = $results | Where-Object Status -eq 'Completed'
+        (Get-FileHash -LiteralPath $target).Hash | Should -Be (Get-FileHash -LiteralPath $winner.Source).Hash
+    }
+}

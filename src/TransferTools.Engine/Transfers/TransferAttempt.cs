@@ -217,6 +217,7 @@ namespace TransferTools.Engine.Transfers
                 final = info.Exists && info.IsDirectory ? TransferLocation.Combine(requested, record.Name) : requested;
             }
 
+            RefuseWhatCannotBeRight(final);
             var existing = await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
             if (existing.Exists)
             {
@@ -267,6 +268,34 @@ namespace TransferTools.Engine.Transfers
             }
 
             return outcome.Final;
+        }
+
+        /// <summary>
+        /// Refuses a destination that would lose data whatever the conflict policy: a local file onto itself (an overwrite
+        /// would first empty it, as Copy-Item refuses), and a file name that another file of the same call goes to
+        /// (several sources into one name would overwrite each other).
+        /// </summary>
+        private void RefuseWhatCannotBeRight(Uri final)
+        {
+            var record = _record;
+            if (_source is ILocalFileEndpoint && _destination is ILocalFileEndpoint && _sourceUri.IsFile && final.IsFile
+                && string.Equals(System.IO.Path.GetFullPath(_sourceUri.LocalPath), System.IO.Path.GetFullPath(final.LocalPath),
+                    System.IO.Path.DirectorySeparatorChar == '/' ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument,
+                    $"'{TransferLocation.Display(final)}' is the source itself: a file cannot be copied onto itself. Give another destination.",
+                    errorId: "DestinationIsSource", target: TransferLocation.Display(final));
+            }
+
+            // (Rename keeps both, Skip and Fail leave the first: only an overwrite loses a file without a word.)
+            if (record.Conflict == ConflictPolicy.Overwrite && _run.Batch != null
+                && !_run.Batch.ClaimedNames.GetOrAdd(final.ToString(), Id).Equals(Id, StringComparison.Ordinal))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument,
+                    $"'{TransferLocation.Display(final)}' is a file name, and another file of this command goes there too: several sources were given. " +
+                    "To send several files, give a folder (end it with / to have it created).",
+                    errorId: "DestinationTakenBySource", target: TransferLocation.Display(final));
+            }
         }
 
         /// <summary>3. What a partial from an earlier attempt or process still holds, checked chunk by chunk.</summary>

@@ -73,6 +73,9 @@ namespace TransferTools.Engine.Transfers
         /// <c>manifests:</c> + a destination folder's URI for the manifest folder in it.</summary>
         public ConcurrentDictionary<string, bool> KnownFolders { get; } = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
 
+        /// <summary>Final names taken by a member of this batch (URI → member id): two files of one call never go to one name.</summary>
+        public ConcurrentDictionary<string, string> ClaimedNames { get; } = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+
         /// <summary>A new member id: 16 random hex digits, then the batch id.</summary>
         public string NewMemberId()
         {

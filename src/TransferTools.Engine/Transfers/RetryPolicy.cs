@@ -31,7 +31,8 @@ namespace TransferTools.Engine.Transfers
                 {
                     return await operation().ConfigureAwait(false);
                 }
-                catch (Exception e) when (TransferErrors.ToPluginException(e) is { IsTransient: true } transient && retry <= retryCount && mayRetry())
+                catch (Exception e) when (TransferErrors.ToPluginException(e) is { IsTransient: true } transient && retry <= retryCount
+                                          && (retry == 1 || !IsUnreachable(e)) && mayRetry())
                 {
                     var delay = Delay(retry);
                     onRetry?.Invoke(transient);
@@ -47,6 +48,32 @@ namespace TransferTools.Engine.Transfers
         /// </summary>
         public Task<T> RunAsync<T>(OperationContext context, int retryCount, Func<Task<T>> operation) =>
             RunAsync(context, "", retryCount, operation, () => !context.CancellationToken.IsCancellationRequested, onRetry: null, context.CancellationToken);
+
+        /// <summary>
+        /// True when <paramref name="error"/> comes from a host that refused the connection or whose name does not resolve:
+        /// a dropped connection or a 503 may pass in seconds, but a server that is not running or a mistyped host will not,
+        /// so such a failure gets one short retry instead of half a minute of them (a queued transfer's agent waits longer).
+        /// </summary>
+        internal static bool IsUnreachable(Exception error)
+        {
+            for (var e = error; e != null; e = e.InnerException)
+            {
+                if (e is System.Net.Sockets.SocketException socket
+                    && (socket.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused
+                        || socket.SocketErrorCode == System.Net.Sockets.SocketError.HostNotFound
+                        || socket.SocketErrorCode == System.Net.Sockets.SocketError.NoData))
+                {
+                    return true;
+                }
+
+                if (e is AggregateException aggregate && aggregate.InnerExceptions.Count == 1)
+                {
+                    return IsUnreachable(aggregate.InnerExceptions[0]);
+                }
+            }
+
+            return false;
+        }
 
         /// <summary>The wait before retry number <paramref name="retry"/> (1 for the first).</summary>
         public TimeSpan Delay(int retry) => ComputeDelay(retry, BaseDelay, MaxDelay, ThreadSafeRandom.NextDouble());

@@ -336,10 +336,8 @@ namespace TransferTools.Engine.Transfers
             _run.Update(r =>
             {
                 r.BytesTransferred = offset;
-                if (offset > 0)
-                {
-                    r.ResumedFrom = offset;
-                }
+                // What this attempt keeps, even nothing: a value from an earlier attempt would claim bytes not kept.
+                r.ResumedFrom = offset;
             });
             _run.BeginMeasuring(offset);
             if (offset > 0)

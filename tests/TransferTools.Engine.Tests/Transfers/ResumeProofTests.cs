@@ -16,7 +16,6 @@ namespace TransferTools.Engine.Tests.Transfers
     public sealed class ResumeProofTests : LocalTransferTestBase
     {
         private const string Defect0 = "Issue 27 defect 0 (engine): a resume trusts size + mtime and splices a source changed with its old mtime restored.";
-        private const string Defect2 = "Issue 27 defect 2 (engine): ResumedFrom is only set when the offset is > 0, so a restart from 0 keeps a stale value.";
         private const string Deliver3 = "Issue 27 deliver 3 (engine): the engine does not check the final name after a remote commit.";
 
         public ResumeProofTests()
@@ -93,7 +92,7 @@ namespace TransferTools.Engine.Tests.Transfers
             AssertNeverSpliced(done, file, Path.Combine(dest, "renamed.bin"));
         }
 
-        [Fact(Skip = Defect2)]
+        [Fact]
         public async Task A_resume_that_restarts_from_zero_reports_ResumedFrom_zero()
         {
             var file = NewFile("restart.bin", 256 * 1024, seed: 5);

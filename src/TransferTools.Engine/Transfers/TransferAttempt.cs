@@ -466,6 +466,44 @@ namespace TransferTools.Engine.Transfers
             {
                 await _destination.CommitAsync(_context, temp, final, overwrite, _options).ConfigureAwait(false);
             }
+
+            if (!(_destination is ILocalFileEndpoint))
+            {
+                // A server may answer a commit with success and still not hold the file (one that commits on close and
+                // fails there, a quota, a gateway): one stat of the final name is the proof. A local rename is atomic
+                // and checked, so it needs none.
+                await ConfirmCommitAsync(final).ConfigureAwait(false);
+            }
+        }
+
+        private async Task ConfirmCommitAsync(Uri final)
+        {
+            var shown = TransferLocation.Display(final);
+            RemoteFileInfo delivered;
+            try
+            {
+                delivered = await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
+            }
+            catch (PluginException e) when (!e.IsTransient && e.Code != ErrorCode.Cancelled)
+            {
+                throw new PluginException(e.Code, $"'{shown}' could not be checked after it was delivered, so its delivery is not confirmed: {e.Message}", e,
+                    "CommitNotConfirmed", shown);
+            }
+
+            if (!delivered.Exists || delivered.IsDirectory)
+            {
+                throw new PluginException(ErrorCode.NotFound,
+                    $"The server accepted '{shown}' but does not hold it afterwards{(delivered.IsDirectory ? " (a folder is there)" : "")}: the delivery failed on the server.",
+                    errorId: "CommitNotConfirmed", target: shown);
+            }
+
+            // (A server that does not say a file's size confirms only that it is there.)
+            if (delivered.Length >= 0 && _total >= 0 && delivered.Length != _total)
+            {
+                throw new PluginException(ErrorCode.ChecksumMismatch,
+                    $"The server holds {delivered.Length} bytes at '{shown}' after the delivery; {_total} were sent: the delivery failed on the server.",
+                    errorId: "CommitNotConfirmed", target: shown);
+            }
         }
 
         /// <summary>The upload this transfer makes through an <see cref="IPartUploadDestination"/>.</summary>

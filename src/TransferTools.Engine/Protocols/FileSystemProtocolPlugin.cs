@@ -18,7 +18,7 @@ namespace TransferTools.Engine.Protocols
     /// unnamed temporaries (Linux) and preserved modification times and POSIX modes.
     /// </summary>
     public sealed class FileSystemProtocolPlugin : StreamingProtocolPlugin, IFolderListing, ILocalFileEndpoint, ISpaceReservation, IWriteBehind,
-        IUnnamedTemporaries, IFileAttributePreservation
+        IUnnamedTemporaries, IFileAttributePreservation, IFileIdentity
     {
         private static readonly string[] SchemeList = { "file" };
 
@@ -371,6 +371,9 @@ namespace TransferTools.Engine.Protocols
         /// <summary>The local path a <c>file://</c> URI names.</summary>
         /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> for another scheme.</exception>
         public static string ToLocalPath(Uri location) => TransferLocation.ToLocalPath(location);
+
+        /// <inheritdoc/>
+        public string? GetFileIdentity(Uri location) => SpecialFiles.IdentityOf(ToLocalPath(location));
 
         /// <summary>True when <paramref name="file"/> (whose <see cref="FileInfo.Exists"/> was false) names a folder (see <see cref="LocalFiles.IsFolder"/>).</summary>
         internal static bool IsFolder(FileInfo file) => LocalFiles.IsFolder(file);

@@ -15,7 +15,6 @@ namespace TransferTools.Engine.Tests.Transfers
     /// </summary>
     public sealed class ResumeProofTests : LocalTransferTestBase
     {
-        private const string Defect0 = "Issue 27 defect 0 (engine): a resume trusts size + mtime and splices a source changed with its old mtime restored.";
 
         public ResumeProofTests()
         {
@@ -55,7 +54,7 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(Sha(source), done.Sha256);
         }
 
-        [Fact(Skip = Defect0)]
+        [Fact]
         public async Task A_source_rewritten_in_place_with_its_old_mtime_restored_is_not_spliced_on_resume()
         {
             var file = NewFile("inplace.bin", 256 * 1024, seed: 1);
@@ -76,7 +75,7 @@ namespace TransferTools.Engine.Tests.Transfers
             AssertNeverSpliced(done, file, Path.Combine(dest, "inplace.bin"));
         }
 
-        [Fact(Skip = Defect0)]
+        [Fact]
         public async Task A_source_replaced_by_rename_with_its_old_mtime_restored_is_not_spliced_on_resume()
         {
             var file = NewFile("renamed.bin", 256 * 1024, seed: 3);

@@ -91,6 +91,35 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public async Task A_record_without_the_source_identity_resumes_and_re_sends_from_the_first_chunk_the_source_no_longer_holds()
+        {
+            var file = NewFile("old.bin", 256 * 1024, seed: 7);
+            var dest = NewFolder("old");
+            var suspended = await SendAndSuspendAsync(file, dest, chunks: 4);
+            var mtime = File.GetLastWriteTimeUtc(file);
+
+            // A record written before the identity was kept (or a system that cannot tell it): only the re-hash of the
+            // kept chunks from the source can see that chunk 2 was rewritten with the old time restored.
+            var recordPath = Session.Transfers.Journal.RecordPath(suspended.Id);
+            var json = File.ReadAllText(recordPath);
+            Assert.Contains("\"SourceIdentity\"", json, StringComparison.Ordinal);
+            File.WriteAllText(recordPath, System.Text.RegularExpressions.Regex.Replace(json, "\\s*\"SourceIdentity\"\\s*:\\s*\"[^\"]*\",?", ""));
+            var changed = new byte[100];
+            new Random(8).NextBytes(changed);
+            using (var stream = new FileStream(file, FileMode.Open, FileAccess.Write))
+            {
+                stream.Position = 2 * 16384 + 5;
+                stream.Write(changed, 0, changed.Length);
+            }
+
+            File.SetLastWriteTimeUtc(file, mtime);
+            var done = await ResumeAsync(suspended.Id);
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.Equal(2 * 16384, done.ResumedFrom);
+            AssertNeverSpliced(done, file, Path.Combine(dest, "old.bin"));
+        }
+
+        [Fact]
         public async Task A_resume_that_restarts_from_zero_reports_ResumedFrom_zero()
         {
             var file = NewFile("restart.bin", 256 * 1024, seed: 5);

@@ -162,6 +162,56 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.False(File.Exists(Path.Combine(dest, "lost.bin")));
         }
 
+        [Fact]
+        public async Task A_receive_whose_source_was_rewritten_with_its_old_mtime_restored_starts_again_from_zero()
+        {
+            await Session.RegisterPluginAsync(Context, "AsRemote", typeof(LocalAsRemote).FullName, typeof(LocalAsRemote).Assembly.Location,
+                new Dictionary<string, string>());
+            var file = NewFile("pulled.bin", 256 * 1024, seed: 9);
+            var output = NewFolder("pulled");
+            var started = await Session.Transfers.StartReceiveAsync(Context, new ReceiveRequest
+            {
+                Source = "asremote://" + TransferLocation.FromLocalPath(file).AbsolutePath, OutputDir = output,
+                Options = new TransferOptions { ChunkSize = 16384, MaxBytesPerSecond = 128 * 1024 },
+            });
+            while (Session.Transfers.Journal.CountChunks(started.Id) < 4)
+            {
+                await Task.Delay(20);
+            }
+
+            var suspended = await Session.Transfers.SuspendAsync(Context, started.Id);
+            var mtime = File.GetLastWriteTimeUtc(file);
+            var replacement = new byte[256 * 1024];
+            new Random(10).NextBytes(replacement);
+            using (var stream = new FileStream(file, FileMode.Open, FileAccess.Write))
+            {
+                stream.Write(replacement, 0, replacement.Length);
+            }
+
+            // A server that can tell nothing but size and time (this one), or keeps announcing the old ones.
+            File.SetLastWriteTimeUtc(file, mtime);
+            var done = await ResumeAsync(suspended.Id);
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.Equal(0, done.ResumedFrom);
+            AssertNeverSpliced(done, file, Path.Combine(output, "pulled.bin"));
+        }
+
+        /// <summary>The local file system seen as a remote server (<c>asremote:///path</c>) that tells size and time only.</summary>
+        public sealed class LocalAsRemote : StreamingProtocolPlugin
+        {
+            private readonly FileSystemProtocolPlugin _inner = new FileSystemProtocolPlugin();
+
+            public override PluginMetadata Metadata { get; } = new PluginMetadata { Name = "AsRemote", Type = PluginType.Protocol, Version = "1.0.0" };
+            public override IReadOnlyCollection<string> Schemes => new[] { "asremote" };
+            private static Uri Local(Uri l) => new Uri("file://" + l.AbsolutePath);
+            public override Task<RemoteFileInfo> GetInfoAsync(OperationContext c, Uri l, TransferOptions o) => _inner.GetInfoAsync(c, Local(l), o);
+            public override Task<Stream> OpenReadAsync(OperationContext c, Uri l, long off, string? v, TransferOptions o) => _inner.OpenReadAsync(c, Local(l), off, v, o);
+            public override Task<Stream> OpenWriteAsync(OperationContext c, Uri l, long off, TransferOptions o) => _inner.OpenWriteAsync(c, Local(l), off, o);
+            public override Task DeleteAsync(OperationContext c, Uri l, TransferOptions o) => _inner.DeleteAsync(c, Local(l), o);
+            public override Task CreateDirectoryAsync(OperationContext c, Uri l, TransferOptions o) => _inner.CreateDirectoryAsync(c, Local(l), o);
+            public override Task CommitAsync(OperationContext c, Uri t, Uri f, bool ow, TransferOptions o) => _inner.CommitAsync(c, Local(t), Local(f), ow, o);
+        }
+
         /// <summary>A remote-looking destination whose commit answers success but drops the file, as a server that
         /// commits on close and fails there silently would.</summary>
         private sealed class CommitLosesTheFile : StreamingProtocolPlugin

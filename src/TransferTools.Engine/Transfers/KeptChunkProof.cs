@@ -46,26 +46,28 @@ namespace TransferTools.Engine.Transfers
         {
             var last = keep - 1;
             var other = keep > 1 ? RandomBelow(last) : last;
-            var buffer = new byte[chunkSize];
+            var buffer = new byte[Math.Min(chunkSize, ChunkPipeline.MaxSegmentSize)];
+            var checksum = new ChunkChecksum();
             foreach (var index in other == last ? new[] { last } : new[] { other, last })
             {
                 var start = (long)index * chunkSize;
-                var length = (int)(total < 0 ? chunkSize : Math.Min(chunkSize, total - start));
+                var left = total < 0 ? chunkSize : Math.Min(chunkSize, total - start);
+                checksum.Reset();
                 using var reader = await source.OpenReadAsync(context, sourceUri, start, version, options).ConfigureAwait(false);
-                var filled = 0;
-                while (filled < length)
+                while (left > 0)
                 {
-                    var n = await reader.ReadAsync(buffer, filled, length - filled, context.CancellationToken).ConfigureAwait(false);
+                    var n = await reader.ReadAsync(buffer, 0, (int)Math.Min(buffer.Length, left), context.CancellationToken).ConfigureAwait(false);
                     if (n == 0)
                     {
                         return false;
                     }
 
-                    filled += n;
+                    checksum.Append(new ReadOnlySpan<byte>(buffer, 0, n));
+                    left -= n;
                     activity();
                 }
 
-                if (ChunkChecksum.Compute(new ReadOnlySpan<byte>(buffer, 0, length)) != chunks[index])
+                if (checksum.GetCurrentHashAsUInt64() != chunks[index])
                 {
                     return false;
                 }

@@ -521,10 +521,12 @@ namespace TransferTools.Engine.Transfers
             {
                 delivered = await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
             }
-            catch (PluginException e) when (!e.IsTransient && e.Code != ErrorCode.Cancelled)
+            catch (Exception e) when (!TransferErrors.IsCancellation(e))
             {
-                throw new PluginException(e.Code, $"'{shown}' could not be checked after it was delivered, so its delivery is not confirmed: {e.Message}", e,
-                    "CommitNotConfirmed", shown);
+                // Not retried: a new attempt would find the file delivered, or not, and could not tell which it is.
+                var cause = TransferErrors.ToPluginException(e);
+                throw new PluginException(cause.IsTransient ? ErrorCode.InvalidState : cause.Code,
+                    $"'{shown}' could not be checked after it was delivered, so its delivery is not confirmed: {cause.Message}", e, "CommitNotConfirmed", shown);
             }
 
             if (!delivered.Exists || delivered.IsDirectory)

@@ -24,6 +24,22 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>
+    /// Implemented by an endpoint that can tell one file from another beyond size and modification time: a file
+    /// replaced by another (renamed over it), or rewritten in place with its old time restored (<c>cp -p</c>,
+    /// <c>rsync -t</c>, <c>tar -x</c>, a backup restore), keeps its size and time but not its identity. A resume then
+    /// refuses a source whose identity differs from the one its transfer began with.
+    /// </summary>
+    public interface IFileIdentity
+    {
+        /// <summary>
+        /// An opaque text that differs whenever the file at <paramref name="location"/> is another file or its content
+        /// may have been rewritten (on Linux: its device, inode and change time, which cannot be set back); null where
+        /// that cannot be told. Only compared for equality with an earlier answer for the same location.
+        /// </summary>
+        string? GetFileIdentity(Uri location);
+    }
+
+    /// <summary>
     /// Implemented by an endpoint that can reserve room for a file before it is written (Linux <c>fallocate</c>): a
     /// destination without room for the rest of a transfer fails at its first byte, not at 90 %.
     /// </summary>

@@ -22,6 +22,11 @@ namespace TransferTools.Engine.Protocols
         private const uint StatxType = 0x1;
         private const uint StatxMtime = 0x40;
         private const uint StatxSize = 0x200;
+        private const uint StatxCtime = 0x80;
+        private const uint StatxIno = 0x100;
+        private const int InoOffset = 32;
+        private const int CtimeOffset = 96;
+        private const int DevMajorOffset = 136;
         private const int ModeOffset = 28;
         private const int SizeOffset = 40;
         private const int MtimeOffset = 112;
@@ -71,6 +76,44 @@ namespace TransferTools.Engine.Protocols
                 var nanoseconds = Marshal.ReadInt32(buffer, MtimeOffset + 8);
                 return new LocalFileStatus(true, kind, Marshal.ReadInt64(buffer, SizeOffset),
                     DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime.AddTicks(nanoseconds / 100));
+            }
+            catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException)
+            {
+                Volatile.Write(ref _unavailable, 1);
+                return null;
+            }
+            finally
+            {
+                Marshal.FreeHGlobal(buffer);
+            }
+        }
+
+        /// <summary>
+        /// "device:inode:change time" of <paramref name="path"/>, a link followed: another file, or this one rewritten (even
+        /// with its old modification time restored; the change time cannot be set back), answers another text. Null where
+        /// that cannot be told (not Linux, a failed call, a file system that gives neither).
+        /// </summary>
+        public static string? IdentityOf(string path)
+        {
+            if (Volatile.Read(ref _unavailable) != 0)
+            {
+                return null;
+            }
+
+            var buffer = Marshal.AllocHGlobal(BufferSize);
+            try
+            {
+                var utf8 = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+                Encoding.UTF8.GetBytes(path, 0, path.Length, utf8, 0);
+                if (Statx(AtFdCwd, utf8, 0, StatxIno | StatxCtime, buffer) != 0
+                    || ((uint)Marshal.ReadInt32(buffer, 0) & (StatxIno | StatxCtime)) != (StatxIno | StatxCtime))
+                {
+                    return null;
+                }
+
+                return string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0}.{1}:{2}:{3}.{4:D9}",
+                    (uint)Marshal.ReadInt32(buffer, DevMajorOffset), (uint)Marshal.ReadInt32(buffer, DevMajorOffset + 4),
+                    (ulong)Marshal.ReadInt64(buffer, InoOffset), Marshal.ReadInt64(buffer, CtimeOffset), (uint)Marshal.ReadInt32(buffer, CtimeOffset + 8));
             }
             catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException)
             {

@@ -314,12 +314,13 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>
-        /// Re-reads a kept partial from its start, checking each chunk against the journal and feeding the SHA-256.
-        /// <paramref name="total"/> is negative for a source whose size is not known.
+        /// Re-reads a kept partial from its start, checking each chunk against the journal and feeding the SHA-256 (unless
+        /// null: a resume that takes the hash from the source instead). <paramref name="total"/> is negative for a source
+        /// whose size is not known.
         /// </summary>
         /// <returns>How many leading chunks are intact (at most <paramref name="expected"/>.Count).</returns>
         public static async Task<int> VerifyPartialAsync(Stream partial, long partialLength, System.Collections.Generic.IReadOnlyList<ulong> expected,
-            int chunkSize, long total, IncrementalHash sha256, Action? activity, CancellationToken cancellationToken)
+            int chunkSize, long total, IncrementalHash? sha256, Action? activity, CancellationToken cancellationToken)
         {
             var buffer = new byte[Math.Min(chunkSize, MaxSegmentSize)];
             var chunkHash = new ChunkChecksum();
@@ -360,9 +361,13 @@ namespace TransferTools.Engine.Transfers
                     }
 
                     chunkHash.Append(new ReadOnlySpan<byte>(buffer, 0, filled));
-                    var copy = new byte[filled];
-                    Buffer.BlockCopy(buffer, 0, copy, 0, filled);
-                    bytes.Add(copy);
+                    if (sha256 != null)
+                    {
+                        var copy = new byte[filled];
+                        Buffer.BlockCopy(buffer, 0, copy, 0, filled);
+                        bytes.Add(copy);
+                    }
+
                     left -= filled;
                     activity?.Invoke();
                 }
@@ -375,7 +380,7 @@ namespace TransferTools.Engine.Transfers
                 chunkHash.Reset();
                 foreach (var part in bytes)
                 {
-                    sha256.AppendData(part);
+                    sha256!.AppendData(part);
                 }
 
                 good++;

@@ -122,6 +122,8 @@ namespace TransferTools.Engine.Transfers
                 {
                     throw TransferErrors.SourceChanged(record, "since the transfer began");
                 }
+
+                CheckIdentity("since the transfer began");
             }
             else
             {
@@ -153,6 +155,8 @@ namespace TransferTools.Engine.Transfers
                     r.SourceSizeUnknown = info.Length < 0;
                     r.SourceModified = info.LastModified;
                     r.SourceVersion = info.Version;
+                    // Only a transfer of more than one chunk can be resumed, so only one needs the proof (a small file skips the stat).
+                    r.SourceIdentity = info.Length > r.ChunkSize && _source is IFileIdentity identity ? identity.GetFileIdentity(_sourceUri) : null;
                     if (info.Length >= 0 || r.ExpectedSha256 is null)
                     {
                         // (A manifest's size stands when the server does not say.)
@@ -327,11 +331,18 @@ namespace TransferTools.Engine.Transfers
                 else
                 {
                     var partialInfo = await _destination.GetInfoAsync(_context, temp, _options).ConfigureAwait(false);
+                    // A local source is read again for the hash: the SHA-256 is then of the source's bytes, not the partial's.
+                    var localSource = _source is ILocalFileEndpoint;
                     if (partialInfo.Exists && partialInfo.Length > 0)
                     {
                         using var partial = await _destination.OpenReadAsync(_context, temp, 0, null, _options).ConfigureAwait(false);
-                        keep = await ChunkPipeline.VerifyPartialAsync(partial, partialInfo.Length, chunks, record.ChunkSize, _total, _sha, _stall.Touch, Token)
-                            .ConfigureAwait(false);
+                        keep = await ChunkPipeline.VerifyPartialAsync(partial, partialInfo.Length, chunks, record.ChunkSize, _total, localSource ? null : _sha,
+                            _stall.Touch, Token).ConfigureAwait(false);
+                    }
+
+                    if (keep > 0)
+                    {
+                        keep = await ProveKeptChunksAsync(chunks, keep, localSource).ConfigureAwait(false);
                     }
                 }
 
@@ -345,6 +356,30 @@ namespace TransferTools.Engine.Transfers
             _keptChunks = chunks;
             _keep = keep;
             return _sizeKnown ? Math.Min(_total, (long)keep * record.ChunkSize) : (long)keep * record.ChunkSize;
+        }
+
+        /// <summary>The kept chunks proven against the source (<see cref="KeptChunkProof"/>).</summary>
+        /// <returns>How many of the <paramref name="keep"/> chunks the source still holds.</returns>
+        private async Task<int> ProveKeptChunksAsync(List<ulong> chunks, int keep, bool localSource)
+        {
+            if (localSource)
+            {
+                return await KeptChunkProof.RehashLocalAsync(_source, _context, _sourceUri, _record.SourceVersion, _options, chunks, keep, _record.ChunkSize,
+                    _total, _sha, _stall.Touch, TransferManager.Short(Id)).ConfigureAwait(false);
+            }
+
+            if (await KeptChunkProof.SampleRemoteAsync(_source, _context, _sourceUri, _record.SourceVersion, _options, chunks, keep, _record.ChunkSize, _total,
+                    _stall.Touch).ConfigureAwait(false))
+            {
+                return keep;
+            }
+
+            // Its size and version claim the same content, its bytes say otherwise (a server announcing a stale time or
+            // ETag): nothing kept can be trusted, and a read from the start is one consistent pass.
+            _context.Logger.Log(LogLevel.Warning,
+                $"Transfer {TransferManager.Short(Id)}: '{TransferErrors.SourceInMessages(_record)}' no longer holds the bytes already received, though its size and version did not change; reading it again from the start.");
+            _sha.GetHashAndReset();
+            return 0;
         }
 
         /// <summary>4. The bytes: read, hash and write overlap (a small file in one piece: see <see cref="WholeFileCopy"/>).</summary>
@@ -365,10 +400,8 @@ namespace TransferTools.Engine.Transfers
             _run.Update(r =>
             {
                 r.BytesTransferred = offset;
-                if (offset > 0)
-                {
-                    r.ResumedFrom = offset;
-                }
+                // What this attempt keeps, even nothing: a value from an earlier attempt would claim bytes not kept.
+                r.ResumedFrom = offset;
             });
             _run.BeginMeasuring(offset);
             if (offset > 0)
@@ -459,6 +492,8 @@ namespace TransferTools.Engine.Transfers
                 throw TransferErrors.SourceChanged(record, "during the transfer");
             }
 
+            CheckIdentity("during the transfer");
+
             digest ??= Hex.ToLowerString(_sha.GetHashAndReset());
             if (record.ExpectedSha256 != null && !string.Equals(digest, record.ExpectedSha256, StringComparison.OrdinalIgnoreCase))
             {
@@ -497,11 +532,64 @@ namespace TransferTools.Engine.Transfers
             {
                 await _destination.CommitAsync(_context, temp, final, overwrite, _options).ConfigureAwait(false);
             }
+
+            if (!(_destination is ILocalFileEndpoint))
+            {
+                // A server may answer a commit with success and still not hold the file (one that commits on close and
+                // fails there, a quota, a gateway): one stat of the final name is the proof. A local rename is atomic
+                // and checked, so it needs none.
+                await ConfirmCommitAsync(final).ConfigureAwait(false);
+            }
+        }
+
+        private async Task ConfirmCommitAsync(Uri final)
+        {
+            var shown = TransferLocation.Display(final);
+            RemoteFileInfo delivered;
+            try
+            {
+                delivered = await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!TransferErrors.IsCancellation(e))
+            {
+                // Not retried: a new attempt would find the file delivered, or not, and could not tell which it is.
+                var cause = TransferErrors.ToPluginException(e);
+                throw new PluginException(cause.IsTransient ? ErrorCode.InvalidState : cause.Code,
+                    $"'{shown}' could not be checked after it was delivered, so its delivery is not confirmed: {cause.Message}", e, "CommitNotConfirmed", shown);
+            }
+
+            if (!delivered.Exists || delivered.IsDirectory)
+            {
+                throw new PluginException(ErrorCode.NotFound,
+                    $"The server accepted '{shown}' but does not hold it afterwards{(delivered.IsDirectory ? " (a folder is there)" : "")}: the delivery failed on the server.",
+                    errorId: "CommitNotConfirmed", target: shown);
+            }
+
+            // (A server that does not say a file's size confirms only that it is there.)
+            if (delivered.Length >= 0 && _total >= 0 && delivered.Length != _total)
+            {
+                throw new PluginException(ErrorCode.ChecksumMismatch,
+                    $"The server holds {delivered.Length} bytes at '{shown}' after the delivery; {_total} were sent: the delivery failed on the server.",
+                    errorId: "CommitNotConfirmed", target: shown);
+            }
         }
 
         /// <summary>The upload this transfer makes through an <see cref="IPartUploadDestination"/>.</summary>
         private PartUpload DescribeParts(string? digest = null) =>
             PartUploadResume.Describe(_record, new Uri(_record.TemporaryUri!), new Uri(_record.FinalUri!), _total, digest);
+
+        /// <summary>Refuses a source that is another file now, or was rewritten, though its size and time are the same.</summary>
+        private void CheckIdentity(string when)
+        {
+            if (_record.SourceIdentity != null && _source is IFileIdentity identity)
+            {
+                var now = identity.GetFileIdentity(_sourceUri);
+                if (now != null && !string.Equals(now, _record.SourceIdentity, StringComparison.Ordinal))
+                {
+                    throw TransferErrors.SourceChanged(_record, when, "it was replaced or rewritten, though its size and time stamp are the same");
+                }
+            }
+        }
 
         /// <summary>True when <paramref name="info"/> shows that the source is no longer what the transfer began with.</summary>
         internal static bool HasChanged(TransferRecord record, RemoteFileInfo info) =>

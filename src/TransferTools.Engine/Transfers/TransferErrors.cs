@@ -36,8 +36,9 @@ namespace TransferTools.Engine.Transfers
         internal static string SourceInMessages(TransferRecord record) =>
             Uri.TryCreate(record.SourceUri, UriKind.Absolute, out var uri) ? TransferLocation.DisplayWithoutQuery(uri) : record.Source;
 
-        internal static PluginException SourceChanged(TransferRecord record, string when) => new PluginException(ErrorCode.SourceChanged,
-            $"The source '{SourceInMessages(record)}' changed {when} (size, time stamp or version differ), so the data already transferred cannot be trusted. " +
+        internal static PluginException SourceChanged(TransferRecord record, string when, string how = "size, time stamp or version differ") =>
+            new PluginException(ErrorCode.SourceChanged,
+            $"The source '{SourceInMessages(record)}' changed {when} ({how}), so the data already transferred cannot be trusted. " +
             "Stop-Transfer removes the partial data; start a new transfer.",
             errorId: "SourceChanged", target: SourceInMessages(record));
 

@@ -116,6 +116,11 @@ namespace TransferTools.Engine.Transfers
         public bool SourceSizeUnknown { get; set; }
         public DateTimeOffset? SourceModified { get; set; }
         public string? SourceVersion { get; set; }
+        /// <summary>
+        /// The source's identity when the transfer began (<see cref="IFileIdentity"/>: a local file's device, inode and change
+        /// time), for a transfer long enough to be resumed; null when not known (and in records written before it was kept).
+        /// </summary>
+        public string? SourceIdentity { get; set; }
 
         public TransferStatus Status { get; set; }
         public DateTimeOffset StartedAt { get; set; }

@@ -21,7 +21,7 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
     [TransferPlugin("FileSystem", PluginType.Protocol,
         Description = "Local, UNC and mounted paths, and file:// URIs.", Schemes = new[] { "file" })]
     public sealed class FileSystemProtocolPlugin : StreamingProtocolPlugin, IFolderListing, ILocalFileEndpoint, ISpaceReservation, IWriteBehind,
-        IUnnamedTemporaries, IFileAttributePreservation
+        IUnnamedTemporaries, IFileAttributePreservation, IFileIdentity
     {
         private static readonly string[] SchemeList = TransferPluginAttribute.Of(typeof(FileSystemProtocolPlugin))!.Schemes;
 
@@ -366,6 +366,9 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
         /// <summary>The local path a <c>file://</c> URI names.</summary>
         /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> for another scheme.</exception>
         public static string ToLocalPath(Uri location) => TransferLocation.ToLocalPath(location);
+
+        /// <inheritdoc/>
+        public string? GetFileIdentity(Uri location) => SpecialFiles.IdentityOf(ToLocalPath(location));
 
         /// <summary>True when <paramref name="file"/> (whose <see cref="FileInfo.Exists"/> was false) names a folder (see <see cref="LocalFiles.IsFolder"/>).</summary>
         internal static bool IsFolder(FileInfo file) => LocalFiles.IsFolder(file);

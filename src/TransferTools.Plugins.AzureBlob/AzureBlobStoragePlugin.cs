@@ -22,7 +22,7 @@ namespace TransferTools.Plugins.AzureBlob
 {
     /// <summary>
     /// Azure Blob Storage as a TransferTools store: one container per registration, the backend a fleet of machines
-    /// shares. See <see cref="AzureBlobNames"/> for the blob layout.
+    /// shares. See <see cref="ObjectStoreNames"/> for the blob layout.
     /// </summary>
     /// <remarks>
     /// <para>Configuration: <c>Container</c> (created when missing) and either <c>ConnectionString</c>, or
@@ -42,6 +42,9 @@ namespace TransferTools.Plugins.AzureBlob
         SecretKeys = new[] { "ConnectionString", "AccountKey", "Sas" })]
     public sealed class AzureBlobStoragePlugin : IStoragePlugin
     {
+        /// <summary>Azure's limit on a blob name.</summary>
+        private const int MaxBlobNameLength = 1024;
+
         private const string ShaKey = "ttsha256";
         private const string CreatedKey = "ttcreated";
         private const string PointerKey = "ttblob";
@@ -190,11 +193,11 @@ namespace TransferTools.Plugins.AzureBlob
             var name = KeyValidation.RequireSafe(metadata.Name, "item name", 1024, allowSlash: true);
             var mime = string.IsNullOrEmpty(metadata.MimeType) ? "application/octet-stream" : metadata.MimeType;
             var id = Guid.NewGuid().ToString("n");
-            var blobName = AzureBlobNames.ItemBlob(name, id);
-            if (blobName.Length > AzureBlobNames.MaxBlobNameLength)
+            var blobName = ObjectStoreNames.ItemKey(name, id);
+            if (blobName.Length > MaxBlobNameLength)
             {
                 throw new PluginException(ErrorCode.InvalidArgument,
-                    $"The item name is too long for Azure Blob Storage (at most {AzureBlobNames.MaxBlobNameLength - 40} characters).",
+                    $"The item name is too long for Azure Blob Storage (at most {MaxBlobNameLength - 40} characters).",
                     errorId: "InvalidItemName", target: name);
             }
 
@@ -203,8 +206,8 @@ namespace TransferTools.Plugins.AzureBlob
             foreach (var pair in metadata.Custom ?? new Dictionary<string, string>())
             {
                 KeyValidation.RequireSafe(pair.Key, "metadata key", 128, allowSlash: true);
-                var key = AzureBlobNames.MetadataKey(pair.Key);
-                var value = AzureBlobNames.EncodeValue(pair.Value);
+                var key = ObjectStoreNames.MetadataKey(pair.Key);
+                var value = ObjectStoreNames.EncodeValue(pair.Value);
                 size += key.Length + value.Length;
                 blobMetadata[key] = value;
             }
@@ -216,13 +219,13 @@ namespace TransferTools.Plugins.AzureBlob
             }
 
             var token = context.CancellationToken;
-            var pointer = Container.GetBlobClient(AzureBlobNames.IdBlob(id));
+            var pointer = Container.GetBlobClient(ObjectStoreNames.IdKey(id));
             var blob = Container.GetBlockBlobClient(blobName);
             try
             {
                 await pointer.UploadAsync(new MemoryStream(Array.Empty<byte>()), new BlobUploadOptions
                 {
-                    Metadata = new Dictionary<string, string> { [PointerKey] = AzureBlobNames.EncodeValue(blobName) },
+                    Metadata = new Dictionary<string, string> { [PointerKey] = ObjectStoreNames.EncodeValue(blobName) },
                     Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
                 }, token).ConfigureAwait(false);
 
@@ -257,7 +260,7 @@ namespace TransferTools.Plugins.AzureBlob
             try
             {
                 var properties = (await blob.GetPropertiesAsync(cancellationToken: context.CancellationToken).ConfigureAwait(false)).Value;
-                var parsed = AzureBlobNames.Parse(blob.Name);
+                var parsed = ObjectStoreNames.Parse(blob.Name);
                 var metadata = ToMetadata(parsed?.Name ?? "", properties.ContentLength, properties.ContentType, properties.CreatedOn, properties.Metadata);
                 var stream = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false)
                 {
@@ -283,7 +286,7 @@ namespace TransferTools.Plugins.AzureBlob
             try
             {
                 var deleted = (await blob.DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: context.CancellationToken).ConfigureAwait(false)).Value;
-                await Container.GetBlobClient(AzureBlobNames.IdBlob(id)).DeleteIfExistsAsync(cancellationToken: context.CancellationToken).ConfigureAwait(false);
+                await Container.GetBlobClient(ObjectStoreNames.IdKey(id)).DeleteIfExistsAsync(cancellationToken: context.CancellationToken).ConfigureAwait(false);
                 if (!deleted)
                 {
                     throw NotFound(id);
@@ -316,7 +319,7 @@ namespace TransferTools.Plugins.AzureBlob
                 {
                     // Ask for exactly what is missing, so a page ends at our last item and its token resumes right after it.
                     var pageSize = exactResume || cursor is null ? limit - items.Count : ListPageSize;
-                    var pages = Container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, AzureBlobNames.ListPrefix(prefix), context.CancellationToken)
+                    var pages = Container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, ObjectStoreNames.ListPrefix(prefix), context.CancellationToken)
                         .AsPages(continuation, pageSize);
                     Page<BlobItem>? page = null;
                     await foreach (var p in pages.ConfigureAwait(false))
@@ -333,7 +336,7 @@ namespace TransferTools.Plugins.AzureBlob
                     var stoppedInside = false;
                     foreach (var blobItem in page.Values)
                     {
-                        var parsed = AzureBlobNames.Parse(blobItem.Name);
+                        var parsed = ObjectStoreNames.Parse(blobItem.Name);
                         if (parsed is null)
                         {
                             continue;
@@ -386,12 +389,12 @@ namespace TransferTools.Plugins.AzureBlob
             var stats = new StorageStats();
             try
             {
-                await foreach (var page in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, AzureBlobNames.ItemsPrefix, context.CancellationToken)
+                await foreach (var page in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, ObjectStoreNames.ItemsPrefix, context.CancellationToken)
                                    .AsPages(null, ListPageSize).ConfigureAwait(false))
                 {
                     foreach (var blob in page.Values)
                     {
-                        if (AzureBlobNames.Parse(blob.Name) != null)
+                        if (ObjectStoreNames.Parse(blob.Name) != null)
                         {
                             stats.TotalItems++;
                             stats.TotalSize += blob.Properties.ContentLength ?? 0;
@@ -551,14 +554,14 @@ namespace TransferTools.Plugins.AzureBlob
 
             try
             {
-                var pointer = await Container.GetBlobClient(AzureBlobNames.IdBlob(id)).GetPropertiesAsync(cancellationToken: token).ConfigureAwait(false);
+                var pointer = await Container.GetBlobClient(ObjectStoreNames.IdKey(id)).GetPropertiesAsync(cancellationToken: token).ConfigureAwait(false);
                 if (!pointer.Value.Metadata.TryGetValue(PointerKey, out var encoded))
                 {
                     throw NotFound(id);
                 }
 
-                var blobName = AzureBlobNames.DecodeValue(encoded);
-                var parsed = AzureBlobNames.Parse(blobName);
+                var blobName = ObjectStoreNames.DecodeValue(encoded);
+                var parsed = ObjectStoreNames.Parse(blobName);
                 if (parsed is null || parsed.Value.Id != id)
                 {
                     throw NotFound(id);
@@ -596,7 +599,7 @@ namespace TransferTools.Plugins.AzureBlob
                 Size = length,
                 MimeType = string.IsNullOrEmpty(contentType) ? "application/octet-stream" : contentType!,
                 CreatedAt = createdOn,
-                Custom = AzureBlobNames.ReadCustom(metadata),
+                Custom = ObjectStoreNames.ReadCustom(metadata),
             };
             if (metadata != null)
             {

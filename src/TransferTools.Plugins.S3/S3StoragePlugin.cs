@@ -15,7 +15,7 @@ namespace TransferTools.Plugins.S3
 {
     /// <summary>
     /// An S3 bucket (and optional key prefix) as a TransferTools store, on AWS S3 or any S3-compatible service. See
-    /// <see cref="S3Names"/> for the key layout.
+    /// <see cref="ObjectStoreNames"/> for the key layout.
     /// </summary>
     /// <remarks>
     /// <para>Configuration: <c>Bucket</c> (created when missing), optional <c>Prefix</c> (every key lives under it), and
@@ -32,6 +32,9 @@ namespace TransferTools.Plugins.S3
         SecretKeys = new[] { "SecretAccessKey", "SessionToken" })]
     public sealed class S3StoragePlugin : IStoragePlugin
     {
+        /// <summary>S3's limit on a key (UTF-8 bytes).</summary>
+        private const int MaxKeyLength = 1024;
+
         private const string CreatedKey = "ttcreated";
         private const string PointerKey = "ttkey";
         private const int ListPageSize = 1000;
@@ -103,8 +106,8 @@ namespace TransferTools.Plugins.S3
             var name = KeyValidation.RequireSafe(metadata.Name, "item name", 1024, allowSlash: true);
             var mime = string.IsNullOrEmpty(metadata.MimeType) ? "application/octet-stream" : metadata.MimeType;
             var id = Guid.NewGuid().ToString("n");
-            var key = _root + S3Names.ItemKey(name, id);
-            if (System.Text.Encoding.UTF8.GetByteCount(key) > S3Names.MaxKeyLength)
+            var key = _root + ObjectStoreNames.ItemKey(name, id);
+            if (System.Text.Encoding.UTF8.GetByteCount(key) > MaxKeyLength)
             {
                 throw new PluginException(ErrorCode.InvalidArgument, "The item name is too long for S3 (keys are at most 1,024 bytes).", errorId: "InvalidItemName", target: name);
             }
@@ -114,8 +117,8 @@ namespace TransferTools.Plugins.S3
             foreach (var pair in metadata.Custom ?? new Dictionary<string, string>())
             {
                 KeyValidation.RequireSafe(pair.Key, "metadata key", 128, allowSlash: true);
-                var metaKey = S3Names.MetadataKey(pair.Key);
-                var value = S3Names.EncodeValue(pair.Value);
+                var metaKey = ObjectStoreNames.MetadataKey(pair.Key);
+                var value = ObjectStoreNames.EncodeValue(pair.Value);
                 size += metaKey.Length + value.Length;
                 objectMetadata[metaKey] = value;
             }
@@ -126,13 +129,13 @@ namespace TransferTools.Plugins.S3
             }
 
             var token = context.CancellationToken;
-            var pointer = _root + S3Names.IdKey(id);
+            var pointer = _root + ObjectStoreNames.IdKey(id);
             var created = DateTimeOffset.UtcNow;
             objectMetadata[CreatedKey] = created.ToString("o", CultureInfo.InvariantCulture);
             try
             {
                 var pointerRequest = new PutObjectRequest { BucketName = _bucket, Key = pointer, InputStream = new MemoryStream(Array.Empty<byte>()) };
-                pointerRequest.Metadata[PointerKey] = S3Names.EncodeValue(key);
+                pointerRequest.Metadata[PointerKey] = ObjectStoreNames.EncodeValue(key);
                 await Client.PutObjectAsync(pointerRequest, token).ConfigureAwait(false);
                 var (length, sha256) = await UploadAsync(key, content, mime, objectMetadata, metadata.Sha256, token).ConfigureAwait(false);
                 metadata.Name = name;
@@ -164,7 +167,7 @@ namespace TransferTools.Plugins.S3
             try
             {
                 var response = await Client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = key }, context.CancellationToken).ConfigureAwait(false);
-                var parsed = S3Names.Parse(key.Substring(_root.Length));
+                var parsed = ObjectStoreNames.Parse(key.Substring(_root.Length));
                 var metadata = ToMetadata(parsed?.Name ?? "", response.ContentLength, response.Headers.ContentType, response.LastModified, response.Metadata);
                 return new RetrievedItem(new S3ReadStream(response, id, Settings, metadata.Sha256), metadata);
             }
@@ -186,7 +189,7 @@ namespace TransferTools.Plugins.S3
             {
                 await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = key }, context.CancellationToken).ConfigureAwait(false);
                 await Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = key }, context.CancellationToken).ConfigureAwait(false);
-                await Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = _root + S3Names.IdKey(id) }, context.CancellationToken).ConfigureAwait(false);
+                await Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = _root + ObjectStoreNames.IdKey(id) }, context.CancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (S3Errors.IsNotFound(e) && !S3Errors.IsNoSuchBucket(e))
             {
@@ -204,7 +207,7 @@ namespace TransferTools.Plugins.S3
             var prefix = string.IsNullOrEmpty(filter.Prefix) ? "" : KeyValidation.RequireSafe(filter.Prefix, "prefix", 1024, allowSlash: true);
             var limit = filter.Limit <= 0 ? ListPageSize : filter.Limit;
             var items = new List<Item>();
-            var startAfter = filter.StartAfter is null ? null : _root + S3Names.ItemKey(filter.StartAfter.Name, filter.StartAfter.Id);
+            var startAfter = filter.StartAfter is null ? null : _root + ObjectStoreNames.ItemKey(filter.StartAfter.Name, filter.StartAfter.Id);
             string? continuation = null;
             try
             {
@@ -213,14 +216,14 @@ namespace TransferTools.Plugins.S3
                     var page = await Client.ListObjectsV2Async(new ListObjectsV2Request
                     {
                         BucketName = _bucket,
-                        Prefix = _root + S3Names.ListPrefix(prefix),
+                        Prefix = _root + ObjectStoreNames.ListPrefix(prefix),
                         StartAfter = continuation is null ? startAfter : null,
                         ContinuationToken = continuation,
                         MaxKeys = Math.Min(ListPageSize, limit - items.Count),
                     }, context.CancellationToken).ConfigureAwait(false);
                     foreach (var o in page.S3Objects ?? new List<S3Object>())
                     {
-                        var parsed = S3Names.Parse(o.Key.Substring(_root.Length));
+                        var parsed = ObjectStoreNames.Parse(o.Key.Substring(_root.Length));
                         if (parsed is null || (filter.StartAfter != null && ListOrder.Compare(parsed.Value.Name, parsed.Value.Id, filter.StartAfter.Name, filter.StartAfter.Id) <= 0))
                         {
                             continue;
@@ -262,12 +265,12 @@ namespace TransferTools.Plugins.S3
                     var page = await Client.ListObjectsV2Async(new ListObjectsV2Request
                     {
                         BucketName = _bucket,
-                        Prefix = _root + S3Names.ItemsPrefix,
+                        Prefix = _root + ObjectStoreNames.ItemsPrefix,
                         ContinuationToken = continuation,
                     }, context.CancellationToken).ConfigureAwait(false);
                     foreach (var o in page.S3Objects ?? new List<S3Object>())
                     {
-                        if (S3Names.Parse(o.Key.Substring(_root.Length)) != null)
+                        if (ObjectStoreNames.Parse(o.Key.Substring(_root.Length)) != null)
                         {
                             stats.TotalItems++;
                             stats.TotalSize += o.Size ?? 0;
@@ -414,10 +417,10 @@ namespace TransferTools.Plugins.S3
 
             try
             {
-                var pointer = await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = _root + S3Names.IdKey(id) }, token).ConfigureAwait(false);
+                var pointer = await Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = _root + ObjectStoreNames.IdKey(id) }, token).ConfigureAwait(false);
                 var encoded = pointer.Metadata[PointerKey];
-                var key = string.IsNullOrEmpty(encoded) ? null : S3Names.DecodeValue(encoded);
-                if (key is null || !key.StartsWith(_root, StringComparison.Ordinal) || S3Names.Parse(key.Substring(_root.Length))?.Id != id)
+                var key = string.IsNullOrEmpty(encoded) ? null : ObjectStoreNames.DecodeValue(encoded);
+                if (key is null || !key.StartsWith(_root, StringComparison.Ordinal) || ObjectStoreNames.Parse(key.Substring(_root.Length))?.Id != id)
                 {
                     throw NotFound(id);
                 }
@@ -443,7 +446,7 @@ namespace TransferTools.Plugins.S3
                 Size = length,
                 MimeType = string.IsNullOrEmpty(contentType) ? "application/octet-stream" : contentType!,
                 CreatedAt = lastModified.HasValue ? new DateTimeOffset(lastModified.Value.ToUniversalTime(), TimeSpan.Zero) : default,
-                Custom = S3Names.ReadCustom(raw.Where(p => !string.Equals(p.Key, CreatedKey, StringComparison.OrdinalIgnoreCase)).ToDictionary(p => p.Key, p => p.Value)),
+                Custom = ObjectStoreNames.ReadCustom(raw.Where(p => !string.Equals(p.Key, CreatedKey, StringComparison.OrdinalIgnoreCase)).ToDictionary(p => p.Key, p => p.Value)),
             };
             if (raw.TryGetValue(S3ProtocolPlugin.ShaMetadata, out var sha) && !string.IsNullOrEmpty(sha))
             {

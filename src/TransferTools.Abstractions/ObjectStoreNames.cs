@@ -2,26 +2,24 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
-using TransferTools.Abstractions;
 
-namespace TransferTools.Plugins.S3
+namespace TransferTools.Abstractions
 {
     /// <summary>
-    /// How items map to S3 keys (under the registration's prefix), chosen so that S3's UTF-8 binary listing order is the (Name, Id) order the
-    /// storage API promises, and a name prefix is a key prefix.
-    /// </summary>
-    /// <remarks>
+    /// A key layout for storage plugins over object stores (Azure Blob, S3 and the like) whose listing order is the
+    /// binary order of the keys: with it, the store's own listing is the (Name, Id) order the storage API promises
+    /// (<see cref="ListOrder"/>), and a name prefix is a key prefix.
     /// <para>Content object: <c>items/ENC(name) ID</c>, where the separator is a space (U+0020) and ENC is a per-character
-    /// code: space becomes <c>!0</c>, <c>!</c> becomes <c>!1</c>, every other character stays itself. Item names hold no
-    /// control characters, so every encoded character is above the space; the code keeps character order and is
-    /// prefix-free, so for any two items, comparing keys compares (name, id), and <c>items/ENC(prefix)</c> lists
-    /// exactly the names starting with the prefix. Names stay readable in any S3 browser.</para>
-    /// <para>Id pointer: <c>ids/ID</c>, an empty object whose x-amz-meta-ttkey holds the content key, so an item is found
-    /// by id with one request. Store writes the pointer first and the content object last (one PUT or a completed multipart upload, with its
-    /// metadata); Delete removes the content first. An interrupted store or delete leaves at most a pointer without
-    /// content, which is never listed and reads as not found.</para>
-    /// </remarks>
-    internal static class S3Names
+    /// escape that keeps the order of names and makes the escaped names prefix-free, so for any two items, comparing keys
+    /// compares (name, id), and <c>items/ENC(prefix)</c> lists exactly the names starting with the prefix. Names stay
+    /// readable in the store's browser.</para>
+    /// <para>Id pointer: <c>ids/ID</c>, an empty object whose metadata holds the content object's key, so an item is
+    /// found by id with one request. A plugin writes the pointer first and the content object last, so a listing never
+    /// shows an item that cannot be found by id.</para>
+    /// <para>Custom metadata keys become <c>x</c> + the lower-case hex of their UTF-8 bytes (object stores restrict and
+    /// lower-case metadata names); values are percent-encoded.</para>
+    /// </summary>
+    public static class ObjectStoreNames
     {
         /// <summary>The folder of content objects.</summary>
         public const string ItemsPrefix = "items/";
@@ -29,19 +27,16 @@ namespace TransferTools.Plugins.S3
         /// <summary>The folder of id pointers.</summary>
         public const string IdsPrefix = "ids/";
 
-        /// <summary>S3's limit on a key (UTF-8 bytes).</summary>
-        public const int MaxKeyLength = 1024;
-
-        /// <summary>The content key for an item.</summary>
+        /// <summary>The content object's key for an item.</summary>
         public static string ItemKey(string name, string id) => ItemsPrefix + Encode(name) + " " + id;
 
         /// <summary>The listing prefix for a name prefix.</summary>
         public static string ListPrefix(string? prefix) => ItemsPrefix + Encode(prefix ?? "");
 
-        /// <summary>The pointer key for an id.</summary>
+        /// <summary>The pointer object's key for an id.</summary>
         public static string IdKey(string id) => IdsPrefix + id;
 
-        /// <summary>Splits a content key into (name, id); null when it is not one.</summary>
+        /// <summary>Splits a content object's key into (name, id); null when it is not one.</summary>
         public static (string Name, string Id)? Parse(string key)
         {
             if (!key.StartsWith(ItemsPrefix, StringComparison.Ordinal))
@@ -119,21 +114,14 @@ namespace TransferTools.Plugins.S3
             return sb.ToString();
         }
 
-        /// <summary>The S3 metadata key for a custom metadata key: <c>x</c> + lower-case hex of its UTF-8 bytes
-        /// (S3 servers lower-case metadata names and allow only header characters).</summary>
+        /// <summary>The store's metadata key for a custom metadata key: <c>x</c> + lower-case hex of its UTF-8 bytes
+        /// (Azure metadata names must be C# identifiers; S3 servers lower-case names and allow only header characters).</summary>
         public static string MetadataKey(string key)
         {
-            var bytes = Encoding.UTF8.GetBytes(key);
-            var sb = new StringBuilder(1 + bytes.Length * 2).Append('x');
-            foreach (var b in bytes)
-            {
-                sb.Append(b.ToString("x2", CultureInfo.InvariantCulture));
-            }
-
-            return sb.ToString();
+            return "x" + Hex.ToLowerString(Encoding.UTF8.GetBytes(key));
         }
 
-        /// <summary>The custom key for an S3 metadata key, or null when it is not one.</summary>
+        /// <summary>The custom key for a store metadata key, or null when it is not one.</summary>
         public static string? CustomKey(string metadataKey)
         {
             if (metadataKey.Length < 3 || (metadataKey[0] != 'x' && metadataKey[0] != 'X') || metadataKey.Length % 2 == 0)
@@ -159,7 +147,7 @@ namespace TransferTools.Plugins.S3
         /// <summary>Reverses <see cref="EncodeValue"/>.</summary>
         public static string DecodeValue(string value) => Uri.UnescapeDataString(value ?? "");
 
-        /// <summary>Reads custom metadata back from S3 metadata.</summary>
+        /// <summary>Reads custom metadata back from the store's metadata.</summary>
         public static IDictionary<string, string> ReadCustom(IDictionary<string, string>? metadata)
         {
             var custom = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -32,19 +32,21 @@ namespace TransferTools.Plugins.Sftp
                     attributes.LastWriteTimeUtc = time.UtcDateTime;
                 }
 
-                client.SetAttributes(loc.Path, attributes);
+                SftpPathRequests.Of(client).SetAttributes(loc.Path, attributes);
                 return true;
             });
 
         /// <summary>
         /// Gives the temporary file just created at <paramref name="path"/> the mode the engine asks for
         /// (<see cref="TransferOptions.NewFileMode"/>) before its first byte is written. SSH.NET's open sends no
-        /// attributes, so the empty file has the server's default mode for the round trips this takes. A server that
+        /// attributes, so the empty file has the server's default mode for the two round trips this takes. A server that
         /// refuses it (one that keeps no POSIX modes) still gets the file, as it did before.
         /// </summary>
         private static async Task LimitNewFileAsync(OperationContext context, SftpClient client, string path, TransferOptions options, CancellationToken ct)
         {
-            if (!(options.NewFileMode is int mode))
+            // A source that group and others may read has nothing to keep from them: the server's default mode for
+            // new files serves, and an upload costs no more round trips than before.
+            if (!(options.NewFileMode is int mode) || (mode & 0x24) == 0x24)
             {
                 return;
             }
@@ -53,7 +55,7 @@ namespace TransferTools.Plugins.Sftp
             {
                 var attributes = await SftpPathRequests.Of(client).GetAttributesAsync(path, ct).ConfigureAwait(false);
                 attributes.SetPermissions(OctalDigits(mode));
-                client.SetAttributes(path, attributes);
+                SftpPathRequests.Of(client).SetAttributes(path, attributes);
             }
             catch (SshException e) when (!(e is SshConnectionException))
             {

@@ -76,9 +76,9 @@ namespace TransferTools.Abstractions
     {
         /// <summary>
         /// A file without a name in the folder of <paramref name="final"/>, or null where the system cannot make one (the
-        /// engine then writes a named temporary file).
+        /// engine then writes a named temporary file). It is made with <see cref="TransferOptions.NewFileMode"/> when set.
         /// </summary>
-        IUnnamedTemporary? TryCreateUnnamed(OperationContext context, Uri final);
+        IUnnamedTemporary? TryCreateUnnamed(OperationContext context, Uri final, TransferOptions options);
     }
 
     /// <summary>A file without a name (<see cref="IUnnamedTemporaries"/>): written, then named, or gone when disposed.</summary>

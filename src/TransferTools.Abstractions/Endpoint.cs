@@ -19,6 +19,11 @@ namespace TransferTools.Abstractions
         public long Length { get; set; } = -1;
         /// <summary>Last modification time, when known.</summary>
         public DateTimeOffset? LastModified { get; set; }
+        /// <summary>
+        /// The POSIX permission bits (<c>mode &amp; 0o7777</c>, e.g. <c>0x1A4</c> for 0644), when the endpoint knows them (a
+        /// local file on Linux, an SFTP file); null elsewhere.
+        /// </summary>
+        public int? PosixMode { get; set; }
         /// <summary>A version tag (HTTP ETag, blob ETag) that changes whenever the content does, when known.</summary>
         public string? Version { get; set; }
         /// <summary>

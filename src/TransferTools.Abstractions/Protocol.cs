@@ -92,6 +92,17 @@ namespace TransferTools.Abstractions
         public ConflictPolicy Conflict { get; set; } = ConflictPolicy.Fail;
         /// <summary>A transfer that moves no byte for this long is treated as a transient failure and retried.</summary>
         public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+        /// <summary>
+        /// When true, a delivered file keeps the time of its delivery and the destination's default mode instead of the
+        /// source's modification time and POSIX permission bits (<c>-NoPreserve</c>).
+        /// </summary>
+        public bool NoPreserve { get; set; }
+        /// <summary>
+        /// The POSIX permission bits a destination creates its temporary file with (set by the engine for each attempt, not
+        /// journaled), so that a file the source keeps private is never readable by others at any moment; null for the
+        /// destination's default.
+        /// </summary>
+        public int? NewFileMode { get; set; }
         /// <summary>User name and password for the remote side (SFTP password, HTTP Basic, key passphrase). Never journaled.</summary>
         public NetworkCredential? Credential { get; set; }
         /// <summary>

@@ -63,6 +63,20 @@ namespace TransferTools.Plugins.Sftp
         public Task CreateDirectoryAsync(string path, CancellationToken cancellationToken) =>
             _paths is null ? _client.CreateDirectoryAsync(path, cancellationToken) : _paths.MkDir(_session!, path, cancellationToken);
 
+        /// <summary>Sets the attributes of <paramref name="path"/> that were changed in <paramref name="attributes"/> (setstat,
+        /// synchronous as SSH.NET offers it).</summary>
+        public void SetAttributes(string path, SftpFileAttributes attributes)
+        {
+            if (_paths?.SetStat is { } setStat)
+            {
+                setStat(_session!, path, attributes);
+            }
+            else
+            {
+                _client.SetAttributes(path, attributes);
+            }
+        }
+
         /// <summary>Deletes a file.</summary>
         public Task DeleteFileAsync(string path, CancellationToken cancellationToken) =>
             _paths is null ? _client.DeleteFileAsync(path, cancellationToken) : _paths.Remove(_session!, path, cancellationToken);

@@ -253,6 +253,7 @@ namespace TransferTools.Plugins.Sftp
                             handle = await paths.Open(session, loc.Path, SshNetRequests.OpenForWriting, ct).ConfigureAwait(false);
                         }
 
+                        await LimitNewFileAsync(context, client, loc.Path, options, ct).ConfigureAwait(false);
                         return await PipelinedWriterAsync(context, client, session, requests, handle, () => paths.Close(session, handle), loc, 0, settings)
                             .ConfigureAwait(false);
                     }
@@ -267,6 +268,7 @@ namespace TransferTools.Plugins.Sftp
                         stream = await client.OpenAsync(loc.Path, FileMode.Create, FileAccess.Write, ct).ConfigureAwait(false);
                     }
 
+                    await LimitNewFileAsync(context, client, loc.Path, options, ct).ConfigureAwait(false);
                     return await WriterAsync(context, client, stream, loc, 0, settings).ConfigureAwait(false);
                 }
 
@@ -549,6 +551,7 @@ namespace TransferTools.Plugins.Sftp
             Length = a.IsDirectory ? -1 : a.Size,
             LastModified = new DateTimeOffset(DateTime.SpecifyKind(a.LastWriteTimeUtc, DateTimeKind.Utc)),
             Version = a.IsDirectory ? null : VersionOf(a),
+            PosixMode = PosixModeOf(a),
         };
 
         private static Task<SftpFileAttributes?> TryGetAttributesAsync(SftpClient client, string path, CancellationToken ct) =>

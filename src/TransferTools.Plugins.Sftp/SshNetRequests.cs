@@ -58,6 +58,8 @@ namespace TransferTools.Plugins.Sftp
             public Func<object, string, CancellationToken, Task> Remove = null!;
             public Func<object, string, string, CancellationToken, Task> Rename = null!;
             public Action<object, string, string> PosixRename = null!;
+            /// <summary>setstat (synchronous, as SSH.NET offers it), or null when this SSH.NET lacks it.</summary>
+            public Action<object, string, Renci.SshNet.Sftp.SftpFileAttributes>? SetStat;
 
             /// <summary>Opens a file with SFTP open flags (<see cref="OpenForReading"/>, <see cref="OpenForWriting"/>):
             /// one round trip, where SSH.NET's <c>SftpFileStream</c> adds an <c>fstat</c>.</summary>
@@ -424,6 +426,21 @@ namespace TransferTools.Plugins.Sftp
                 BindPaths(sessionType));
         }
 
+        /// <summary>The session's <c>RequestSetStat</c>, or null when it has none.</summary>
+        private static Action<object, string, Renci.SshNet.Sftp.SftpFileAttributes>? BindSetStat(Type sessionType, Expression typed, ParameterExpression s, ParameterExpression path)
+        {
+            var attributesType = typeof(Renci.SshNet.Sftp.SftpFileAttributes);
+            var setStat = sessionType.GetMethod("RequestSetStat", new[] { typeof(string), attributesType });
+            if (setStat is null)
+            {
+                return null;
+            }
+
+            var attributes = Expression.Parameter(attributesType, "attributes");
+            return Expression.Lambda<Action<object, string, Renci.SshNet.Sftp.SftpFileAttributes>>(
+                Expression.Call(typed, setStat, path, attributes), s, path, attributes).Compile();
+        }
+
         /// <summary>The path requests of <c>ISftpSession</c>; optional: null when any is missing.</summary>
         private static PathBinding? BindPaths(Type sessionType)
         {
@@ -465,6 +482,7 @@ namespace TransferTools.Plugins.Sftp
                 Open = Expression.Lambda<Func<object, string, int, CancellationToken, Task<byte[]>>>(
                     Expression.Call(typed, open, path, Expression.Convert(flags, flagsType), token), s, path, flags, token).Compile(),
                 Close = Expression.Lambda<Action<object, byte[]>>(Expression.Call(typed, close, handle), s, handle).Compile(),
+                SetStat = BindSetStat(sessionType, typed, s, path),
             };
 
             static bool HasFlag(Type enumType, string name, int value) =>

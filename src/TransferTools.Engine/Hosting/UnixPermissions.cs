@@ -28,6 +28,34 @@ namespace TransferTools.Engine.Hosting
             }
         }
 
+        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+        private static extern int Open(string path, int flags, uint mode);
+
+        [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+        private static extern int Close(int fd);
+
+        /// <summary>
+        /// Creates the file at <paramref name="path"/> with <paramref name="mode"/> (less the umask) when nothing is there,
+        /// on Unix; an existing file is left as it is. Any failure is left to the open that follows to report.
+        /// </summary>
+        public static void CreateIfMissing(string path, int mode)
+        {
+            // O_WRONLY | O_CREAT | O_CLOEXEC: O_CREAT is 0x40 on Linux, 0x200 on macOS and the BSDs.
+            var create = RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? 0x40 | 0x80000 : 0x200 | 0x1000000;
+            try
+            {
+                var fd = Open(path, 0x1 | create, (uint)mode & 0xFFFu);
+                if (fd >= 0)
+                {
+                    Close(fd);
+                }
+            }
+            catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException)
+            {
+                // (FileStream creates it then, with the default mode.)
+            }
+        }
+
         /// <summary>chmod <paramref name="mode"/> (permission bits) on Unix.</summary>
         /// <exception cref="IOException">The mode could not be set (errno as the HResult).</exception>
         /// <exception cref="UnauthorizedAccessException">The caller does not own the file.</exception>

@@ -20,6 +20,8 @@ namespace TransferTools.Engine.Protocols
     {
         private const int AtFdCwd = -100;
         private const uint StatxType = 0x1;
+        private const uint StatxMode = 0x2;
+        private const int PermissionMask = 0xFFF;
         private const uint StatxMtime = 0x40;
         private const uint StatxSize = 0x200;
         private const uint StatxCtime = 0x80;
@@ -58,13 +60,14 @@ namespace TransferTools.Engine.Protocols
                 // (netstandard2.0 cannot marshal a string as UTF-8, the encoding Linux paths are in.)
                 var utf8 = new byte[Encoding.UTF8.GetByteCount(path) + 1];
                 Encoding.UTF8.GetBytes(path, 0, path.Length, utf8, 0);
-                if (Statx(AtFdCwd, utf8, 0, StatxType | StatxSize | StatxMtime, buffer) != 0)
+                if (Statx(AtFdCwd, utf8, 0, StatxType | StatxMode | StatxSize | StatxMtime, buffer) != 0)
                 {
                     var errno = Marshal.GetLastWin32Error();
                     return errno == Enoent || errno == Enotdir ? LocalFileStatus.Missing : null;
                 }
 
-                var kind = (Marshal.ReadInt16(buffer, ModeOffset) & TypeMask) switch
+                var mode = Marshal.ReadInt16(buffer, ModeOffset);
+                var kind = (mode & TypeMask) switch
                 {
                     0x1000 => "a named pipe (FIFO)",
                     0xC000 => "a socket",
@@ -75,7 +78,7 @@ namespace TransferTools.Engine.Protocols
                 var seconds = Marshal.ReadInt64(buffer, MtimeOffset);
                 var nanoseconds = Marshal.ReadInt32(buffer, MtimeOffset + 8);
                 return new LocalFileStatus(true, kind, Marshal.ReadInt64(buffer, SizeOffset),
-                    DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime.AddTicks(nanoseconds / 100));
+                    DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime.AddTicks(nanoseconds / 100), mode & PermissionMask);
             }
             catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException)
             {
@@ -129,6 +132,13 @@ namespace TransferTools.Engine.Protocols
         /// <summary>For a message: what <paramref name="path"/> is when it is a named pipe, socket or device ("a named
         /// pipe (FIFO)"), else null (also where that cannot be told).</summary>
         public static string? KindOf(string path) => Of(path)?.SpecialKind;
+
+        /// <summary>
+        /// <paramref name="status"/> with its permission bits: the one statx call a file that needed no second look
+        /// (<see cref="Describe"/>) did not make, on Linux; elsewhere (or where it fails) the status as it was, mode null.
+        /// </summary>
+        public static LocalFileStatus WithMode(LocalFileStatus status, string path) =>
+            status.PosixMode != null || !status.Exists || Volatile.Read(ref _unavailable) != 0 ? status : Of(path) ?? status;
 
         /// <summary>
         /// What a transfer reading <paramref name="file"/> (which <see cref="FileInfo.Exists"/> says is there) will meet:
@@ -197,8 +207,9 @@ namespace TransferTools.Engine.Protocols
     {
         public static readonly LocalFileStatus Missing = new LocalFileStatus(false, null, -1, default);
 
-        public LocalFileStatus(bool exists, string? specialKind, long length, DateTime lastWriteUtc)
+        public LocalFileStatus(bool exists, string? specialKind, long length, DateTime lastWriteUtc, int? posixMode = null)
         {
+            PosixMode = posixMode;
             Exists = exists;
             SpecialKind = specialKind;
             Length = length;
@@ -214,5 +225,8 @@ namespace TransferTools.Engine.Protocols
         public long Length { get; }
 
         public DateTime LastWriteUtc { get; }
+
+        /// <summary>The permission bits (mode &amp; 0o7777), where statx told them; else null.</summary>
+        public int? PosixMode { get; }
     }
 }

@@ -33,6 +33,7 @@ namespace TransferTools.Engine.Transfers
         private List<ulong> _keptChunks = new List<ulong>(0);
         private int _keep;
         private IUnnamedTemporary? _unnamed;
+        private int? _sourceMode;
 
         public TransferAttempt(TransferRunner runner, RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination)
         {
@@ -88,6 +89,7 @@ namespace TransferTools.Engine.Transfers
                     throw;
                 }
 
+                await PreserveAttributesAsync().ConfigureAwait(false);
                 if (_record.Direction == TransferDirection.Send)
                 {
                     await TransferManifest.WriteForAsync(_run, _destination, _context, _options, new Uri(_record.FinalUri!), digest, manifestAhead).ConfigureAwait(false);
@@ -104,6 +106,7 @@ namespace TransferTools.Engine.Transfers
         {
             var record = _record;
             var info = await _source.GetInfoAsync(_context, _sourceUri, _options).ConfigureAwait(false);
+            LimitNewFileMode(info.PosixMode);
             var shown = TransferErrors.SourceInMessages(record);
             if (!info.Exists)
             {
@@ -571,6 +574,40 @@ namespace TransferTools.Engine.Transfers
                 throw new PluginException(ErrorCode.ChecksumMismatch,
                     $"The server holds {delivered.Length} bytes at '{shown}' after the delivery; {_total} were sent: the delivery failed on the server.",
                     errorId: "CommitNotConfirmed", target: shown);
+            }
+        }
+
+        /// <summary>
+        /// The source's permission bits, kept for <see cref="PreserveAttributesAsync"/>, and the mode the temporary is
+        /// created with: the source's plus owner read and write (a resume must reopen it), without setuid, setgid and
+        /// sticky bits (given at the end), so that a file the source keeps private is never readable by others.
+        /// </summary>
+        private void LimitNewFileMode(int? sourceMode)
+        {
+            _sourceMode = _record.NoPreserve ? null : sourceMode & 0xFFF;
+            _options.NewFileMode = _sourceMode is int mode ? (mode | 0x180) & 0x1FF : (int?)null;
+        }
+
+        /// <summary>
+        /// 7. The delivered file gets the source's modification time and permission bits (unless -NoPreserve), where the
+        /// destination can keep them. The bytes are delivered by now: a failure is a warning, not a failed transfer, as
+        /// with <c>cp -p</c> on a file system that cannot keep them.
+        /// </summary>
+        private async Task PreserveAttributesAsync()
+        {
+            if (_record.NoPreserve || !(_destination is IFileAttributePreservation preservation) || (_record.SourceModified is null && _sourceMode is null))
+            {
+                return;
+            }
+
+            try
+            {
+                await preservation.SetFileAttributesAsync(_context, new Uri(_record.FinalUri!), _record.SourceModified, _sourceMode, _options).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                _context.Logger.Log(LogLevel.Warning,
+                    $"Transfer {TransferManager.Short(Id)}: '{_record.Destination}' was delivered, but its time and permissions could not be kept: {e.Message}");
             }
         }
 

@@ -41,6 +41,8 @@ namespace TransferTools.Engine.Transfers
         public int RetryCount { get; set; } = 5;
         public ConflictPolicy Conflict { get; set; }
         public double StallTimeoutSeconds { get; set; } = 60;
+        /// <summary>-NoPreserve: the delivered file keeps its own time and mode (journaled, so a resume honours it).</summary>
+        public bool NoPreserve { get; set; }
 
         /// <summary>The protocol options (<see cref="TransferOptions.Custom"/>).</summary>
         public Dictionary<string, string> Custom
@@ -151,6 +153,7 @@ namespace TransferTools.Engine.Transfers
                 RetryCount = RetryCount,
                 Conflict = Conflict,
                 StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
+                NoPreserve = NoPreserve,
                 Credential = credential?.Credential,
             };
             if (Custom.Count > 0)
@@ -169,6 +172,7 @@ namespace TransferTools.Engine.Transfers
             RetryCount = options.RetryCount;
             Conflict = options.Conflict;
             StallTimeoutSeconds = options.StallTimeout.TotalSeconds;
+            NoPreserve = options.NoPreserve;
             Custom = new Dictionary<string, string>(options.Custom ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
         }
 

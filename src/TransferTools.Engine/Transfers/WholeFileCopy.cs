@@ -71,7 +71,7 @@ namespace TransferTools.Engine.Transfers
                 sha.AppendData(buffer, 0, length);
                 if (local && _useUnnamed && _destination is IUnnamedTemporaries unnamedFiles)
                 {
-                    var unnamed = unnamedFiles.TryCreateUnnamed(_context, final);
+                    var unnamed = unnamedFiles.TryCreateUnnamed(_context, final, _options);
                     if (unnamed != null)
                     {
                         try

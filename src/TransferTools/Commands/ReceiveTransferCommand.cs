@@ -51,6 +51,11 @@ namespace TransferTools.Commands
         [Parameter(ParameterSetName = SourceSet)]
         public SwitchParameter Recurse { get; set; }
 
+        /// <summary>Deliver files with the time of their delivery and the destination's default permissions, instead of the
+        /// source's modification time and POSIX permission bits (kept by default on local and SFTP destinations).</summary>
+        [Parameter]
+        public SwitchParameter NoPreserve { get; set; }
+
         /// <summary>How many piped sources move at once (default 4).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -60,7 +65,7 @@ namespace TransferTools.Commands
         protected override void ProcessRecord()
         {
             _outputDir ??= SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDir);
-            _options ??= BuildOptions();
+            _options ??= BuildOptions(NoPreserve);
             if (Recurse && Source != null)
             {
                 ReceiveTree(Source);

@@ -49,6 +49,11 @@ namespace TransferTools.Commands
         [Parameter]
         public SwitchParameter Recurse { get; set; }
 
+        /// <summary>Deliver files with the time of their delivery and the destination's default permissions, instead of the
+        /// source's modification time and POSIX permission bits (kept by default on local and SFTP destinations).</summary>
+        [Parameter]
+        public SwitchParameter NoPreserve { get; set; }
+
         /// <summary>How many piped files move at once (default 4).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -85,7 +90,7 @@ namespace TransferTools.Commands
             {
                 // Each file starts now, while the pipeline is still enumerating the next ones.
                 _destination ??= ResolveLocation(Destination);
-                _options ??= BuildOptions();
+                _options ??= BuildOptions(NoPreserve);
                 var destination = folder is null ? _destination : TransferLocationText.Beneath(_destination, folder);
                 var request = new SendRequest { File = file, Destination = destination, Options = _options.Clone() };
                 FeedTransfer(file, c => Session.Transfers.StartSendAsync(c, request), ThrottleLimit, batched: true);

@@ -67,8 +67,10 @@ namespace TransferTools.Commands
         protected override bool WantsProgress => !Asynchronous.IsPresent;
 
         /// <summary>The options the parameters describe.</summary>
-        protected TransferOptions BuildOptions() => new TransferOptions
+        /// <param name="noPreserve">-NoPreserve (Send-Transfer and Receive-Transfer only: a resume keeps the journaled choice).</param>
+        protected TransferOptions BuildOptions(bool noPreserve = false) => new TransferOptions
         {
+            NoPreserve = noPreserve,
             ChunkSize = ChunkSize,
             MaxBytesPerSecond = MaxBytesPerSecond,
             RetryCount = RetryCount,

@@ -55,7 +55,7 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
                 }
 
                 // A link's target's size and time, not the link's own; a pipe, socket or device refused before anything opens it.
-                var status = SpecialFiles.Describe(file);
+                var status = SpecialFiles.WithMode(SpecialFiles.Describe(file), path);
                 if (!status.Exists)
                 {
                     return Task.FromResult(RemoteFileInfo.Missing);
@@ -71,6 +71,7 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
                     Exists = true,
                     Length = status.Length,
                     LastModified = new DateTimeOffset(status.LastWriteUtc, TimeSpan.Zero),
+                    PosixMode = status.PosixMode,
                 });
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
@@ -151,10 +152,10 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
 
         /// <inheritdoc/>
         /// <remarks>Linux <c>O_TMPFILE</c> (see <see cref="UnnamedFile"/>); null elsewhere, or with <c>TRANSFERTOOLS_NO_TMPFILE=1</c>.</remarks>
-        public IUnnamedTemporary? TryCreateUnnamed(OperationContext context, Uri final)
+        public IUnnamedTemporary? TryCreateUnnamed(OperationContext context, Uri final, TransferOptions options)
         {
             var finalPath = ToLocalPath(final);
-            var unnamed = UnnamedFile.TryCreate(Path.GetDirectoryName(finalPath) ?? ".", finalPath);
+            var unnamed = UnnamedFile.TryCreate(Path.GetDirectoryName(finalPath) ?? ".", finalPath, options.NewFileMode);
             return unnamed is null ? null : new UnnamedTemporaryFile(this, unnamed);
         }
 
@@ -191,6 +192,12 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
             FileStream? stream = null;
             try
             {
+                if (options.NewFileMode is int mode && !RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+                {
+                    // Made with its mode from the first byte (FileStream would make it 0666 less the umask).
+                    UnixPermissions.CreateIfMissing(path, mode);
+                }
+
                 stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read | FileShare.Delete, NoBuffer, FileOptions.None);
                 if (stream.Length < offset)
                 {

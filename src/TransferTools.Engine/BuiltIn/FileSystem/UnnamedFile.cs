@@ -69,7 +69,8 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
         /// (0666 less the umask, as <see cref="FileStream"/> creates them), or returns null when this system cannot.
         /// </summary>
         /// <exception cref="PluginException">The folder is missing or not writable (mapped as for a named file).</exception>
-        public static UnnamedFile? TryCreate(string folder, string finalPath)
+        /// <param name="mode">The permission bits it is made with (then less the umask), or null for 0666.</param>
+        public static UnnamedFile? TryCreate(string folder, string finalPath, int? mode = null)
         {
             if (!Available)
             {
@@ -81,7 +82,7 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
             {
                 do
                 {
-                    fd = Open(NativePath(folder), OTmpfile | OWronly | OCloexec, NewFileMode);
+                    fd = Open(NativePath(folder), OTmpfile | OWronly | OCloexec, mode ?? NewFileMode);
                 }
                 while (fd < 0 && Marshal.GetLastWin32Error() == Eintr);
             }

@@ -1,0 +1,88 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using Renci.SshNet.Sftp;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Plugins.Sftp
+{
+    /// <summary>The modification time and permission bits of files on the server (<see cref="IFileAttributePreservation"/>).</summary>
+    public sealed partial class SftpProtocolPlugin : IFileAttributePreservation
+    {
+        /// <inheritdoc/>
+        /// <remarks>One stat and one setstat; the setuid, setgid and sticky bits are not sent (SSH.NET takes three octal digits).</remarks>
+        public Task SetFileAttributesAsync(OperationContext context, Uri location, DateTimeOffset? lastModified, int? posixMode, TransferOptions options) =>
+            RunAsync(context, location, options, "SetAttributes", idempotent: true, async (client, loc, ct) =>
+            {
+                if (lastModified is null && posixMode is null)
+                {
+                    return true;
+                }
+
+                var attributes = await SftpPathRequests.Of(client).GetAttributesAsync(loc.Path, ct).ConfigureAwait(false);
+                if (posixMode is int mode)
+                {
+                    attributes.SetPermissions(OctalDigits(mode));
+                }
+
+                if (lastModified is DateTimeOffset time)
+                {
+                    attributes.LastWriteTimeUtc = time.UtcDateTime;
+                }
+
+                SftpPathRequests.Of(client).SetAttributes(loc.Path, attributes);
+                return true;
+            });
+
+        /// <summary>
+        /// Gives the temporary file just created at <paramref name="path"/> the mode the engine asks for
+        /// (<see cref="TransferOptions.NewFileMode"/>) before its first byte is written. SSH.NET's open sends no
+        /// attributes, so the empty file has the server's default mode for the two round trips this takes. A server that
+        /// refuses it (one that keeps no POSIX modes) still gets the file, as it did before.
+        /// </summary>
+        private static async Task LimitNewFileAsync(OperationContext context, SftpClient client, string path, TransferOptions options, CancellationToken ct)
+        {
+            // A source that group and others may read has nothing to keep from them: the server's default mode for
+            // new files serves, and an upload costs no more round trips than before.
+            if (!(options.NewFileMode is int mode) || (mode & 0x24) == 0x24)
+            {
+                return;
+            }
+
+            try
+            {
+                var attributes = await SftpPathRequests.Of(client).GetAttributesAsync(path, ct).ConfigureAwait(false);
+                attributes.SetPermissions(OctalDigits(mode));
+                SftpPathRequests.Of(client).SetAttributes(path, attributes);
+            }
+            catch (SshException e) when (!(e is SshConnectionException))
+            {
+                context.Logger.Log(LogLevel.Verbose, $"Sftp: the server did not set the mode of '{path}': {e.Message}");
+            }
+        }
+
+        /// <summary>The permission bits of <paramref name="attributes"/> (mode &amp; 0o7777).</summary>
+        private static int PosixModeOf(SftpFileAttributes attributes)
+        {
+            var bits = new[]
+            {
+                attributes.IsUIDBitSet, attributes.IsGroupIDBitSet, attributes.IsStickyBitSet,
+                attributes.OwnerCanRead, attributes.OwnerCanWrite, attributes.OwnerCanExecute,
+                attributes.GroupCanRead, attributes.GroupCanWrite, attributes.GroupCanExecute,
+                attributes.OthersCanRead, attributes.OthersCanWrite, attributes.OthersCanExecute,
+            };
+            var mode = 0;
+            foreach (var bit in bits)
+            {
+                mode = (mode << 1) | (bit ? 1 : 0);
+            }
+
+            return mode;
+        }
+
+        /// <summary>0o755 as SSH.NET's <c>SetPermissions</c> takes it: the decimal number 755.</summary>
+        private static short OctalDigits(int mode) => (short)((((mode >> 6) & 7) * 100) + (((mode >> 3) & 7) * 10) + (mode & 7));
+    }
+}

@@ -250,6 +250,19 @@ namespace TransferTools.Engine.BuiltIn.Http
             }
         }
 
+        /// <summary>
+        /// An answer a server gives to an MKCOL that lost a race with another for the same folder (the workers of one
+        /// -Recurse send create a folder's parents at once): Apache mod_dav_fs answers a failed mkdir, EEXIST included,
+        /// with 403, and rclone's webdav a folder being made with 423 Locked. The folder is then there after all.
+        /// </summary>
+        private static bool MayBeARace(HttpStatusCode status) => status == HttpStatusCode.Forbidden || (int)status == 423;
+
+        private async Task<bool> IsCollectionAsync(OperationContext context, TransferOptions options, Uri collection)
+        {
+            var info = await GetInfoAsync(context, collection, options).ConfigureAwait(false);
+            return info.Exists && info.IsDirectory;
+        }
+
         private async Task MakeCollectionAsync(OperationContext context, TransferOptions options, Uri collection, int depth)
         {
             if (collection.AbsolutePath == "/" || depth > 64)
@@ -286,12 +299,15 @@ namespace TransferTools.Engine.BuiltIn.Http
                     await MakeCollectionAsync(context, options, new Uri(collection, ".."), depth + 1).ConfigureAwait(false);
                     using (var retry = await SendAsync(context, options, collection, Mkcol, null, "CreateDirectory", follow: false).ConfigureAwait(false))
                     {
-                        if (!retry.IsSuccessStatusCode && retry.StatusCode != HttpStatusCode.MethodNotAllowed)
+                        if (!retry.IsSuccessStatusCode && retry.StatusCode != HttpStatusCode.MethodNotAllowed
+                            && !(MayBeARace(retry.StatusCode) && await IsCollectionAsync(context, options, collection).ConfigureAwait(false)))
                         {
                             throw await HttpErrors.FromStatusAsync(retry, collection, "CreateDirectory").ConfigureAwait(false);
                         }
                     }
 
+                    return;
+                case var status when MayBeARace(status) && await IsCollectionAsync(context, options, collection).ConfigureAwait(false):
                     return;
                 default:
                     throw await HttpErrors.FromStatusAsync(response, collection, "CreateDirectory").ConfigureAwait(false);

@@ -510,13 +510,14 @@ Describe 'A piped batch of small files' {
         Get-Sha (Join-Path $out 's3.bin') | Should -Be $sent[2].Sha256
     }
 
-    It 'delivers the same bytes and permissions (0666 less the umask) through an unnamed file and through the forced fallback' -Skip:$IsWindows {
+    It 'delivers the same bytes and, with -NoPreserve, permissions 0666 less the umask, through an unnamed file and through the forced fallback' -Skip:$IsWindows {
+        # (Without -NoPreserve a file gets its source's permission bits: tests/Preserve.Tests.ps1.)
         $module = Get-TestModulePath
         $pwsh = Join-Path $PSHOME 'pwsh'
         foreach ($mode in 'unnamed', 'fallback') {
             $dest = New-Folder "batch-umask-$mode"
             $flag = if ($mode -eq 'fallback') { '1' } else { '' }
-            $command = "Import-Module '$module'; `$r = Get-ChildItem '$($script:batchSource)' -File | Send-Transfer -Destination '$dest/' -ThrottleLimit 4; @(`$r | Where-Object Status -eq 'Completed').Count"
+            $command = "Import-Module '$module'; `$r = Get-ChildItem '$($script:batchSource)' -File | Send-Transfer -Destination '$dest/' -ThrottleLimit 4 -NoPreserve; @(`$r | Where-Object Status -eq 'Completed').Count"
             $out = & sh -c "umask 027; TRANSFERTOOLS_NO_TMPFILE='$flag' exec '$pwsh' -NoProfile -NonInteractive -Command `"`$0`"" $command
             $out | Select-Object -Last 1 | Should -Be '6'
             @(Get-ChildItem -Force $dest -File).Name | Should -Be @('s1.bin', 's2.bin', 's3.bin', 's4.bin', 's5.bin', 's6.bin')

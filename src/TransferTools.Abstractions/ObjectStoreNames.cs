@@ -147,6 +147,27 @@ namespace TransferTools.Abstractions
         /// <summary>Reverses <see cref="EncodeValue"/>.</summary>
         public static string DecodeValue(string value) => Uri.UnescapeDataString(value ?? "");
 
+        /// <summary>
+        /// The store's metadata for an item's custom metadata (each key checked as the storage API requires, then
+        /// <see cref="MetadataKey"/> and <see cref="EncodeValue"/>), and the encoded size of it all, which each store
+        /// compares with its own limit. Reversed by <see cref="ReadCustom"/>.
+        /// </summary>
+        public static Dictionary<string, string> WriteCustom(IDictionary<string, string>? custom, out int encodedSize)
+        {
+            var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            encodedSize = 0;
+            foreach (var pair in custom ?? new Dictionary<string, string>())
+            {
+                KeyValidation.RequireSafe(pair.Key, "metadata key", 128, allowSlash: true);
+                var key = MetadataKey(pair.Key);
+                var value = EncodeValue(pair.Value);
+                encodedSize += key.Length + value.Length;
+                metadata[key] = value;
+            }
+
+            return metadata;
+        }
+
         /// <summary>Reads custom metadata back from the store's metadata.</summary>
         public static IDictionary<string, string> ReadCustom(IDictionary<string, string>? metadata)
         {

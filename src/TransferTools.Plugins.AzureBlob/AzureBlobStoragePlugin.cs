@@ -201,17 +201,7 @@ namespace TransferTools.Plugins.AzureBlob
                     errorId: "InvalidItemName", target: name);
             }
 
-            var blobMetadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            var size = 0;
-            foreach (var pair in metadata.Custom ?? new Dictionary<string, string>())
-            {
-                KeyValidation.RequireSafe(pair.Key, "metadata key", 128, allowSlash: true);
-                var key = ObjectStoreNames.MetadataKey(pair.Key);
-                var value = ObjectStoreNames.EncodeValue(pair.Value);
-                size += key.Length + value.Length;
-                blobMetadata[key] = value;
-            }
-
+            var blobMetadata = ObjectStoreNames.WriteCustom(metadata.Custom, out var size);
             if (size > 7000)
             {
                 throw new PluginException(ErrorCode.LimitExceeded, "Custom metadata is too large for Azure Blob Storage (8 KB of encoded keys and values).",

@@ -112,17 +112,7 @@ namespace TransferTools.Plugins.S3
                 throw new PluginException(ErrorCode.InvalidArgument, "The item name is too long for S3 (keys are at most 1,024 bytes).", errorId: "InvalidItemName", target: name);
             }
 
-            var objectMetadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            var size = 0;
-            foreach (var pair in metadata.Custom ?? new Dictionary<string, string>())
-            {
-                KeyValidation.RequireSafe(pair.Key, "metadata key", 128, allowSlash: true);
-                var metaKey = ObjectStoreNames.MetadataKey(pair.Key);
-                var value = ObjectStoreNames.EncodeValue(pair.Value);
-                size += metaKey.Length + value.Length;
-                objectMetadata[metaKey] = value;
-            }
-
+            var objectMetadata = ObjectStoreNames.WriteCustom(metadata.Custom, out var size);
             if (size > 1800)
             {
                 throw new PluginException(ErrorCode.LimitExceeded, "Custom metadata is too large for S3 (2 KB of encoded keys and values).", errorId: "MetadataTooLarge", target: name);

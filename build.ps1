@@ -173,7 +173,10 @@ $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = Join-Path (Split-Path $Summary) 'pester.xml'
 $result = Invoke-Pester -Configuration $config
-foreach ($test in $result.Failed) { Write-Host "FAILED: $($test.ExpandedPath)" }
+# With the first line of each error: CI shows only the end of the output, and a failure should say why there.
+function Get-FirstLine($errors) { (@($errors) | Select-Object -First 1 | ForEach-Object { "$_" -split "`n" | Select-Object -First 1 }) }
+foreach ($c in $result.Containers | Where-Object { $_.ErrorRecord.Count -gt 0 }) { Write-Host "FAILED CONTAINER: $($c.Item): $(Get-FirstLine $c.ErrorRecord)" }
+foreach ($test in $result.Failed) { Write-Host "FAILED: $($test.ExpandedPath): $(Get-FirstLine $test.ErrorRecord)" }
 @{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount } |
     ConvertTo-Json | Set-Content -Path $Summary
 '@

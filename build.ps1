@@ -60,7 +60,11 @@ function Invoke-Build {
         Copy-Item -Destination $OutModule
 
     # Plugin projects with heavy dependencies: their assemblies and dependencies, loaded on first use.
-    foreach ($plugin in Get-ChildItem (Join-Path $Root 'src') -Directory -Filter 'TransferTools.Plugins.*') {
+    # Only folders with a project count: a renamed or removed plugin leaves its bin/ behind in a work tree, and that
+    # stale build must not reach out/ (a clean clone has no such folder, so the two would test different modules).
+    $pluginFolders = Get-ChildItem (Join-Path $Root 'src') -Directory -Filter 'TransferTools.Plugins.*' |
+        Where-Object { Test-Path (Join-Path $_.FullName "$($_.Name).csproj") }
+    foreach ($plugin in $pluginFolders) {
         $bin = Join-Path $plugin.FullName "bin/$Configuration/netstandard2.0"
         if (Test-Path $bin) {
             Get-ChildItem $bin -File | Where-Object { $_.Extension -in '.dll', '.pdb' -and -not (Test-Path (Join-Path $OutModule $_.Name)) } |

@@ -31,6 +31,18 @@ namespace TransferTools.Abstractions
         /// copy is named after it instead of the location's last segment, when it is a plain file name.
         /// </summary>
         public string? FileName { get; set; }
+        /// <summary>
+        /// The SHA-256 of the whole content as the server announces it (lower-case hex): an HTTP <c>Repr-Digest</c>,
+        /// <c>Content-Digest</c> or <c>Digest</c> of <c>sha-256</c>, an S3 object's <c>x-amz-meta-sha256</c>; null when none.
+        /// A received copy that does not hash to it is refused (<see cref="ErrorCode.ChecksumMismatch"/>).
+        /// </summary>
+        public string? Sha256 { get; set; }
+        /// <summary>
+        /// The MD5 of the whole content as the server announces it (lower-case hex): HTTP <c>Content-MD5</c> or a
+        /// <c>Digest</c> of <c>md5</c>, the ETag of a single-part S3 object; null when none. Checked like <see cref="Sha256"/>
+        /// when that is not given.
+        /// </summary>
+        public string? Md5 { get; set; }
     }
 
     /// <summary>

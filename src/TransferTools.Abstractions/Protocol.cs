@@ -54,6 +54,29 @@ namespace TransferTools.Abstractions
             status != TransferStatus.Pending && status != TransferStatus.Active;
     }
 
+    /// <summary>
+    /// What a completed transfer's content was checked against, beyond the SHA-256 the engine takes of the bytes it moves
+    /// (<see cref="Transfer.Verification"/>).
+    /// </summary>
+    public enum TransferVerification
+    {
+        /// <summary>No check yet: the transfer has not completed (or <c>-Conflict Skip</c> kept the destination's file).</summary>
+        None,
+        /// <summary>
+        /// The destination's size was confirmed; nothing independent of this transfer's own reading vouched for the content
+        /// (a server that announces no digest). A resume re-read a sample of the kept chunks from the source.
+        /// </summary>
+        SizeOnly,
+        /// <summary>The SHA-256 equals the one the sending transfer's manifest promises (<c>Receive-Transfer -TransferId</c>).</summary>
+        ManifestSha256,
+        /// <summary>
+        /// The whole content equals a digest the source's server announced for it: HTTP <c>Repr-Digest</c>,
+        /// <c>Content-Digest</c>, <c>Digest</c> or <c>Content-MD5</c>, an S3 object's <c>x-amz-meta-sha256</c> or the MD5
+        /// ETag of a single-part object.
+        /// </summary>
+        ServerDigest,
+    }
+
     /// <summary>Which way the bytes go, seen from this machine.</summary>
     public enum TransferDirection
     {
@@ -177,6 +200,8 @@ namespace TransferTools.Abstractions
         public long ResumedFrom { get; set; }
         /// <summary>Lower-case hex SHA-256 of the whole content, once known.</summary>
         public string? Sha256 { get; set; }
+        /// <summary>What the delivered content was checked against, once completed (see <see cref="TransferVerification"/>).</summary>
+        public TransferVerification Verification { get; set; }
         /// <summary>Recent rate in bytes per second while active; the average once finished.</summary>
         public double BytesPerSecond { get; set; }
         /// <summary>Transient failures retried so far.</summary>

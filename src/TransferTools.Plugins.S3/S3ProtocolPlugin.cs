@@ -108,6 +108,8 @@ namespace TransferTools.Plugins.S3
                             Length = head.ContentLength,
                             LastModified = head.LastModified.HasValue ? new DateTimeOffset(head.LastModified.Value.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
                             Version = head.ETag,
+                            Sha256 = NonEmpty(head.Metadata[ShaMetadata]),
+                            Md5 = EtagIsMd5(head) ? EtagMd5(head.ETag) : null,
                         };
                     }
                     catch (Exception e) when (S3Errors.IsNotFound(e) && !S3Errors.IsNoSuchBucket(e))
@@ -384,6 +386,17 @@ namespace TransferTools.Plugins.S3
             var t = (etag ?? "").Trim('"').ToLowerInvariant();
             return t.Length == 32 && t.All(c => (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) ? t : null;
         }
+
+        /// <summary>
+        /// True when the object's ETag is the MD5 of its bytes: a single-part object (<see cref="EtagMd5"/> rejects the
+        /// <c>-N</c> of a multipart one) stored without KMS or customer-key encryption, whose ETags are not MD5s.
+        /// </summary>
+        private static bool EtagIsMd5(GetObjectMetadataResponse head) =>
+            (head.ServerSideEncryptionMethod is null || head.ServerSideEncryptionMethod == ServerSideEncryptionMethod.None
+                || head.ServerSideEncryptionMethod == ServerSideEncryptionMethod.AES256)
+            && (head.ServerSideEncryptionCustomerMethod is null || head.ServerSideEncryptionCustomerMethod == ServerSideEncryptionCustomerMethod.None);
+
+        private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value!.Trim().ToLowerInvariant();
 
         /// <summary>The metadata the plugin stores with a delivered object: SHA-256 and the source's modification time.</summary>
         internal static void AddContentMetadata(MetadataCollection metadata, string? sha256, DateTimeOffset? sourceModified)

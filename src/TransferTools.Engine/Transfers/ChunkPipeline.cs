@@ -77,11 +77,12 @@ namespace TransferTools.Engine.Transfers
         /// <summary>
         /// Copies <c>[offset, total)</c>, or from <paramref name="offset"/> to the source's end when <paramref name="total"/>
         /// is negative (a source that does not know its size). <paramref name="sha256"/> already holds the bytes before
-        /// <paramref name="offset"/>.
+        /// <paramref name="offset"/>; so does <paramref name="md5"/>, when given (a source whose server announces only an MD5).
         /// </summary>
         /// <returns>The end offset: <paramref name="total"/>, or where an unknown-size source ended.</returns>
         /// <exception cref="PluginException"><see cref="ErrorCode.SourceChanged"/> when a source of known size ends early.</exception>
-        public async Task<long> RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash sha256, CancellationToken cancellationToken)
+        public async Task<long> RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash sha256, CancellationToken cancellationToken,
+            IncrementalHash? md5 = null)
         {
             var sizeKnown = total >= 0;
             if (offset % _chunkSize != 0 && offset != total)
@@ -213,6 +214,7 @@ namespace TransferTools.Engine.Transfers
                     while (toHash.Reader.TryRead(out var segment))
                     {
                         sha256.AppendData(segment.Buffer, 0, segment.Count);
+                        md5?.AppendData(segment.Buffer, 0, segment.Count);
                         Release(segment);
                     }
                 }
@@ -320,7 +322,7 @@ namespace TransferTools.Engine.Transfers
         /// </summary>
         /// <returns>How many leading chunks are intact (at most <paramref name="expected"/>.Count).</returns>
         public static async Task<int> VerifyPartialAsync(Stream partial, long partialLength, System.Collections.Generic.IReadOnlyList<ulong> expected,
-            int chunkSize, long total, IncrementalHash? sha256, Action? activity, CancellationToken cancellationToken)
+            int chunkSize, long total, IncrementalHash? sha256, Action? activity, CancellationToken cancellationToken, IncrementalHash? md5 = null)
         {
             var buffer = new byte[Math.Min(chunkSize, MaxSegmentSize)];
             var chunkHash = new ChunkChecksum();
@@ -381,6 +383,7 @@ namespace TransferTools.Engine.Transfers
                 foreach (var part in bytes)
                 {
                     sha256!.AppendData(part);
+                    md5?.AppendData(part);
                 }
 
                 good++;

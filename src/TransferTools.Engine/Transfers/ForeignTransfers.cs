@@ -96,6 +96,7 @@ namespace TransferTools.Engine.Transfers
                 TotalBytes = reported.TotalBytes,
                 BytesTransferred = reported.BytesTransferred,
                 Sha256 = reported.Sha256,
+                Verification = reported.Verification,
                 Error = reported.Error,
                 ErrorCode = reported.ErrorCode,
                 UserId = context.UserId,

@@ -26,6 +26,9 @@ namespace TransferTools.Engine.Transfers
         private readonly TransferOptions _options;
         private readonly StallWatch _stall;
         private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        // An MD5 alongside the SHA-256 only for a source whose server announces an MD5 and no SHA-256 (ServerDigests).
+        private IncrementalHash? _md5;
+        private ServerDigests _announced;
         private readonly Uri _sourceUri;
         private bool _sizeKnown;
         private long _total;
@@ -107,6 +110,13 @@ namespace TransferTools.Engine.Transfers
             var record = _record;
             var info = await _source.GetInfoAsync(_context, _sourceUri, _options).ConfigureAwait(false);
             LimitNewFileMode(info.PosixMode);
+            _announced = ServerDigests.Of(info);
+            if (_announced.NeedsMd5)
+            {
+                // Before any byte is hashed: the kept chunks of a resume feed it too.
+                _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            }
+
             var shown = TransferErrors.SourceInMessages(record);
             if (!info.Exists)
             {
@@ -340,7 +350,7 @@ namespace TransferTools.Engine.Transfers
                     {
                         using var partial = await _destination.OpenReadAsync(_context, temp, 0, null, _options).ConfigureAwait(false);
                         keep = await ChunkPipeline.VerifyPartialAsync(partial, partialInfo.Length, chunks, record.ChunkSize, _total, localSource ? null : _sha,
-                            _stall.Touch, Token).ConfigureAwait(false);
+                            _stall.Touch, Token, localSource ? null : _md5).ConfigureAwait(false);
                     }
 
                     if (keep > 0)
@@ -382,6 +392,7 @@ namespace TransferTools.Engine.Transfers
             _context.Logger.Log(LogLevel.Warning,
                 $"Transfer {TransferManager.Short(Id)}: '{TransferErrors.SourceInMessages(_record)}' no longer holds the bytes already received, though its size and version did not change; reading it again from the start.");
             _sha.GetHashAndReset();
+            _md5?.GetHashAndReset();
             return 0;
         }
 
@@ -423,7 +434,7 @@ namespace TransferTools.Engine.Transfers
             if (singleChunk && record.MaxBytesPerSecond == 0 && _total <= ChunkPipeline.WholeFileMaxSize && partUpload is null)
             {
                 var whole = new WholeFileCopy(_run, _source, _destination, _context, _options, _stall, _runner.UseUnnamedFiles);
-                _unnamed = await whole.CopyAsync(_sourceUri, temp, new Uri(record.FinalUri!), _total, _sha).ConfigureAwait(false);
+                _unnamed = await whole.CopyAsync(_sourceUri, temp, new Uri(record.FinalUri!), _total, _sha, _md5).ConfigureAwait(false);
                 return;
             }
 
@@ -451,7 +462,7 @@ namespace TransferTools.Engine.Transfers
                     // A part upload's flush ends a part, and only the last part may be short.
                     FlushWhenIdle = partUpload is null,
                 };
-                var readTo = await pipeline.RunAsync(reader, writer, offset, _total, _sha, Token).ConfigureAwait(false);
+                var readTo = await pipeline.RunAsync(reader, writer, offset, _total, _sha, Token, _md5).ConfigureAwait(false);
                 await writer.FlushAsync(Token).ConfigureAwait(false);
                 if (!_sizeKnown)
                 {
@@ -512,7 +523,32 @@ namespace TransferTools.Engine.Transfers
                     errorId: "ChecksumMismatch", target: TransferErrors.SourceInMessages(record));
             }
 
-            _run.Update(r => r.Sha256 = digest);
+            // The digest the server announces now (a resumed transfer's source may have said nothing at the start).
+            var announced = ServerDigests.Of(after).Or(_announced);
+            var md5 = _md5 is null ? null : Hex.ToLowerString(_md5.GetHashAndReset());
+            var mismatch = announced.Mismatch(digest, md5);
+            if (mismatch != null)
+            {
+                // What the server holds is not what it vouches for (a stale cache, a spliced resume): nothing is delivered.
+                _runner.Journal.RemoveWorkingFiles(Id);
+                if (_unnamed is null)
+                {
+                    await TransferRunner.TryDeleteAsync(_destination, _context, temp, _options).ConfigureAwait(false);
+                }
+
+                throw new PluginException(ErrorCode.ChecksumMismatch,
+                    $"The content of '{TransferErrors.SourceInMessages(record)}' does not match what its server vouches for: its {mismatch}. Nothing was delivered; a resume reads it again from the start.",
+                    errorId: "ChecksumMismatch", target: TransferErrors.SourceInMessages(record));
+            }
+
+            var verification = record.ExpectedSha256 != null ? TransferVerification.ManifestSha256
+                : announced.CanCheck(md5) ? TransferVerification.ServerDigest
+                : TransferVerification.SizeOnly;
+            _run.Update(r =>
+            {
+                r.Sha256 = digest;
+                r.Verification = verification;
+            });
             return digest;
         }
 
@@ -641,6 +677,7 @@ namespace TransferTools.Engine.Transfers
             _unnamed?.Dispose();
             _stall.Dispose();
             _sha.Dispose();
+            _md5?.Dispose();
             _cancellation.Dispose();
         }
     }

@@ -136,6 +136,8 @@ namespace TransferTools.Engine.Transfers
         /// <summary>What the last error was about (a path or URI), for the ErrorRecord's target.</summary>
         public string? ErrorTarget { get; set; }
         public string? Sha256 { get; set; }
+        /// <summary>What the delivered content was checked against (<see cref="TransferVerification"/>).</summary>
+        public TransferVerification Verification { get; set; }
         public bool Skipped { get; set; }
         public double BytesPerSecond { get; set; }
 
@@ -192,6 +194,7 @@ namespace TransferTools.Engine.Transfers
             TotalBytes = TotalBytes,
             ResumedFrom = ResumedFrom,
             Sha256 = Sha256,
+            Verification = Verification,
             BytesPerSecond = BytesPerSecond,
             Retries = Retries,
             Error = Error,

@@ -34,9 +34,12 @@ namespace TransferTools.Engine.Transfers
             _useUnnamed = useUnnamed;
         }
 
-        /// <summary>Copies the <paramref name="total"/> bytes of <paramref name="sourceUri"/>, hashing them into <paramref name="sha"/>.</summary>
+        /// <summary>
+        /// Copies the <paramref name="total"/> bytes of <paramref name="sourceUri"/>, hashing them into <paramref name="sha"/>
+        /// (and <paramref name="md5"/>, when given).
+        /// </summary>
         /// <returns>The unnamed file holding the bytes, or null when they are in the temporary file <paramref name="temp"/>.</returns>
-        public async Task<IUnnamedTemporary?> CopyAsync(Uri sourceUri, Uri temp, Uri final, long total, IncrementalHash sha)
+        public async Task<IUnnamedTemporary?> CopyAsync(Uri sourceUri, Uri temp, Uri final, long total, IncrementalHash sha, IncrementalHash? md5 = null)
         {
             var token = _context.CancellationToken;
             var length = (int)total;
@@ -69,6 +72,7 @@ namespace TransferTools.Engine.Transfers
 
                 token.ThrowIfCancellationRequested();
                 sha.AppendData(buffer, 0, length);
+                md5?.AppendData(buffer, 0, length);
                 if (local && _useUnnamed && _destination is IUnnamedTemporaries unnamedFiles)
                 {
                     var unnamed = unnamedFiles.TryCreateUnnamed(_context, final, _options);

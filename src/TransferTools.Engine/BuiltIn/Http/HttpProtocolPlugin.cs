@@ -150,6 +150,7 @@ namespace TransferTools.Engine.BuiltIn.Http
                 // named file: a download page such as https://example.com/download/ that answers with Content-Disposition.
                 var suggested = SuggestedFileName(response);
                 var isDirectory = finalUri.AbsolutePath.EndsWith("/", StringComparison.Ordinal) && suggested is null;
+                var (sha256, md5) = isDirectory ? (null, null) : HttpDigests.Read(response);
                 return new RemoteFileInfo
                 {
                     Exists = true,
@@ -158,6 +159,8 @@ namespace TransferTools.Engine.BuiltIn.Http
                     LastModified = response.Content.Headers.LastModified,
                     Version = isDirectory ? null : VersionOf(response),
                     FileName = isDirectory ? null : suggested ?? RedirectedFileName(location, finalUri),
+                    Sha256 = sha256,
+                    Md5 = md5,
                 };
             }
             finally

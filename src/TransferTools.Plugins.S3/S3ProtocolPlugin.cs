@@ -22,7 +22,7 @@ namespace TransferTools.Plugins.S3
     /// <para>Configuration (all optional): <c>ServiceUrl</c>, <c>Region</c>, <c>ForcePathStyle</c> (default true with a
     /// ServiceUrl), <c>AccessKeyId</c> + <c>SecretAccessKey</c> (+ <c>SessionToken</c>, kept protected) or <c>Profile</c>,
     /// <c>ChecksumMode</c> (<c>WhenRequired</c>, the default, or <c>WhenSupported</c>), <c>MultipartThreshold</c> in MiB
-    /// (default 16), <c>Parallelism</c> (parts in flight per file, default 4). Unset values come from the AWS standard
+    /// (default 16), <c>Parallelism</c> (parts or download ranges in flight per file, default 4). Unset values come from the AWS standard
     /// chain, as the AWS CLI reads it. <c>-ProtocolOption</c> overrides any of the non-secret settings per transfer, and
     /// <c>s3://PROFILE@bucket/key</c> takes endpoint, region and keys from that AWS profile.</para>
     /// <para>Uploads go through <see cref="IPartUploadDestination"/>: see <see cref="S3PartUploads"/>.</para>
@@ -136,7 +136,13 @@ namespace TransferTools.Plugins.S3
             var (client, settings) = Connect(where, options);
             var token = context.CancellationToken;
             var request = new GetObjectRequest { BucketName = where.Bucket, Key = where.Key };
-            if (offset > 0)
+            var ranged = settings.Parallelism > 1;
+            if (ranged)
+            {
+                // The first range tells the object's length: a large one is read as several ranges in flight.
+                request.ByteRange = new ByteRange(offset, offset + S3RangedReadStream.RangeSize - 1);
+            }
+            else if (offset > 0)
             {
                 request.ByteRange = new ByteRange("bytes=" + offset.ToString(CultureInfo.InvariantCulture) + "-");
             }
@@ -150,6 +156,13 @@ namespace TransferTools.Plugins.S3
             try
             {
                 var response = await client.GetObjectAsync(request, token).ConfigureAwait(false);
+                var total = ranged ? TotalOf(response.ContentRange) : -1;
+                if (total - offset > S3RangedReadStream.RangeSize)
+                {
+                    // (Checked against x-amz-meta-sha256 by the engine, which the object's look-up announces.)
+                    return new S3RangedReadStream(client, settings, where, response, expectedVersion ?? response.ETag, offset, total, settings.Parallelism, token);
+                }
+
                 string? sha256 = null;
                 if (offset == 0 && response.Metadata != null)
                 {
@@ -172,6 +185,13 @@ namespace TransferTools.Plugins.S3
             {
                 throw S3Errors.Map(e, settings, "download", where.Display, token);
             }
+        }
+
+        /// <summary>The object's length from a ranged answer's <c>Content-Range</c> (<c>bytes 0-8388607/41943040</c>), or -1.</summary>
+        internal static long TotalOf(string? contentRange)
+        {
+            var slash = contentRange?.LastIndexOf('/') ?? -1;
+            return slash >= 0 && long.TryParse(contentRange!.Substring(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var total) ? total : -1;
         }
 
         /// <inheritdoc/>

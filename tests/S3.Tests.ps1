@@ -57,7 +57,57 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
         New-Item -ItemType Directory $down | Out-Null
         $r = Receive-Transfer -Source 's3://tt-data/in/big.bin' -OutputDir $down
         $r.Status | Should -Be 'Completed'
+        $r.Verification | Should -Be 'ServerDigest'   # against x-amz-meta-sha256
         Get-Sha (Join-Path $down 'big.bin') | Should -Be (Get-Sha $big.FullName)
+    }
+
+    It 'verifies a download of an object another tool put in one PUT against its MD5 ETag' {
+        $f = New-TestFile -Path (Join-Path $script:work 'foreign.bin') -Size 3MB -Seed 13
+        Invoke-S3Admin put tt-data foreign.bin $f.FullName | Out-Null   # boto3: no x-amz-meta-sha256
+        $down = Join-Path $script:work 'down-foreign'
+        New-Item -ItemType Directory $down | Out-Null
+        $r = Receive-Transfer -Source 's3://tt-data/foreign.bin' -OutputDir $down
+        $r.Status | Should -Be 'Completed'
+        $r.Verification | Should -Be 'ServerDigest'
+        Get-Sha (Join-Path $down 'foreign.bin') | Should -Be (Get-Sha $f.FullName)
+    }
+
+    It 'takes endpoint, region and keys from an AWS profile: s3://PROFILE@bucket/ and AWS_PROFILE, with no registration' {
+        $f = New-TestFile -Path (Join-Path $script:work 'profiled.bin') -Size 10KB -Seed 14
+        $credentials = Join-Path $script:work 'aws-credentials'
+        $config = Join-Path $script:work 'aws-config'
+        Set-Content -LiteralPath $credentials -Value "[ceph]`naws_access_key_id = $($script:rgw.AccessKeyId)`naws_secret_access_key = $($script:rgw.SecretAccessKey)`n"
+        Set-Content -LiteralPath $config -Value "[profile ceph]`nregion = us-east-1`nendpoint_url = $($script:rgw.ServiceUrl)`n"
+        $saved = @{}
+        foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL', 'AWS_REGION') {
+            $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+            [Environment]::SetEnvironmentVariable($name, $null)
+        }
+        $env:AWS_SHARED_CREDENTIALS_FILE = $credentials
+        $env:AWS_CONFIG_FILE = $config
+        try {
+            # Only the profile knows where radosgw is and who signs. A new process, as a runbook starts: the AWS SDK
+            # reads where the shared files are once per process, as the AWS CLI does.
+            $down = Join-Path $script:work 'down-profile'
+            New-Item -ItemType Directory $down | Out-Null
+            $results = Invoke-InNewProcess {
+                param($File, $Down)
+                Send-Transfer $File -Destination 's3://ceph@tt-data/profile/'
+                $env:AWS_PROFILE = 'ceph'
+                Receive-Transfer -Source 's3://tt-data/profile/profiled.bin' -OutputDir $Down
+                Send-Transfer $File -Destination 's3://nosuchprofile@tt-data/profile/' -ErrorAction SilentlyContinue -ErrorVariable err | Out-Null
+                [pscustomobject]@{ ErrorId = $err[0].FullyQualifiedErrorId }
+            } -ArgumentList $f.FullName, $down
+            [TransferTools.Abstractions.TransferStatus]$results[0].Status | Should -Be 'Completed'
+            (Invoke-S3Admin head tt-data profile/profiled.bin).metadata.sha256 | Should -Be (Get-Sha $f.FullName)
+            [TransferTools.Abstractions.TransferStatus]$results[1].Status | Should -Be 'Completed'
+            Get-Sha (Join-Path $down 'profiled.bin') | Should -Be (Get-Sha $f.FullName)
+            $results[2].ErrorId | Should -Match '^S3ProfileNotFound'
+        }
+        finally {
+            Remove-Item Env:AWS_PROFILE, Env:AWS_SHARED_CREDENTIALS_FILE, Env:AWS_CONFIG_FILE -ErrorAction SilentlyContinue
+            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        }
     }
 
     It 'resumes a multipart upload killed with -9 in a new process, re-sending only the parts the server lacks' {
@@ -168,6 +218,29 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
         $streams | Should -Not -Match ([regex]::Escape($script:rgw.SecretAccessKey))
         foreach ($file in Get-ChildItem $script:home_ -Recurse -File | Where-Object FullName -notlike "$($script:work)*") {
             (Get-Content -LiteralPath $file.FullName -Raw -ErrorAction SilentlyContinue) | Should -Not -Match ([regex]::Escape($script:rgw.SecretAccessKey))
+        }
+    }
+
+    It 'refuses at registration a ServiceUrl that does not answer as S3' {
+        # A plain web server (python's http.server) where the S3 API was meant.
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+        $web = Start-Process python3 -ArgumentList '-m', 'http.server', $port, '--bind', '127.0.0.1', '--directory', $script:work -PassThru -RedirectStandardError (Join-Path $script:work 'web.err')
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while ([DateTime]::UtcNow -lt $deadline) {
+                try { $c = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port); $c.Dispose(); break } catch { Start-Sleep -Milliseconds 100 }
+            }
+            $err = $null
+            Register-TransferPlugin -Name NotS3 -Type S3 -Configuration @{
+                ServiceUrl = "http://127.0.0.1:$port"; AccessKeyId = 'AKIDNOTS3'; SecretAccessKey = 'not-a-secret-at-all' } -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+            $err[0].FullyQualifiedErrorId | Should -Match '^S3EndpointNotS3'
+            "$($err[0])" | Should -Match "127\.0\.0\.1:$port"
+            "$($err[0])" | Should -Not -Match 'not-a-secret-at-all'
+            @(Get-TransferPlugin | Where-Object Name -eq 'NotS3') | Should -BeNullOrEmpty
+        }
+        finally {
+            Stop-Process -Id $web.Id -ErrorAction SilentlyContinue
         }
     }
 

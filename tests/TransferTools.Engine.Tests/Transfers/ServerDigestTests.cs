@@ -99,6 +99,20 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(TransferVerification.SizeOnly, copied.Verification);
         }
 
+        [Fact]
+        public async Task A_receive_by_transfer_id_is_checked_against_the_manifest()
+        {
+            var file = NewFile("manifested.bin", 48 * 1024, seed: 5);
+            var shared = NewFolder("shared");
+            var sent = await Session.Transfers.StartSendAsync(Context, new SendRequest { File = file, Destination = shared });
+            Assert.Equal(TransferStatus.Completed, (await Session.Transfers.WaitAsync(Context, sent.Id)).Transfer.Status);
+            var started = await Session.Transfers.StartReceiveAsync(Context,
+                new ReceiveRequest { TransferId = sent.Id, Source = shared, OutputDir = NewFolder("by-id"), Options = new TransferOptions() });
+            var done = (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.Equal(TransferVerification.ManifestSha256, done.Verification);
+        }
+
         [Theory]
         [InlineData("sha-256=:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=:", true, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", null)]
         [InlineData("SHA-256=ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=, MD5=kAFQmDzST7DWlj99KOF/cg==", false, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "900150983cd24fb0d6963f7d28e17f72")]

@@ -24,7 +24,7 @@ try {
             'rclone copy (s3)'             = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'rclone' @('copyto', 'tts3:tt-bench/rclone/payload.bin', (Join-Path $dest 'payload.bin')) -Environment $rcloneEnv } }
             'Receive-Transfer (s3, verified)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "$awsEnv Receive-Transfer -Source 's3://tt-bench/tt/payload.bin' -OutputDir '$dest'" } }
         }) -Count $ParityRounds
-    Add-Table "S3 download from Ceph radosgw over loopback, $SizeMB MiB" $download 'rclone copy (s3)' $Bytes 'Receive-Transfer: one If-Match GET, checked against x-amz-meta-sha256.'
+    Add-Table "S3 download from Ceph radosgw over loopback, $SizeMB MiB" $download 'rclone copy (s3)' $Bytes 'Receive-Transfer: 8 MiB ranged GETs, 4 in flight, each If-Match on one ETag; checked against x-amz-meta-sha256.'
 
     foreach ($pair in @(@('upload', $upload, 'Send-Transfer (s3, verified)'), @('download', $download, 'Receive-Transfer (s3, verified)'))) {
         $tt = Get-Row $pair[1] $pair[2]; $rc = Get-Row $pair[1] 'rclone copy (s3)'

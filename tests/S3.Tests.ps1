@@ -294,6 +294,20 @@ Describe 'S3 buckets as stores against Ceph radosgw' -Skip:$script:Skip {
         (Measure-StorageItem -Storage Bucket).TotalItems | Should -Be 0
     }
 
+    It 'is a transfer endpoint as storage://NAME/, both ways' {
+        Register-TransferPlugin -Name Drop -Type S3Bucket -Configuration @{
+            ServiceUrl = $script:rgw.ServiceUrl; AccessKeyId = $script:rgw.AccessKeyId; SecretAccessKey = $script:rgw.SecretAccessKey; Bucket = 'tt-drop' } | Out-Null
+        $f = New-TestFile -Path (Join-Path $script:work 'dropped.bin') -Size 6MB -Seed 15
+        $sent = Send-Transfer -Path $f.FullName -Destination 'storage://Drop/incoming/' -ChunkSize 1MB
+        $sent.Status | Should -Be 'Completed'
+        $out = New-Item -ItemType Directory (Join-Path $script:work 'drop-back')
+        $back = Receive-Transfer -Source 'storage://Drop/incoming/dropped.bin' -OutputDir $out.FullName
+        $back.Status | Should -Be 'Completed'
+        Get-Sha (Join-Path $out.FullName 'dropped.bin') | Should -Be (Get-Sha $f.FullName)
+        # (Beside it, the send's manifest for Receive-Transfer -TransferId.)
+        @(Get-StorageItem -Storage Drop | Where-Object Name -Match 'dropped\.bin$').Count | Should -Be 1
+    }
+
     It 'lists 2,500 keys across pages in ListOrder, with -First' {
         Register-TransferPlugin -Name Many -Type S3Bucket -Configuration @{
             ServiceUrl = $script:rgw.ServiceUrl; AccessKeyId = $script:rgw.AccessKeyId; SecretAccessKey = $script:rgw.SecretAccessKey; Bucket = 'tt-many' } | Out-Null

@@ -252,6 +252,16 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
         "$($err[0])" | Should -Match 'tt-no-such-bucket'
     }
 
+    It 'reports a missing key as ObjectNotFound, delivering nothing' {
+        $down = Join-Path $script:work 'down-missing'
+        New-Item -ItemType Directory $down | Out-Null
+        $err = $null
+        Receive-Transfer -Source 's3://tt-data/no/such-key.bin' -OutputDir $down -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        "$($err[0])" | Should -Match 'such-key\.bin'
+        @(Get-ChildItem -Force $down) | Should -BeNullOrEmpty
+    }
+
     It 'sends nothing with -WhatIf' {
         $f = New-TestFile -Path (Join-Path $script:work 'whatif.bin') -Size 1KB -Seed 9
         Send-Transfer $f.FullName -Destination 's3://tt-data/whatif/' -WhatIf | Out-Null

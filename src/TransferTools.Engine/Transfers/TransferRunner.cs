@@ -110,6 +110,7 @@ namespace TransferTools.Engine.Transfers
             {
                 Remote = remote,
                 Batch = batch,
+                Limiters = LimitersFor(context, record),
             };
             var runContext = context.WithCancellation(run.Cts.Token);
             // (A new transfer's context names it already: a copy of the values only to set the same id is skipped.)
@@ -123,6 +124,31 @@ namespace TransferTools.Engine.Transfers
             run.Completion = Task.Factory.StartNew(() => ExecuteAsync(run), CancellationToken.None,
                 TaskCreationOptions.PreferFairness | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
             return snapshot;
+        }
+
+        /// <summary>
+        /// The limiters a transfer counts against: its command's shared one (the command's -MaxBytesPerSecond is a total),
+        /// or, started without one (a resume that kept its journaled limit), one of its own; and the agent's, when the agent
+        /// runs it.
+        /// </summary>
+        private static System.Collections.Generic.IReadOnlyList<BandwidthLimiter> LimitersFor(OperationContext context, TransferRecord record)
+        {
+            var limiters = new System.Collections.Generic.List<BandwidthLimiter>(2);
+            if (context.GetValue(Monitoring.EngineContextKeys.CommandBandwidth) is BandwidthLimiter command)
+            {
+                limiters.Add(command);
+            }
+            else if (record.MaxBytesPerSecond > 0)
+            {
+                limiters.Add(new BandwidthLimiter(record.MaxBytesPerSecond));
+            }
+
+            if (context.GetValue(Monitoring.EngineContextKeys.AgentBandwidth) is BandwidthLimiter agent)
+            {
+                limiters.Add(agent);
+            }
+
+            return limiters;
         }
 
         private async Task ExecuteAsync(RunningTransfer run)

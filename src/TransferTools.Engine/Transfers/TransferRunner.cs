@@ -221,10 +221,18 @@ namespace TransferTools.Engine.Transfers
             }
             catch (Exception e) when (run.Stop != StopReason.None && TransferErrors.IsCancellation(e))
             {
-                var why = run.Stop == StopReason.Shutdown ? "The session closed." : "Suspended.";
+                var byAgent = run.Stop == StopReason.Shutdown && run.Record.Queued;
+                var why = byAgent ? "The transfer agent stopped; it continues at the agent's next start, or"
+                    : run.Stop == StopReason.Shutdown ? "The session closed." : "Suspended.";
                 run.Update(r =>
                 {
                     TransferStatusChange.ToSuspended(r, why);
+                    if (byAgent)
+                    {
+                        // The agent picks up what it suspended itself, never what a user suspended.
+                        r.ErrorId = Agent.TransferAgent.AgentStoppedErrorId;
+                    }
+
                     r.BytesPerSecond = run.AverageRate();
                 });
                 Save(run, durable: true);
@@ -440,7 +448,8 @@ namespace TransferTools.Engine.Transfers
         internal Transfer Describe(TransferRecord record)
         {
             var transfer = record.ToTransfer();
-            if (record.Streaming && !record.Status.IsFinal() && !Running.ContainsKey(record.Id))
+            if (record.Streaming && !record.Status.IsFinal() && !Running.ContainsKey(record.Id)
+                && record.Status != TransferStatus.Queued && record.Status != TransferStatus.TransientError)
             {
                 var committed = Committed(record);
                 if (Journal.IsOwned(record.Id))

@@ -458,6 +458,16 @@ namespace TransferTools.Engine.Transfers
                     transfer.BytesTransferred = Math.Max(transfer.BytesTransferred, committed);
                     transfer.Progress = record.TotalBytes > 0 ? transfer.BytesTransferred * 100.0 / record.TotalBytes : 0;
                 }
+                else if (record.Queued)
+                {
+                    // The agent's process died (a crash, a reboot): the agent picks it up at its next start, so it is
+                    // waiting, not failed (and Wait-Transfer goes on waiting).
+                    transfer.BytesTransferred = committed;
+                    transfer.Progress = record.TotalBytes > 0 ? committed * 100.0 / record.TotalBytes : 0;
+                    transfer.Status = TransferStatus.Queued;
+                    transfer.Error = $"Interrupted: the transfer agent that ran it (pid {record.OwnerProcessId} on {record.OwnerHost}) is gone; the agent continues it at its next start.";
+                    transfer.BytesPerSecond = 0;
+                }
                 else
                 {
                     transfer.BytesTransferred = committed;

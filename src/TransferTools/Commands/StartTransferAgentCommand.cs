@@ -50,6 +50,9 @@ namespace TransferTools.Commands
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
+            // SIGTERM is taken over first: a service manager stopping the agent while it starts must not kill it mid-write.
+            using var terminated = new CancellationTokenSource();
+            using var signal = TerminationSignal.Register(() => terminated.Cancel());
             TransferAgent agent;
             try
             {
@@ -70,8 +73,6 @@ namespace TransferTools.Commands
             }
 
             using (agent)
-            using (var terminated = new CancellationTokenSource())
-            using (TerminationSignal.Register(() => terminated.Cancel()))
             {
                 Run(async context =>
                 {

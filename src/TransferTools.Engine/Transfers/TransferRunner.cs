@@ -222,7 +222,7 @@ namespace TransferTools.Engine.Transfers
             catch (Exception e) when (run.Stop != StopReason.None && TransferErrors.IsCancellation(e))
             {
                 var byAgent = run.Stop == StopReason.Shutdown && run.Record.Queued;
-                var why = byAgent ? "The transfer agent stopped; it continues at the agent's next start, or"
+                var why = byAgent ? "Stopped with the process that ran it (the transfer agent stopped); the agent continues it at its next start, or"
                     : run.Stop == StopReason.Shutdown ? "The session closed." : "Suspended.";
                 run.Update(r =>
                 {

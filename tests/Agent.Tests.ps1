@@ -91,6 +91,9 @@ Describe 'Transfer agent' {
         Get-ChildItem -Recurse -File $home_ | Where-Object { $_.FullName -notlike "$work*" } |
             Select-String -SimpleMatch $secret -List | Should -BeNullOrEmpty
 
+        # The agent's transfers report to the registered monitors, as any transfer does.
+        $events = Join-Path $work 'agent-events.jsonl'
+        Register-TransferPlugin -Name AgentEvents -Type EventLog -Configuration @{ Path = $events } | Out-Null
         $agent = Start-Agent
         $done = @($q | Wait-Transfer -Timeout 120)
         $done.Count | Should -Be 5
@@ -99,6 +102,10 @@ Describe 'Transfer agent' {
         Get-Sha (Join-Path $sshd.PasswordUserData 'agent/pass.bin') | Should -Be (Get-Sha $viaPassword.FullName)
         Get-Sha (Join-Path $sshd.KeyUserData 'agent/key.bin') | Should -Be (Get-Sha $viaKey.FullName)
         Get-Sha (Join-Path $httpOut 'agent-http.bin') | Should -Be (Get-Sha (Join-Path $nginx.FilesRoot 'agent-http.bin'))
+        Wait-Until { @(Get-Content $events -ErrorAction SilentlyContinue | ConvertFrom-Json | Where-Object event -eq 'TransferCompleted').Count -ge 5 } -What 'five TransferCompleted events'
+        $completed = @(Get-Content $events | ConvertFrom-Json | Where-Object event -eq 'TransferCompleted')
+        @($completed.transferId | Sort-Object) | Should -Be @($q.Id | Sort-Object)
+        $completed.pid | Sort-Object -Unique | Should -Be $agent.Process.Id
         $info = Get-TransferAgent
         $info.Running | Should -BeTrue
         $info.ProcessId | Should -Be $agent.Process.Id

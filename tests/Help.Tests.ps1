@@ -13,7 +13,7 @@ BeforeDiscovery {
         $c = $_
         $c.Parameters.Keys | Where-Object { $common -notcontains $_ } | ForEach-Object { @{ Command = $c.Name; Parameter = $_ } }
     })
-    $script:aboutTopics = @('about_TransferTools', 'about_TransferTools_Plugins' | ForEach-Object { @{ Topic = $_ } })
+    $script:aboutTopics = @('about_TransferTools', 'about_TransferTools_Plugins', 'about_TransferTools_Agent' | ForEach-Object { @{ Topic = $_ } })
 }
 
 BeforeAll {

@@ -20,6 +20,11 @@ namespace TransferTools.Abstractions
         Cancelled,
         /// <summary>Paused by <c>Suspend-Transfer</c> or Ctrl+C; resumable (<c>suspended</c>).</summary>
         Suspended,
+        /// <summary>Recorded for the transfer agent (<c>-Queue</c>), not started yet (<c>queued</c>).</summary>
+        Queued,
+        /// <summary>Run by the transfer agent, failed for a reason that may pass; the agent tries again at
+        /// <see cref="Transfer.NextAttemptAt"/> (<c>transientError</c>).</summary>
+        TransientError,
     }
 
     /// <summary>The string values of <see cref="TransferStatus"/>.</summary>
@@ -37,6 +42,10 @@ namespace TransferTools.Abstractions
         public const string Cancelled = "cancelled";
         /// <summary><c>suspended</c></summary>
         public const string Suspended = "suspended";
+        /// <summary><c>queued</c></summary>
+        public const string Queued = "queued";
+        /// <summary><c>transientError</c></summary>
+        public const string TransientError = "transientError";
 
         /// <summary>The wire value of <paramref name="status"/>.</summary>
         public static string ToSeedValue(this TransferStatus status) => status switch
@@ -46,12 +55,15 @@ namespace TransferTools.Abstractions
             TransferStatus.Completed => Completed,
             TransferStatus.Failed => Failed,
             TransferStatus.Cancelled => Cancelled,
+            TransferStatus.Queued => Queued,
+            TransferStatus.TransientError => TransientError,
             _ => Suspended,
         };
 
-        /// <summary>True for statuses a transfer never leaves by itself (completed, failed, cancelled, suspended).</summary>
+        /// <summary>True for statuses a transfer never leaves by itself (completed, failed, cancelled, suspended); a queued
+        /// transfer or one waiting out a transient error is not final: the transfer agent moves it on.</summary>
         public static bool IsFinal(this TransferStatus status) =>
-            status != TransferStatus.Pending && status != TransferStatus.Active;
+            status != TransferStatus.Pending && status != TransferStatus.Active && status != TransferStatus.Queued && status != TransferStatus.TransientError;
     }
 
     /// <summary>
@@ -215,6 +227,12 @@ namespace TransferTools.Abstractions
         /// <summary>True when it completed without moving a byte because the destination's file was there and
         /// <c>-Conflict Skip</c> kept it (<see cref="BytesTransferred"/> is 0, <see cref="Sha256"/> null).</summary>
         public bool Skipped { get; set; }
+        /// <summary>True when the transfer agent runs it (queued with <c>-Queue</c>).</summary>
+        public bool Queued { get; set; }
+        /// <summary>When the transfer agent tries again after a transient error (<see cref="TransferStatus.TransientError"/>), or null.</summary>
+        public DateTimeOffset? NextAttemptAt { get; set; }
+        /// <summary>Until when the transfer agent retries transient errors (<c>-RetryTimeout</c>), or null.</summary>
+        public DateTimeOffset? RetryUntil { get; set; }
 
         /// <summary>Estimated time left while active, or null.</summary>
         public TimeSpan? TimeRemaining =>

@@ -26,12 +26,18 @@ namespace TransferTools.Cmdlets.Tests
             { "Suspend-Transfer", Files + Suspended, "Suspend-Transfer -Id $global:t.Id -WhatIf" },
             { "Stop-Transfer", Files + Suspended, "Stop-Transfer -Id $global:t.Id -WhatIf" },
             { "Resume-Transfer", Files + Suspended, "Resume-Transfer -Id $global:t.Id -WhatIf" },
+            { "Register-TransferAgent", "", InAgentHome("Register-TransferAgent -WhatIf") },
+            { "Unregister-TransferAgent", InAgentHome("$null = Register-TransferAgent -NoServiceManager"), InAgentHome("Unregister-TransferAgent -WhatIf") },
             { "New-TransferUser", "", "New-TransferUser -Credential (New-Object PSCredential 'admin', (ConvertTo-SecureString 'Long-Enough-Pass1' -AsPlainText -Force)) -Role Admin -WhatIf" },
         };
 
         private const string Files =
             "$global:file = Join-Path $Work 'whatif.bin'; [IO.File]::WriteAllBytes($global:file, [byte[]]::new(300000)); " +
             "$global:to = Join-Path $Work 'whatif-to'; $null = New-Item -ItemType Directory -Force $global:to; ";
+
+        /// <summary>Runs <paramref name="command"/> with HOME in the work folder, so a user unit goes there, not to the real home.</summary>
+        private static string InAgentHome(string command) =>
+            "$saved = $env:HOME; $env:HOME = Join-Path $Work 'agent-user-home'; try { " + command + " } finally { $env:HOME = $saved }";
 
         private const string Item = "$global:item = Save-StorageItem -Path $global:file -Name ('whatif/' + [guid]::NewGuid() + '.bin'); ";
 

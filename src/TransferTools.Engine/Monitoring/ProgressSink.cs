@@ -9,5 +9,14 @@ namespace TransferTools.Engine.Monitoring
         /// many it will start, so the progress parent bar can say "2 of 5 files" before the last one has begun.
         /// </summary>
         public const string ExpectedTransferCount = "TransferTools.ExpectedTransferCount";
+
+        /// <summary>
+        /// A <see cref="Transfers.BandwidthLimiter"/> shared by every transfer one command starts: its <c>-MaxBytesPerSecond</c>
+        /// is the command's total. Without it a transfer whose record has a limit gets a limiter of its own.
+        /// </summary>
+        public const string CommandBandwidth = "TransferTools.CommandBandwidth";
+
+        /// <summary>A <see cref="Transfers.BandwidthLimiter"/> shared by every transfer the transfer agent runs (its schedule's rate).</summary>
+        public const string AgentBandwidth = "TransferTools.AgentBandwidth";
     }
 }

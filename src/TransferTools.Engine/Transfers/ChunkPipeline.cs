@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Security.Cryptography;
@@ -39,13 +40,22 @@ namespace TransferTools.Engine.Transfers
         /// </summary>
         private const int SegmentCount = 16;
 
-        private readonly int _chunkSize;
-        private readonly long _maxBytesPerSecond;
+        private static readonly BandwidthLimiter[] NoLimits = new BandwidthLimiter[0];
 
+        private readonly int _chunkSize;
+        private readonly IReadOnlyList<BandwidthLimiter> _limiters;
+
+        /// <summary>A pipeline limited to <paramref name="maxBytesPerSecond"/> on its own (0: unlimited).</summary>
         public ChunkPipeline(int chunkSize, long maxBytesPerSecond)
+            : this(chunkSize, maxBytesPerSecond > 0 ? new[] { new BandwidthLimiter(maxBytesPerSecond) } : NoLimits)
+        {
+        }
+
+        /// <summary>A pipeline that counts its bytes against shared limiters (a command's total, the agent's schedule).</summary>
+        public ChunkPipeline(int chunkSize, IReadOnlyList<BandwidthLimiter> limiters)
         {
             _chunkSize = chunkSize;
-            _maxBytesPerSecond = maxBytesPerSecond;
+            _limiters = limiters;
         }
 
         /// <summary>Called on the writer after each chunk is written (index, XXH64 checksum, end offset).</summary>
@@ -98,7 +108,7 @@ namespace TransferTools.Engine.Transfers
             // Pooled segments, no larger and no more than the bytes left need: a 4 KiB file takes one 4 KiB buffer,
             // not 8 MiB of fresh large-object heap (which made every small transfer pay for zeroing and page faults).
             var remaining = sizeKnown ? total - offset : long.MaxValue;
-            var segmentSize = (int)Math.Min(SegmentSizeFor(_chunkSize, _maxBytesPerSecond), remaining);
+            var segmentSize = (int)Math.Min(SegmentSizeFor(_chunkSize, BandwidthLimiter.LowestRate(_limiters)), remaining);
             var segmentCount = sizeKnown ? (int)Math.Min(SegmentCount, (remaining + segmentSize - 1) / segmentSize) : SegmentCount;
             var segments = new Segment[segmentCount];
             var free = Channel.CreateBounded<Segment>(segmentCount);
@@ -127,7 +137,6 @@ namespace TransferTools.Engine.Transfers
                 try
                 {
                     var position = offset;
-                    var clock = Stopwatch.StartNew();
                     var ended = false;
                     while (!ended && (!sizeKnown || position < total))
                     {
@@ -186,15 +195,10 @@ namespace TransferTools.Engine.Transfers
 
                         toWrite.Writer.TryWrite(segment);
 
-                        if (_maxBytesPerSecond > 0)
+                        if (_limiters.Count > 0 && filled > 0)
                         {
-                            var due = TimeSpan.FromSeconds((position - offset) / (double)_maxBytesPerSecond);
-                            var ahead = due - clock.Elapsed;
-                            if (ahead > TimeSpan.FromMilliseconds(1))
-                            {
-                                await Task.Delay(ahead, token).ConfigureAwait(false);
-                                Activity?.Invoke();
-                            }
+                            // Shared buckets: the command's (or agent's) total stays at the limit however many files move at once.
+                            await BandwidthLimiter.TakeAllAsync(_limiters, filled, Activity, token).ConfigureAwait(false);
                         }
                     }
                 }

@@ -48,6 +48,8 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The batch this transfer is journaled in, or null for a record file of its own.</summary>
         public TransferBatch? Batch { get; set; }
         public Task Completion { get; set; } = Task.CompletedTask;
+        /// <summary>The bandwidth limits this transfer's bytes count against (its command's, the agent's, or its own).</summary>
+        public System.Collections.Generic.IReadOnlyList<BandwidthLimiter> Limiters { get; set; } = new BandwidthLimiter[0];
         public StopReason Stop => (StopReason)Volatile.Read(ref _stop);
 
         public void RequestStop(StopReason reason)

@@ -431,7 +431,7 @@ namespace TransferTools.Engine.Transfers
 
             var temp = new Uri(record.TemporaryUri!);
             var partUpload = _destination as IPartUploadDestination;
-            if (singleChunk && record.MaxBytesPerSecond == 0 && _total <= ChunkPipeline.WholeFileMaxSize && partUpload is null)
+            if (singleChunk && _run.Limiters.Count == 0 && _total <= ChunkPipeline.WholeFileMaxSize && partUpload is null)
             {
                 var whole = new WholeFileCopy(_run, _source, _destination, _context, _options, _stall, _runner.UseUnnamedFiles);
                 _unnamed = await whole.CopyAsync(_sourceUri, temp, new Uri(record.FinalUri!), _total, _sha, _md5).ConfigureAwait(false);
@@ -450,7 +450,7 @@ namespace TransferTools.Engine.Transfers
                     EndpointFeatures.PrepareWrite(_destination, writer, offset, _total);
                 }
 
-                var pipeline = new ChunkPipeline(record.ChunkSize, record.MaxBytesPerSecond)
+                var pipeline = new ChunkPipeline(record.ChunkSize, _run.Limiters)
                 {
                     Activity = _stall.Touch,
                     ChunkCommitted = (index, hash, end) =>

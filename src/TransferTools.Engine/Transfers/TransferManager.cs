@@ -20,7 +20,7 @@ namespace TransferTools.Engine.Transfers
     /// each chunk is recorded in the journal as it is written, and the file is renamed into place only after its size
     /// and SHA-256 are verified. Ctrl+C while waiting suspends (resumable); Stop-Transfer cancels and cleans up.
     /// </remarks>
-    public sealed class TransferManager
+    public sealed partial class TransferManager
     {
         /// <summary>
         /// Context value carrying the batch handle from <see cref="BeginBatch"/>: transfers started with it are journaled

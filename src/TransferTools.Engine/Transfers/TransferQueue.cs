@@ -79,6 +79,12 @@ namespace TransferTools.Engine.Transfers
             _wait = wait;
         }
 
+        /// <summary>
+        /// The bandwidth limit of the whole call, shared by every transfer it runs at once (null: none, or each transfer's
+        /// journaled one). Its rate may change while the transfers run.
+        /// </summary>
+        public BandwidthLimiter? Limiter { get; set; }
+
         /// <summary>Queues one input: <paramref name="start"/> starts its transfer, given the context of the worker that takes it.</summary>
         /// <param name="target">The input, handed back with its result.</param>
         /// <param name="start">Starts the transfer.</param>
@@ -154,6 +160,11 @@ namespace TransferTools.Engine.Transfers
         {
             // Lets the progress monitor say "2 of 5 files" once the count is known (0 while inputs still come).
             context = context.WithValue(EngineContextKeys.ExpectedTransferCount, (Func<int>)(() => Volatile.Read(ref _expected)));
+            if (Limiter != null)
+            {
+                context = context.WithValue(EngineContextKeys.CommandBandwidth, Limiter);
+            }
+
             var workers = new List<Task>();
             for (var w = 0; w < _throttleLimit; w++)
             {

@@ -143,6 +143,21 @@ namespace TransferTools.Engine.Transfers
 
         public string? UserId { get; set; }
         public string? RequestId { get; set; }
+
+        /// <summary>Queued with <c>-Queue</c>: the transfer agent runs it, picks it up again after a crash, and retries it.</summary>
+        public bool Queued { get; set; }
+        /// <summary>The user name of a queued transfer's <c>-Credential</c>; the password is only in <see cref="ProtectedPassword"/>.</summary>
+        public string? CredentialUser { get; set; }
+        /// <summary>A queued transfer's password, protected by the home's <c>SecretProtector</c> (<c>tt1:...</c>), never plain.</summary>
+        public string? ProtectedPassword { get; set; }
+        /// <summary>Until when the agent retries transient errors (queue time + <c>-RetryTimeout</c>).</summary>
+        public DateTimeOffset? RetryUntil { get; set; }
+        /// <summary>When the agent tries again after a transient error.</summary>
+        public DateTimeOffset? NextAttemptAt { get; set; }
+        /// <summary>The agent's attempts so far (the retry interval grows with them).</summary>
+        public int AgentAttempts { get; set; }
+        /// <summary>The transfer's own bandwidth schedule (<c>-BandwidthSchedule</c>), applied while the agent runs it.</summary>
+        public string? BandwidthSchedule { get; set; }
         public int OwnerProcessId { get; set; }
         public string OwnerHost { get; set; } = "";
 
@@ -201,6 +216,9 @@ namespace TransferTools.Engine.Transfers
             ErrorCode = ErrorCode,
             UserId = UserId,
             Skipped = Skipped,
+            Queued = Queued,
+            NextAttemptAt = Status == TransferStatus.TransientError ? NextAttemptAt : null,
+            RetryUntil = RetryUntil,
         };
 
         public TransferRecord Clone()

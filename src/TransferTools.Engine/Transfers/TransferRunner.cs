@@ -110,6 +110,7 @@ namespace TransferTools.Engine.Transfers
             {
                 Remote = remote,
                 Batch = batch,
+                Limiters = LimitersFor(context, record),
             };
             var runContext = context.WithCancellation(run.Cts.Token);
             // (A new transfer's context names it already: a copy of the values only to set the same id is skipped.)
@@ -123,6 +124,31 @@ namespace TransferTools.Engine.Transfers
             run.Completion = Task.Factory.StartNew(() => ExecuteAsync(run), CancellationToken.None,
                 TaskCreationOptions.PreferFairness | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
             return snapshot;
+        }
+
+        /// <summary>
+        /// The limiters a transfer counts against: its command's shared one (the command's -MaxBytesPerSecond is a total),
+        /// or, started without one (a resume that kept its journaled limit), one of its own; and the agent's, when the agent
+        /// runs it.
+        /// </summary>
+        private static System.Collections.Generic.IReadOnlyList<BandwidthLimiter> LimitersFor(OperationContext context, TransferRecord record)
+        {
+            var limiters = new System.Collections.Generic.List<BandwidthLimiter>(2);
+            if (context.GetValue(Monitoring.EngineContextKeys.CommandBandwidth) is BandwidthLimiter command)
+            {
+                limiters.Add(command);
+            }
+            else if (record.MaxBytesPerSecond > 0)
+            {
+                limiters.Add(new BandwidthLimiter(record.MaxBytesPerSecond));
+            }
+
+            if (context.GetValue(Monitoring.EngineContextKeys.AgentBandwidth) is BandwidthLimiter agent)
+            {
+                limiters.Add(agent);
+            }
+
+            return limiters;
         }
 
         private async Task ExecuteAsync(RunningTransfer run)
@@ -195,10 +221,18 @@ namespace TransferTools.Engine.Transfers
             }
             catch (Exception e) when (run.Stop != StopReason.None && TransferErrors.IsCancellation(e))
             {
-                var why = run.Stop == StopReason.Shutdown ? "The session closed." : "Suspended.";
+                var byAgent = run.Stop == StopReason.Shutdown && run.Record.Queued;
+                var why = byAgent ? "Stopped with the process that ran it (the transfer agent stopped); the agent continues it at its next start, or"
+                    : run.Stop == StopReason.Shutdown ? "The session closed." : "Suspended.";
                 run.Update(r =>
                 {
                     TransferStatusChange.ToSuspended(r, why);
+                    if (byAgent)
+                    {
+                        // The agent picks up what it suspended itself, never what a user suspended.
+                        r.ErrorId = Agent.TransferAgent.AgentStoppedErrorId;
+                    }
+
                     r.BytesPerSecond = run.AverageRate();
                 });
                 Save(run, durable: true);
@@ -414,7 +448,8 @@ namespace TransferTools.Engine.Transfers
         internal Transfer Describe(TransferRecord record)
         {
             var transfer = record.ToTransfer();
-            if (record.Streaming && !record.Status.IsFinal() && !Running.ContainsKey(record.Id))
+            if (record.Streaming && !record.Status.IsFinal() && !Running.ContainsKey(record.Id)
+                && record.Status != TransferStatus.Queued && record.Status != TransferStatus.TransientError)
             {
                 var committed = Committed(record);
                 if (Journal.IsOwned(record.Id))
@@ -422,6 +457,16 @@ namespace TransferTools.Engine.Transfers
                     // Running in another process: the chunk log is more current than the record.
                     transfer.BytesTransferred = Math.Max(transfer.BytesTransferred, committed);
                     transfer.Progress = record.TotalBytes > 0 ? transfer.BytesTransferred * 100.0 / record.TotalBytes : 0;
+                }
+                else if (record.Queued)
+                {
+                    // The agent's process died (a crash, a reboot): the agent picks it up at its next start, so it is
+                    // waiting, not failed (and Wait-Transfer goes on waiting).
+                    transfer.BytesTransferred = committed;
+                    transfer.Progress = record.TotalBytes > 0 ? committed * 100.0 / record.TotalBytes : 0;
+                    transfer.Status = TransferStatus.Queued;
+                    transfer.Error = $"Interrupted: the transfer agent that ran it (pid {record.OwnerProcessId} on {record.OwnerHost}) is gone; the agent continues it at its next start.";
+                    transfer.BytesPerSecond = 0;
                 }
                 else
                 {

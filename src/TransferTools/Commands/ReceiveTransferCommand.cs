@@ -17,7 +17,7 @@ namespace TransferTools.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = SourceSet, HelpUri = HelpLinks.Root + "Receive-Transfer.md")]
     [OutputType(typeof(Transfer))]
-    public sealed class ReceiveTransferCommand : TransferOptionsCommand
+    public sealed class ReceiveTransferCommand : QueueableTransferCommand
     {
         private const string SourceSet = "Source";
         private const string TransferIdSet = "TransferId";
@@ -91,6 +91,12 @@ namespace TransferTools.Commands
                 OutputDir = outputDir,
                 Options = _options!.Clone(),
             };
+            if (Queue)
+            {
+                QueueTransfer(label, c => Session.Transfers.QueueReceiveAsync(c, request, BuildQueueOptions()));
+                return;
+            }
+
             FeedTransfer(label, c => Session.Transfers.StartReceiveAsync(c, request), ThrottleLimit, batched: true);
         }
 

@@ -19,7 +19,7 @@ namespace TransferTools.Commands
     /// </summary>
     [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Root + "Send-Transfer.md")]
     [OutputType(typeof(Transfer))]
-    public sealed class SendTransferCommand : TransferOptionsCommand
+    public sealed class SendTransferCommand : QueueableTransferCommand
     {
         private const string PathSet = "Path";
         private const string LiteralPathSet = "LiteralPath";
@@ -93,6 +93,12 @@ namespace TransferTools.Commands
                 _options ??= BuildOptions(NoPreserve);
                 var destination = folder is null ? _destination : TransferLocationText.Beneath(_destination, folder);
                 var request = new SendRequest { File = file, Destination = destination, Options = _options.Clone() };
+                if (Queue)
+                {
+                    QueueTransfer(file, c => Session.Transfers.QueueSendAsync(c, request, BuildQueueOptions()));
+                    return;
+                }
+
                 FeedTransfer(file, c => Session.Transfers.StartSendAsync(c, request), ThrottleLimit, batched: true);
             }
         }

@@ -15,7 +15,8 @@ namespace TransferTools.Commands
         [ValidateRange(4096, 1024 * 1024 * 1024)]
         public int ChunkSize { get; set; } = TransferOptions.DefaultChunkSize;
 
-        /// <summary>Bandwidth limit in bytes per second (0: none).</summary>
+        /// <summary>Bandwidth limit in bytes per second for the whole command (0: none): every file it moves at once shares it,
+        /// so a -Recurse send of many files moves no faster in total than this.</summary>
         [Parameter]
         [ValidateRange(0, long.MaxValue)]
         public long MaxBytesPerSecond { get; set; }
@@ -159,7 +160,13 @@ namespace TransferTools.Commands
         {
             if (_queue is null)
             {
-                var queue = new TransferQueue(Session.Transfers, throttleLimit, batched, wait: !Asynchronous.IsPresent);
+                var queue = new TransferQueue(Session.Transfers, throttleLimit, batched, wait: !Asynchronous.IsPresent)
+                {
+                    // -MaxBytesPerSecond is the command's total, shared by every file it moves at once (issue 28 item 6);
+                    // unbound on a resume, each transfer keeps its journaled limit.
+                    Limiter = MyInvocation.BoundParameters.ContainsKey(nameof(MaxBytesPerSecond)) && MaxBytesPerSecond > 0
+                        ? new BandwidthLimiter(MaxBytesPerSecond) : null,
+                };
                 _queueRun = StartBackground((context, post) => queue.RunAsync(context, () => post(() => WriteResults(queue))));
                 _queue = queue;
             }

@@ -19,9 +19,9 @@ namespace TransferTools.Internal.Completers
         {
             var statuses = (commandName ?? "").ToUpperInvariant() switch
             {
-                "STOP-TRANSFER" => new[] { TransferStatus.Pending, TransferStatus.Active, TransferStatus.Suspended, TransferStatus.Failed },
-                "SUSPEND-TRANSFER" => new[] { TransferStatus.Pending, TransferStatus.Active },
-                "RESUME-TRANSFER" => new[] { TransferStatus.Suspended, TransferStatus.Failed },
+                "STOP-TRANSFER" => new[] { TransferStatus.Pending, TransferStatus.Active, TransferStatus.Suspended, TransferStatus.Failed, TransferStatus.Queued, TransferStatus.TransientError },
+                "SUSPEND-TRANSFER" => new[] { TransferStatus.Pending, TransferStatus.Active, TransferStatus.Queued, TransferStatus.TransientError },
+                "RESUME-TRANSFER" => new[] { TransferStatus.Suspended, TransferStatus.Failed, TransferStatus.TransientError },
                 _ => null,
             };
             var transfers = CompletionSupport.Run((s, c) => s.Transfers.ListAsync(c, statuses, first: 500));

@@ -36,6 +36,11 @@ namespace TransferTools.Engine.Transfers
             record.Destination = TransferLocation.Display(destination);
             record.TotalBytes = source.Length;
             record.ApplyOptions(request.Options);
+            if (!string.IsNullOrEmpty(request.ManifestRoot) && !record.NoManifest)
+            {
+                record.ManifestRoot = TransferLocation.AsFolder(TransferLocation.Parse(request.ManifestRoot!)).ToString();
+            }
+
             return record;
         }
 
@@ -60,12 +65,12 @@ namespace TransferTools.Engine.Transfers
                     folder = info.Exists && !info.IsDirectory ? TransferLocation.Parent(folder) : new Uri(folder.GetLeftPart(UriPartial.Path) + "/" + folder.Query);
                 }
 
-                var manifest = await TransferManifest.ReadAsync(context, source, folder, request.TransferId!.ToLowerInvariant(), options).ConfigureAwait(false);
-                sourceUri = TransferLocation.Combine(folder, manifest.Name);
+                var (manifest, root) = await TransferManifest.ReadAsync(context, source, folder, request.TransferId!.ToLowerInvariant(), options).ConfigureAwait(false);
+                sourceUri = TransferLocation.CombinePath(root, manifest.Name);
                 record.ReceivedTransferId = manifest.Id;
                 record.ExpectedSha256 = manifest.Sha256;
                 record.TotalBytes = manifest.Size;
-                record.Name = manifest.Name;
+                record.Name = TransferLocation.FileName(sourceUri);
             }
             else
             {

@@ -380,7 +380,7 @@ namespace TransferTools.Engine.Transfers
                 if (record.Direction == TransferDirection.Send && record.FinalUri != null)
                 {
                     // A send stopped while its manifest was being written ahead of the delivery (TransferManifest.WriteForAsync).
-                    var manifest = TransferManifest.TemporaryLocationIn(TransferLocation.Parent(new Uri(record.FinalUri)), record.Id);
+                    var manifest = TransferManifest.TemporaryLocationIn(TransferManifest.RootOf(record, new Uri(record.FinalUri)).Root, record.Id);
                     await TryDeleteAsync(endpoint, context, manifest, record.ToOptions()).ConfigureAwait(false);
                 }
             }

@@ -236,6 +236,12 @@ namespace TransferTools.Engine.Transfers
                 throw new PluginException(ErrorCode.InvalidArgument, $"'{file}' is not a valid path: {e.Message}", e, "InvalidSourcePath", file);
             }
 
+            if (SpecialFiles.Of(full) is { Exists: true, IsDirectory: false } status)
+            {
+                // Linux: one statx, a link followed, tells a file and its size (FileInfo costs an lstat and a user id lookup).
+                return status.SpecialKind is null ? new CheckedSource(full, status.Length) : throw LocalFiles.NotARegularFile(full, status.SpecialKind);
+            }
+
             // One stat answers both questions (and the size): FileInfo.Exists is false for a folder, whose attributes say so.
             var info = new FileInfo(full);
             if (!info.Exists)

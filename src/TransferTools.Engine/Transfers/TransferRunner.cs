@@ -175,7 +175,12 @@ namespace TransferTools.Engine.Transfers
                 Save(run, durable: true);
                 if (run.NeverLogged)
                 {
-                    Journal.ClearControl(id);
+                    // A batch member never had a control request cleared before it started (nothing can name it before it
+                    // runs), and the poll removes any it answers: looking again costs each small file an unlink.
+                    if (run.Batch is null)
+                    {
+                        Journal.ClearControl(id);
+                    }
                 }
                 else
                 {

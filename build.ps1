@@ -7,7 +7,8 @@
     Demo    builds, then runs the main job: a real, verified transfer on the embedded defaults, with progress.
     Test    builds, then runs every xunit project and every Pester *.Tests.ps1 against out/TransferTools,
             starting the real services the tests need, and prints one line "N passed, N failed".
-    Bench   runs the benchmark harness (build/bench) and writes docs/benchmarks.md.
+    Bench   runs the benchmark harness (build/bench) and writes docs/benchmarks.md (-BenchCase ManyFiles: that case
+            alone, written to out/benchmarks-ManyFiles.md).
     Package publishes the module (and the Abstractions and conformance-kit packages) to out/repository.
 .EXAMPLE
     dotnet pwsh ./build.ps1
@@ -25,7 +26,10 @@ param(
     # xunit filter expression passed to dotnet test --filter.
     [string] $XunitFilter,
     [switch] $SkipXunit,
-    [switch] $SkipPester
+    [switch] $SkipPester,
+    # Bench: run only these cases (build/bench/Case.<Name>.ps1, e.g. ManyFiles); the report then goes to
+    # out/benchmarks-<cases>.md, leaving docs/benchmarks.md (the full run's) as it is.
+    [string[]] $BenchCase
 )
 
 $ErrorActionPreference = 'Stop'
@@ -232,7 +236,13 @@ switch ($Task) {
         $bench = Join-Path $Root 'build/bench/Invoke-Benchmark.ps1'
         if (-not (Test-Path $bench)) { throw 'The benchmark harness (build/bench/Invoke-Benchmark.ps1) is not in this checkout yet.' }
         Invoke-Build
-        & $bench -ModulePath $OutModule -OutputPath (Join-Path $Root 'docs/benchmarks.md')
+        if ($BenchCase) {
+            $cases = @($BenchCase | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
+            & $bench -ModulePath $OutModule -OutputPath (Join-Path $Root "out/benchmarks-$($cases -join '-').md") -Case $cases
+        }
+        else {
+            & $bench -ModulePath $OutModule -OutputPath (Join-Path $Root 'docs/benchmarks.md')
+        }
     }
     'Package' {
         $package = Join-Path $Root 'build/Publish-Package.ps1'

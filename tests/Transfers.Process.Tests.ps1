@@ -140,3 +140,47 @@ Describe 'Several processes' {
         } finally { if (-not $run.Process.HasExited) { $run.Process.Kill() } }
     }
 }
+
+Describe 'A batch of small files whose process is killed' {
+    It 'keeps every delivered file whole, and the re-run sends again only the files not committed before the kill' {
+        # A few hundred files of one chunk each (the one-piece path: no chunk log, one journal line group per file).
+        $src = Join-Path $script:work 'small-kill'
+        New-Item -ItemType Directory $src | Out-Null
+        $random = [Random]::new(5); $buffer = [byte[]]::new(4096)
+        foreach ($i in 1..300) { $random.NextBytes($buffer); [IO.File]::WriteAllBytes((Join-Path $src ('s{0:D3}.bin' -f $i)), $buffer) }
+        $dest = Join-Path $script:work 'd-small-kill'
+        New-Item -ItemType Directory $dest | Out-Null
+        # The producer holds back the last files, so the kill lands while the batch is open whatever the machine's speed.
+        $command = "Import-Module '$(Get-TestModulePath)'; Get-ChildItem '$src' -File | ForEach-Object -Begin { `$n = 0 } -Process { if (++`$n -eq 200) { Start-Sleep -Seconds 60 }; `$_ } | Send-Transfer -Destination '$dest/' -ThrottleLimit 4 | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh'))
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            while (@(Get-ChildItem $dest -File).Count -lt 60 -and [DateTime]::UtcNow -lt $deadline) {
+                if ($process.HasExited) { throw "The sending process exited early: $($process.StandardError.ReadToEnd())" }
+                Start-Sleep -Milliseconds 10
+            }
+        } finally { $process.Kill(); $process.WaitForExit() }
+
+        # What the journal says was committed before the kill, and what the destination holds.
+        $committed = @(Get-TransferStatus | Where-Object { $_.Source -like "$src*" -and $_.Status -eq 'Completed' })
+        $present = @(Get-ChildItem $dest -File)
+        $committed.Count | Should -BeGreaterThan 0
+        $present.Count | Should -BeLessThan 300
+        foreach ($t in $committed) { $present.Name | Should -Contain $t.Name }
+        # No half-written file under a final name, and no temporary left behind.
+        foreach ($f in $present) { Get-Sha $f.FullName | Should -Be (Get-Sha (Join-Path $src $f.Name)) -Because "$($f.Name) is whole or absent" }
+        Get-ChildItem -Force $dest -Filter '*.ttpart' | Should -BeNullOrEmpty
+
+        $rerun = @(Invoke-InNewProcess ([scriptblock]::Create("Get-ChildItem '$src' -File | Send-Transfer -Destination '$dest/' -Conflict Skip")))
+        $rerun.Count | Should -Be 300
+        foreach ($r in $rerun) { [TransferTools.Abstractions.TransferStatus]$r.Status | Should -Be 'Completed' }
+        $sentAgain = @($rerun | Where-Object { -not $_.Skipped })
+        $sentAgain.Count | Should -Be (300 - $present.Count)
+        foreach ($t in $sentAgain) { $committed.Name | Should -Not -Contain $t.Name -Because 'a committed file is not sent again' }
+        foreach ($f in Get-ChildItem $src -File) { Get-Sha (Join-Path $dest $f.Name) | Should -Be (Get-Sha $f.FullName) }
+        @(Get-ChildItem $dest -File).Count | Should -Be 300
+    }
+}

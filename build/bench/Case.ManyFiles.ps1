@@ -94,3 +94,57 @@ Add-Target "$SmallFiles files of 4 KiB piped into Send-Transfer faster than rclo
 if ($ttFresh -and -not $ttFresh.Error -and $objectBytes) {
     $script:PerObjectCosts.Add([pscustomobject]@{ What = "Transfer object from Send-Transfer ($('{0:N0}' -f $SmallFiles) piped files, new folder)"; Bytes = $objectBytes; Time = $ttFresh.Median / $SmallFiles })
 }
+
+# The same folder to an SFTP server over loopback (the bench sshd, key login, host key checked): piped and -Recurse vs
+# rclone copy (its default 4 transfers) and OpenSSH sftp put -r (one stream, in batch mode). Each run into a new folder.
+$ssh = Get-BenchSshd
+$smallSftpRoot = "$($ssh.KeyUserData)/small"
+Reset-SftpFolder $smallSftpRoot
+$smallSshOptions = Get-SshOptions $ssh.Port $ssh.KnownHostsFile
+$smallRcloneEnv = New-RcloneSftpEnvironment 'ttsmall' $ssh.Port $ssh.KnownHostsFile
+$smallSftpUri = "sftp://$($ssh.KeyUser)@127.0.0.1:$($ssh.Port)"
+$smallAuth = "-KeyFile '$($ssh.KeyFile)' -HostKeyFingerprint '$($ssh.HostKeyFingerprint)'"
+$smallSftpWarm = "`$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 | Send-Transfer -Destination '$smallSftpUri$smallSftpRoot/warm/' $smallAuth -Force"
+$script:SmallSftpRun = 0
+$resetSmallSftp = {
+    $script:SmallSftpRun++
+    $script:smallSftpDest = "$smallSftpRoot/run-$script:SmallSftpRun"
+    Reset-SftpFolder $script:smallSftpDest
+}
+$sftpPipedTitle = "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle (sftp)"
+$sftpRecurseTitle = "Send-Transfer -Recurse -ThrottleLimit $throttle (sftp)"
+$smallSftp = Invoke-Case "$SmallFiles files of 4 KiB to SFTP over loopback" ([ordered]@{
+        'OpenSSH sftp put -r' = @{ Before = $resetSmallSftp; Run = { Invoke-SftpBatch "put -r $smallSource $($script:smallSftpDest)/" $smallSshOptions } }
+        'rclone copy (sftp)'  = @{ Before = $resetSmallSftp; Run = { Measure-Process 'rclone' @('copy', $smallSource, "ttsmall:$($script:smallSftpDest)") -Environment $smallRcloneEnv } }
+        $sftpPipedTitle       = @{
+            Before = $resetSmallSftp
+            Run    = {
+                (Invoke-PwshTimed @"
+$smallSftpWarm
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$result = Get-ChildItem '$smallSource' -File | Send-Transfer -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle
+`$sw.Stop()
+$allCompleted
+'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@).ELAPSED
+            }
+        }
+        $sftpRecurseTitle     = @{
+            Before = $resetSmallSftp
+            Run    = {
+                (Invoke-PwshTimed @"
+$smallSftpWarm
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle
+`$sw.Stop()
+$allCompleted
+'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@).ELAPSED
+            }
+        }
+    })
+Add-Table "$SmallFiles files of 4 KiB, local folder to a new folder over SFTP (loopback)" $smallSftp 'rclone copy (sftp)' $smallBytes "Key login, host key verified. Send-Transfer hashes, verifies and delivers every file under a temporary name renamed into place, and leaves a manifest per file at the destination root; rclone copies with its default 4 transfers; OpenSSH sftp put -r sends one file after the other over one connection and checks nothing."
+Reset-SftpFolder $smallSftpRoot
+$ttSftp = Get-Row $smallSftp $sftpPipedTitle; $rrSftp = Get-Row $smallSftp $sftpRecurseTitle; $rcSftp = Get-Row $smallSftp 'rclone copy (sftp)'; $osSftp = Get-Row $smallSftp 'OpenSSH sftp put -r'
+$metSftp = (Test-Rows @($ttSftp, $rrSftp, $rcSftp)) -and $ttSftp.Median -le $rcSftp.Median -and $rrSftp.Median -le $rcSftp.Median
+Add-Target "$SmallFiles files of 4 KiB to SFTP (loopback) at most 1.0x rclone copy, piped and with -Recurse" $metSftp ('piped {0}, -Recurse {1} vs rclone {2}, OpenSSH sftp put -r {3}' -f (Format-Seconds $ttSftp), (Format-Seconds $rrSftp), (Format-Seconds $rcSftp), (Format-Seconds $osSftp))

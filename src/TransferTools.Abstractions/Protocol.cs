@@ -133,6 +133,11 @@ namespace TransferTools.Abstractions
         /// </summary>
         public bool NoPreserve { get; set; }
         /// <summary>
+        /// When true, a send leaves no manifest (<c>.transfertools</c>) at its destination (<c>-NoManifest</c>); the file
+        /// can then not be received by its id (<c>Receive-Transfer -TransferId</c>).
+        /// </summary>
+        public bool NoManifest { get; set; }
+        /// <summary>
         /// The POSIX permission bits a destination creates its temporary file with (set by the engine for each attempt, not
         /// journaled), so that a file the source keeps private is never readable by others at any moment; null for the
         /// destination's default.
@@ -164,6 +169,12 @@ namespace TransferTools.Abstractions
         public string File { get; set; } = "";
         /// <summary>Where to: a folder path, a <c>file://</c>, <c>sftp://</c>, <c>http(s)://</c> or <c>storage://</c> URI.</summary>
         public string Destination { get; set; } = "";
+        /// <summary>
+        /// The folder whose <c>.transfertools</c> holds the manifest when it is not the delivered file's own folder: the
+        /// destination folder of a tree sent with <c>-Recurse</c>, so that a tree gets one manifest folder at its root, not one
+        /// per subfolder. Null for the file's own folder. Ignored unless the delivered file lies under it.
+        /// </summary>
+        public string? ManifestRoot { get; set; }
         /// <summary>How.</summary>
         public TransferOptions Options { get; set; } = new TransferOptions();
     }

@@ -34,6 +34,7 @@ namespace TransferTools.Engine.Protocols
         private const int MtimeOffset = 112;
         private const int BufferSize = 256;
         private const int TypeMask = 0xF000;
+        private const int DirectoryType = 0x4000;
         private const int Enoent = 2;
         private const int Enotdir = 20;
 
@@ -78,7 +79,8 @@ namespace TransferTools.Engine.Protocols
                 var seconds = Marshal.ReadInt64(buffer, MtimeOffset);
                 var nanoseconds = Marshal.ReadInt32(buffer, MtimeOffset + 8);
                 return new LocalFileStatus(true, kind, Marshal.ReadInt64(buffer, SizeOffset),
-                    DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime.AddTicks(nanoseconds / 100), mode & PermissionMask);
+                    DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime.AddTicks(nanoseconds / 100), mode & PermissionMask,
+                    isDirectory: (mode & TypeMask) == DirectoryType);
             }
             catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException)
             {
@@ -207,14 +209,18 @@ namespace TransferTools.Engine.Protocols
     {
         public static readonly LocalFileStatus Missing = new LocalFileStatus(false, null, -1, default);
 
-        public LocalFileStatus(bool exists, string? specialKind, long length, DateTime lastWriteUtc, int? posixMode = null)
+        public LocalFileStatus(bool exists, string? specialKind, long length, DateTime lastWriteUtc, int? posixMode = null, bool isDirectory = false)
         {
+            IsDirectory = isDirectory;
             PosixMode = posixMode;
             Exists = exists;
             SpecialKind = specialKind;
             Length = length;
             LastWriteUtc = lastWriteUtc;
         }
+
+        /// <summary>True for a folder (a link to one too), where statx told it (<see cref="SpecialFiles.Of"/>).</summary>
+        public bool IsDirectory { get; }
 
         /// <summary>False when nothing is there (a link to nothing, say).</summary>
         public bool Exists { get; }

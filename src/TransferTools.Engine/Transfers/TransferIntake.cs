@@ -36,6 +36,11 @@ namespace TransferTools.Engine.Transfers
             record.Destination = TransferLocation.Display(destination);
             record.TotalBytes = source.Length;
             record.ApplyOptions(request.Options);
+            if (!string.IsNullOrEmpty(request.ManifestRoot) && !record.NoManifest)
+            {
+                record.ManifestRoot = TransferLocation.AsFolder(TransferLocation.Parse(request.ManifestRoot!)).ToString();
+            }
+
             return record;
         }
 
@@ -60,12 +65,12 @@ namespace TransferTools.Engine.Transfers
                     folder = info.Exists && !info.IsDirectory ? TransferLocation.Parent(folder) : new Uri(folder.GetLeftPart(UriPartial.Path) + "/" + folder.Query);
                 }
 
-                var manifest = await TransferManifest.ReadAsync(context, source, folder, request.TransferId!.ToLowerInvariant(), options).ConfigureAwait(false);
-                sourceUri = TransferLocation.Combine(folder, manifest.Name);
+                var (manifest, root) = await TransferManifest.ReadAsync(context, source, folder, request.TransferId!.ToLowerInvariant(), options).ConfigureAwait(false);
+                sourceUri = TransferLocation.CombinePath(root, manifest.Name);
                 record.ReceivedTransferId = manifest.Id;
                 record.ExpectedSha256 = manifest.Sha256;
                 record.TotalBytes = manifest.Size;
-                record.Name = manifest.Name;
+                record.Name = TransferLocation.FileName(sourceUri);
             }
             else
             {
@@ -229,6 +234,12 @@ namespace TransferTools.Engine.Transfers
             catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
             {
                 throw new PluginException(ErrorCode.InvalidArgument, $"'{file}' is not a valid path: {e.Message}", e, "InvalidSourcePath", file);
+            }
+
+            if (SpecialFiles.Of(full) is { Exists: true, IsDirectory: false } status)
+            {
+                // Linux: one statx, a link followed, tells a file and its size (FileInfo costs an lstat and a user id lookup).
+                return status.SpecialKind is null ? new CheckedSource(full, status.Length) : throw LocalFiles.NotARegularFile(full, status.SpecialKind);
             }
 
             // One stat answers both questions (and the size): FileInfo.Exists is false for a folder, whose attributes say so.

@@ -142,6 +142,76 @@ namespace TransferTools.Engine.Transfers
             return new Uri(text + Uri.EscapeDataString(name) + folder.Query);
         }
 
+        /// <summary><paramref name="folder"/> with the '/'-separated <paramref name="relative"/> path appended, each segment escaped.</summary>
+        public static Uri CombinePath(Uri folder, string relative)
+        {
+            var result = folder;
+            var segments = relative.Split('/');
+            for (var i = 0; i < segments.Length; i++)
+            {
+                result = Combine(result, segments[i]);
+                if (i < segments.Length - 1)
+                {
+                    result = new Uri(result.GetLeftPart(UriPartial.Path) + "/" + result.Query);
+                }
+            }
+
+            return result;
+        }
+
+        /// <summary>True for a '/'-separated path of plain file names (<see cref="IsPlainFileName"/>): nothing that climbs out
+        /// of the folder it is read against, no empty segment, nothing absolute.</summary>
+        public static bool IsPlainRelativePath(string? relative)
+        {
+            if (string.IsNullOrEmpty(relative) || relative!.Length > 4096)
+            {
+                return false;
+            }
+
+            foreach (var segment in relative.Split('/'))
+            {
+                if (!IsPlainFileName(segment))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        /// <summary>The '/'-separated path of <paramref name="file"/> under <paramref name="root"/> (a folder URI), unescaped;
+        /// null when the file is not under it or a segment is not a plain file name.</summary>
+        public static string? RelativePath(Uri root, Uri file)
+        {
+            var rootText = root.GetLeftPart(UriPartial.Path);
+            if (!rootText.EndsWith("/", StringComparison.Ordinal))
+            {
+                rootText += "/";
+            }
+
+            var fileText = file.GetLeftPart(UriPartial.Path);
+            if (fileText.Length <= rootText.Length || !fileText.StartsWith(rootText, StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            var segments = fileText.Substring(rootText.Length).Split('/');
+            for (var i = 0; i < segments.Length; i++)
+            {
+                segments[i] = Uri.UnescapeDataString(segments[i]);
+                if (!IsPlainFileName(segments[i]))
+                {
+                    return null;
+                }
+            }
+
+            return string.Join("/", segments);
+        }
+
+        /// <summary>The folder form of <paramref name="location"/>: its path ending with '/' (the query kept).</summary>
+        public static Uri AsFolder(Uri location) =>
+            EndsWithSlash(location) ? location : new Uri(location.GetLeftPart(UriPartial.Path) + "/" + location.Query);
+
         /// <summary>The folder holding <paramref name="file"/> (ends with '/').</summary>
         public static Uri Parent(Uri file)
         {

@@ -140,7 +140,10 @@ namespace TransferTools.Engine.Transfers
                     if (sent?.Direction == TransferDirection.Send && sent.FinalUri != null)
                     {
                         transferId = sent.Id;
-                        source = TransferLocation.Display(TransferLocation.Parent(new Uri(sent.FinalUri)));
+                        // The folder holding the manifest (the root of a tree sent with -Recurse); else the file's own.
+                        source = TransferLocation.Display(sent.ManifestUri != null
+                            ? new Uri(new Uri(sent.ManifestUri), "../")
+                            : TransferLocation.Parent(new Uri(sent.FinalUri)));
                     }
                     else
                     {

@@ -8,8 +8,11 @@ using TransferTools.Abstractions;
 namespace TransferTools.Engine.Transfers
 {
     /// <summary>
-    /// What a send leaves beside the delivered file, at <c>FOLDER/.transfertools/ID.json</c>, so that
-    /// <c>Receive-Transfer -TransferId ID</c> elsewhere can find, fetch and verify it.
+    /// What a send leaves at its destination, at <c>ROOT/.transfertools/ID.json</c> (or a line of a batch's
+    /// <c>ROOT/.transfertools/BATCH.batch.json</c>), so that <c>Receive-Transfer -TransferId ID</c> elsewhere can find,
+    /// fetch and verify it. ROOT is the delivered file's folder, or for a tree sent with <c>-Recurse</c> the destination
+    /// folder of the whole tree (<see cref="SendRequest.ManifestRoot"/>): one manifest folder per tree, none in its
+    /// subfolders, and <see cref="FolderWalk"/> never sends one on.
     /// </summary>
     public sealed class TransferManifest
     {
@@ -27,7 +30,8 @@ namespace TransferTools.Engine.Transfers
         public int FormatVersion { get; set; } = 1;
         /// <summary>The transfer id.</summary>
         public string Id { get; set; } = "";
-        /// <summary>The delivered file's name, in the same folder as <c>.transfertools</c>.</summary>
+        /// <summary>The delivered file's path relative to the folder holding <c>.transfertools</c>: its name, or for a file of a
+        /// tree sent with -Recurse a '/'-separated path of plain names (<c>tree/sub/file.txt</c>).</summary>
         public string Name { get; set; } = "";
         /// <summary>Size in bytes.</summary>
         public long Size { get; set; }
@@ -131,7 +135,7 @@ namespace TransferTools.Engine.Transfers
                 throw new PluginException(ErrorCode.InvalidArgument, $"The manifest at '{where}' is not valid JSON: {e.Message}", e, "ManifestInvalid", where);
             }
 
-            if (manifest is null || !TransferLocation.IsPlainFileName(manifest.Name) || manifest.Size < 0
+            if (manifest is null || !TransferLocation.IsPlainRelativePath(manifest.Name) || manifest.Size < 0
                 || manifest.Sha256.Length != 64 || !TransferJournal.IsWellFormedId(manifest.Id))
             {
                 throw new PluginException(ErrorCode.InvalidArgument, $"The manifest at '{where}' is incomplete or names an unsafe file.",
@@ -170,16 +174,49 @@ namespace TransferTools.Engine.Transfers
         internal Task CommitTemporaryAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, Uri temporary, TransferOptions options) =>
             endpoint.CommitAsync(context, temporary, LocationIn(folder, Id), overwrite: true, options);
 
-        /// <summary>Reads the manifest of transfer <paramref name="id"/> from <paramref name="folder"/>.</summary>
-        internal static async Task<TransferManifest> ReadAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, string id, TransferOptions options)
+        /// <summary>How many folders up from the one given <see cref="ReadAsync"/> looks for a manifest: a tree sent with
+        /// -Recurse keeps its manifests at its root, and a user may name the folder of the file instead.</summary>
+        private const int MaxLevelsUp = FolderWalk.MaxDepth;
+
+        /// <summary>
+        /// Reads the manifest of transfer <paramref name="id"/> from <paramref name="folder"/> or, when it is not there,
+        /// from the nearest folder above it that has it (the root of a tree sent with -Recurse).
+        /// </summary>
+        /// <returns>The manifest and the folder whose <c>.transfertools</c> held it (its <see cref="Name"/> is relative to that).</returns>
+        internal static async Task<(TransferManifest Manifest, Uri Root)> ReadAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, string id, TransferOptions options)
+        {
+            var current = TransferLocation.AsFolder(folder);
+            for (var level = 0; level <= MaxLevelsUp; level++)
+            {
+                var found = await TryReadInAsync(context, endpoint, current, id, options, above: level > 0).ConfigureAwait(false);
+                if (found != null)
+                {
+                    return (found, current);
+                }
+
+                if (current.AbsolutePath == "/")
+                {
+                    break;
+                }
+
+                current = new Uri(current, "../");
+            }
+
+            throw new PluginException(ErrorCode.NotFound,
+                $"No manifest for transfer '{id}' at '{TransferLocation.Display(folder)}' or above it (looked for {FolderName}/{id}.json).",
+                errorId: "ManifestNotFound", target: id);
+        }
+
+        /// <summary>The manifest of <paramref name="id"/> in <paramref name="folder"/>'s <c>.transfertools</c>, or null when it has none.</summary>
+        private static async Task<TransferManifest?> TryReadInAsync(OperationContext context, ITransferEndpoint endpoint, Uri folder, string id, TransferOptions options, bool above)
         {
             var location = LocationIn(folder, id);
-            var info = await endpoint.GetInfoAsync(context, location, options).ConfigureAwait(false);
+            var info = await GetInfoOrMissingAsync(context, endpoint, location, options, above).ConfigureAwait(false);
             if (!info.Exists && id.Length == 32)
             {
                 // Sent as one of a batch: its manifest is a line of the batch's manifest file.
                 var batchLocation = TransferLocation.Combine(TransferLocation.Combine(folder, FolderName), BatchFileName(id.Substring(16)));
-                var batchInfo = await endpoint.GetInfoAsync(context, batchLocation, options).ConfigureAwait(false);
+                var batchInfo = await GetInfoOrMissingAsync(context, endpoint, batchLocation, options, above).ConfigureAwait(false);
                 if (batchInfo.Exists && !batchInfo.IsDirectory && batchInfo.Length <= MaxBatchFileLength)
                 {
                     using var batchStream = await endpoint.OpenReadAsync(context, batchLocation, 0, null, options).ConfigureAwait(false);
@@ -195,9 +232,7 @@ namespace TransferTools.Engine.Transfers
 
             if (!info.Exists)
             {
-                throw new PluginException(ErrorCode.NotFound,
-                    $"No manifest for transfer '{id}' at '{TransferLocation.Display(folder)}' (looked for {FolderName}/{id}.json).",
-                    errorId: "ManifestNotFound", target: id);
+                return null;
             }
 
             if (info.Length > 1024 * 1024)
@@ -218,6 +253,20 @@ namespace TransferTools.Engine.Transfers
             return manifest;
         }
 
+        /// <summary>The endpoint's answer for <paramref name="location"/>; a missing one, and in a folder
+        /// <paramref name="above"/> the one given one that cannot be looked into, count as no manifest there.</summary>
+        private static async Task<RemoteFileInfo> GetInfoOrMissingAsync(OperationContext context, ITransferEndpoint endpoint, Uri location, TransferOptions options, bool above)
+        {
+            try
+            {
+                return await endpoint.GetInfoAsync(context, location, options).ConfigureAwait(false);
+            }
+            catch (PluginException e) when (e.Code == ErrorCode.NotFound || (above && e.Code == ErrorCode.PermissionDenied))
+            {
+                return RemoteFileInfo.Missing;
+            }
+        }
+
         // ------------------------------------------------------------ a send's manifest
 
         /// <summary>A send's manifest on its way to the destination: written under a temporary name (<see cref="StartAhead"/>),
@@ -233,7 +282,7 @@ namespace TransferTools.Engine.Transfers
 
             public TransferManifest Manifest { get; }
 
-            /// <summary>The folder of the delivered file.</summary>
+            /// <summary>The folder whose <c>.transfertools</c> gets the manifest (<see cref="RootOf"/>).</summary>
             public Uri Folder { get; }
 
             /// <summary>The manifest folder's key in <see cref="TransferBatch.KnownFolders"/>.</summary>
@@ -246,8 +295,8 @@ namespace TransferTools.Engine.Transfers
         /// <summary>Starts writing the manifest of a send to <paramref name="final"/> under a temporary name.</summary>
         internal static Ahead StartAhead(RunningTransfer run, ITransferEndpoint destination, OperationContext context, TransferOptions options, Uri final, string digest)
         {
-            var manifest = For(run, final, digest);
-            var folder = TransferLocation.Parent(final);
+            var (folder, name) = RootOf(run.Record, final);
+            var manifest = For(run, name, digest);
             var folderExists = run.Batch?.KnownFolders.ContainsKey(FolderKeyOf(folder)) == true;
             return new Ahead(manifest, folder, manifest.WriteTemporaryAsync(context, destination, folder, options, folderExists));
         }
@@ -262,10 +311,11 @@ namespace TransferTools.Engine.Transfers
                 if (ahead is null && run.Batch != null && destination is ILocalFileEndpoint)
                 {
                     // One line in the batch's manifest file instead of a file (and a rename) per transfer.
-                    var manifest = For(run, final, digest);
-                    var path = run.Batch.AppendManifest(TransferLocation.ToLocalPath(TransferLocation.Parent(final)), manifest);
+                    var (root, name) = RootOf(record, final);
+                    var manifest = For(run, name, digest);
+                    var path = run.Batch.AppendManifest(TransferLocation.ToLocalPath(root), manifest);
                     // One manifest file per folder and batch: its URI is built once, not per file.
-                    var manifestUri = (string)run.Batch.Memo.GetOrAdd("manifest:" + path, p => TransferLocation.FromLocalPath(p).ToString());
+                    var manifestUri = (string)run.Batch.Memo.GetOrAdd("manifest:" + path, _ => TransferLocation.FromLocalPath(path).ToString());
                     run.Update(r => r.ManifestUri = manifestUri);
                     return;
                 }
@@ -278,8 +328,17 @@ namespace TransferTools.Engine.Transfers
             }
             catch (Exception e) when (!(e is OperationCanceledException) && !(e is OutOfMemoryException))
             {
-                // The file is delivered and verified; a missing manifest only stops Receive-Transfer -TransferId.
-                context.Logger.Log(LogLevel.Warning, $"Transfer {TransferManager.Short(record.Id)}: delivered, but the manifest could not be written: {e.Message}");
+                // The file is delivered and verified; a missing manifest only stops Receive-Transfer -TransferId. A folder
+                // that takes no manifest (a web server with PUT only) refuses every file of a batch alike: it is said once,
+                // and the batch's other files into that root do not try again.
+                var (root, _) = RootOf(record, final);
+                if (run.Batch is null || run.Batch.Memo.TryAdd(FailedKeyOf(root), e.Message))
+                {
+                    run.Batch?.Memo.TryAdd(AnyFailedKey, true);
+                    var others = run.Batch is null ? "" : " (nor for the other files of this command sent there)";
+                    context.Logger.Log(LogLevel.Warning,
+                        $"Transfer {TransferManager.Short(record.Id)}: delivered, but the manifest could not be written{others}: {e.Message}");
+                }
             }
         }
 
@@ -299,17 +358,58 @@ namespace TransferTools.Engine.Transfers
             }
         }
 
+        /// <summary>
+        /// Whether the send of <paramref name="run"/>, delivered to <paramref name="final"/>, leaves a manifest: not with
+        /// -NoManifest, and not where a manifest of the same batch could not be written before (see <see cref="WriteForAsync"/>).
+        /// </summary>
+        internal static bool IsWanted(RunningTransfer run, Uri final)
+        {
+            if (run.Record.NoManifest)
+            {
+                return false;
+            }
+
+            var batch = run.Batch;
+            // (The root is worked out only once some root of the batch failed: most batches never see one.)
+            return batch is null || !batch.Memo.ContainsKey(AnyFailedKey) || !batch.Memo.ContainsKey(FailedKeyOf(RootOf(run.Record, final).Root));
+        }
+
+        /// <summary>The key in <see cref="TransferBatch.Memo"/> that marks a root whose manifest could not be written.</summary>
+        private static string FailedKeyOf(Uri root) => "manifest-failed:" + root.AbsoluteUri;
+
+        /// <summary>The key in <see cref="TransferBatch.Memo"/> set once any root of the batch failed.</summary>
+        private const string AnyFailedKey = "manifest-failed";
+
         /// <summary>The key in <see cref="TransferBatch.KnownFolders"/> of the manifest folder in <paramref name="folder"/>: the
         /// same set as for destination folders, under keys no destination URI can take.</summary>
         private static string FolderKeyOf(Uri folder) => "manifests:" + folder.AbsoluteUri;
 
-        private static TransferManifest For(RunningTransfer run, Uri final, string digest)
+        /// <summary>
+        /// Where the manifest of a send delivered to <paramref name="final"/> goes: the root of its tree
+        /// (<see cref="TransferRecord.ManifestRoot"/>) when the file lies under it, else the file's own folder; and the
+        /// file's path relative to that folder (the manifest's <see cref="Name"/>).
+        /// </summary>
+        internal static (Uri Root, string Name) RootOf(TransferRecord record, Uri final)
+        {
+            if (record.ManifestRoot != null)
+            {
+                var root = new Uri(record.ManifestRoot);
+                if (TransferLocation.RelativePath(root, final) is { } relative)
+                {
+                    return (root, relative);
+                }
+            }
+
+            return (TransferLocation.Parent(final), TransferLocation.FileName(final));
+        }
+
+        private static TransferManifest For(RunningTransfer run, string name, string digest)
         {
             var record = run.Record;
             return new TransferManifest
             {
                 Id = record.Id,
-                Name = TransferLocation.FileName(final),
+                Name = name,
                 Size = record.TotalBytes,
                 Sha256 = digest,
                 SenderUser = ProcessUserName,

@@ -43,6 +43,11 @@ namespace TransferTools.Engine.Transfers
         public double StallTimeoutSeconds { get; set; } = 60;
         /// <summary>-NoPreserve: the delivered file keeps its own time and mode (journaled, so a resume honours it).</summary>
         public bool NoPreserve { get; set; }
+        /// <summary>-NoManifest: the send leaves no manifest (journaled, so a resume honours it).</summary>
+        public bool NoManifest { get; set; }
+        /// <summary>The folder (URI, ending with '/') whose <c>.transfertools</c> gets the manifest when it is not the delivered
+        /// file's folder: the root of a tree sent with -Recurse (<see cref="SendRequest.ManifestRoot"/>).</summary>
+        public string? ManifestRoot { get; set; }
 
         /// <summary>The protocol options (<see cref="TransferOptions.Custom"/>).</summary>
         public Dictionary<string, string> Custom
@@ -171,6 +176,7 @@ namespace TransferTools.Engine.Transfers
                 Conflict = Conflict,
                 StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
                 NoPreserve = NoPreserve,
+                NoManifest = NoManifest,
                 Credential = credential?.Credential,
             };
             if (Custom.Count > 0)
@@ -190,6 +196,7 @@ namespace TransferTools.Engine.Transfers
             Conflict = options.Conflict;
             StallTimeoutSeconds = options.StallTimeout.TotalSeconds;
             NoPreserve = options.NoPreserve;
+            NoManifest = options.NoManifest;
             Custom = new Dictionary<string, string>(options.Custom ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
         }
 

@@ -201,7 +201,12 @@ namespace TransferTools.Engine.Transfers
                 Save(run, durable: true);
                 if (run.NeverLogged)
                 {
-                    Journal.ClearControl(id);
+                    // A batch member never had a control request cleared before it started (nothing can name it before it
+                    // runs), and the poll removes any it answers: looking again costs each small file an unlink.
+                    if (run.Batch is null)
+                    {
+                        Journal.ClearControl(id);
+                    }
                 }
                 else
                 {
@@ -414,7 +419,7 @@ namespace TransferTools.Engine.Transfers
                 if (record.Direction == TransferDirection.Send && record.FinalUri != null)
                 {
                     // A send stopped while its manifest was being written ahead of the delivery (TransferManifest.WriteForAsync).
-                    var manifest = TransferManifest.TemporaryLocationIn(TransferLocation.Parent(new Uri(record.FinalUri)), record.Id);
+                    var manifest = TransferManifest.TemporaryLocationIn(TransferManifest.RootOf(record, new Uri(record.FinalUri)).Root, record.Id);
                     await TryDeleteAsync(endpoint, context, manifest, record.ToOptions()).ConfigureAwait(false);
                 }
             }

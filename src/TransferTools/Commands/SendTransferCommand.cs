@@ -11,7 +11,8 @@ namespace TransferTools.Commands
     /// <summary>
     /// <para type="synopsis">Sends local files to a folder, file name or URI: chunked, journaled, verified (SHA-256) and resumable.</para>
     /// <para type="description">Each file goes to a temporary name beside the destination and is renamed into place only after
-    /// its size and SHA-256 are verified; a manifest (in .transfertools/: ID.json, or one line per file of a piped batch) is left beside it for Receive-Transfer -TransferId.
+    /// its size and SHA-256 are verified; a manifest (in .transfertools/: ID.json, or one line per file of a piped batch) is left beside it for Receive-Transfer -TransferId
+    /// (for a tree sent with -Recurse, in the destination folder only; none with -NoManifest).
     /// -Destination is a folder when it exists as one or ends with '/' (the file keeps its name), otherwise the full target name.
     /// With -Recurse a folder is sent too, with every file under it: it arrives inside the destination folder under its own name,
     /// with its subfolders (empty ones are not created; linked folders are not followed, as Get-ChildItem -Recurse).
@@ -54,6 +55,11 @@ namespace TransferTools.Commands
         [Parameter]
         public SwitchParameter NoPreserve { get; set; }
 
+        /// <summary>Leave no manifest (.transfertools) at the destination: nothing but the files arrives, and they cannot be
+        /// received by their id (Receive-Transfer -TransferId).</summary>
+        [Parameter]
+        public SwitchParameter NoManifest { get; set; }
+
         /// <summary>How many piped files move at once (default 4).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -90,9 +96,15 @@ namespace TransferTools.Commands
             {
                 // Each file starts now, while the pipeline is still enumerating the next ones.
                 _destination ??= ResolveLocation(Destination);
-                _options ??= BuildOptions(NoPreserve);
+                if (_options is null)
+                {
+                    _options = BuildOptions(NoPreserve);
+                    _options.NoManifest = NoManifest.IsPresent;
+                }
+
                 var destination = folder is null ? _destination : TransferLocationText.Beneath(_destination, folder);
-                var request = new SendRequest { File = file, Destination = destination, Options = _options.Clone() };
+                // A tree's manifests all go to the destination folder's .transfertools, none into its subfolders.
+                var request = new SendRequest { File = file, Destination = destination, ManifestRoot = folder is null ? null : _destination, Options = _options.Clone() };
                 if (Queue)
                 {
                     QueueTransfer(file, c => Session.Transfers.QueueSendAsync(c, request, BuildQueueOptions()));

@@ -98,6 +98,11 @@ namespace TransferTools.Abstractions
         /// </summary>
         public bool NoPreserve { get; set; }
         /// <summary>
+        /// When true, a send leaves no manifest (<c>.transfertools/</c>) beside the delivered file: a folder sync keeps the
+        /// destination tree exactly the source's.
+        /// </summary>
+        public bool NoManifest { get; set; }
+        /// <summary>
         /// The POSIX permission bits a destination creates its temporary file with (set by the engine for each attempt, not
         /// journaled), so that a file the source keeps private is never readable by others at any moment; null for the
         /// destination's default.

@@ -71,7 +71,7 @@ namespace TransferTools.Engine.Transfers
                 // delivered: over a WAN those round trips overlap (a small file over SFTP: 13 in a row become 9).
                 string? digest = null;
                 TransferManifest.Ahead? manifestAhead = null;
-                if (_record.Direction == TransferDirection.Send && _record.ExpectedSha256 is null && !(_destination is ILocalFileEndpoint))
+                if (_record.Direction == TransferDirection.Send && !_record.NoManifest && _record.ExpectedSha256 is null && !(_destination is ILocalFileEndpoint))
                 {
                     digest = Hex.ToLowerString(_sha.GetHashAndReset());
                     manifestAhead = TransferManifest.StartAhead(_run, _destination, _context, _options, new Uri(_record.FinalUri!), digest);
@@ -90,7 +90,7 @@ namespace TransferTools.Engine.Transfers
                 }
 
                 await PreserveAttributesAsync().ConfigureAwait(false);
-                if (_record.Direction == TransferDirection.Send)
+                if (_record.Direction == TransferDirection.Send && !_record.NoManifest)
                 {
                     await TransferManifest.WriteForAsync(_run, _destination, _context, _options, new Uri(_record.FinalUri!), digest, manifestAhead).ConfigureAwait(false);
                 }

@@ -43,6 +43,8 @@ namespace TransferTools.Engine.Transfers
         public double StallTimeoutSeconds { get; set; } = 60;
         /// <summary>-NoPreserve: the delivered file keeps its own time and mode (journaled, so a resume honours it).</summary>
         public bool NoPreserve { get; set; }
+        /// <summary>A send that leaves no manifest beside the file (a folder sync: journaled, so a resume honours it).</summary>
+        public bool NoManifest { get; set; }
 
         /// <summary>The protocol options (<see cref="TransferOptions.Custom"/>).</summary>
         public Dictionary<string, string> Custom
@@ -154,6 +156,7 @@ namespace TransferTools.Engine.Transfers
                 Conflict = Conflict,
                 StallTimeout = TimeSpan.FromSeconds(StallTimeoutSeconds),
                 NoPreserve = NoPreserve,
+                NoManifest = NoManifest,
                 Credential = credential?.Credential,
             };
             if (Custom.Count > 0)
@@ -173,6 +176,7 @@ namespace TransferTools.Engine.Transfers
             Conflict = options.Conflict;
             StallTimeoutSeconds = options.StallTimeout.TotalSeconds;
             NoPreserve = options.NoPreserve;
+            NoManifest = options.NoManifest;
             Custom = new Dictionary<string, string>(options.Custom ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
         }
 

@@ -16,7 +16,8 @@
         'New-TransferUser', 'Get-TransferUser', 'Set-TransferUser', 'Remove-TransferUser',
         'Send-Transfer', 'Receive-Transfer', 'Get-TransferStatus', 'Stop-Transfer', 'Suspend-Transfer', 'Resume-Transfer', 'Wait-Transfer',
         'Save-StorageItem', 'Get-StorageItem', 'Export-StorageItem', 'Remove-StorageItem', 'Measure-StorageItem',
-        'Write-TransferMetric'
+        'Write-TransferMetric',
+        'Sync-TransferFolder', 'Compare-TransferFolder'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

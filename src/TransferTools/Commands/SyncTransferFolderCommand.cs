@@ -68,6 +68,16 @@ namespace TransferTools.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>Bytes per chunk of each copy: the unit of journal commits and of re-sending after a resume (default 4 MiB).</summary>
+        [Parameter]
+        [ValidateRange(4096, 1024 * 1024 * 1024)]
+        public int ChunkSize { get; set; } = TransferOptions.DefaultChunkSize;
+
+        /// <summary>Bandwidth limit of each copy in bytes per second (0: none).</summary>
+        [Parameter]
+        [ValidateRange(0, long.MaxValue)]
+        public long MaxBytesPerSecond { get; set; }
+
         /// <summary>How many files are copied at once (default 4).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -173,6 +183,8 @@ namespace TransferTools.Commands
                     options, FolderSync.Hasher(Session.Transfers, transferOptions), window);
                 var copyOptions = transferOptions.Clone();
                 copyOptions.Conflict = ConflictPolicy.Overwrite;
+                copyOptions.ChunkSize = ChunkSize;
+                copyOptions.MaxBytesPerSecond = MaxBytesPerSecond;
                 copyOptions.NoManifest = true;
                 var stepsFailed = false;
                 var folderDeletes = new List<string>();

@@ -390,6 +390,22 @@ Describe 'Sync into storage:// and from an HTTP listing' {
         @(Get-StorageItem -Prefix 'synced/a/one.bin').Count | Should -Be 0
     }
 
+    It 'local to storage:// on AzureBlob (azurite): copies, a second sync moves nothing, checksums agree' -Skip:(-not $IsLinux -or [bool]$env:TRANSFERTOOLS_SKIP_AZURITE) {
+        $azurite = Start-TestAzurite
+        Register-TransferPlugin -Name SyncBlobs -Type AzureBlob -Configuration @{
+            AccountUrl = $azurite.BlobEndpoint; AccountKey = $azurite.AccountKey; Container = 'tt-sync' } | Out-Null
+        $p = NewPair 'to-blob'
+        $r = Sync-TransferFolder -Path $p.Src -Destination 'storage://SyncBlobs/tree/'
+        $r.Copied | Should -Be $p.Files.Count
+        (@(Get-StorageItem -Prefix 'tree/' -Storage SyncBlobs).Name | Sort-Object) | Should -Be ($p.Files | ForEach-Object { "tree/$_" } | Sort-Object)
+        $again = Sync-TransferFolder -Path $p.Src -Destination 'storage://SyncBlobs/tree/'
+        $again.Copied + $again.Updated | Should -Be 0
+        Compare-TransferFolder -Path $p.Src -Destination 'storage://SyncBlobs/tree/' -Compare Checksum -Quiet | Should -BeTrue
+        $back = Join-Path $work 'from-blob'
+        (Sync-TransferFolder -Path 'storage://SyncBlobs/tree/' -Destination $back).Copied | Should -Be $p.Files.Count
+        TreeHashes $back | Should -Be (TreeHashes $p.Src)
+    }
+
     It 'http listing to local: copies, a second sync moves nothing' {
         $nginx = Start-TestNginx
         $root = Join-Path $nginx.FilesRoot 'synctree'

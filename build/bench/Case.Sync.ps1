@@ -35,36 +35,42 @@ $syncBytes = [double]$SmallFiles * 4096 + [double]$bigCount * 20MB
 $ttWarm = "`$null = New-Item -ItemType Directory -Force '$syncRoot/warm-src'; Set-Content '$syncRoot/warm-src/w.txt' 'w'; `$null = Sync-TransferFolder -Path '$syncRoot/warm-src' -Destination '$syncRoot/warm-dst'"
 
 function Get-SyncDest([string] $Who) { Join-Path $syncRoot "dst-$Who" }
-function New-SyncContenders([string] $From, [scriptblock] $Before) {
-    [ordered]@{
-        'rclone sync'          = @{ Before = { & $Before 'rclone' }; Run = { Measure-Process 'rclone' @('sync', $From, (Get-SyncDest 'rclone')) } }
-        'rsync -a --delete'    = @{ Before = { & $Before 'rsync' }; Run = { Measure-Process 'rsync' @('-a', '--delete', "$From/", "$(Get-SyncDest 'rsync')/") } }
-        'Sync-TransferFolder -Mirror' = @{
-            Before = { & $Before 'tt' }
-            Run    = {
-                (Invoke-PwshTimed @"
+# The contenders read the phase's source and preparation from these (script blocks do not capture variables).
+$script:SyncFrom = $syncSource
+$script:SyncBefore = { param($who) }
+$syncContenders = [ordered]@{
+    'rclone sync'                 = @{ Before = { & $script:SyncBefore 'rclone' }; Run = { Measure-Process 'rclone' @('sync', $script:SyncFrom, (Get-SyncDest 'rclone')) } }
+    'rsync -a --delete'           = @{ Before = { & $script:SyncBefore 'rsync' }; Run = { Measure-Process 'rsync' @('-a', '--delete', "$($script:SyncFrom)/", "$(Get-SyncDest 'rsync')/") } }
+    'Sync-TransferFolder -Mirror' = @{
+        Before = { & $script:SyncBefore 'tt' }
+        Run    = {
+            (Invoke-PwshTimed @"
 $ttWarm
 `$sw = [Diagnostics.Stopwatch]::StartNew()
-`$r = Sync-TransferFolder -Path '$From' -Destination '$(Get-SyncDest 'tt')' -Mirror -ThrottleLimit 8
+`$r = Sync-TransferFolder -Path '$($script:SyncFrom)' -Destination '$(Get-SyncDest 'tt')' -Mirror -ThrottleLimit 8
 `$sw.Stop()
 if (`$r.Failed) { throw "`$(`$r.Failed) failed: `$(`$r.Errors -join '; ')" }
 'ELAPSED ' + `$sw.Elapsed.TotalSeconds
 "@).ELAPSED
-            }
         }
     }
 }
 
-$first = Invoke-Case 'Sync (a): first sync into an empty folder' (New-SyncContenders $syncSource { param($who) Reset-Dir (Get-SyncDest $who); Remove-Item (Get-SyncDest $who) })
+$script:SyncFrom = $syncSource
+$script:SyncBefore = { param($who) $d = Get-SyncDest $who; if (Test-Path $d) { Remove-Item $d -Recurse -Force } }
+$first = Invoke-Case 'Sync (a): first sync into an empty folder' $syncContenders
 Add-Table "Folder sync (a): $SmallFiles x 4 KiB + $bigCount x 20 MiB in $folders folders, into an empty folder" $first 'rclone sync' $syncBytes "Each contender creates the destination tree. Sync-TransferFolder journals, hashes and verifies every file and keeps times and modes; rclone sync checks sizes and times with 4 transfers and 8 checkers; rsync -a copies with times and modes."
-$same = Invoke-Case 'Sync (b): re-sync, nothing changed' (New-SyncContenders $syncSource { param($who) })
+$script:SyncBefore = { param($who) }
+$same = Invoke-Case 'Sync (b): re-sync, nothing changed' $syncContenders
 Add-Table 'Folder sync (b): re-sync with nothing changed' $same 'rclone sync' 0 'Both trees listed and compared by size and time; nothing moves.'
-$changed = Invoke-Case 'Sync (c): re-sync after 1% changed and 1% deleted' (New-SyncContenders $syncChanged {
-        param($who)
-        $d = Get-SyncDest $who
-        if (Test-Path $d) { Remove-Item $d -Recurse -Force }
-        & cp -a $syncSource $d
-    })
+$script:SyncFrom = $syncChanged
+$script:SyncBefore = {
+    param($who)
+    $d = Get-SyncDest $who
+    if (Test-Path $d) { Remove-Item $d -Recurse -Force }
+    & cp -a $syncSource $d
+}
+$changed = Invoke-Case 'Sync (c): re-sync after 1% changed and 1% deleted' $syncContenders
 Add-Table 'Folder sync (c): re-sync after 1% of the files changed and 1% deleted at the source' $changed 'rclone sync' 0 'The destination is restored to the synced tree (cp -a, untimed) before each run; each run updates 1% and deletes 1%.'
 
 foreach ($phase in @(@{ Name = '(a)'; Rows = $first }, @{ Name = '(c)'; Rows = $changed }, @{ Name = '(b)'; Rows = $same })) {

@@ -256,6 +256,15 @@ Describe 'Sync errors' {
         Test-Path (Join-Path $p.Src 'a/inner') | Should -BeFalse
     }
 
+    It 'reports a name that cannot exist on every destination, skips it and syncs the rest' -Skip:$IsWindows {
+        $p = NewPair 'badname'
+        [IO.File]::WriteAllText($p.Src + '/back\slash.txt', 'b')   # Join-Path would turn the backslash into a separator
+        $r = Sync-TransferFolder -Path $p.Src -Destination $p.Dst -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SourceNameUnsafe*'
+        $r.Copied | Should -Be $p.Files.Count
+        $r.Failed | Should -Be 1
+    }
+
     It 'refuses a second sync of the same destination while one runs' {
         $p = NewPair 'locked'
         $key = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($p.Dst))).Substring(0, 16).ToLowerInvariant()

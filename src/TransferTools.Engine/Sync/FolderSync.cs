@@ -167,6 +167,43 @@ namespace TransferTools.Engine.Sync
         }
 
         /// <summary>
+        /// Why the delete phase of a sync must not run, or null when it may: rclone's rule (nothing is deleted when any
+        /// listing or copy failed), an empty source (a wrong path or an unmounted share more often than a wish to empty
+        /// the destination) unless allowed, and more deletes than the caller's limit.
+        /// </summary>
+        /// <param name="plan">The finished plan.</param>
+        /// <param name="failed">True when any copy, update or step of the sync failed.</param>
+        /// <param name="deletes">How many files the plan would delete.</param>
+        /// <param name="allowEmptySource">-AllowEmptySource.</param>
+        /// <param name="maxDelete">-MaxDelete, or a negative number for no limit.</param>
+        /// <param name="destination">The destination, as messages show it.</param>
+        public static PluginException? RefuseDeletes(SyncPlan plan, bool failed, long deletes, bool allowEmptySource, int maxDelete, string destination)
+        {
+            if (failed || plan.ListingFailed)
+            {
+                return new PluginException(ErrorCode.InvalidState,
+                    $"{deletes} planned delete(s) in '{destination}' were not done: a listing or a copy of this sync failed, and a sync then deletes nothing. Run it again once the cause is fixed.",
+                    errorId: "SyncDeletesSkipped", target: destination);
+            }
+
+            if (plan.SourceFiles == 0 && !allowEmptySource)
+            {
+                return new PluginException(ErrorCode.InvalidState,
+                    $"The source lists no file, so -Mirror would delete every file ({deletes}) in '{destination}'; nothing was deleted. Add -AllowEmptySource if that is meant.",
+                    errorId: "SyncSourceEmpty", target: destination);
+            }
+
+            if (maxDelete >= 0 && deletes > maxDelete)
+            {
+                return new PluginException(ErrorCode.LimitExceeded,
+                    $"This sync would delete {deletes} file(s) in '{destination}', more than -MaxDelete {maxDelete}; nothing was deleted.",
+                    errorId: "SyncMaxDeleteExceeded", target: destination);
+            }
+
+            return null;
+        }
+
+        /// <summary>
         /// Refuses a pair of roots that cannot be synced: the destination inside the source (a sync would copy into
         /// itself for ever) or the same folder.
         /// </summary>

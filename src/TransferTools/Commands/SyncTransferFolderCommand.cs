@@ -416,26 +416,7 @@ namespace TransferTools.Commands
                 return;
             }
 
-            PluginException? refusal = null;
-            if (stepsFailed || plan.ListingFailed || result.Failed > 0)
-            {
-                refusal = new PluginException(ErrorCode.InvalidState,
-                    $"{files} planned delete(s) in '{destination}' were not done: a listing or a copy of this sync failed, and a sync then deletes nothing. Run it again once the cause is fixed.",
-                    errorId: "SyncDeletesSkipped", target: destination);
-            }
-            else if (plan.SourceFiles == 0 && !AllowEmptySource)
-            {
-                refusal = new PluginException(ErrorCode.InvalidState,
-                    $"The source lists no file, so -Mirror would delete every file ({files}) in '{destination}'; nothing was deleted. Add -AllowEmptySource if that is meant.",
-                    errorId: "SyncSourceEmpty", target: destination);
-            }
-            else if (MaxDelete >= 0 && files > MaxDelete)
-            {
-                refusal = new PluginException(ErrorCode.LimitExceeded,
-                    $"This sync would delete {files} file(s) in '{destination}', more than -MaxDelete {MaxDelete}; nothing was deleted.",
-                    errorId: "SyncMaxDeleteExceeded", target: destination);
-            }
-
+            var refusal = FolderSync.RefuseDeletes(plan, stepsFailed || result.Failed > 0, files, AllowEmptySource, MaxDelete, destination);
             if (refusal != null)
             {
                 WriteError(ErrorMapping.ToErrorRecord(refusal, destination));

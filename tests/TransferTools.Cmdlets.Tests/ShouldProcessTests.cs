@@ -26,6 +26,7 @@ namespace TransferTools.Cmdlets.Tests
             { "Suspend-Transfer", Files + Suspended, "Suspend-Transfer -Id $global:t.Id -WhatIf" },
             { "Stop-Transfer", Files + Suspended, "Stop-Transfer -Id $global:t.Id -WhatIf" },
             { "Resume-Transfer", Files + Suspended, "Resume-Transfer -Id $global:t.Id -WhatIf" },
+            { "Sync-TransferFolder", Files, "Sync-TransferFolder -Path $global:to -Destination (Join-Path $Work 'whatif-sync') -Mirror -WhatIf" },
             { "New-TransferUser", "", "New-TransferUser -Credential (New-Object PSCredential 'admin', (ConvertTo-SecureString 'Long-Enough-Pass1' -AsPlainText -Force)) -Role Admin -WhatIf" },
         };
 

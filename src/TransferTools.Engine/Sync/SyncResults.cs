@@ -41,9 +41,6 @@ namespace TransferTools.Engine.Sync
 
         /// <summary>The messages of the errors written, in order.</summary>
         public List<string> Errors { get; } = new List<string>();
-
-        /// <summary>True when the run changed nothing because of <c>-WhatIf</c>.</summary>
-        public bool WhatIf { get; set; }
     }
 
     /// <summary>What <c>Compare-TransferFolder</c> found about one path.</summary>

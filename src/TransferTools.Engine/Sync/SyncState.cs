@@ -20,15 +20,16 @@ namespace TransferTools.Engine.Sync
     /// </summary>
     public sealed class SyncState : IDisposable
     {
-        private readonly FileStream _lock;
+        private readonly FileStream? _lock;
         private readonly string _inflightPath;
         private readonly string _deletesPath;
         private readonly object _gate = new object();
         private StreamWriter? _inflight;
         private StreamWriter? _deletes;
         private int _open;
+        private bool _appended;
 
-        private SyncState(FileStream lockFile, string inflightPath, string deletesPath, string key)
+        private SyncState(FileStream? lockFile, string inflightPath, string deletesPath, string key)
         {
             _lock = lockFile;
             _inflightPath = inflightPath;
@@ -43,16 +44,23 @@ namespace TransferTools.Engine.Sync
         public long DeferredDeletes { get; private set; }
 
         /// <summary>Takes the destination's lock and opens the sync's files.</summary>
+        /// <param name="journalDirectory">Where the files go.</param>
+        /// <param name="source">The source root.</param>
+        /// <param name="destination">The destination root.</param>
+        /// <param name="writes">False for a run that changes nothing (-WhatIf): it takes no lock and leaves no file.</param>
         /// <exception cref="PluginException"><c>SyncInProgress</c> when another sync holds the destination.</exception>
-        public static SyncState Open(string journalDirectory, string source, string destination)
+        public static SyncState Open(string journalDirectory, string source, string destination, bool writes = true)
         {
             Directory.CreateDirectory(journalDirectory);
             var key = KeyOf(source + "\n" + destination);
             var lockPath = Path.Combine(journalDirectory, "sync-" + KeyOf(destination) + ".lock");
-            FileStream lockFile;
+            FileStream? lockFile = null;
             try
             {
-                lockFile = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                if (writes)
+                {
+                    lockFile = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                }
             }
             catch (IOException e)
             {
@@ -153,13 +161,13 @@ namespace TransferTools.Engine.Sync
             }
 
             TryDelete(_deletesPath);
-            if (_open == 0)
+            if (_appended && _open == 0)
             {
                 // Every copy of this run ended: nothing to resume next time.
                 TryDelete(_inflightPath);
             }
 
-            _lock.Dispose();
+            _lock?.Dispose();
         }
 
         private void Append(ref StreamWriter? writer, string path, string line, int count)
@@ -172,6 +180,7 @@ namespace TransferTools.Engine.Sync
                 // Flushed at once: the line must be on disk before the process can die with the copy under way.
                 writer.Flush();
                 _open += count;
+                _appended = true;
             }
         }
 

@@ -118,7 +118,7 @@ namespace TransferTools.Commands
         {
             var clock = Stopwatch.StartNew();
             var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter s && s.IsPresent;
-            var result = new SyncResult { Source = source, Destination = destination, WhatIf = whatIf };
+            var result = new SyncResult { Source = source, Destination = destination };
             _result = result;
             _progress = ShouldShowProgress();
             if (!FolderSync.IsLocal(source) && !FolderSync.IsLocal(destination))
@@ -162,7 +162,7 @@ namespace TransferTools.Commands
             options.Update = Update;
             try
             {
-                _state = SyncState.Open(Session.Transfers.JournalDirectory, source, destination);
+                _state = SyncState.Open(Session.Transfers.JournalDirectory, source, destination, writes: !whatIf);
             }
             catch (PluginException e)
             {
@@ -214,7 +214,11 @@ namespace TransferTools.Commands
             }
 
             result.Duration = clock.Elapsed;
-            WriteObject(result);
+            if (!whatIf)
+            {
+                // As every cmdlet here: -WhatIf shows what would happen and returns nothing.
+                WriteObject(result);
+            }
         }
 
         /// <summary>One step of the plan; false when the sync cannot go on (a root that cannot be walked).</summary>

@@ -81,3 +81,51 @@ foreach ($phase in @(@{ Name = '(a)'; Rows = $first }, @{ Name = '(c)'; Rows = $
         Add-Target "Sync-TransferFolder $($phase.Name) at most 1.0x rclone sync$(if ($phase.Name -eq '(b)') { ' and under 1 s' })" $met ('{0:N2} s, {1:N2}x' -f $tt.Median, $ratio)
     }
 }
+
+# The same three phases from the local tree to the bench sshd over loopback: rclone's sftp remote, rsync over ssh (the
+# key user's shell runs rsync --server), and Sync-TransferFolder to sftp://.
+$ssh = Get-BenchSshd
+$sshCommand = "ssh -i $($ssh.KeyFile) -p $($ssh.Port) -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$($ssh.KnownHostsFile) -o BatchMode=yes -o LogLevel=ERROR"
+$rcloneSyncEnv = New-RcloneSftpEnvironment 'ttsync' $ssh.Port $ssh.KnownHostsFile
+function Get-SftpSyncDest([string] $Who) { Join-Path $ssh.KeyUserData "sync-$Who" }
+$sftpContenders = [ordered]@{
+    'rclone sync (sftp)'       = @{ Before = { & $script:SyncBefore 'rclone' }; Run = { Measure-Process 'rclone' @('sync', $script:SyncFrom, "ttsync:$(Get-SftpSyncDest 'rclone')") $rcloneSyncEnv } }
+    'rsync -a --delete (ssh)'  = @{ Before = { & $script:SyncBefore 'rsync' }; Run = { Measure-Process 'rsync' @('-a', '--delete', '-e', $sshCommand, "$($script:SyncFrom)/", "$($ssh.KeyUser)@127.0.0.1:$(Get-SftpSyncDest 'rsync')/") } }
+    'Sync-TransferFolder -Mirror (sftp)' = @{
+        Before = { & $script:SyncBefore 'tt' }
+        Run    = {
+            (Invoke-PwshTimed @"
+$ttWarm
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$r = Sync-TransferFolder -Path '$($script:SyncFrom)' -Destination 'sftp://$($ssh.KeyUser)@127.0.0.1:$($ssh.Port)$(Get-SftpSyncDest 'tt')/' -Mirror -ThrottleLimit 8 -KeyFile '$($ssh.KeyFile)' -HostKeyFingerprint '$($ssh.HostKeyFingerprint)'
+`$sw.Stop()
+if (`$r.Failed) { throw "`$(`$r.Failed) failed: `$(`$r.Errors -join '; ')" }
+'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@).ELAPSED
+        }
+    }
+}
+
+$script:SyncFrom = $syncSource
+$script:SyncBefore = { param($who) $d = Get-SftpSyncDest $who; if (Test-Path $d) { Remove-Item $d -Recurse -Force } }
+$sftpFirst = Invoke-Case 'Sync to SFTP (a): first sync into an empty folder' $sftpContenders
+Add-Table "Folder sync to SFTP over loopback (a): the same tree into an empty folder" $sftpFirst 'rclone sync (sftp)' $syncBytes 'rclone sync to its sftp remote (4 transfers, 8 checkers), rsync -a --delete over ssh, Sync-TransferFolder to sftp:// (8 copies at once).'
+$script:SyncBefore = { param($who) }
+$sftpSame = Invoke-Case 'Sync to SFTP (b): re-sync, nothing changed' $sftpContenders
+Add-Table 'Folder sync to SFTP over loopback (b): re-sync with nothing changed' $sftpSame 'rclone sync (sftp)' 0 ''
+$script:SyncFrom = $syncChanged
+$script:SyncBefore = {
+    param($who)
+    $d = Get-SftpSyncDest $who
+    if (Test-Path $d) { Remove-Item $d -Recurse -Force }
+    & cp -a $syncSource $d
+    & chown -R "$($ssh.KeyUser):$($ssh.KeyUser)" $d
+}
+$sftpChanged = Invoke-Case 'Sync to SFTP (c): re-sync after 1% changed and 1% deleted' $sftpContenders
+Add-Table 'Folder sync to SFTP over loopback (c): re-sync after 1% changed and 1% deleted' $sftpChanged 'rclone sync (sftp)' 0 'The destination is restored to the synced tree (cp -a, untimed) before each run.'
+foreach ($phase in @(@{ Name = '(a)'; Rows = $sftpFirst }, @{ Name = '(b)'; Rows = $sftpSame }, @{ Name = '(c)'; Rows = $sftpChanged })) {
+    $tt = Get-Row $phase.Rows 'Sync-TransferFolder -Mirror (sftp)'; $rc = Get-Row $phase.Rows 'rclone sync (sftp)'
+    if ($tt -and $rc -and -not $tt.Error -and -not $rc.Error) {
+        Add-Target "Sync-TransferFolder to SFTP $($phase.Name) at most 1.0x rclone sync" ($tt.Median -le $rc.Median) ('{0:N2} s, {1:N2}x' -f $tt.Median, ($tt.Median / $rc.Median))
+    }
+}

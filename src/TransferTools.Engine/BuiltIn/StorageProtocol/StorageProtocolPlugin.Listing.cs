@@ -74,9 +74,16 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
                 cursor = page[page.Count - 1].ToCursor();
             }
 
-            if (entries.Count == 0 && prefix.Length > 0 && await FindAsync(context, storage, path.TrimEnd('/')).ConfigureAwait(false) != null)
+            if (entries.Count == 0)
             {
-                throw new PluginException(ErrorCode.InvalidArgument, $"'{Display(folder)}' is an item, not a folder.", errorId: "NotAFolder", target: Display(folder));
+                // A prefix nothing is stored under is no folder (as IFolderListing asks: NotFound), so a sync into a new
+                // prefix sees an empty destination; one that names an item is a file.
+                if (prefix.Length > 0 && await FindAsync(context, storage, path.TrimEnd('/')).ConfigureAwait(false) != null)
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument, $"'{Display(folder)}' is an item, not a folder.", errorId: "NotAFolder", target: Display(folder));
+                }
+
+                throw new PluginException(ErrorCode.NotFound, $"Nothing is stored under '{Display(folder)}'.", errorId: "SourceNotFound", target: Display(folder));
             }
 
             return entries;

@@ -27,7 +27,7 @@ namespace TransferTools.Engine.Sync
         /// <summary>
         /// How close two modification times of files at <paramref name="location"/> can be and still be the same time:
         /// SFTP v3 and most file systems keep whole seconds when a time is set (1 s, the safe default); a web server's
-        /// folder listing shows minutes (60 s). FAT's 2 s is not detected: give <c>-TimeWindow 2</c> for such a drive.
+        /// folder listing shows minutes (60 s). FAT's 2 s is not detected yet (<see cref="SyncOptions.TimeWindow"/> can widen the window; no cmdlet parameter sets it).
         /// </summary>
         public static TimeSpan TimePrecisionOf(string location)
         {

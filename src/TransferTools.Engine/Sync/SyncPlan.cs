@@ -39,14 +39,14 @@ namespace TransferTools.Engine.Sync
         /// <param name="destination">The destination's walk (a missing root is an empty destination).</param>
         /// <param name="options">Comparison, deletes, filters.</param>
         /// <param name="hash">Reads one file's SHA-256 (lower-case hex), for <see cref="SyncComparison.Checksum"/> where no hash is kept.</param>
-        /// <param name="timeWindow">Times this close count as equal (the coarser side's precision).</param>
+        /// <param name="timeWindow">Times this close count as equal (the coarser side's precision), unless <see cref="SyncOptions.TimeWindow"/> says otherwise.</param>
         public SyncPlan(FolderWalk source, FolderWalk destination, SyncOptions options, Func<OperationContext, FolderWalkEntry, Task<string>> hash, TimeSpan timeWindow)
         {
             _source = source ?? throw new ArgumentNullException(nameof(source));
             _destination = destination ?? throw new ArgumentNullException(nameof(destination));
             _options = options ?? throw new ArgumentNullException(nameof(options));
             _hash = hash ?? throw new ArgumentNullException(nameof(hash));
-            _window = timeWindow;
+            _window = options.TimeWindow ?? timeWindow;
         }
 
         /// <summary>True once any listing of either side failed (or a root could not be walked): delete nothing.</summary>

@@ -17,7 +17,8 @@
         'Send-Transfer', 'Receive-Transfer', 'Get-TransferStatus', 'Stop-Transfer', 'Suspend-Transfer', 'Resume-Transfer', 'Wait-Transfer',
         'Save-StorageItem', 'Get-StorageItem', 'Export-StorageItem', 'Remove-StorageItem', 'Measure-StorageItem',
         'Write-TransferMetric',
-        'Start-TransferAgent', 'Register-TransferAgent', 'Unregister-TransferAgent', 'Get-TransferAgent'
+        'Start-TransferAgent', 'Register-TransferAgent', 'Unregister-TransferAgent', 'Get-TransferAgent',
+        'Sync-TransferFolder', 'Compare-TransferFolder'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

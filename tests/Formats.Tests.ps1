@@ -29,6 +29,8 @@ BeforeAll {
         'TransferTools.Engine.Storage.StorageItem'  = { Save-StorageItem -Path $file -Name ($long + 'q3.csv') -Metadata @{ owner = 'finance' } }
         'TransferTools.Engine.Storage.StorageStatistics' = { Measure-StorageItem }
         'TransferTools.Engine.Agent.TransferAgentInfo' = { Get-TransferAgent }
+        'TransferTools.Engine.Sync.SyncResult'      = { Sync-TransferFolder -Path $files -Destination (Join-Path $script:home_ ('mirror/' + $long)) }
+        'TransferTools.Engine.Sync.FolderDifference' = { Compare-TransferFolder -Path $files -Destination (Join-Path $script:home_ 'compared') }
         # Last: registering an auth plugin makes every later command need a session.
         'TransferTools.Abstractions.UserInfo'        = {
             Register-TransferPlugin -Type LocalUsers | Out-Null

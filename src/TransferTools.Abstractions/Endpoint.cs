@@ -99,6 +99,16 @@ namespace TransferTools.Abstractions
         public long Length { get; set; } = -1;
         /// <summary>Last modification time, when known.</summary>
         public DateTimeOffset? LastModified { get; set; }
+        /// <summary>
+        /// The file's SHA-256 (lower-case hex) when the endpoint keeps it already (a store's index), so a folder sync that
+        /// compares by checksum need not read the bytes; null otherwise.
+        /// </summary>
+        public string? Sha256 { get; set; }
+        /// <summary>
+        /// True when <see cref="LastModified"/> is the time the file was stored, not a modification time carried over from
+        /// a source (an object store's upload time): a folder sync then compares such files by size (or checksum), not time.
+        /// </summary>
+        public bool TimeIsStorageTime { get; set; }
     }
 
     /// <summary>

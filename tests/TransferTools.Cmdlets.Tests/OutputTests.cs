@@ -36,6 +36,8 @@ namespace TransferTools.Cmdlets.Tests
             { "Register-TransferPlugin", "Register-TransferPlugin -Name ('Events' + [guid]::NewGuid().ToString('n')) -Type EventLog -Configuration @{ Path = 'e.jsonl' }" },
             { "Get-TransferSession", "Get-TransferSession" },
             { "Test-TransferAccess", "Test-TransferAccess -Resource 'storage/LocalStore/out/' -Action Read" },
+            { "Sync-TransferFolder", "Sync-TransferFolder (Split-Path $file) (Join-Path $to 'synced') -PassThru" },
+            { "Compare-TransferFolder", "Compare-TransferFolder (Split-Path $file) $to; Compare-TransferFolder (Split-Path $file) $to -Quiet" },
         };
 
         [Theory]

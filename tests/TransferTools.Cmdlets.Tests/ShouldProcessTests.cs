@@ -28,6 +28,7 @@ namespace TransferTools.Cmdlets.Tests
             { "Resume-Transfer", Files + Suspended, "Resume-Transfer -Id $global:t.Id -WhatIf" },
             { "Register-TransferAgent", "", InAgentHome("Register-TransferAgent -WhatIf") },
             { "Unregister-TransferAgent", InAgentHome("$null = Register-TransferAgent -NoServiceManager"), InAgentHome("Unregister-TransferAgent -WhatIf") },
+            { "Sync-TransferFolder", Files, "Sync-TransferFolder -Path $global:to -Destination (Join-Path $Work 'whatif-sync') -Mirror -WhatIf" },
             { "New-TransferUser", "", "New-TransferUser -Credential (New-Object PSCredential 'admin', (ConvertTo-SecureString 'Long-Enough-Pass1' -AsPlainText -Force)) -Role Admin -WhatIf" },
         };
 

@@ -59,6 +59,12 @@ namespace TransferTools.Engine.Transfers
         /// <summary>Last modification time, when the listing gives it.</summary>
         public DateTimeOffset? LastModified { get; internal set; }
 
+        /// <summary>The file's SHA-256 when the endpoint keeps it (<see cref="RemoteFolderEntry.Sha256"/>), else null.</summary>
+        public string? Sha256 { get; internal set; }
+
+        /// <summary>True when <see cref="LastModified"/> is a store's upload time (<see cref="RemoteFolderEntry.TimeIsStorageTime"/>).</summary>
+        public bool TimeIsStorageTime { get; internal set; }
+
         /// <summary>For <see cref="FolderWalkEntryKind.Error"/>: what went wrong (a <see cref="PluginException"/> with a stable ErrorId).</summary>
         public Exception? Error { get; internal set; }
 
@@ -298,6 +304,8 @@ namespace TransferTools.Engine.Transfers
                 {
                     Length = entry.Length,
                     LastModified = entry.LastModified,
+                    Sha256 = entry.Sha256,
+                    TimeIsStorageTime = entry.TimeIsStorageTime,
                 });
                 return;
             }

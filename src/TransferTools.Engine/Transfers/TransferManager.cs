@@ -235,6 +235,27 @@ namespace TransferTools.Engine.Transfers
                 errorId: "FolderListingNotSupported", target: shown);
         }
 
+        /// <summary>
+        /// The endpoint that serves <paramref name="location"/>, authorized for <paramref name="action"/> on
+        /// <c>transfer/LOCATION</c>: a folder sync deletes and hashes files through it.
+        /// </summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.NotSupported"/> (<c>EndpointNotSupported</c>) for a protocol that moves files its own way.</exception>
+        public async Task<ITransferEndpoint> ResolveEndpointAsync(OperationContext context, string location, Abstractions.Action action)
+        {
+            _runner.ThrowIfClosed();
+            var uri = TransferLocation.Parse(location);
+            var batch = TransferIntake.BatchOf(context);
+            await _intake.DemandTransferAsync(context, "transfer/" + location, action, batch).ConfigureAwait(false);
+            var (protocol, plugin) = await _intake.ResolveProtocolAsync(context, uri, batch).ConfigureAwait(false);
+            return plugin as ITransferEndpoint ?? throw new PluginException(ErrorCode.NotSupported,
+                $"The {protocol} protocol moves files its own way; a folder sync cannot read or delete its files one by one.",
+                errorId: "EndpointNotSupported", target: TransferLocation.DisplayWithoutQuery(uri));
+        }
+
+        /// <summary>Runs <paramref name="operation"/> with the retries a transfer's requests get (transient errors, backoff).</summary>
+        public Task<T> RetriedAsync<T>(OperationContext context, int retryCount, Func<Task<T>> operation) =>
+            _runner.Retries.RunAsync(context, retryCount, operation);
+
         /// <summary>Resumes a failed or suspended transfer (in this process or one started by a process that died).</summary>
         /// <param name="overrides">Options that replace the journaled ones (<see cref="ResumeOverrides"/>); the credential is never journaled, so a resume needs it again.</param>
         public async Task<Transfer> StartResumeAsync(OperationContext context, string id, ResumeOverrides? overrides = null)

@@ -29,7 +29,7 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
     /// </remarks>
     [TransferPlugin("Storage", PluginType.Protocol,
         Description = "storage://NAME/... URIs: any registered storage plugin as a transfer endpoint.", Schemes = new[] { StorageProtocolPlugin.Scheme })]
-    public sealed class StorageProtocolPlugin : StreamingProtocolPlugin, IFileNameSource
+    public sealed partial class StorageProtocolPlugin : StreamingProtocolPlugin, IFileNameSource, IFolderListing
     {
         /// <summary>The URI scheme served.</summary>
         public const string Scheme = "storage";

@@ -1,0 +1,242 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading.Tasks;
+using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
+
+namespace TransferTools.Engine.Sync
+{
+    /// <summary>
+    /// The engine side of <c>Sync-TransferFolder</c> and <c>Compare-TransferFolder</c>, besides the plan
+    /// (<see cref="SyncPlan"/>): walking either side, reading a file's hash, deleting at the destination.
+    /// Copies themselves are ordinary sends and receives run by a <see cref="TransferQueue"/>.
+    /// </summary>
+    public static class FolderSync
+    {
+        /// <summary>The walk of one side: a local folder through the file protocol, a remote one authorized as a receive from it.</summary>
+        /// <param name="session">The session.</param>
+        /// <param name="location">A local path or a URI.</param>
+        /// <param name="options">The transfer options (credential, protocol options, retries) for a remote listing.</param>
+        public static FolderWalk OpenWalk(TransferSession session, string location, TransferOptions options) =>
+            IsLocal(location) ? FolderWalk.ForSend(session, location) : FolderWalk.ForReceive(session.Transfers, location, options);
+
+        /// <summary>True for a local path (a walk's local entries have paths as locations, remote ones URIs).</summary>
+        public static bool IsLocal(string location) => !TransferLocation.LooksLikeUri(location) || TransferLocation.Parse(location).IsFile;
+
+        /// <summary>
+        /// How close two modification times of files at <paramref name="location"/> can be and still be the same time:
+        /// SFTP v3 and most file systems keep whole seconds when a time is set (1 s, the safe default); a web server's
+        /// folder listing shows minutes (60 s). FAT's 2 s is not detected yet (<see cref="SyncOptions.TimeWindow"/> can widen the window; no cmdlet parameter sets it).
+        /// </summary>
+        public static TimeSpan TimePrecisionOf(string location)
+        {
+            if (IsLocal(location))
+            {
+                return TimeSpan.FromSeconds(1);
+            }
+
+            var scheme = TransferLocation.Parse(location).Scheme.ToLowerInvariant();
+            return scheme == "http" || scheme == "https" ? TimeSpan.FromMinutes(1) : TimeSpan.FromSeconds(1);
+        }
+
+        /// <summary>Reads the SHA-256 of one walked file (lower-case hex): the one its endpoint keeps, else from its bytes.</summary>
+        public static Func<OperationContext, FolderWalkEntry, Task<string>> Hasher(TransferManager manager, TransferOptions options) => async (context, entry) =>
+        {
+            if (!string.IsNullOrEmpty(entry.Sha256))
+            {
+                return entry.Sha256!;
+            }
+
+            using var sha = SHA256.Create();
+            if (IsLocal(entry.Location))
+            {
+                var path = TransferLocation.LooksLikeUri(entry.Location) ? TransferLocation.ToLocalPath(TransferLocation.Parse(entry.Location)) : entry.Location;
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                return await HashAsync(sha, file, context).ConfigureAwait(false);
+            }
+
+            var endpoint = await manager.ResolveEndpointAsync(context, entry.Location, Abstractions.Action.Read).ConfigureAwait(false);
+            var uri = TransferLocation.Parse(entry.Location);
+            using var stream = await manager.RetriedAsync(context, options.RetryCount, () => endpoint.OpenReadAsync(context, uri, 0, null, options)).ConfigureAwait(false);
+            return await HashAsync(sha, stream, context).ConfigureAwait(false);
+        };
+
+        /// <summary>The location of <paramref name="relativePath"/> below the folder <paramref name="root"/>: a path, or a URI.</summary>
+        public static string LocationOf(string root, string relativePath)
+        {
+            var slash = relativePath.LastIndexOf('/');
+            var folder = TransferLocationText.Beneath(root, slash < 0 ? "" : relativePath.Substring(0, slash));
+            var name = relativePath.Substring(slash + 1);
+            return IsLocal(folder) && !TransferLocation.LooksLikeUri(folder)
+                ? Path.Combine(folder, name)
+                : TransferLocation.Combine(TransferLocation.Parse(folder), name).AbsoluteUri;
+        }
+
+        /// <summary>
+        /// Deletes one destination file, or moves it below <paramref name="backupRoot"/> (same relative path; an older
+        /// backup of it is replaced). A file already gone counts as deleted.
+        /// </summary>
+        /// <exception cref="PluginException"><c>SyncBackupNotSupported</c>: a backup folder for a remote destination.</exception>
+        public static async Task DeleteFileAsync(OperationContext context, TransferManager manager, string destinationRoot, string relativePath, string? backupRoot,
+            TransferOptions options)
+        {
+            var location = LocationOf(destinationRoot, relativePath);
+            if (IsLocal(location))
+            {
+                var path = TransferLocation.LooksLikeUri(location) ? TransferLocation.ToLocalPath(TransferLocation.Parse(location)) : location;
+                try
+                {
+                    if (backupRoot is null)
+                    {
+                        File.Delete(path);
+                        return;
+                    }
+
+                    var backup = Path.Combine(backupRoot, relativePath.Replace('/', Path.DirectorySeparatorChar));
+                    Directory.CreateDirectory(Path.GetDirectoryName(backup)!);
+                    if (File.Exists(backup))
+                    {
+                        File.Delete(backup);
+                    }
+
+                    if (File.Exists(path))
+                    {
+                        File.Move(path, backup);
+                    }
+
+                    return;
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    throw new PluginException(e is UnauthorizedAccessException ? ErrorCode.PermissionDenied : ErrorCode.InvalidState,
+                        $"'{path}' could not be {(backupRoot is null ? "deleted" : "moved to the backup folder")}: {e.Message}", e, "SyncDeleteFailed", path);
+                }
+            }
+
+            if (backupRoot != null)
+            {
+                throw new PluginException(ErrorCode.NotSupported, "-BackupPath keeps deleted files of a local destination; this destination is remote.",
+                    errorId: "SyncBackupNotSupported", target: location);
+            }
+
+            var endpoint = await manager.ResolveEndpointAsync(context, location, Abstractions.Action.Write).ConfigureAwait(false);
+            var uri = TransferLocation.Parse(location);
+            await manager.RetriedAsync<object?>(context, options.RetryCount, async () =>
+            {
+                await endpoint.DeleteAsync(context, uri, options).ConfigureAwait(false);
+                return null;
+            }).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Removes a destination folder the source does not have, when it is empty (what the filters kept stays, and so does
+        /// its folder). Only a local destination: the endpoint interface has no folder removal. True when removed.
+        /// </summary>
+        public static bool TryDeleteFolder(string destinationRoot, string relativePath)
+        {
+            var location = TransferLocationText.Beneath(destinationRoot, relativePath);
+            if (TransferLocation.LooksLikeUri(location))
+            {
+                return false;
+            }
+
+            try
+            {
+                Directory.Delete(location, recursive: false);
+                return true;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>Creates a destination folder (<c>-IncludeEmptyFolders</c>).</summary>
+        public static async Task CreateFolderAsync(OperationContext context, TransferManager manager, string destinationRoot, string relativePath, TransferOptions options)
+        {
+            var location = TransferLocationText.Beneath(destinationRoot, relativePath);
+            if (!TransferLocation.LooksLikeUri(location))
+            {
+                Directory.CreateDirectory(location);
+                return;
+            }
+
+            var endpoint = await manager.ResolveEndpointAsync(context, location, Abstractions.Action.Write).ConfigureAwait(false);
+            await endpoint.CreateDirectoryAsync(context, TransferLocation.Parse(location), options).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Why the delete phase of a sync must not run, or null when it may: rclone's rule (nothing is deleted when any
+        /// listing or copy failed), an empty source (a wrong path or an unmounted share more often than a wish to empty
+        /// the destination) unless allowed, and more deletes than the caller's limit.
+        /// </summary>
+        /// <param name="plan">The finished plan.</param>
+        /// <param name="failed">True when any copy, update or step of the sync failed.</param>
+        /// <param name="deletes">How many files the plan would delete.</param>
+        /// <param name="allowEmptySource">-AllowEmptySource.</param>
+        /// <param name="maxDelete">-MaxDelete, or a negative number for no limit.</param>
+        /// <param name="destination">The destination, as messages show it.</param>
+        public static PluginException? RefuseDeletes(SyncPlan plan, bool failed, long deletes, bool allowEmptySource, int maxDelete, string destination)
+        {
+            if (failed || plan.ListingFailed)
+            {
+                return new PluginException(ErrorCode.InvalidState,
+                    $"{deletes} planned delete(s) in '{destination}' were not done: a listing or a copy of this sync failed, and a sync then deletes nothing. Run it again once the cause is fixed.",
+                    errorId: "SyncDeletesSkipped", target: destination);
+            }
+
+            if (plan.SourceFiles == 0 && !allowEmptySource)
+            {
+                return new PluginException(ErrorCode.InvalidState,
+                    $"The source lists no file, so -Mirror would delete every file ({deletes}) in '{destination}'; nothing was deleted. Add -AllowEmptySource if that is meant.",
+                    errorId: "SyncSourceEmpty", target: destination);
+            }
+
+            if (maxDelete >= 0 && deletes > maxDelete)
+            {
+                return new PluginException(ErrorCode.LimitExceeded,
+                    $"This sync would delete {deletes} file(s) in '{destination}', more than -MaxDelete {maxDelete}; nothing was deleted.",
+                    errorId: "SyncMaxDeleteExceeded", target: destination);
+            }
+
+            return null;
+        }
+
+        /// <summary>
+        /// Refuses a pair of roots that cannot be synced: the destination inside the source (a sync would copy into
+        /// itself for ever) or the same folder.
+        /// </summary>
+        /// <exception cref="PluginException"><c>SyncDestinationInsideSource</c>.</exception>
+        public static void CheckRoots(string source, string destination)
+        {
+            string Norm(string location) => (IsLocal(location)
+                ? Path.GetFullPath(TransferLocation.LooksLikeUri(location) ? TransferLocation.ToLocalPath(TransferLocation.Parse(location)) : location)
+                    .TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar
+                : TransferLocation.Parse(location).GetLeftPart(UriPartial.Path).TrimEnd('/') + "/");
+
+            var s = Norm(source);
+            var d = Norm(destination);
+            var comparison = Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+            if (d.StartsWith(s, comparison) || s.StartsWith(d, comparison))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument,
+                    $"The destination '{destination}' and the source '{source}' overlap (one is inside the other): a sync between them would copy into itself.",
+                    errorId: "SyncDestinationInsideSource", target: destination);
+            }
+        }
+
+        private static async Task<string> HashAsync(HashAlgorithm sha, Stream stream, OperationContext context)
+        {
+            var buffer = new byte[1 << 16];
+            int read;
+            while ((read = await stream.ReadAsync(buffer, 0, buffer.Length, context.CancellationToken).ConfigureAwait(false)) > 0)
+            {
+                sha.TransformBlock(buffer, 0, read, null, 0);
+            }
+
+            sha.TransformFinalBlock(buffer, 0, 0);
+            return Hex.ToLowerString(sha.Hash!);
+        }
+    }
+}

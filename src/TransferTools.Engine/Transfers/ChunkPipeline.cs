@@ -77,11 +77,11 @@ namespace TransferTools.Engine.Transfers
         /// <summary>
         /// Copies <c>[offset, total)</c>, or from <paramref name="offset"/> to the source's end when <paramref name="total"/>
         /// is negative (a source that does not know its size). <paramref name="sha256"/> already holds the bytes before
-        /// <paramref name="offset"/>.
+        /// <paramref name="offset"/>; null when the caller hashes the file another way (one range of a segmented transfer).
         /// </summary>
         /// <returns>The end offset: <paramref name="total"/>, or where an unknown-size source ended.</returns>
         /// <exception cref="PluginException"><see cref="ErrorCode.SourceChanged"/> when a source of known size ends early.</exception>
-        public async Task<long> RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash sha256, CancellationToken cancellationToken)
+        public async Task<long> RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash? sha256, CancellationToken cancellationToken)
         {
             var sizeKnown = total >= 0;
             if (offset % _chunkSize != 0 && offset != total)
@@ -173,7 +173,7 @@ namespace TransferTools.Engine.Transfers
                         segment.EndsChunk = ended || position + filled == chunkEnd;
                         position += filled;
                         sourceEnd = position;
-                        if (filled > 0)
+                        if (filled > 0 && sha256 != null)
                         {
                             segment.References = 2;
                             toHash.Writer.TryWrite(segment);
@@ -212,7 +212,7 @@ namespace TransferTools.Engine.Transfers
                 {
                     while (toHash.Reader.TryRead(out var segment))
                     {
-                        sha256.AppendData(segment.Buffer, 0, segment.Count);
+                        sha256!.AppendData(segment.Buffer, 0, segment.Count);
                         Release(segment);
                     }
                 }

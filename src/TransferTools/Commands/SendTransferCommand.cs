@@ -54,6 +54,13 @@ namespace TransferTools.Commands
         [Parameter]
         public SwitchParameter NoPreserve { get; set; }
 
+        /// <summary>How many streams move one large file at once, each its own range, where the protocol allows it (SFTP, and
+        /// HTTP(S) downloads whose server gives a strong ETag): 0 (default) uses 4 for files of 256 MiB or more, 1 moves
+        /// every file as one stream, 2 to 16 split any file of two chunks or more.</summary>
+        [Parameter]
+        [ValidateRange(0, 16)]
+        public int Streams { get; set; }
+
         /// <summary>How many piped files move at once (default 4).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -90,7 +97,7 @@ namespace TransferTools.Commands
             {
                 // Each file starts now, while the pipeline is still enumerating the next ones.
                 _destination ??= ResolveLocation(Destination);
-                _options ??= BuildOptions(NoPreserve);
+                _options ??= BuildOptions(NoPreserve, Streams);
                 var destination = folder is null ? _destination : TransferLocationText.Beneath(_destination, folder);
                 var request = new SendRequest { File = file, Destination = destination, Options = _options.Clone() };
                 FeedTransfer(file, c => Session.Transfers.StartSendAsync(c, request), ThrottleLimit, batched: true);

@@ -47,6 +47,7 @@ namespace TransferTools.Engine.Transfers
         private readonly int _chunkSize;
         private readonly int _count;
         private long _moved;
+        private long _laneLimit;
 
         public SegmentedTransfer(TransferRunner runner, RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination, OperationContext context,
             TransferOptions options, StallWatch stall, IncrementalHash sha, Uri sourceUri, long total)
@@ -72,13 +73,13 @@ namespace TransferTools.Engine.Transfers
         /// <summary>
         /// How many streams move this transfer: 1 (one stream, the ordinary pipeline) unless both endpoints serve ranges,
         /// exactly one of them is local (its side is read again for the SHA-256; a local copy gains nothing), the size is
-        /// known, no bandwidth limit applies, and the file is at least <see cref="AutomaticThreshold"/> (or two chunks when
+        /// known, and the file is at least <see cref="AutomaticThreshold"/> (or two chunks when
         /// <c>-Streams</c> was given).
         /// </summary>
         internal static int StreamsFor(TransferRecord record, ITransferEndpoint source, ITransferEndpoint destination, bool sizeKnown, long total,
             TransferOptions options)
         {
-            if (!sizeKnown || total <= 0 || record.Streams == 1 || record.MaxBytesPerSecond > 0 || record.TemporaryUri is null)
+            if (!sizeKnown || total <= 0 || record.Streams == 1 || record.TemporaryUri is null)
             {
                 return 1;
             }
@@ -119,11 +120,10 @@ namespace TransferTools.Engine.Transfers
                 _runner.Save(_run, durable: false);
             }
 
-            if (kept.Count > 0)
-            {
-                _context.Logger.Log(LogLevel.Verbose, $"Transfer {ShortId}: keeping {kept.Count} verified chunk(s) ({keptBytes} bytes); sending the rest in {streams} streams.");
-            }
-            else
+            _context.Logger.Log(LogLevel.Verbose, kept.Count > 0
+                ? $"Transfer {ShortId}: keeping {kept.Count} verified chunk(s) ({keptBytes} bytes); moving the rest in {streams} streams."
+                : $"Transfer {ShortId}: moving {_total} bytes in {streams} streams.");
+            if (kept.Count == 0)
             {
                 // A new (or emptied) temporary, created as the ordinary write creates it (mode, parent folders), and
                 // room for the whole file reserved before the first byte.
@@ -145,6 +145,8 @@ namespace TransferTools.Engine.Transfers
 
             var pieces = new ConcurrentQueue<(int First, int End)>(Plan(committed, streams));
             var lanes = Math.Min(streams, pieces.Count);
+            // A bandwidth limit holds for the transfer: each stream gets its share.
+            _laneLimit = _record.MaxBytesPerSecond > 0 ? Math.Max(1, _record.MaxBytesPerSecond / Math.Max(1, lanes)) : 0;
             using var failed = CancellationTokenSource.CreateLinkedTokenSource(_context.CancellationToken);
             using var signal = new SemaphoreSlim(0);
             var context = _context.WithCancellation(failed.Token);
@@ -258,7 +260,7 @@ namespace TransferTools.Engine.Transfers
                 try
                 {
                     var written = start;
-                    var pipeline = new ChunkPipeline(_chunkSize, 0)
+                    var pipeline = new ChunkPipeline(_chunkSize, _laneLimit)
                     {
                         Activity = _stall.Touch,
                         ChunkCommitted = (index, hash, chunkEnd) => commit(index, hash),

@@ -45,6 +45,9 @@ try {
             'lftp pget -n 4'                               = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'lftp' @('-e', $lftpScript, "sftp://$($ssh.KeyUser):@127.0.0.1:$($segProxy.Port)") } }
             'Receive-Transfer (4 streams, a connection each)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$segUri$remote' -OutputDir '$dest' $segAuth -Streams 4" } }
             'Receive-Transfer (4 streams, one connection)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$segUri$remote' -OutputDir '$dest' $segAuth -Streams 4 $shared" } }
+            # How many streams by default: 2 and 8 beside 4.
+            'Receive-Transfer (2 streams)'                 = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$segUri$remote' -OutputDir '$dest' $segAuth -Streams 2" } }
+            'Receive-Transfer (8 streams)'                 = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$segUri$remote' -OutputDir '$dest' $segAuth -Streams 8" } }
         }) -Count $segRounds
     Add-Table "SFTP download of one large file over a 50 ms round trip, $SizeMB MiB" $down 'OpenSSH sftp get' $Bytes (
         'The same proxy. lftp runs one ssh per stream. Receive-Transfer hashes the file in order as the ranges commit (reading back what they wrote, from the page cache).')

@@ -228,14 +228,26 @@ namespace TransferTools.Engine.Transfers
                 holes.Add((start, i));
             }
 
+            // Shares as equal as whole chunks allow (5 chunks in 4 streams: 2, 1, 1, 1); a piece ends early at a committed chunk.
             var missing = holes.Sum(h => h.End - h.First);
-            var share = Math.Max(1, (missing + streams - 1) / streams);
+            var share = missing / streams;
+            var larger = missing % streams;
             var pieces = new List<(int First, int End)>();
+            var piece = 0;
+            var left = 0;
             foreach (var (first, end) in holes)
             {
-                for (var at = first; at < end; at += share)
+                for (var at = first; at < end;)
                 {
-                    pieces.Add((at, Math.Min(end, at + share)));
+                    if (left == 0)
+                    {
+                        left = Math.Max(1, share + (piece++ < larger ? 1 : 0));
+                    }
+
+                    var take = Math.Min(left, end - at);
+                    pieces.Add((at, at + take));
+                    at += take;
+                    left -= take;
                 }
             }
 

@@ -22,6 +22,8 @@ namespace TransferTools.Engine.Tests.Transfers
         {
             Assert.Equal(new[] { (0, 2), (2, 4), (4, 6), (6, 8) }, SegmentedTransfer.Plan(new bool[8], 4));
             Assert.Equal(new[] { (0, 3), (3, 5) }, SegmentedTransfer.Plan(new bool[5], 2));
+            Assert.Equal(new[] { (0, 2), (2, 3), (3, 4), (4, 5) }, SegmentedTransfer.Plan(new bool[5], 4));
+            Assert.Equal(new[] { (0, 1), (1, 2) }, SegmentedTransfer.Plan(new bool[2], 8));
             var committed = new[] { true, true, false, true, false, false, false, true };
             Assert.Equal(new[] { (2, 3), (4, 5), (5, 6), (6, 7) }, SegmentedTransfer.Plan(committed, 4));
             Assert.Empty(SegmentedTransfer.Plan(new[] { true, true }, 4));

@@ -19,6 +19,8 @@ try {
 
     $up = Invoke-Case "SFTP upload over 50 ms, $SizeMB MiB" ([ordered]@{
             'OpenSSH sftp put'                          = @{ Before = { Reset-SegUpload }; Run = { Invoke-SftpBatch "put $source $segUp/payload.bin" $segSsh } }
+            # The same without the proxy: what the machine's CPU allows one stream (on a shared, loaded machine, the floor).
+            'OpenSSH sftp put, loopback (no proxy)'     = @{ Before = { Reset-SegUpload }; Run = { Invoke-SftpBatch "put $source $segUp/payload.bin" (Get-SshOptions $ssh.Port $ssh.KnownHostsFile) } }
             'rclone copyto --multi-thread-streams 4'    = @{ Before = { Reset-SegUpload }; Run = { Measure-Process 'rclone' @('copyto', '--multi-thread-streams', '4', $source, "ttseg:$segUp/payload.bin") -Environment $segRclone } }
             'Send-Transfer (4 streams, a connection each)' = @{ Before = { Reset-SegUpload }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$segUri$segUp/' $segAuth -Streams 4" } }
             'Send-Transfer (4 streams, one connection)' = @{ Before = { Reset-SegUpload }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$segUri$segUp/' $segAuth -Streams 4 $shared" } }
@@ -26,7 +28,7 @@ try {
     Add-Table "SFTP upload of one large file over a 50 ms round trip, $SizeMB MiB" $up 'OpenSSH sftp put' $Bytes (
         'Through the latency proxy (25 ms each way, no bandwidth limit) in front of the loopback sshd. One SFTP stream moves at most its 2 MiB channel window per round trip; ' +
         'Send-Transfer -Streams 4 moves four ranges at once (the default for a file of 256 MiB or more), each committing its own chunks; the SHA-256 of the whole file is taken in order and verified before the rename. ' +
-        '"One connection" puts the four handles on one SSH connection, whose window they share.')
+        '"One connection" puts the four handles on one SSH connection, whose window they share. The loopback row (no proxy) is the floor the CPU sets on this machine at the time: no contender over the proxy can beat it.')
     $sftpUp = Get-Row $up 'OpenSSH sftp put'; $ttUp = Get-Row $up 'Send-Transfer (4 streams, a connection each)'; $rcUp = Get-Row $up 'rclone copyto --multi-thread-streams 4'
     Add-Target "SFTP upload of $SizeMB MiB over 50 ms at most 0.5x OpenSSH sftp" ((Test-Rows @($ttUp, $sftpUp)) -and $ttUp.Median -le 0.5 * $sftpUp.Median) ('{0} vs sftp {1}' -f (Format-Seconds $ttUp), (Format-Seconds $sftpUp))
     Add-Target "SFTP upload of $SizeMB MiB over 50 ms at most 1.0x rclone --multi-thread-streams 4" ((Test-Rows @($ttUp, $rcUp)) -and $ttUp.Median -le $rcUp.Median) ('{0} vs rclone {1}' -f (Format-Seconds $ttUp), (Format-Seconds $rcUp))
@@ -41,6 +43,7 @@ try {
     $lftpScript = "set cmd:fail-exit yes; set net:max-retries 1; set sftp:connect-program '$lftpConnect'; pget -n 4 -O $dest $remote; bye"
     $down = Invoke-Case "SFTP download over 50 ms, $SizeMB MiB" ([ordered]@{
             'OpenSSH sftp get'                             = @{ Before = { Reset-Dir $dest }; Run = { Invoke-SftpBatch "get $remote $dest/payload.bin" $segSsh } }
+            'OpenSSH sftp get, loopback (no proxy)'        = @{ Before = { Reset-Dir $dest }; Run = { Invoke-SftpBatch "get $remote $dest/payload.bin" (Get-SshOptions $ssh.Port $ssh.KnownHostsFile) } }
             'rclone copyto --multi-thread-streams 4'       = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'rclone' @('copyto', '--multi-thread-streams', '4', '--multi-thread-cutoff', '256M', "ttseg:$remote", (Join-Path $dest 'payload.bin')) -Environment $segRclone } }
             'lftp pget -n 4'                               = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'lftp' @('-e', $lftpScript, "sftp://$($ssh.KeyUser):@127.0.0.1:$($segProxy.Port)") } }
             'Receive-Transfer (4 streams, a connection each)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$segUri$remote' -OutputDir '$dest' $segAuth -Streams 4" } }

@@ -27,6 +27,8 @@ namespace TransferTools.Engine.Tests.Transfers
             var committed = new[] { true, true, false, true, false, false, false, true };
             Assert.Equal(new[] { (2, 3), (4, 5), (5, 6), (6, 7) }, SegmentedTransfer.Plan(committed, 4));
             Assert.Empty(SegmentedTransfer.Plan(new[] { true, true }, 4));
+            // Ranges no longer than the cap, in file order, so the in-order hash follows the streams closely.
+            Assert.Equal(new[] { (0, 2), (2, 4), (4, 6), (6, 8), (8, 10) }, SegmentedTransfer.Plan(new bool[10], 2, maxChunks: 2));
         }
 
         [Fact]

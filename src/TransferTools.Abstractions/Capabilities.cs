@@ -140,7 +140,8 @@ namespace TransferTools.Abstractions
         /// <summary>
         /// Whether ranges of <paramref name="location"/>, at <paramref name="version"/> (as <see cref="RemoteFileInfo.Version"/>
         /// gave it), can be read apart and still be known to come from that one version: an HTTP server must have given a
-        /// strong validator (ETag) that each range request is conditional on; an SFTP or local file can always.
+        /// strong validator (ETag) that each range request is conditional on; an SFTP or local file can always. An endpoint
+        /// may also answer false where ranges would not pay unless <see cref="TransferOptions.Streams"/> asks for them.
         /// </summary>
         bool CanReadRanges(Uri location, string? version, TransferOptions options);
 

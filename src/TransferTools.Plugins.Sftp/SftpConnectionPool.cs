@@ -110,14 +110,35 @@ namespace TransferTools.Plugins.Sftp
                     slot.Client = null;
                 }
 
-                slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
-                return slot.Client;
+                if (lane == 0)
+                {
+                    slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
+                    return slot.Client;
+                }
+
+                // A stream's own connection: at most a few handshakes at once, so that several segmented transfers
+                // starting together stay under OpenSSH's MaxStartups (10 unauthenticated connections, then it drops some).
+                await _streamConnects.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                try
+                {
+                    slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
+                    return slot.Client;
+                }
+                finally
+                {
+                    _streamConnects.Release();
+                }
             }
             finally
             {
                 slot.Gate.Release();
             }
         }
+
+        /// <summary>Handshakes of streams' own connections (lane above 0) under way at once, at most.</summary>
+        private const int StreamConnectsAtOnce = 4;
+
+        private readonly SemaphoreSlim _streamConnects = new SemaphoreSlim(StreamConnectsAtOnce, StreamConnectsAtOnce);
 
         /// <summary>Drops <paramref name="client"/> from the pool (after a connection failure) so the next call reconnects.</summary>
         public void Invalidate(SftpClient client)

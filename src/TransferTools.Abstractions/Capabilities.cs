@@ -126,3 +126,48 @@ namespace TransferTools.Abstractions
         Task<IReadOnlyList<(string? Id, Exception? Error)>> StoreManyAsync(OperationContext context, IReadOnlyList<(Func<Stream> Open, ItemMetadata Metadata)> entries);
     }
 }
+
+namespace TransferTools.Abstractions
+{
+    /// <summary>
+    /// Implemented by an endpoint that can read several ranges of one file at once, each from its own stream (an SFTP
+    /// handle, an HTTP Range request, a local file handle): the engine then moves a large file as several ranges in
+    /// parallel (<c>-Streams</c>), as <c>lftp pget -n</c> and rclone's multi-thread streams do, which over a long round
+    /// trip multiplies what one stream's window allows.
+    /// </summary>
+    public interface IRangedReads
+    {
+        /// <summary>
+        /// Whether ranges of <paramref name="location"/>, at <paramref name="version"/> (as <see cref="RemoteFileInfo.Version"/>
+        /// gave it), can be read apart and still be known to come from that one version: an HTTP server must have given a
+        /// strong validator (ETag) that each range request is conditional on; an SFTP or local file can always. An endpoint
+        /// may also answer false where ranges would not pay unless <see cref="TransferOptions.Streams"/> asks for them.
+        /// </summary>
+        bool CanReadRanges(Uri location, string? version, TransferOptions options);
+
+        /// <summary>
+        /// Opens the bytes <c>[offset, offset + length)</c> of <paramref name="location"/> for reading, while other ranges of
+        /// it are open too. The stream ends after <paramref name="length"/> bytes at most.
+        /// </summary>
+        /// <param name="expectedVersion">When not null, refuse with <see cref="ErrorCode.SourceChanged"/> if the content's version differs.</param>
+        /// <param name="lane">The stream's number within its transfer (0 to streams - 1): an endpoint may serve each on a
+        /// connection of its own (lane 0 on the one other calls use).</param>
+        Task<Stream> OpenReadRangeAsync(OperationContext context, Uri location, long offset, long length, string? expectedVersion, int lane,
+            TransferOptions options);
+    }
+
+    /// <summary>
+    /// Implemented by an endpoint that can write several ranges of one file at once (see <see cref="IRangedReads"/>).
+    /// </summary>
+    public interface IRangedWrites
+    {
+        /// <summary>
+        /// Opens <paramref name="location"/>, a temporary that <see cref="ITransferEndpoint.OpenWriteAsync"/> created, for
+        /// writing at <paramref name="offset"/> without dropping anything stored before or after it, while other ranges of
+        /// it are open too. A flush returns once the bytes written are stored (as for
+        /// <see cref="ITransferEndpoint.OpenWriteAsync"/>); the stream may implement <see cref="IWriteAcknowledgement"/>.
+        /// </summary>
+        /// <param name="lane">The stream's number within its transfer (see <see cref="IRangedReads.OpenReadRangeAsync"/>).</param>
+        Task<Stream> OpenWriteRangeAsync(OperationContext context, Uri location, long offset, int lane, TransferOptions options);
+    }
+}

@@ -119,6 +119,12 @@ namespace TransferTools.Abstractions
 
         /// <summary>Bytes per chunk: the unit of journal commits and of re-sending after a resume.</summary>
         public int ChunkSize { get; set; } = DefaultChunkSize;
+        /// <summary>
+        /// Streams that move one large file at once, each its own range (<c>-Streams</c>), where both endpoints can
+        /// (<see cref="IRangedReads"/>, <see cref="IRangedWrites"/>): 0 lets the engine choose (several above a size
+        /// threshold), 1 moves every file as one stream.
+        /// </summary>
+        public int Streams { get; set; }
         /// <summary>Bandwidth limit in bytes per second; 0 for none.</summary>
         public long MaxBytesPerSecond { get; set; }
         /// <summary>How many times a transient failure is retried (exponential backoff with jitter).</summary>

@@ -37,6 +37,10 @@ namespace TransferTools.Plugins.Sftp
         /// </summary>
         public int InFlightBytes { get; set; } = 2 * 1024 * 1024;
 
+        /// <summary>The streams of a segmented transfer share one connection (a handle each) instead of a connection each
+        /// (<see cref="SftpProtocolPlugin.StreamConnectionsKey"/>).</summary>
+        public bool StreamsShareConnection { get; set; }
+
         /// <summary>Requests in flight for <paramref name="requestSize"/>-byte requests: enough to fill
         /// <see cref="InFlightBytes"/>, at most <paramref name="maxRequests"/>.</summary>
         public int RequestsInFlight(int maxRequests, int requestSize) =>
@@ -63,8 +67,10 @@ namespace TransferTools.Plugins.Sftp
         }
 
         /// <summary>A connected client for <paramref name="location"/>; connects (or reconnects) when needed.</summary>
+        /// <param name="lane">0 for the shared connection; another number for a connection of its own to the same server
+        /// (one stream of a segmented transfer), kept for the next transfer's stream of that number.</param>
         public async Task<SftpClient> AcquireAsync(OperationContext context, SftpLocation location, TransferOptions options,
-            SftpConnectionSettings settings)
+            SftpConnectionSettings settings, int lane = 0)
         {
             var user = location.User ?? options.Credential?.UserName;
             if (string.IsNullOrEmpty(user))
@@ -72,7 +78,7 @@ namespace TransferTools.Plugins.Sftp
                 user = Environment.UserName;
             }
 
-            var key = PoolKey(location, user!, options, settings);
+            var key = PoolKey(location, user!, options, settings) + (lane > 0 ? "\n#" + lane.ToString(System.Globalization.CultureInfo.InvariantCulture) : "");
             Slot slot;
             lock (_slots)
             {
@@ -104,14 +110,35 @@ namespace TransferTools.Plugins.Sftp
                     slot.Client = null;
                 }
 
-                slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
-                return slot.Client;
+                if (lane == 0)
+                {
+                    slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
+                    return slot.Client;
+                }
+
+                // A stream's own connection: at most a few handshakes at once, so that several segmented transfers
+                // starting together stay under OpenSSH's MaxStartups (10 unauthenticated connections, then it drops some).
+                await _streamConnects.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                try
+                {
+                    slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
+                    return slot.Client;
+                }
+                finally
+                {
+                    _streamConnects.Release();
+                }
             }
             finally
             {
                 slot.Gate.Release();
             }
         }
+
+        /// <summary>Handshakes of streams' own connections (lane above 0) under way at once, at most.</summary>
+        private const int StreamConnectsAtOnce = 4;
+
+        private readonly SemaphoreSlim _streamConnects = new SemaphoreSlim(StreamConnectsAtOnce, StreamConnectsAtOnce);
 
         /// <summary>Drops <paramref name="client"/> from the pool (after a connection failure) so the next call reconnects.</summary>
         public void Invalidate(SftpClient client)

@@ -46,6 +46,15 @@ namespace TransferTools.Plugins.Sftp
             settings.PendingWrites = Number(Get(PendingWritesKey), PendingWritesKey, 0, 1024, settings.PendingWrites);
             settings.PendingReads = Number(Get(PendingReadsKey), PendingReadsKey, 0, 1024, settings.PendingReads);
             settings.InFlightBytes = Number(Get(InFlightBytesKey), InFlightBytesKey, 64 * 1024, 256 * 1024 * 1024, settings.InFlightBytes);
+            var connections = Get(StreamConnectionsKey);
+            if (connections != null && !string.Equals(connections, "PerStream", StringComparison.OrdinalIgnoreCase)
+                && !string.Equals(connections, "Shared", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"The Sftp option {StreamConnectionsKey} is PerStream or Shared; it is '{connections}'.",
+                    errorId: "SftpInvalidOption", target: StreamConnectionsKey);
+            }
+
+            settings.StreamsShareConnection = string.Equals(connections, "Shared", StringComparison.OrdinalIgnoreCase);
             return settings;
         }
 

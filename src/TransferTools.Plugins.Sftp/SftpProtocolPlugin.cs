@@ -28,7 +28,7 @@ namespace TransferTools.Plugins.Sftp
     /// </remarks>
     [TransferPlugin("Sftp", PluginType.Protocol, PathKeys = new[] { KnownHostsPathKey },
         Description = "SFTP over SSH (SSH.NET) with pinned or known_hosts-verified host keys.", Schemes = new[] { "sftp" })]
-    public sealed partial class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
+    public sealed partial class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing, IRangedReads, IRangedWrites
     {
         /// <summary>Configuration key: known_hosts file(s), separated by <c>;</c>.</summary>
         public const string KnownHostsPathKey = "KnownHostsPath";
@@ -59,6 +59,11 @@ namespace TransferTools.Plugins.Sftp
         /// <summary>Configuration key: bytes of read or write requests one transfer keeps in flight (default 2 MiB, the
         /// channel window OpenSSH's server gives; for uploads the most, see <see cref="SftpWriteWindow"/>).</summary>
         public const string InFlightBytesKey = "InFlightBytes";
+
+        /// <summary>The protocol option that says how the streams of one segmented transfer (<c>-Streams</c>) reach the
+        /// server: <c>PerStream</c> (default: a connection each, so each has its own SSH window) or <c>Shared</c> (one
+        /// connection, a handle each).</summary>
+        public const string StreamConnectionsKey = "StreamConnections";
 
         private static readonly string[] SchemeList = TransferPluginAttribute.Of(typeof(SftpProtocolPlugin))!.Schemes;
         private readonly SftpConnectionPool _pool = new SftpConnectionPool();
@@ -695,14 +700,14 @@ namespace TransferTools.Plugins.Sftp
         }
 
         private async Task<T> RunAsync<T>(OperationContext context, Uri uri, TransferOptions options, string operation, bool idempotent,
-            Func<SftpClient, SftpLocation, CancellationToken, Task<T>> action)
+            Func<SftpClient, SftpLocation, CancellationToken, Task<T>> action, int lane = 0)
         {
             var location = SftpLocation.Parse(uri);
             var settings = Settings(options);
             var ct = context.CancellationToken;
             for (var attempt = 1; ; attempt++)
             {
-                var client = await _pool.AcquireAsync(context, location, options, settings).ConfigureAwait(false);
+                var client = await _pool.AcquireAsync(context, location, options, settings, lane).ConfigureAwait(false);
                 try
                 {
                     return await action(client, location, ct).ConfigureAwait(false);

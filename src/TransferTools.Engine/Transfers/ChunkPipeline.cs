@@ -87,11 +87,12 @@ namespace TransferTools.Engine.Transfers
         /// <summary>
         /// Copies <c>[offset, total)</c>, or from <paramref name="offset"/> to the source's end when <paramref name="total"/>
         /// is negative (a source that does not know its size). <paramref name="sha256"/> already holds the bytes before
-        /// <paramref name="offset"/>; so does <paramref name="md5"/>, when given (a source whose server announces only an MD5).
+        /// <paramref name="offset"/>, or is null when the caller hashes the file another way (one range of a segmented
+        /// transfer); <paramref name="md5"/>, when given, holds them too (a source whose server announces only an MD5).
         /// </summary>
         /// <returns>The end offset: <paramref name="total"/>, or where an unknown-size source ended.</returns>
         /// <exception cref="PluginException"><see cref="ErrorCode.SourceChanged"/> when a source of known size ends early.</exception>
-        public async Task<long> RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash sha256, CancellationToken cancellationToken,
+        public async Task<long> RunAsync(Stream source, Stream destination, long offset, long total, IncrementalHash? sha256, CancellationToken cancellationToken,
             IncrementalHash? md5 = null)
         {
             var sizeKnown = total >= 0;
@@ -183,7 +184,7 @@ namespace TransferTools.Engine.Transfers
                         segment.EndsChunk = ended || position + filled == chunkEnd;
                         position += filled;
                         sourceEnd = position;
-                        if (filled > 0)
+                        if (filled > 0 && sha256 != null)
                         {
                             segment.References = 2;
                             toHash.Writer.TryWrite(segment);
@@ -217,7 +218,7 @@ namespace TransferTools.Engine.Transfers
                 {
                     while (toHash.Reader.TryRead(out var segment))
                     {
-                        sha256.AppendData(segment.Buffer, 0, segment.Count);
+                        sha256!.AppendData(segment.Buffer, 0, segment.Count);
                         md5?.AppendData(segment.Buffer, 0, segment.Count);
                         Release(segment);
                     }

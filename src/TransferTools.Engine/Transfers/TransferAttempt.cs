@@ -67,8 +67,17 @@ namespace TransferTools.Engine.Transfers
                     return;
                 }
 
-                var offset = await PrepareAsync().ConfigureAwait(false);
-                await MoveBytesAsync(offset).ConfigureAwait(false);
+                var streams = SegmentedTransfer.StreamsFor(_record, _source, _destination, _sizeKnown, _total, _options);
+                if (streams > 1)
+                {
+                    var segmented = new SegmentedTransfer(_runner, _run, _source, _destination, _context, _options, _stall, _sha, _sourceUri, _total);
+                    await segmented.RunAsync(streams, _savedJustNow).ConfigureAwait(false);
+                }
+                else
+                {
+                    var offset = await PrepareAsync().ConfigureAwait(false);
+                    await MoveBytesAsync(offset).ConfigureAwait(false);
+                }
 
                 // A send to a remote folder writes its manifest under a temporary name while the file is verified and
                 // delivered: over a WAN those round trips overlap (a small file over SFTP: 13 in a row become 9).

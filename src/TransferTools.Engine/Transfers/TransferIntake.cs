@@ -275,6 +275,12 @@ namespace TransferTools.Engine.Transfers
                     errorId: "InvalidChunkSize", target: options.ChunkSize);
             }
 
+            if (options.Streams < 0 || options.Streams > SegmentedTransfer.MaxStreams)
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"Streams must be between 0 (automatic) and {SegmentedTransfer.MaxStreams}; it is {options.Streams}.",
+                    errorId: "InvalidStreams", target: options.Streams);
+            }
+
             if (options.MaxBytesPerSecond < 0 || options.RetryCount < 0 || options.StallTimeout <= TimeSpan.Zero)
             {
                 throw new PluginException(ErrorCode.InvalidArgument, "MaxBytesPerSecond and RetryCount must not be negative, and StallTimeout must be positive.",

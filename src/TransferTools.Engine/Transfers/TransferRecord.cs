@@ -37,6 +37,10 @@ namespace TransferTools.Engine.Transfers
         public string? ExpectedSha256 { get; set; }
 
         public int ChunkSize { get; set; } = TransferOptions.DefaultChunkSize;
+        /// <summary>-Streams (<see cref="TransferOptions.Streams"/>): 0 lets the engine choose (left out of the JSON then, so a
+        /// batch's journal lines stay as short as before).</summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+        public int Streams { get; set; }
         public long MaxBytesPerSecond { get; set; }
         public int RetryCount { get; set; } = 5;
         public ConflictPolicy Conflict { get; set; }
@@ -171,6 +175,7 @@ namespace TransferTools.Engine.Transfers
             var options = new TransferOptions
             {
                 ChunkSize = ChunkSize,
+                Streams = Streams,
                 MaxBytesPerSecond = MaxBytesPerSecond,
                 RetryCount = RetryCount,
                 Conflict = Conflict,
@@ -191,6 +196,7 @@ namespace TransferTools.Engine.Transfers
         public void ApplyOptions(TransferOptions options)
         {
             ChunkSize = options.ChunkSize;
+            Streams = options.Streams;
             MaxBytesPerSecond = options.MaxBytesPerSecond;
             RetryCount = options.RetryCount;
             Conflict = options.Conflict;

@@ -56,6 +56,13 @@ namespace TransferTools.Commands
         [Parameter]
         public SwitchParameter NoPreserve { get; set; }
 
+        /// <summary>How many streams move one large file at once, each its own range, where the protocol allows it (SFTP, and
+        /// HTTP(S) downloads whose server gives a strong ETag): 0 (default) uses 8 over SFTP for files of 256 MiB or more, 1 moves
+        /// every file as one stream, 2 to 16 split any file of two chunks or more.</summary>
+        [Parameter]
+        [ValidateRange(0, 16)]
+        public int Streams { get; set; }
+
         /// <summary>How many piped sources move at once (default 4).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -65,7 +72,7 @@ namespace TransferTools.Commands
         protected override void ProcessRecord()
         {
             _outputDir ??= SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDir);
-            _options ??= BuildOptions(NoPreserve);
+            _options ??= BuildOptions(NoPreserve, Streams);
             if (Recurse && Source != null)
             {
                 ReceiveTree(Source);

@@ -69,9 +69,11 @@ namespace TransferTools.Commands
 
         /// <summary>The options the parameters describe.</summary>
         /// <param name="noPreserve">-NoPreserve (Send-Transfer and Receive-Transfer only: a resume keeps the journaled choice).</param>
-        protected TransferOptions BuildOptions(bool noPreserve = false) => new TransferOptions
+        /// <param name="streams">-Streams (Send-Transfer and Receive-Transfer only: a resume keeps the journaled choice).</param>
+        protected TransferOptions BuildOptions(bool noPreserve = false, int streams = 0) => new TransferOptions
         {
             NoPreserve = noPreserve,
+            Streams = streams,
             ChunkSize = ChunkSize,
             MaxBytesPerSecond = MaxBytesPerSecond,
             RetryCount = RetryCount,

@@ -33,7 +33,7 @@ namespace TransferTools.Engine.BuiltIn.Http
     /// </remarks>
     [TransferPlugin("Http", PluginType.Protocol,
         Description = "HTTP(S) download with Range resume; PUT and WebDAV upload.", Schemes = new[] { "http", "https" })]
-    public sealed partial class HttpProtocolPlugin : StreamingProtocolPlugin, IFolderListing
+    public sealed partial class HttpProtocolPlugin : StreamingProtocolPlugin, IFolderListing, IRangedReads
     {
         /// <summary>Configuration key: <c>true</c> to accept any TLS certificate (explicit opt-in only).</summary>
         public const string SkipCertificateCheckKey = "SkipCertificateCheck";

@@ -207,3 +207,21 @@ Describe 'Refusing what cannot be right' {
         (Get-FileHash -LiteralPath $target).Hash | Should -Be (Get-FileHash -LiteralPath $winner.Source).Hash
     }
 }
+
+Describe 'A password typed into a URI' {
+    It 'is refused before anything is journaled, shown or logged, for Send-Transfer and Receive-Transfer' {
+        $secret = 'Pw-' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+        # The destination is one for the whole command: refusing it ends the command.
+        $output = @(try {
+                Send-Transfer -LiteralPath $script:file -Destination "sftp://root:$secret@127.0.0.1:1/tmp/" -RetryCount 0 -Verbose *>&1
+            } catch { $_ })
+        $output += @(Receive-Transfer -Source "http://user:$secret@127.0.0.1:1/x.bin" -OutputDir (Join-Path $script:home_ 'pw-out') -RetryCount 0 -Verbose -ErrorAction Continue *>&1)
+        $errors = @($output | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors.Count | Should -Be 2
+        $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'PasswordInUri,*' }
+        $errors[0].TargetObject | Should -Be 'sftp://root@127.0.0.1:1/tmp/'
+        ($output | ForEach-Object { "$_" }) -join "`n" | Should -Not -Match $secret
+        @(Get-ChildItem -LiteralPath $script:home_ -Recurse -File | Select-String -SimpleMatch $secret).Count | Should -Be 0 -Because 'no file under the home holds the password'
+        Test-Path -LiteralPath (Join-Path $script:home_ 'pw-out') | Should -BeFalse
+    }
+}

@@ -66,6 +66,17 @@ namespace TransferTools.Commands
         {
             _outputDir ??= SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDir);
             _options ??= BuildOptions(NoPreserve);
+            try
+            {
+                // Before -WhatIf or -Verbose shows the source, and before anything is journaled.
+                TransferLocationText.RefusePassword(Source ?? "");
+            }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, null));
+                return;
+            }
+
             if (Recurse && Source != null)
             {
                 ReceiveTree(Source);

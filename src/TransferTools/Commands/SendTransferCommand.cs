@@ -60,6 +60,21 @@ namespace TransferTools.Commands
         public int ThrottleLimit { get; set; } = 4;
 
         /// <inheritdoc/>
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            try
+            {
+                // Before -WhatIf or -Verbose shows the destination, and before anything is journaled.
+                TransferLocationText.RefusePassword(Destination);
+            }
+            catch (PluginException e)
+            {
+                Terminate(e, null);
+            }
+        }
+
+        /// <inheritdoc/>
         protected override void ProcessRecord()
         {
             var literal = ParameterSetName == LiteralPathSet;

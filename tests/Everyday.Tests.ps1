@@ -225,3 +225,23 @@ Describe 'A password typed into a URI' {
         Test-Path -LiteralPath (Join-Path $script:home_ 'pw-out') | Should -BeFalse
     }
 }
+
+Describe 'A UNC path where there are none' -Skip:$IsWindows {
+    It 'is UncPathNotSupported for Send-Transfer, Receive-Transfer and Export-StorageItem, and nothing is written anywhere' {
+        $processDir = [Environment]::CurrentDirectory
+        $here = Join-Path $script:home_ 'unc-here'
+        New-Item -ItemType Directory -Path $here | Out-Null
+        $item = Save-StorageItem -Path $script:file -Name 'unc/ledger.csv'
+        Push-Location $here
+        try {
+            { Send-Transfer -LiteralPath $script:file -Destination '\\server\share\' -ErrorAction Stop } | Should -Throw -ErrorId 'UncPathNotSupported,*'
+            { Receive-Transfer -Source $script:file -OutputDir '\\server\share' -ErrorAction Stop } | Should -Throw -ErrorId 'UncPathNotSupported,*'
+            $e = { Export-StorageItem -Id $item.Id -Destination '\\server\share' -ErrorAction Stop } | Should -Throw -ErrorId 'UncPathNotSupported,*' -PassThru
+            $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $e.TargetObject | Should -Be '\\server\share'
+        } finally { Pop-Location }
+        @(Get-ChildItem -LiteralPath $here -Force).Count | Should -Be 0
+        Test-Path -LiteralPath (Join-Path $processDir 'server') | Should -BeFalse
+        Test-Path -LiteralPath (Join-Path $processDir '\\server\share') | Should -BeFalse
+    }
+}

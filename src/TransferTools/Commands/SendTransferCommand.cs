@@ -67,6 +67,7 @@ namespace TransferTools.Commands
             {
                 // Before -WhatIf or -Verbose shows the destination, and before anything is journaled.
                 TransferLocationText.RefusePassword(Destination);
+                _destination = ResolveLocation(Destination);
             }
             catch (PluginException e)
             {
@@ -104,9 +105,8 @@ namespace TransferTools.Commands
             if (ShouldProcess(file, $"Send to '{shown}'"))
             {
                 // Each file starts now, while the pipeline is still enumerating the next ones.
-                _destination ??= ResolveLocation(Destination);
                 _options ??= BuildOptions(NoPreserve);
-                var destination = folder is null ? _destination : TransferLocationText.Beneath(_destination, folder);
+                var destination = folder is null ? _destination! : TransferLocationText.Beneath(_destination!, folder);
                 var request = new SendRequest { File = file, Destination = destination, Options = _options.Clone() };
                 FeedTransfer(file, c => Session.Transfers.StartSendAsync(c, request), ThrottleLimit, batched: true);
             }

@@ -103,7 +103,7 @@ namespace TransferTools.Commands
 
             if (KeyFile != null)
             {
-                custom[KeyFileOption] = SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFile);
+                custom[KeyFileOption] = LocalPaths.Resolve(SessionState, KeyFile);
             }
 
             if (HostKeyFingerprint != null)
@@ -115,6 +115,7 @@ namespace TransferTools.Commands
         }
 
         /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>
+        /// <exception cref="PluginException">A UNC path on a system without them, or a path of another provider.</exception>
         protected string ResolveLocation(string location)
         {
             if (TransferLocationText.LooksLikeUri(location))
@@ -123,7 +124,7 @@ namespace TransferTools.Commands
             }
 
             var trailing = location.EndsWith("/", StringComparison.Ordinal) || location.EndsWith("\\", StringComparison.Ordinal);
-            var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(location);
+            var resolved = LocalPaths.Resolve(SessionState, location);
             return trailing && !resolved.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal)
                 ? resolved + System.IO.Path.DirectorySeparatorChar
                 : resolved;

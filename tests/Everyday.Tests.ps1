@@ -245,3 +245,23 @@ Describe 'A UNC path where there are none' -Skip:$IsWindows {
         Test-Path -LiteralPath (Join-Path $processDir '\\server\share') | Should -BeFalse
     }
 }
+
+Describe 'Register-TransferPlugin -Path of something that is not a file' -Skip:(-not $IsLinux) {
+    It 'refuses a named pipe as NotARegularFile instead of waiting for a writer' {
+        $fifo = Join-Path $script:home_ 'plugin.fifo'
+        & mkfifo $fifo
+        # In a runspace of its own, so that a hang fails this test instead of the whole run.
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$(Get-TestModulePath)'; Register-TransferPlugin -Name z -Path '$fifo' -ErrorAction SilentlyContinue -ErrorVariable e; `$e")
+            $run = $ps.BeginInvoke()
+            $ended = $run.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(60))
+            if (-not $ended) { [IO.File]::WriteAllBytes($fifo, [byte[]]@()) }
+            $ended | Should -BeTrue -Because 'registering a pipe must not wait for a writer'
+            $errors = @($ps.EndInvoke($run))
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'NotARegularFile,*'
+            "$($errors[0])" | Should -Match 'named pipe'
+        } finally { $ps.Dispose() }
+        (Get-TransferPlugin -Name z -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+    }
+}

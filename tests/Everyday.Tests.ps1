@@ -265,3 +265,28 @@ Describe 'Register-TransferPlugin -Path of something that is not a file' -Skip:(
         (Get-TransferPlugin -Name z -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
     }
 }
+
+Describe 'A damaged journal record' {
+    It 'is shown as a failed transfer that says it is damaged, and Stop-Transfer removes it with the partial it names' {
+        $id = 'abcdef01' + [guid]::NewGuid().ToString('n').Substring(8)
+        $folder = Join-Path $script:home_ 'damaged'
+        New-Item -ItemType Directory -Path $folder | Out-Null
+        $partial = [IO.FileInfo] (Join-Path $folder ".big.bin.$($id.Substring(0, 8)).ttpart")
+        [IO.File]::WriteAllBytes($partial.FullName, [byte[]]::new(1000))
+        $other = New-TestFile -Path (Join-Path $folder 'keep.bin') -Size 10
+        $uri = [uri]::new([uri]::new("file://"), $partial.FullName).AbsoluteUri
+        # A record cut short by a crash: it still names its temporary, but is no JSON record any more.
+        New-Item -ItemType Directory -Path (Join-Path $script:home_ 'journal') -Force | Out-Null
+        Set-Content -LiteralPath (Join-Path $script:home_ "journal/$id.json") -Value "{`n  `"Id`": `"$id`",`n  `"TemporaryUri`": `"$uri`",`n  `"Sta"
+        $listed = Get-TransferStatus | Where-Object Id -eq $id
+        $listed.Status | Should -Be 'Failed'
+        $listed.Error | Should -Match "damaged.*Stop-Transfer $($id.Substring(0, 8))"
+        (Get-TransferStatus -Status Failed).Id | Should -Contain $id
+        (Get-TransferStatus -Id $id.Substring(0, 8)).Error | Should -Match 'damaged'
+        (Stop-Transfer -Id $id -PassThru).Status | Should -Be 'Cancelled'
+        Test-Path -LiteralPath $partial.FullName | Should -BeFalse
+        Test-Path -LiteralPath $other.FullName | Should -BeTrue
+        Test-Path -LiteralPath (Join-Path $script:home_ "journal/$id.json") | Should -BeFalse
+        { Get-TransferStatus -Id $id -ErrorAction Stop } | Should -Throw -ErrorId 'TransferNotFound,*'
+    }
+}

@@ -323,3 +323,11 @@ Describe 'Receive-Transfer -OutputDir with a trailing separator' {
         $r.Destination | Should -Not -Match '//'
     }
 }
+
+Describe 'An unknown storage name' {
+    It 'is named as typed, not lower-cased' {
+        Send-Transfer -LiteralPath $script:file -Destination 'storage://NopeStore/' -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err.Count | Should -Be 1
+        "$($err[0])" | Should -Match "'NopeStore'"
+    }
+}

@@ -184,6 +184,10 @@ function Read-HelpMarkdown {
                     AcceptedValues = @(([string]$y['Accepted values']) -split ',' | ForEach-Object Trim | Where-Object { $_ })
                 }
             })
+            # 'Default value: None' where the description gives one ('(default 4)', '(default: LocalStore)'): Get-Help -Full
+            # shows that value instead of contradicting the text.
+            $given = [regex]::Match((@($blocks | Where-Object Kind -eq 'text' | ForEach-Object Text) -join ' '), '\(default:? (?<value>[^)]+)\)')
+            if ($given.Success) { $yaml | Where-Object DefaultValue -eq 'None' | ForEach-Object { $_.DefaultValue = $given.Groups['value'].Value.Trim() } }
             [pscustomobject]@{
                 Name        = $sub.Title.TrimStart('-')
                 Description = @($blocks | Where-Object Kind -eq 'text' | ForEach-Object { ConvertTo-HelpParagraph $_.Text })

@@ -207,3 +207,127 @@ Describe 'Refusing what cannot be right' {
         (Get-FileHash -LiteralPath $target).Hash | Should -Be (Get-FileHash -LiteralPath $winner.Source).Hash
     }
 }
+
+Describe 'A password typed into a URI' {
+    It 'is refused before anything is journaled, shown or logged, for Send-Transfer and Receive-Transfer' {
+        $secret = 'Pw-' + [guid]::NewGuid().ToString('n').Substring(0, 12)
+        # The destination is one for the whole command: refusing it ends the command.
+        $output = @(try {
+                Send-Transfer -LiteralPath $script:file -Destination "sftp://root:$secret@127.0.0.1:1/tmp/" -RetryCount 0 -Verbose *>&1
+            } catch { $_ })
+        $output += @(Receive-Transfer -Source "http://user:$secret@127.0.0.1:1/x.bin" -OutputDir (Join-Path $script:home_ 'pw-out') -RetryCount 0 -Verbose -ErrorAction Continue *>&1)
+        $errors = @($output | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors.Count | Should -Be 2
+        $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'PasswordInUri,*' }
+        $errors[0].TargetObject | Should -Be 'sftp://root@127.0.0.1:1/tmp/'
+        ($output | ForEach-Object { "$_" }) -join "`n" | Should -Not -Match $secret
+        # Regular files only: reading the named pipes other tests leave under the home would wait for a writer.
+        $files = Get-ChildItem -LiteralPath $script:home_ -Recurse -File -Force | Where-Object { $_.Extension -ne '.fifo' }
+        @($files | Select-String -SimpleMatch $secret).Count | Should -Be 0 -Because 'no file under the home holds the password'
+        Test-Path -LiteralPath (Join-Path $script:home_ 'pw-out') | Should -BeFalse
+    }
+}
+
+Describe 'A UNC path where there are none' -Skip:$IsWindows {
+    It 'is UncPathNotSupported for Send-Transfer, Receive-Transfer and Export-StorageItem, and nothing is written anywhere' {
+        $processDir = [Environment]::CurrentDirectory
+        $here = Join-Path $script:home_ 'unc-here'
+        New-Item -ItemType Directory -Path $here | Out-Null
+        $item = Save-StorageItem -Path $script:file -Name 'unc/ledger.csv'
+        Push-Location $here
+        try {
+            { Send-Transfer -LiteralPath $script:file -Destination '\\server\share\' -ErrorAction Stop } | Should -Throw -ErrorId 'UncPathNotSupported,*'
+            { Receive-Transfer -Source $script:file -OutputDir '\\server\share' -ErrorAction Stop } | Should -Throw -ErrorId 'UncPathNotSupported,*'
+            $e = { Export-StorageItem -Id $item.Id -Destination '\\server\share' -ErrorAction Stop } | Should -Throw -ErrorId 'UncPathNotSupported,*' -PassThru
+            $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $e.TargetObject | Should -Be '\\server\share'
+        } finally { Pop-Location }
+        @(Get-ChildItem -LiteralPath $here -Force).Count | Should -Be 0
+        Test-Path -LiteralPath (Join-Path $processDir 'server') | Should -BeFalse
+        Test-Path -LiteralPath (Join-Path $processDir '\\server\share') | Should -BeFalse
+    }
+}
+
+Describe 'Register-TransferPlugin -Path of something that is not a file' -Skip:(-not $IsLinux) {
+    It 'refuses a named pipe as NotARegularFile instead of waiting for a writer' {
+        $fifo = Join-Path $script:home_ 'plugin.fifo'
+        & mkfifo $fifo
+        # In a runspace of its own, so that a hang fails this test instead of the whole run.
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$(Get-TestModulePath)'; Register-TransferPlugin -Name z -Path '$fifo' -ErrorAction SilentlyContinue -ErrorVariable e; `$e")
+            $run = $ps.BeginInvoke()
+            $ended = $run.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(60))
+            if (-not $ended) { [IO.File]::WriteAllBytes($fifo, [byte[]]@()) }
+            $ended | Should -BeTrue -Because 'registering a pipe must not wait for a writer'
+            $errors = @($ps.EndInvoke($run))
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'NotARegularFile,*'
+            "$($errors[0])" | Should -Match 'named pipe'
+        } finally { $ps.Dispose() }
+        (Get-TransferPlugin -Name z -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'A damaged journal record' {
+    It 'is shown as a failed transfer that says it is damaged, and Stop-Transfer removes it with the partial it names' {
+        $id = 'abcdef01' + [guid]::NewGuid().ToString('n').Substring(8)
+        $folder = Join-Path $script:home_ 'damaged'
+        New-Item -ItemType Directory -Path $folder | Out-Null
+        $partial = [IO.FileInfo] (Join-Path $folder ".big.bin.$($id.Substring(0, 8)).ttpart")
+        [IO.File]::WriteAllBytes($partial.FullName, [byte[]]::new(1000))
+        $other = New-TestFile -Path (Join-Path $folder 'keep.bin') -Size 10
+        $uri = [uri]::new([uri]::new("file://"), $partial.FullName).AbsoluteUri
+        # A record cut short by a crash: it still names its temporary, but is no JSON record any more.
+        New-Item -ItemType Directory -Path (Join-Path $script:home_ 'journal') -Force | Out-Null
+        Set-Content -LiteralPath (Join-Path $script:home_ "journal/$id.json") -Value "{`n  `"Id`": `"$id`",`n  `"TemporaryUri`": `"$uri`",`n  `"Sta"
+        $listed = Get-TransferStatus | Where-Object Id -eq $id
+        $listed.Status | Should -Be 'Failed'
+        $listed.Error | Should -Match "damaged.*Stop-Transfer $($id.Substring(0, 8))"
+        (Get-TransferStatus -Status Failed).Id | Should -Contain $id
+        (Get-TransferStatus -Id $id.Substring(0, 8)).Error | Should -Match 'damaged'
+        (Stop-Transfer -Id $id -PassThru).Status | Should -Be 'Cancelled'
+        Test-Path -LiteralPath $partial.FullName | Should -BeFalse
+        Test-Path -LiteralPath $other.FullName | Should -BeTrue
+        Test-Path -LiteralPath (Join-Path $script:home_ "journal/$id.json") | Should -BeFalse
+        { Get-TransferStatus -Id $id -ErrorAction Stop } | Should -Throw -ErrorId 'TransferNotFound,*'
+    }
+}
+
+Describe 'Get-TransferStatus | Resume-Transfer' {
+    It 'passes over completed transfers quietly, and still says so for a completed id typed by hand' {
+        $done = Send-Transfer -LiteralPath $script:file -Destination (Join-Path $script:home_ 'resume-quiet/')
+        $done.Status | Should -Be 'Completed'
+        $out = @(Get-TransferStatus -Id $done.Id | Resume-Transfer -ErrorVariable err -ErrorAction SilentlyContinue -Verbose 4>&1)
+        $err.Count | Should -Be 0
+        @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -match 'nothing to resume' }).Count | Should -Be 1
+        { Resume-Transfer -Id $done.Id -ErrorAction Stop } | Should -Throw -ErrorId 'TransferCompleted,*'
+    }
+}
+
+Describe 'Help for -Asynchronous' {
+    It 'says the returned object is a snapshot and names Get-TransferStatus, for <_>' -ForEach 'Send-Transfer', 'Receive-Transfer', 'Resume-Transfer' {
+        $text = (Get-Help $_ -Parameter Asynchronous).Description.Text -join ' '
+        $text | Should -Match 'snapshot'
+        $text | Should -Match 'Get-TransferStatus'
+    }
+}
+
+Describe 'Receive-Transfer -OutputDir with a trailing separator' {
+    It 'reports the file under the folder with one separator' {
+        Push-Location $script:home_
+        try {
+            $r = Receive-Transfer -Source $script:file -OutputDir './other/'
+        } finally { Pop-Location }
+        $r.Status | Should -Be 'Completed'
+        $r.Destination | Should -Be (Join-Path $script:home_ 'other/ledger.csv')
+        $r.Destination | Should -Not -Match '//'
+    }
+}
+
+Describe 'An unknown storage name' {
+    It 'is named as typed, not lower-cased' {
+        Send-Transfer -LiteralPath $script:file -Destination 'storage://NopeStore/' -RetryCount 0 -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+        $err.Count | Should -Be 1
+        "$($err[0])" | Should -Match "'NopeStore'"
+    }
+}

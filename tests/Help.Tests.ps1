@@ -127,3 +127,11 @@ Describe 'About topic <Topic>' -ForEach $script:aboutTopics {
         $text.Length | Should -BeGreaterThan 1500
     }
 }
+
+Describe 'Default values in Get-Help -Full' {
+    It 'are the ones the parameter text gives, not None' {
+        (Get-Help Send-Transfer -Parameter ThrottleLimit).defaultValue | Should -Be '4'
+        (Get-Help Send-Transfer -Parameter ChunkSize).defaultValue | Should -Be '4 MiB'
+        (Get-Help Send-Transfer -Parameter Recurse).defaultValue | Should -Be 'False'
+    }
+}

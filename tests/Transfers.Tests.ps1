@@ -299,6 +299,11 @@ Describe 'Get-TransferStatus' {
         Set-Content -Path (Join-Path $journal ('0' * 31 + '1.json')) -Value '{ "Id": "trunc'
         Set-Content -Path (Join-Path $journal ('0' * 31 + '2.json')) -Value 'garbage'
         { Get-TransferStatus } | Should -Not -Throw
+        # Shown as failed and damaged (not hidden), and removed by Stop-Transfer.
+        $damaged = @(Get-TransferStatus | Where-Object Id -in ('0' * 31 + '1'), ('0' * 31 + '2'))
+        $damaged.Count | Should -Be 2
+        $damaged | ForEach-Object { $_.Status | Should -Be 'Failed'; $_.Error | Should -Match 'damaged' }
+        ('0' * 31 + '1'), ('0' * 31 + '2') | Stop-Transfer | Out-Null
         (Get-TransferStatus).Id | Should -Not -Contain ('0' * 31 + '1')
     }
 

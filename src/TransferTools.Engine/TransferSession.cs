@@ -96,6 +96,12 @@ namespace TransferTools.Engine
             if (assemblyPath != null)
             {
                 var full = Path.GetFullPath(assemblyPath);
+                // Opening a named pipe waits for a writer: refuse a pipe, socket or device before the loader opens it.
+                if (Protocols.SpecialFiles.Of(full) is { SpecialKind: { } kind })
+                {
+                    throw LocalFiles.NotARegularFile(full, kind, "loaded as plugins");
+                }
+
                 var assembly = Plugins.LoadExternal(full, name ?? Path.GetFileNameWithoutExtension(full));
                 var types = PluginHost.FindPluginTypes(assembly);
                 var chosen = typeName is null ? types.ToList()

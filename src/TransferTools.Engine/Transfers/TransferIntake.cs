@@ -50,7 +50,14 @@ namespace TransferTools.Engine.Transfers
         /// </summary>
         internal async Task<TransferRecord> NewReceiveRecordAsync(OperationContext context, string id, string protocol, ReceiveRequest request, ITransferEndpoint source)
         {
+            // Without its trailing separator ('./other/'), which would be doubled before the file name (other//big.bin).
             var outputDir = Path.GetFullPath(request.OutputDir);
+            var driveRoot = Path.GetPathRoot(outputDir) ?? "";
+            while (outputDir.Length > driveRoot.Length && (outputDir.EndsWith("/", StringComparison.Ordinal) || outputDir.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal)))
+            {
+                outputDir = outputDir.Substring(0, outputDir.Length - 1);
+            }
+
             var record = NewRecord(context, id, protocol, TransferDirection.Receive);
             record.ApplyOptions(request.Options);
             var options = request.Options;

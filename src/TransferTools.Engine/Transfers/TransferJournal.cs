@@ -29,7 +29,7 @@ namespace TransferTools.Engine.Transfers
         /// <summary>Bytes per chunk-log line: 10 digits, a space, 16 hex digits, a newline.</summary>
         internal const int ChunkLineLength = 28;
 
-        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions
+        internal static readonly JsonSerializerOptions Json = new JsonSerializerOptions
         {
             WriteIndented = true,
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -371,6 +371,9 @@ namespace TransferTools.Engine.Transfers
                 }
             }
         }
+
+        /// <summary>The ids of the record files on disk (readable or not).</summary>
+        internal IEnumerable<string> RecordFileIds() => RecordIds();
 
         /// <summary>The ids of the record files on disk.</summary>
         private IEnumerable<string> RecordIds()

@@ -21,10 +21,12 @@ namespace TransferTools.Engine.Transfers
             {
                 if (Uri.TryCreate(text, UriKind.Absolute, out var uri))
                 {
+                    RefusePassword(uri);
                     return uri;
                 }
 
-                throw new PluginException(ErrorCode.InvalidArgument, $"'{text}' is not a valid URI.", errorId: "InvalidLocation", target: text);
+                var shown = Monitoring.Redaction.Redact(text);
+                throw new PluginException(ErrorCode.InvalidArgument, $"'{shown}' is not a valid URI.", errorId: "InvalidLocation", target: shown);
             }
 
             try
@@ -36,6 +38,23 @@ namespace TransferTools.Engine.Transfers
             catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
             {
                 throw new PluginException(ErrorCode.InvalidArgument, $"'{text}' is not a valid path: {e.Message}", e, "InvalidLocation", text);
+            }
+        }
+
+        /// <summary>
+        /// Refuses a URI that carries a password (<c>sftp://user:PW@host/</c>) before anything is journaled, logged or
+        /// shown: the journal keeps locations in plain text, so a password belongs in <c>-Credential</c>.
+        /// </summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> (<c>PasswordInUri</c>), naming the
+        /// location without its password.</exception>
+        public static void RefusePassword(Uri uri)
+        {
+            if (uri.IsAbsoluteUri && uri.UserInfo.IndexOf(':') >= 0)
+            {
+                var shown = DisplayWithoutQuery(uri);
+                throw new PluginException(ErrorCode.InvalidArgument,
+                    $"'{shown}' carries a password in the URI, where it would be journaled and logged in plain text; remove it and pass it with -Credential.",
+                    errorId: "PasswordInUri", target: shown);
             }
         }
 

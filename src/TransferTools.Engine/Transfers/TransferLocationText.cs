@@ -11,6 +11,19 @@ namespace TransferTools.Engine.Transfers
         public static bool LooksLikeUri(string text) => TransferLocation.LooksLikeUri(text);
 
         /// <summary>
+        /// Refuses a location typed as a URI with a password in it (<c>PasswordInUri</c>), before a cmdlet shows or journals
+        /// it; paths and URIs without one pass.
+        /// </summary>
+        /// <exception cref="Abstractions.PluginException">The URI carries a password.</exception>
+        public static void RefusePassword(string text)
+        {
+            if (LooksLikeUri(text) && Uri.TryCreate(text, UriKind.Absolute, out var uri))
+            {
+                TransferLocation.RefusePassword(uri);
+            }
+        }
+
+        /// <summary>
         /// The folder <paramref name="relative"/> ('/'-separated names) inside the folder <paramref name="location"/>, ending
         /// with a separator so that the engine takes it as a folder: each name percent-encoded after a URI's path (before
         /// any query), joined with the platform's separator to a path.

@@ -438,7 +438,20 @@ namespace TransferTools.Engine.Transfers
         public async Task<Transfer> StopAsync(OperationContext context, string id)
         {
             id = _journal.ResolveId(id);
-            var record = _journal.TryLoad(id) ?? throw TransferErrors.NotFound(id);
+            var record = _journal.TryLoad(id);
+            if (record is null && DamagedRecords.Why(_journal, id) is { } why)
+            {
+                // Nobody can resume a record nobody can read: stopping it is removing it, which takes delete rights.
+                await _session.Auth.DemandAsync(context, "transfer/", Abstractions.Action.Delete).ConfigureAwait(false);
+                var removed = DamagedRecords.Describe(_journal, id, why, TransferStatus.Cancelled);
+                DamagedRecords.Remove(_journal, id);
+                return removed;
+            }
+
+            if (record is null)
+            {
+                throw TransferErrors.NotFound(id);
+            }
             await _intake.DemandAsync(context, record).ConfigureAwait(false);
             if (_runner.Running.TryGetValue(id, out var run))
             {
@@ -472,7 +485,16 @@ namespace TransferTools.Engine.Transfers
                 return run.Snapshot();
             }
 
-            var record = _journal.TryLoad(id) ?? throw TransferErrors.NotFound(id);
+            var record = _journal.TryLoad(id);
+            if (record is null && DamagedRecords.Why(_journal, id) is { } why)
+            {
+                return DamagedRecords.Describe(_journal, id, why);
+            }
+
+            if (record is null)
+            {
+                throw TransferErrors.NotFound(id);
+            }
             if (!record.Streaming && !record.Status.IsFinal())
             {
                 return await _foreign.RefreshAsync(context, record).ConfigureAwait(false);
@@ -487,8 +509,33 @@ namespace TransferTools.Engine.Transfers
         public async Task<IReadOnlyList<Transfer>> ListAsync(OperationContext context, IReadOnlyCollection<TransferStatus>? statuses = null, int first = 0)
         {
             var result = new List<Transfer>();
-            foreach (var record in _journal.LoadAll().OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id, StringComparer.Ordinal))
+            var entries = _journal.LoadAll().Select(r => (Record: (TransferRecord?)r, Damaged: (Transfer?)null, StartedAt: r.StartedAt, Id: r.Id)).ToList();
+            // A damaged record is listed as failed, saying so, instead of vanishing (with its partial) from every listing.
+            foreach (var id in DamagedRecords.Ids(_journal))
             {
+                var damaged = DamagedRecords.Describe(_journal, id, DamagedRecords.Why(_journal, id) ?? "it cannot be read");
+                entries.Add((null, damaged, damaged.StartedAt, id));
+            }
+
+            foreach (var entry in entries.OrderByDescending(e => e.StartedAt).ThenByDescending(e => e.Id, StringComparer.Ordinal))
+            {
+                var record = entry.Record;
+                if (record is null)
+                {
+                    if ((statuses is null || statuses.Count == 0 || statuses.Contains(TransferStatus.Failed))
+                        && await _session.Auth.TestAsync(context, "transfer/", Abstractions.Action.Read).ConfigureAwait(false))
+                    {
+                        result.Add(entry.Damaged!);
+                    }
+
+                    if (first > 0 && result.Count >= first)
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
                 var transfer = _runner.Running.TryGetValue(record.Id, out var run) ? run.Snapshot() : _runner.Describe(record);
                 if (statuses != null && statuses.Count > 0 && !statuses.Contains(transfer.Status))
                 {

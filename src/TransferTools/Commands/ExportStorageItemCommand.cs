@@ -1,5 +1,6 @@
 using System.IO;
 using System.Management.Automation;
+using TransferTools.Abstractions;
 using TransferTools.Engine.Storage;
 using TransferTools.Internal;
 
@@ -36,7 +37,17 @@ namespace TransferTools.Commands
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
-            var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+            string destination;
+            try
+            {
+                destination = LocalPaths.Resolve(SessionState, Destination!);
+            }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, Destination));
+                return;
+            }
+
             if (!ShouldProcess($"{StorageService.NameOf(Storage)}:{Id} -> {destination}", "Export storage item"))
             {
                 return;

@@ -71,15 +71,39 @@ namespace TransferTools.Commands
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
-            _outputDir ??= SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputDir);
+            if (_outputDir is null)
+            {
+                try
+                {
+                    _outputDir = LocalPaths.Resolve(SessionState, OutputDir);
+                }
+                catch (PluginException e)
+                {
+                    Terminate(e, OutputDir);
+                }
+            }
+
             _options ??= BuildOptions(NoPreserve, Streams);
+            string? source;
+            try
+            {
+                // Before -WhatIf or -Verbose shows the source, and before anything is journaled.
+                TransferLocationText.RefusePassword(Source ?? "");
+                source = Source is null || Recurse ? Source : ResolveLocation(Source);
+            }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, null));
+                return;
+            }
+
             if (Recurse && Source != null)
             {
                 ReceiveTree(Source);
                 return;
             }
 
-            Receive(Source is null ? null : ResolveLocation(Source), _outputDir, TransferId ?? Source ?? "");
+            Receive(source, _outputDir!, TransferId ?? Source ?? "");
         }
 
         /// <summary>Starts one receive into <paramref name="outputDir"/> now, while the pipeline (or the walk of a folder)

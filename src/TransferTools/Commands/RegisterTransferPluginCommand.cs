@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Management.Automation;
+using TransferTools.Abstractions;
 using TransferTools.Engine.Hosting;
 using TransferTools.Internal;
 
@@ -64,7 +65,17 @@ namespace TransferTools.Commands
                 }
             }
 
-            string? assemblyPath = Path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+            string? assemblyPath = null;
+            try
+            {
+                assemblyPath = Path is null ? null : LocalPaths.Resolve(SessionState, Path);
+            }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, Path));
+                return;
+            }
+
             // Paths in the configuration (those the plugin declares as paths) are relative to where the user is now.
             var here = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
             if (TryRun(c => Session.RegisterPluginAsync(c, Name, Type, assemblyPath, configuration, here), label, out PluginInfo info))

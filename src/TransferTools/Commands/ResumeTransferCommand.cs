@@ -47,6 +47,13 @@ namespace TransferTools.Commands
         /// <inheritdoc/>
         protected override void EndProcessing() => CompleteTransfers();
 
+        /// <summary>
+        /// A completed transfer among piped ones (<c>Get-TransferStatus | Resume-Transfer</c>) has nothing left to do, which is
+        /// no error; an id typed for one still is, since the user expected it to need resuming.
+        /// </summary>
+        protected override bool IsNoError(System.Exception error) =>
+            MyInvocation.ExpectingInput && error is PluginException { ErrorId: "TransferCompleted" };
+
         /// <summary>The options given on the command line that replace the journaled ones for the rest of each transfer.</summary>
         private ResumeOverrides BuildOverrides()
         {

@@ -73,6 +73,22 @@ namespace TransferTools.Commands
         public int ThrottleLimit { get; set; } = 4;
 
         /// <inheritdoc/>
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            try
+            {
+                // Before -WhatIf or -Verbose shows the destination, and before anything is journaled.
+                TransferLocationText.RefusePassword(Destination);
+                _destination = ResolveLocation(Destination);
+            }
+            catch (PluginException e)
+            {
+                Terminate(e, null);
+            }
+        }
+
+        /// <inheritdoc/>
         protected override void ProcessRecord()
         {
             var literal = ParameterSetName == LiteralPathSet;
@@ -102,14 +118,13 @@ namespace TransferTools.Commands
             if (ShouldProcess(file, $"Send to '{shown}'"))
             {
                 // Each file starts now, while the pipeline is still enumerating the next ones.
-                _destination ??= ResolveLocation(Destination);
                 if (_options is null)
                 {
                     _options = BuildOptions(NoPreserve, Streams);
                     _options.NoManifest = NoManifest.IsPresent;
                 }
 
-                var destination = folder is null ? _destination : TransferLocationText.Beneath(_destination, folder);
+                var destination = folder is null ? _destination! : TransferLocationText.Beneath(_destination!, folder);
                 // A tree's manifests all go to the destination folder's .transfertools, none into its subfolders.
                 var request = new SendRequest { File = file, Destination = destination, ManifestRoot = folder is null ? null : _destination, Options = _options.Clone() };
                 if (Queue)

@@ -60,7 +60,9 @@ namespace TransferTools.Commands
         [Parameter]
         public ConflictPolicy Conflict { get; set; } = ConflictPolicy.Fail;
 
-        /// <summary>Return the transfer at once and let it run in the background of the session.</summary>
+        /// <summary>Return the transfer at once and let it run in the background of the session (until the session closes, which
+        /// suspends it). The object returned is a snapshot taken at the start (Pending or Active, 0 %): it does not change as the
+        /// transfer runs. Get-TransferStatus ID shows where it is now, and Wait-Transfer waits for it and shows its progress.</summary>
         [Parameter]
         public SwitchParameter Asynchronous { get; set; }
 
@@ -106,7 +108,7 @@ namespace TransferTools.Commands
 
             if (KeyFile != null)
             {
-                custom[KeyFileOption] = SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFile);
+                custom[KeyFileOption] = LocalPaths.Resolve(SessionState, KeyFile);
             }
 
             if (HostKeyFingerprint != null)
@@ -118,6 +120,7 @@ namespace TransferTools.Commands
         }
 
         /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>
+        /// <exception cref="PluginException">A UNC path on a system without them, or a path of another provider.</exception>
         protected string ResolveLocation(string location)
         {
             if (TransferLocationText.LooksLikeUri(location))
@@ -126,7 +129,7 @@ namespace TransferTools.Commands
             }
 
             var trailing = location.EndsWith("/", StringComparison.Ordinal) || location.EndsWith("\\", StringComparison.Ordinal);
-            var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(location);
+            var resolved = LocalPaths.Resolve(SessionState, location);
             return trailing && !resolved.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal)
                 ? resolved + System.IO.Path.DirectorySeparatorChar
                 : resolved;
@@ -208,12 +211,19 @@ namespace TransferTools.Commands
             }
         }
 
+        /// <summary>True for a failure that is no error for this call (written as a verbose line instead).</summary>
+        protected virtual bool IsNoError(Exception error) => false;
+
         /// <summary>Writes the finished prefix of the results, in input order (pipeline thread).</summary>
         private void WriteResults(TransferQueue queue)
         {
             foreach (var item in queue.TakeReady())
             {
-                if (item.Error != null)
+                if (item.Error != null && IsNoError(item.Error))
+                {
+                    WriteVerbose(item.Error.Message);
+                }
+                else if (item.Error != null)
                 {
                     WriteError(ErrorMapping.ToErrorRecord(item.Error, item.Target));
                 }

@@ -45,7 +45,7 @@ namespace TransferTools.Engine.Tests.Monitoring
             Assert.Equal("Sending big.iso", mid.Activity);
             Assert.Equal(50, mid.PercentComplete);
             Assert.Equal(5, mid.SecondsRemaining);
-            Assert.Contains("50% - 50.0 MB of 100 MB - 10.0 MB/s", mid.StatusDescription);
+            Assert.Contains("50% - 50.0 MiB of 100 MiB - 10.0 MiB/s", mid.StatusDescription);
             Assert.Equal("to sftp://alice:***@127.0.0.1/in/", mid.CurrentOperation);
             Assert.False(mid.Completed);
             var last = sink.Updates[2];
@@ -68,7 +68,7 @@ namespace TransferTools.Engine.Tests.Monitoring
             Assert.Equal(60, sink.Updates[0].PercentComplete);
             Assert.Equal(-1, sink.Updates[0].SecondsRemaining);
             Assert.Equal(70, sink.Updates[1].PercentComplete);
-            Assert.Contains("5.0 MB/s", sink.Updates[1].StatusDescription);
+            Assert.Contains("5.0 MiB/s", sink.Updates[1].StatusDescription);
             Assert.Equal(6, sink.Updates[1].SecondsRemaining);
         }
 

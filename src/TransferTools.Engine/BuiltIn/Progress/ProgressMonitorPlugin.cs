@@ -148,10 +148,10 @@ namespace TransferTools.Engine.BuiltIn.Progress
             }
         }
 
-        /// <summary>Formats a byte count as users read it (B, KB, MB, GB, TB; 1024-based).</summary>
+        /// <summary>Formats a byte count as users read it, in the binary units the default tables use (B, KiB, MiB, GiB, TiB).</summary>
         public static string FormatBytes(double bytes)
         {
-            string[] units = { "B", "KB", "MB", "GB", "TB", "PB" };
+            string[] units = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
             var unit = 0;
             while (Math.Abs(bytes) >= 1024 && unit < units.Length - 1)
             {

@@ -268,6 +268,15 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
             }
 
             var storage = location.Host;
+            // Uri lower-cases the host; the name as the user typed it is what messages should show (storage://Nope/).
+            var typed = location.OriginalString;
+            var start = typed.IndexOf("://", StringComparison.Ordinal) + 3;
+            if (start >= 3 && typed.Length >= start + storage.Length
+                && string.Equals(typed.Substring(start, storage.Length), storage, StringComparison.OrdinalIgnoreCase))
+            {
+                storage = typed.Substring(start, storage.Length);
+            }
+
             if (!Validation.IsSafeName(storage))
             {
                 throw new PluginException(ErrorCode.InvalidArgument, $"'{location}' names no storage: use storage://NAME/path (NAME as in Get-TransferPlugin -Kind Storage).",

@@ -256,6 +256,25 @@ Describe 'Sync errors' {
         Test-Path (Join-Path $p.Src 'a/inner') | Should -BeFalse
     }
 
+    It 'refuses a UNC path where there are none, as source or destination, and writes nothing' -Skip:$IsWindows {
+        $p = NewPair 'unc'
+        New-Item -ItemType Directory -Path $p.Dst | Out-Null
+        $processDir = [Environment]::CurrentDirectory
+        Push-Location $p.Dst
+        try {
+            $e = { Sync-TransferFolder -Path $p.Src -Destination '\\server\share\' -ErrorAction Stop } | Should -Throw -ErrorId 'UncPathNotSupported,*' -PassThru
+            $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $e.TargetObject | Should -Be '\\server\share\'
+            { Compare-TransferFolder -Path $p.Src -Destination '\\server\share' -ErrorAction Stop } | Should -Throw -ErrorId 'UncPathNotSupported,*'
+            Sync-TransferFolder -Path '\\server\share' -Destination $p.Dst -ErrorVariable e2 -ErrorAction SilentlyContinue | Out-Null
+            $e2[0].FullyQualifiedErrorId | Should -BeLike 'UncPathNotSupported*'
+            Sync-TransferFolder -LiteralPath '\\server\share' -Destination $p.Dst -ErrorVariable e3 -ErrorAction SilentlyContinue | Out-Null
+            $e3[0].FullyQualifiedErrorId | Should -BeLike 'UncPathNotSupported*'
+        } finally { Pop-Location }
+        @(Get-ChildItem -LiteralPath $p.Dst -Force).Count | Should -Be 0
+        Test-Path -LiteralPath (Join-Path $processDir 'server') | Should -BeFalse
+    }
+
     It 'reports a name that cannot exist on every destination, skips it and syncs the rest' -Skip:$IsWindows {
         $p = NewPair 'badname'
         [IO.File]::WriteAllText($p.Src + '/back\slash.txt', 'b')   # Join-Path would turn the backslash into a separator

@@ -157,9 +157,10 @@ namespace TransferTools.Commands
             {
                 if (literal)
                 {
-                    return SessionState.Path.GetUnresolvedProviderPathFromPSPath(input);
+                    return LocalPaths.Resolve(SessionState, input);
                 }
 
+                LocalPaths.RefuseUncOffWindows(input);
                 var resolved = GetResolvedProviderPathFromPSPath(input, out var provider);
                 if (provider.Name != "FileSystem" || resolved.Count != 1)
                 {
@@ -177,6 +178,11 @@ namespace TransferTools.Commands
                     "SyncSourceNotFound", ErrorCategory.ObjectNotFound, input));
                 return null;
             }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, input));
+                return null;
+            }
         }
 
         /// <summary>A location typed by the user: a local path made absolute against the current location; URIs unchanged.</summary>
@@ -187,7 +193,15 @@ namespace TransferTools.Commands
                 return Destination;
             }
 
-            return SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+            try
+            {
+                return LocalPaths.Resolve(SessionState, Destination);
+            }
+            catch (PluginException e)
+            {
+                Terminate(e, Destination);
+                throw;
+            }
         }
 
         /// <summary>

@@ -141,7 +141,7 @@ namespace TransferTools.Commands
                             errorId: "SyncBackupNotSupported", target: destination);
                     }
 
-                    backup = SessionState.Path.GetUnresolvedProviderPathFromPSPath(BackupPath);
+                    backup = LocalPaths.Resolve(SessionState, BackupPath);
                     FolderSync.CheckRoots(destination, backup);
                 }
             }

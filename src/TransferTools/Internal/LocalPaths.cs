@@ -46,6 +46,16 @@ namespace TransferTools.Internal
             return resolved;
         }
 
+        /// <summary>Refuses a UNC path on a system without UNC paths, before a wildcard resolution would take it as a relative name.</summary>
+        /// <exception cref="PluginException"><c>UncPathNotSupported</c> (<see cref="ErrorCode.InvalidArgument"/>).</exception>
+        public static void RefuseUncOffWindows(string path)
+        {
+            if (IsUncOffWindows(path))
+            {
+                throw UncNotSupported(path);
+            }
+        }
+
         private static bool IsUncOffWindows(string path) =>
             Path.DirectorySeparatorChar == '/' && path.StartsWith(@"\\", StringComparison.Ordinal);
 

@@ -87,10 +87,10 @@ namespace TransferTools.Engine.Tests.Storage
         }
 
         [Fact]
-        public void Dot_segments_are_resolved_by_the_uri_and_stay_inside_the_store()
+        public void Dot_segments_are_resolved_by_the_uri_and_stay_inside_the_store_and_the_name_is_as_typed()
         {
-            Assert.Equal(("localstore", "etc/passwd"), StorageProtocolPlugin.Parse(new Uri("storage://LocalStore/../etc/passwd")));
-            Assert.Equal(("localstore", "b"), StorageProtocolPlugin.Parse(new Uri("storage://LocalStore/a/%2E%2E/b")));
+            Assert.Equal(("LocalStore", "etc/passwd"), StorageProtocolPlugin.Parse(new Uri("storage://LocalStore/../etc/passwd")));
+            Assert.Equal(("LocalStore", "b"), StorageProtocolPlugin.Parse(new Uri("storage://LocalStore/a/%2E%2E/b")));
         }
 
         [Fact]

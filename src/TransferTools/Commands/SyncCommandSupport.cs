@@ -101,31 +101,12 @@ namespace TransferTools.Commands
         /// <summary>The transfer options of the listings and copies.</summary>
         protected TransferOptions BuildTransferOptions()
         {
-            var custom = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            if (ProtocolOption != null)
-            {
-                foreach (System.Collections.DictionaryEntry entry in ProtocolOption)
-                {
-                    custom[entry.Key?.ToString() ?? ""] = entry.Value?.ToString() ?? "";
-                }
-            }
-
-            // As Send-Transfer's: the parameters win over an entry of the same name in -ProtocolOption.
-            if (KeyFile != null)
-            {
-                custom["KeyFile"] = SessionState.Path.GetUnresolvedProviderPathFromPSPath(KeyFile);
-            }
-
-            if (HostKeyFingerprint != null)
-            {
-                custom["HostKeyFingerprint"] = HostKeyFingerprint;
-            }
-
             return new TransferOptions
             {
                 RetryCount = RetryCount,
                 Credential = Credential?.GetNetworkCredential(),
-                Custom = custom,
+                // As Send-Transfer's: -KeyFile and -HostKeyFingerprint win over an entry of the same name in -ProtocolOption.
+                Custom = ProtocolOptionParameters.Collect(SessionState, ProtocolOption, KeyFile, HostKeyFingerprint),
             };
         }
 

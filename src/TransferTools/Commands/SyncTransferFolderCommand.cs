@@ -398,7 +398,7 @@ namespace TransferTools.Commands
                     catch (PluginException e)
                     {
                         // Finished, cancelled or beyond resuming (its source changed): the plan copies it again if need be.
-                        c.Logger.Log(LogLevel.Verbose, $"Copy {TransferIdsText(id)} of an interrupted sync is not resumed: {e.Message}");
+                        c.Logger.Log(LogLevel.Verbose, $"Copy {TransferIds.Short(id)} of an interrupted sync is not resumed: {e.Message}");
                     }
                 }, id);
             }
@@ -406,7 +406,6 @@ namespace TransferTools.Commands
             state.ForgetUnfinished();
         }
 
-        private static string TransferIdsText(string id) => id.Length > 8 ? id.Substring(0, 8) : id;
 
         /// <summary>The delete phase: only when every listing and copy succeeded, the source was not empty and -MaxDelete allows.</summary>
         private void Deletes(SyncPlan plan, bool stepsFailed, string destination, string? backup, TransferOptions options, List<string> folderDeletes)

@@ -85,39 +85,12 @@ namespace TransferTools.Commands
             Custom = ProtocolOptions(),
         };
 
-        /// <summary>The SFTP protocol option that <c>-KeyFile</c> sets.</summary>
-        internal const string KeyFileOption = "KeyFile";
-
-        /// <summary>The SFTP protocol option that <c>-HostKeyFingerprint</c> sets.</summary>
-        internal const string HostKeyFingerprintOption = "HostKeyFingerprint";
-
         /// <summary>
         /// The protocol options: <c>-ProtocolOption</c>, and the protocol-specific parameters (<c>-KeyFile</c>,
         /// <c>-HostKeyFingerprint</c>), which win over an entry of the same name in it.
         /// </summary>
-        protected IDictionary<string, string> ProtocolOptions()
-        {
-            var custom = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            if (ProtocolOption != null)
-            {
-                foreach (System.Collections.DictionaryEntry entry in ProtocolOption)
-                {
-                    custom[entry.Key?.ToString() ?? ""] = entry.Value?.ToString() ?? "";
-                }
-            }
-
-            if (KeyFile != null)
-            {
-                custom[KeyFileOption] = LocalPaths.Resolve(SessionState, KeyFile);
-            }
-
-            if (HostKeyFingerprint != null)
-            {
-                custom[HostKeyFingerprintOption] = HostKeyFingerprint;
-            }
-
-            return custom;
-        }
+        protected IDictionary<string, string> ProtocolOptions() =>
+            ProtocolOptionParameters.Collect(SessionState, ProtocolOption, KeyFile, HostKeyFingerprint);
 
         /// <summary>A local path typed by the user made absolute against the current PowerShell location; URIs pass unchanged.</summary>
         /// <exception cref="PluginException">A UNC path on a system without them, or a path of another provider.</exception>

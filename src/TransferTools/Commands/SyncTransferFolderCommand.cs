@@ -59,7 +59,8 @@ namespace TransferTools.Commands
         [ValidateRange(0, int.MaxValue)]
         public int MaxDelete { get; set; } = -1;
 
-        /// <summary>Move the files -Mirror deletes below this local folder (same relative paths) instead of deleting them.</summary>
+        /// <summary>Move the files -Mirror deletes below this folder (same relative paths) instead of deleting them: a local
+        /// folder for a local destination, a URI on the same server or store for a remote one.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? BackupPath { get; set; }
@@ -135,13 +136,11 @@ namespace TransferTools.Commands
                 FolderSync.CheckRoots(source, destination);
                 if (BackupPath != null)
                 {
-                    if (!FolderSync.IsLocal(destination))
-                    {
-                        throw new PluginException(ErrorCode.NotSupported, "-BackupPath keeps deleted files of a local destination; this destination is remote.",
-                            errorId: "SyncBackupNotSupported", target: destination);
-                    }
-
-                    backup = LocalPaths.Resolve(SessionState, BackupPath);
+                    // A remote destination's backup folder is a URI on the same server or store (its files are moved there).
+                    backup = FolderSync.IsLocal(destination) || !TransferLocationText.LooksLikeUri(BackupPath)
+                        ? LocalPaths.Resolve(SessionState, BackupPath)
+                        : BackupPath;
+                    FolderSync.CheckBackupRoot(destination, backup);
                     FolderSync.CheckRoots(destination, backup);
                 }
             }
@@ -456,7 +455,7 @@ namespace TransferTools.Commands
                 var target = TransferLocationText.Beneath(destination, folder);
                 if (ShouldProcess(target, "Remove folder (not in the source)"))
                 {
-                    FolderSync.TryDeleteFolder(destination, folder);
+                    TryRun(c => FolderSync.TryDeleteFolderAsync(c, Session.Transfers, destination, folder, options), target, out bool _);
                 }
             }
 

@@ -366,7 +366,9 @@ namespace TransferTools.Engine.Transfers
             if (!TransferLocation.IsPlainFileName(entry.Name))
             {
                 var target = shownParent + entry.Name;
-                _ready.Enqueue(Problem(parent.Relative, parent.Folder, target, new PluginException(ErrorCode.InvalidArgument,
+                // The problem carries the path the name would have, so a sync's filters can leave it out (-Exclude).
+                var named = parent.Relative.Length == 0 ? entry.Name : parent.Relative + "/" + entry.Name;
+                _ready.Enqueue(Problem(named, parent.Folder, target, new PluginException(ErrorCode.InvalidArgument,
                     $"'{entry.Name}' in '{shownParent}' is not a file name this system can hold as one (a separator, a control character or '..'); it is skipped.",
                     errorId: "SourceNameUnsafe", target: target)));
                 return;

@@ -424,6 +424,7 @@ Describe 'Sync over SFTP' {
         Sync-TransferFolder -Path $p.Src -Destination "$keyBase$remote/" @ssh | Out-Null
         New-Item -ItemType Directory -Path (Join-Path $remote 'gone/deeper') | Out-Null
         Set-Content (Join-Path $remote 'gone/deeper/old.txt') 'keep me'
+        & chown -R "$($sshd.KeyUser):$($sshd.KeyUser)" (Join-Path $remote 'gone')   # made here as root; the server's user owns the rest
         $r = Sync-TransferFolder -Path $p.Src -Destination "$keyBase$remote/" -Mirror -BackupPath "$keyBase$backup/" @ssh
         $r.Deleted | Should -Be 1
         $r.Failed | Should -Be 0

@@ -412,6 +412,11 @@ Describe 'Sync over SFTP' {
         try {
             $r = Sync-TransferFolder -Path "$keyBase$remote/" -Destination $dst -Mirror -RetryCount 0 @ssh -ErrorVariable err -ErrorAction SilentlyContinue
             $r.Failed | Should -BeGreaterThan 0
+            # The one file is reported with its own id, category and path; the rest of the tree goes on.
+            $denied = @($err | Where-Object FullyQualifiedErrorId -like 'SftpPermissionDenied*')
+            $denied | Should -HaveCount 1
+            $denied[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+            "$($denied[0].TargetObject)" | Should -BeLike '*/top.txt'
             ($err.FullyQualifiedErrorId -like 'SyncDeletesSkipped*') | Should -Not -BeNullOrEmpty
             Test-Path (Join-Path $dst 'extra.txt') | Should -BeTrue
         } finally { & chmod 644 -- (Join-Path $remote 'top.txt') }

@@ -284,6 +284,22 @@ Describe 'Sync errors' {
         $r.Failed | Should -Be 1
     }
 
+    It 'a skipped name keeps that run from deleting; excluding the name lets the deletes run' -Skip:$IsWindows {
+        $p = NewPair 'badname-mirror'
+        Sync-TransferFolder -Path $p.Src -Destination $p.Dst | Out-Null
+        Set-Content (Join-Path $p.Dst 'extra.txt') 'x'
+        [IO.File]::WriteAllText($p.Src + '/back\slash.txt', 'b')
+        $r = Sync-TransferFolder -Path $p.Src -Destination $p.Dst -Mirror -ErrorVariable err -ErrorAction SilentlyContinue
+        ($err.FullyQualifiedErrorId -like 'SourceNameUnsafe*') | Should -Not -BeNullOrEmpty
+        ($err.FullyQualifiedErrorId -like 'SyncDeletesSkipped*') | Should -Not -BeNullOrEmpty
+        $r.Deleted | Should -Be 0
+        Test-Path (Join-Path $p.Dst 'extra.txt') | Should -BeTrue
+        $r = Sync-TransferFolder -Path $p.Src -Destination $p.Dst -Mirror -Exclude 'back?slash.txt'
+        $r.Failed | Should -Be 0
+        $r.Deleted | Should -Be 1
+        Test-Path (Join-Path $p.Dst 'extra.txt') | Should -BeFalse
+    }
+
     It 'refuses a second sync of the same destination while one runs' {
         $p = NewPair 'locked'
         $key = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($p.Dst))).Substring(0, 16).ToLowerInvariant()
@@ -396,9 +412,36 @@ Describe 'Sync over SFTP' {
         try {
             $r = Sync-TransferFolder -Path "$keyBase$remote/" -Destination $dst -Mirror -RetryCount 0 @ssh -ErrorVariable err -ErrorAction SilentlyContinue
             $r.Failed | Should -BeGreaterThan 0
+            # The one file is reported with its own id, category and path; the rest of the tree goes on.
+            $denied = @($err | Where-Object FullyQualifiedErrorId -like 'SftpPermissionDenied*')
+            $denied | Should -HaveCount 1
+            $denied[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+            "$($denied[0].TargetObject)" | Should -BeLike '*/top.txt'
             ($err.FullyQualifiedErrorId -like 'SyncDeletesSkipped*') | Should -Not -BeNullOrEmpty
             Test-Path (Join-Path $dst 'extra.txt') | Should -BeTrue
         } finally { & chmod 644 -- (Join-Path $remote 'top.txt') }
+    }
+
+    It '-Mirror -BackupPath on sftp:// moves deleted files into a backup folder there and removes emptied folders' {
+        $p = NewPair 'sftp-backup'
+        $remote = Join-Path $sshd.KeyUserData 'sftp-mirror'
+        $backup = Join-Path $sshd.KeyUserData 'sftp-mirror-backup'
+        Sync-TransferFolder -Path $p.Src -Destination "$keyBase$remote/" @ssh | Out-Null
+        New-Item -ItemType Directory -Path (Join-Path $remote 'gone/deeper') | Out-Null
+        Set-Content (Join-Path $remote 'gone/deeper/old.txt') 'keep me'
+        & chown -R "$($sshd.KeyUser):$($sshd.KeyUser)" (Join-Path $remote 'gone')   # made here as root; the server's user owns the rest
+        $r = Sync-TransferFolder -Path $p.Src -Destination "$keyBase$remote/" -Mirror -BackupPath "$keyBase$backup/" @ssh
+        $r.Deleted | Should -Be 1
+        $r.Failed | Should -Be 0
+        Get-Content (Join-Path $backup 'gone/deeper/old.txt') | Should -Be 'keep me'
+        # The folders it emptied are removed on the server (rmdir), and the tree equals the source again.
+        Test-Path (Join-Path $remote 'gone') | Should -BeFalse
+        TreeHashes $remote | Should -Be (TreeHashes $p.Src)
+        # A backup folder elsewhere would need a transfer between two remote ends: refused before anything is done.
+        Set-Content (Join-Path $remote 'extra.txt') 'x'
+        $r = Sync-TransferFolder -Path $p.Src -Destination "$keyBase$remote/" -Mirror -BackupPath (Join-Path $work 'local-backup') @ssh -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SyncBackupElsewhere*'
+        Test-Path (Join-Path $remote 'extra.txt') | Should -BeTrue
     }
 }
 
@@ -416,6 +459,20 @@ Describe 'Sync into storage:// and from an HTTP listing' {
         Remove-Item -LiteralPath (Join-Path $p.Src 'a/one.bin')
         (Sync-TransferFolder -Path $p.Src -Destination 'storage://LocalStore/synced/' -Mirror).Deleted | Should -Be 1
         @(Get-StorageItem -Prefix 'synced/a/one.bin').Count | Should -Be 0
+    }
+
+    It '-Mirror -BackupPath on storage://LocalStore moves deleted items below the backup prefix (copy, then delete)' {
+        $p = NewPair 'store-backup'
+        Sync-TransferFolder -Path $p.Src -Destination 'storage://LocalStore/mirrored/' | Out-Null
+        Remove-Item -LiteralPath (Join-Path $p.Src 'a/b/two.bin')
+        $r = Sync-TransferFolder -Path $p.Src -Destination 'storage://LocalStore/mirrored/' -Mirror -BackupPath 'storage://LocalStore/mirrored-backup/'
+        $r.Deleted | Should -Be 1
+        $r.Failed | Should -Be 0
+        @(Get-StorageItem -Prefix 'mirrored/a/b/two.bin').Count | Should -Be 0
+        $kept = @(Get-StorageItem -Prefix 'mirrored-backup/')
+        $kept.Name | Should -Be 'mirrored-backup/a/b/two.bin'
+        $kept[0].Size | Should -Be 5KB
+        Compare-TransferFolder -Path $p.Src -Destination 'storage://LocalStore/mirrored/' -Quiet | Should -BeTrue
     }
 
     It 'local to storage:// on AzureBlob (azurite): copies, a second sync moves nothing, checksums agree' -Skip:(-not $IsLinux -or [bool]$env:TRANSFERTOOLS_SKIP_AZURITE) {

@@ -113,6 +113,36 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>
+    /// Implemented by an endpoint that moves a file to another name of its own in one step (a rename on the server), so
+    /// that <c>Sync-TransferFolder -BackupPath</c> keeps a deleted file without reading its bytes. Endpoints without it
+    /// get a copy through their own streams, then a delete.
+    /// </summary>
+    public interface IFileMove
+    {
+        /// <summary>
+        /// Moves the file at <paramref name="from"/> to <paramref name="to"/> on the same server or store, creating the
+        /// folders <paramref name="to"/> needs and replacing a file already there (never a folder).
+        /// </summary>
+        /// <exception cref="PluginException"><see cref="ErrorCode.InvalidArgument"/> when the two are not on the same server;
+        /// <see cref="ErrorCode.NotFound"/> when nothing is at <paramref name="from"/>.</exception>
+        Task MoveAsync(OperationContext context, Uri from, Uri to, TransferOptions options);
+    }
+
+    /// <summary>
+    /// Implemented by an endpoint whose folders exist apart from their files and can be removed, so that
+    /// <c>Sync-TransferFolder -Mirror</c> removes the destination folders it emptied. An endpoint whose folders are only
+    /// name prefixes (an object store) needs none: such a folder goes with its last file.
+    /// </summary>
+    public interface IFolderRemoval
+    {
+        /// <summary>
+        /// Removes the folder at <paramref name="folder"/> when it is empty: true when removed (or already gone), false when
+        /// something is still in it; never removes what it holds.
+        /// </summary>
+        Task<bool> RemoveEmptyFolderAsync(OperationContext context, Uri folder, TransferOptions options);
+    }
+
+    /// <summary>
     /// Implemented by a storage plugin that stores several items in one step (one index transaction), so that many small
     /// files piped into <c>Save-StorageItem</c> cost no more than the files themselves.
     /// </summary>

@@ -141,6 +141,11 @@ namespace TransferTools.Abstractions
         /// <summary>A copy for one transfer.</summary>
         public OperationContext WithTransfer(string transferId) => WithValue(ContextKeys.TransferId, transferId);
 
+        /// <summary>A copy whose log lines go to <paramref name="logger"/> (same values, token and progress): work whose
+        /// lines must be held and shown later, in order.</summary>
+        public OperationContext WithLogger(IPluginLogger logger) =>
+            new OperationContext(CancellationToken, logger ?? NullPluginLogger.Instance, Host, _values, AccessToken, Progress, EventTimestamp);
+
         /// <summary>A copy with another cancellation token (same values).</summary>
         public OperationContext WithCancellation(CancellationToken token) =>
             // The values are shared, not copied: a transfer derives several such contexts, and nothing changes them.

@@ -8,9 +8,56 @@ using TransferTools.Abstractions;
 
 namespace TransferTools.Plugins.Sftp
 {
-    /// <summary>The modification time and permission bits of files on the server (<see cref="IFileAttributePreservation"/>).</summary>
-    public sealed partial class SftpProtocolPlugin : IFileAttributePreservation
+    /// <summary>The modification time and permission bits of files on the server (<see cref="IFileAttributePreservation"/>);
+    /// moving a file and removing an empty folder there (<see cref="IFileMove"/>, <see cref="IFolderRemoval"/>).</summary>
+    public sealed partial class SftpProtocolPlugin : IFileAttributePreservation, IFileMove, IFolderRemoval
     {
+        /// <inheritdoc/>
+        /// <remarks>A rename on the server (posix-rename where offered, so a file there is replaced in one step).</remarks>
+        public Task MoveAsync(OperationContext context, Uri from, Uri to, TransferOptions options)
+        {
+            var target = SftpLocation.Parse(to);
+            return RunAsync(context, from, options, "Move", idempotent: false, async (client, loc, ct) =>
+            {
+                if (!loc.SameServer(target))
+                {
+                    throw new PluginException(ErrorCode.InvalidArgument,
+                        $"Cannot move across servers ({loc.Host}:{loc.Port} to {target.Host}:{target.Port}).", errorId: "SftpMoveAcrossServers", target: to);
+                }
+
+                var slash = target.Path.TrimEnd('/').LastIndexOf('/');
+                if (slash > 0)
+                {
+                    await CreateDirectoriesAsync(client, target.Path.Substring(0, slash), ct).ConfigureAwait(false);
+                }
+
+                await ReplaceAsync(context, client, loc, target, to, ct).ConfigureAwait(false);
+                return true;
+            });
+        }
+
+        /// <inheritdoc/>
+        public Task<bool> RemoveEmptyFolderAsync(OperationContext context, Uri folder, TransferOptions options) =>
+            RunAsync(context, folder, options, "RemoveFolder", idempotent: true, async (client, loc, ct) =>
+            {
+                var path = loc.Path.Length > 1 ? loc.Path.TrimEnd('/') : loc.Path;
+                try
+                {
+                    // rmdir: the server refuses a folder that still holds anything, so nothing in it can be lost.
+                    await client.DeleteDirectoryAsync(path, ct).ConfigureAwait(false);
+                    return true;
+                }
+                catch (SftpPathNotFoundException)
+                {
+                    return true;
+                }
+                catch (SshException e) when (!(e is SshConnectionException) && !(e is SftpPermissionDeniedException))
+                {
+                    // Not empty (OpenSSH says "Failure"): kept.
+                    return false;
+                }
+            });
+
         /// <inheritdoc/>
         /// <remarks>One stat and one setstat; the setuid, setgid and sticky bits are not sent (SSH.NET takes three octal digits).</remarks>
         public Task SetFileAttributesAsync(OperationContext context, Uri location, DateTimeOffset? lastModified, int? posixMode, TransferOptions options) =>

@@ -18,5 +18,13 @@ namespace TransferTools.Engine.Monitoring
 
         /// <summary>A <see cref="Transfers.BandwidthLimiter"/> shared by every transfer the transfer agent runs (its schedule's rate).</summary>
         public const string AgentBandwidth = "TransferTools.AgentBandwidth";
+
+        /// <summary>
+        /// Optional: the activity id (an <see cref="int"/>) of a bar the calling cmdlet draws itself over the whole command
+        /// (Sync-TransferFolder's bar, which also shows its scan phase). Each transfer's bar is then drawn as its child, the
+        /// progress monitor draws no parent bar of its own, and forgets a file once it has ended (memory stays flat
+        /// however many files the command moves).
+        /// </summary>
+        public const string ProgressParentId = "TransferTools.ProgressParentId";
     }
 }

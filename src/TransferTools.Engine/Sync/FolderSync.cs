@@ -26,18 +26,72 @@ namespace TransferTools.Engine.Sync
 
         /// <summary>
         /// How close two modification times of files at <paramref name="location"/> can be and still be the same time:
-        /// SFTP v3 and most file systems keep whole seconds when a time is set (1 s, the safe default); a web server's
-        /// folder listing shows minutes (60 s). FAT's 2 s is not detected yet (<see cref="SyncOptions.TimeWindow"/> can widen the window; no cmdlet parameter sets it).
+        /// SFTP v3 and most file systems keep whole seconds when a time is set (1 s, the safe default); FAT and exFAT keep
+        /// even seconds (2 s, found from the file system the local folder, or the nearest existing folder above it, is on);
+        /// a web server's folder listing shows minutes (60 s).
         /// </summary>
         public static TimeSpan TimePrecisionOf(string location)
         {
             if (IsLocal(location))
             {
-                return TimeSpan.FromSeconds(1);
+                var path = TransferLocation.LooksLikeUri(location) ? TransferLocation.ToLocalPath(TransferLocation.Parse(location)) : location;
+                return TimePrecisionOfFileSystem(FileSystemFormatOf(path));
             }
 
             var scheme = TransferLocation.Parse(location).Scheme.ToLowerInvariant();
             return scheme == "http" || scheme == "https" ? TimeSpan.FromMinutes(1) : TimeSpan.FromSeconds(1);
+        }
+
+        /// <summary>
+        /// The time precision of a file system by the name the OS gives its format (<see cref="DriveInfo.DriveFormat"/>:
+        /// "msdos"/"vfat"/"exfat" on Linux and macOS, "FAT"/"FAT32"/"exFAT" on Windows): 2 s for the FAT family, else 1 s
+        /// (null, unknown: 1 s).
+        /// </summary>
+        public static TimeSpan TimePrecisionOfFileSystem(string? format)
+        {
+            switch (format?.Trim().ToLowerInvariant())
+            {
+                case "msdos":
+                case "vfat":
+                case "fat":
+                case "fat12":
+                case "fat16":
+                case "fat32":
+                case "exfat":
+                    return TimeSpan.FromSeconds(2);
+                default:
+                    return TimeSpan.FromSeconds(1);
+            }
+        }
+
+        /// <summary>
+        /// The format of the file system <paramref name="path"/> is on (its nearest existing folder, as a destination may
+        /// not exist yet): statfs on Unix, the volume's format on Windows; null when it cannot be told.
+        /// </summary>
+        internal static string? FileSystemFormatOf(string path)
+        {
+            try
+            {
+                var probe = Path.GetFullPath(path);
+                while (!Directory.Exists(probe))
+                {
+                    var parent = Path.GetDirectoryName(probe);
+                    if (string.IsNullOrEmpty(parent))
+                    {
+                        return null;
+                    }
+
+                    probe = parent!;
+                }
+
+                // On Unix DriveInfo takes any path and statfs()es it; on Windows it wants the volume's root.
+                return new DriveInfo(Path.DirectorySeparatorChar == '\\' ? Path.GetPathRoot(probe)! : probe).DriveFormat;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is NotSupportedException
+                                      || e is System.Security.SecurityException)
+            {
+                return null;
+            }
         }
 
         /// <summary>Reads the SHA-256 of one walked file (lower-case hex): the one its endpoint keeps, else from its bytes.</summary>
@@ -75,9 +129,10 @@ namespace TransferTools.Engine.Sync
 
         /// <summary>
         /// Deletes one destination file, or moves it below <paramref name="backupRoot"/> (same relative path; an older
-        /// backup of it is replaced). A file already gone counts as deleted.
+        /// backup of it is replaced). A file already gone counts as deleted. A remote destination's backup folder is on the
+        /// same server or store (<see cref="CheckBackupRoot"/>): the file is moved there by the endpoint
+        /// (<see cref="IFileMove"/>, a rename), or copied through the endpoint's own streams and then deleted.
         /// </summary>
-        /// <exception cref="PluginException"><c>SyncBackupNotSupported</c>: a backup folder for a remote destination.</exception>
         public static async Task DeleteFileAsync(OperationContext context, TransferManager manager, string destinationRoot, string relativePath, string? backupRoot,
             TransferOptions options)
         {
@@ -114,14 +169,14 @@ namespace TransferTools.Engine.Sync
                 }
             }
 
-            if (backupRoot != null)
-            {
-                throw new PluginException(ErrorCode.NotSupported, "-BackupPath keeps deleted files of a local destination; this destination is remote.",
-                    errorId: "SyncBackupNotSupported", target: location);
-            }
-
             var endpoint = await manager.ResolveEndpointAsync(context, location, Abstractions.Action.Write).ConfigureAwait(false);
             var uri = TransferLocation.Parse(location);
+            if (backupRoot != null)
+            {
+                await BackUpAsync(context, manager, endpoint, uri, TransferLocation.Parse(LocationOf(backupRoot, relativePath)), options).ConfigureAwait(false);
+                return;
+            }
+
             await manager.RetriedAsync<object?>(context, options.RetryCount, async () =>
             {
                 await endpoint.DeleteAsync(context, uri, options).ConfigureAwait(false);
@@ -130,26 +185,108 @@ namespace TransferTools.Engine.Sync
         }
 
         /// <summary>
-        /// Removes a destination folder the source does not have, when it is empty (what the filters kept stays, and so does
-        /// its folder). Only a local destination: the endpoint interface has no folder removal. True when removed.
+        /// Refuses a backup folder a remote destination cannot move its files into: one on another server or store (a move
+        /// there would be a transfer between two remote ends). A local destination takes any local folder.
         /// </summary>
-        public static bool TryDeleteFolder(string destinationRoot, string relativePath)
+        /// <exception cref="PluginException"><c>SyncBackupElsewhere</c>.</exception>
+        public static void CheckBackupRoot(string destination, string backup)
+        {
+            if (IsLocal(destination) ? IsLocal(backup) : !IsLocal(backup) && SameServer(TransferLocation.Parse(destination), TransferLocation.Parse(backup)))
+            {
+                return;
+            }
+
+            throw new PluginException(ErrorCode.InvalidArgument,
+                $"The backup folder '{backup}' is not where the destination '{destination}' is: -BackupPath must be {(IsLocal(destination) ? "a local folder" : "a folder on the same server or store (a URI)")}, so deleted files are moved there, not sent.",
+                errorId: "SyncBackupElsewhere", target: backup);
+        }
+
+        private static bool SameServer(Uri a, Uri b) =>
+            string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase) && string.Equals(a.Authority, b.Authority, StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>Moves a remote file into the backup folder: a rename where the endpoint has one, else a copy then a delete.</summary>
+        private static async Task BackUpAsync(OperationContext context, TransferManager manager, ITransferEndpoint endpoint, Uri from, Uri to, TransferOptions options)
+        {
+            var shown = TransferLocation.DisplayWithoutQuery(from);
+            var info = await manager.RetriedAsync(context, options.RetryCount, () => endpoint.GetInfoAsync(context, from, options)).ConfigureAwait(false);
+            if (!info.Exists)
+            {
+                return; // gone already: nothing to keep
+            }
+
+            if (endpoint is IFileMove move)
+            {
+                await move.MoveAsync(context, from, to, options).ConfigureAwait(false);
+                return;
+            }
+
+            // The bytes go through this process, once; the backup appears whole (committed from a temporary) before the
+            // original is deleted, so a failure half-way loses nothing.
+            await endpoint.CreateDirectoryAsync(context, TransferLocation.Parent(to), options).ConfigureAwait(false);
+            var temporary = TransferLocation.Temporary(to, Guid.NewGuid().ToString("n"));
+            try
+            {
+                using (var read = await endpoint.OpenReadAsync(context, from, 0, null, options).ConfigureAwait(false))
+                using (var write = await endpoint.OpenWriteAsync(context, temporary, 0, options).ConfigureAwait(false))
+                {
+                    await read.CopyToAsync(write, 1 << 16, context.CancellationToken).ConfigureAwait(false);
+                }
+
+                await endpoint.CommitAsync(context, temporary, to, overwrite: true, options).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                try
+                {
+                    await endpoint.DeleteAsync(context, temporary, options).ConfigureAwait(false);
+                }
+                catch (Exception cleanup) when (!(cleanup is OperationCanceledException))
+                {
+                    context.Logger.Log(LogLevel.Verbose, $"The half-made backup '{TransferLocation.DisplayWithoutQuery(temporary)}' was not removed: {cleanup.Message}");
+                }
+
+                throw e is PluginException ? e : new PluginException(ErrorCode.InvalidState, $"'{shown}' could not be moved to the backup folder: {e.Message}", e, "SyncDeleteFailed", shown);
+            }
+
+            await manager.RetriedAsync<object?>(context, options.RetryCount, async () =>
+            {
+                await endpoint.DeleteAsync(context, from, options).ConfigureAwait(false);
+                return null;
+            }).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Removes a destination folder the source does not have, when it is empty (what the filters kept stays, and so does
+        /// its folder): a local folder, or a remote one through <see cref="IFolderRemoval"/>. True when removed; false when
+        /// something is still in it, or the endpoint keeps no folders of its own to remove (an object store's folder is a
+        /// name prefix and went with its last file), said at Verbose.
+        /// </summary>
+        public static async Task<bool> TryDeleteFolderAsync(OperationContext context, TransferManager manager, string destinationRoot, string relativePath, TransferOptions options)
         {
             var location = TransferLocationText.Beneath(destinationRoot, relativePath);
-            if (TransferLocation.LooksLikeUri(location))
+            if (!TransferLocation.LooksLikeUri(location) || TransferLocation.Parse(location).IsFile)
             {
+                var path = TransferLocation.LooksLikeUri(location) ? TransferLocation.ToLocalPath(TransferLocation.Parse(location)) : location;
+                try
+                {
+                    Directory.Delete(path, recursive: false);
+                    return true;
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    return false;
+                }
+            }
+
+            var endpoint = await manager.ResolveEndpointAsync(context, location, Abstractions.Action.Write).ConfigureAwait(false);
+            if (!(endpoint is IFolderRemoval removal))
+            {
+                context.Logger.Log(LogLevel.Verbose, $"'{TransferLocation.DisplayWithoutQuery(TransferLocation.Parse(location))}' is not removed: its endpoint keeps no folders apart from their files.");
                 return false;
             }
 
-            try
-            {
-                Directory.Delete(location, recursive: false);
-                return true;
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-            {
-                return false;
-            }
+            var uri = TransferLocation.Parse(location);
+            return await manager.RetriedAsync(context, options.RetryCount, () => removal.RemoveEmptyFolderAsync(context, uri, options)).ConfigureAwait(false);
         }
 
         /// <summary>Creates a destination folder (<c>-IncludeEmptyFolders</c>).</summary>

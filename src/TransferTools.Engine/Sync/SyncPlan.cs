@@ -210,6 +210,13 @@ namespace TransferTools.Engine.Sync
 
         private void Problem(FolderWalkEntry entry, bool source, bool first)
         {
+            if (source && entry.Error is PluginException { ErrorId: "SourceNameUnsafe" } && !_options.Filter.Includes(entry.RelativePath, -1, null))
+            {
+                // A name the destination cannot hold that the filters leave out anyway: not a failure, so deletes may run.
+                _out.Enqueue(new SyncItem(SyncAction.Note, entry.RelativePath, "") { Message = $"'{entry.Display}' is excluded by the filters (its name could not be copied).", Target = entry.Display });
+                return;
+            }
+
             var rootProblem = first && entry.RelativePath.Length == 0 && !(entry.Error is PluginException { ErrorId: "SourceNameUnsafe" });
             if (rootProblem && !source && entry.Error is PluginException { Code: ErrorCode.NotFound })
             {

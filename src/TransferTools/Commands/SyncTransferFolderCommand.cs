@@ -5,6 +5,7 @@ using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Monitoring;
 using TransferTools.Engine.Sync;
 using TransferTools.Engine.Transfers;
 using TransferTools.Internal;
@@ -33,6 +34,8 @@ namespace TransferTools.Commands
         private long _done;
         private Stopwatch _progressClock = new Stopwatch();
         private bool _progress;
+        private long _scanned;
+        private bool _scanDone;
 
         /// <summary>Also delete destination files and folders that the source does not have (robocopy /MIR, rclone sync).</summary>
         [Parameter]
@@ -59,7 +62,8 @@ namespace TransferTools.Commands
         [ValidateRange(0, int.MaxValue)]
         public int MaxDelete { get; set; } = -1;
 
-        /// <summary>Move the files -Mirror deletes below this local folder (same relative paths) instead of deleting them.</summary>
+        /// <summary>Move the files -Mirror deletes below this folder (same relative paths) instead of deleting them: a local
+        /// folder for a local destination, a URI on the same server or store for a remote one.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? BackupPath { get; set; }
@@ -135,13 +139,11 @@ namespace TransferTools.Commands
                 FolderSync.CheckRoots(source, destination);
                 if (BackupPath != null)
                 {
-                    if (!FolderSync.IsLocal(destination))
-                    {
-                        throw new PluginException(ErrorCode.NotSupported, "-BackupPath keeps deleted files of a local destination; this destination is remote.",
-                            errorId: "SyncBackupNotSupported", target: destination);
-                    }
-
-                    backup = LocalPaths.Resolve(SessionState, BackupPath);
+                    // A remote destination's backup folder is a URI on the same server or store (its files are moved there).
+                    backup = FolderSync.IsLocal(destination) || !TransferLocationText.LooksLikeUri(BackupPath)
+                        ? LocalPaths.Resolve(SessionState, BackupPath)
+                        : BackupPath;
+                    FolderSync.CheckBackupRoot(destination, backup);
                     FolderSync.CheckRoots(destination, backup);
                 }
             }
@@ -190,14 +192,17 @@ namespace TransferTools.Commands
                 var folderDeletes = new List<string>();
                 foreach (var item in StepsOf(plan, source, () => stepsFailed = true))
                 {
+                    _scanned++;
                     if (!Take(item, source, destination, copyOptions, folderDeletes))
                     {
                         break;
                     }
 
-                    Progress("Comparing", false);
+                    Progress("Scanning", false);
                 }
 
+                _scanDone = true;
+                Progress("Copying", false);
                 CompleteCopies();
                 if (!stepsFailed && !plan.ListingFailed && result.Failed == 0)
                 {
@@ -292,9 +297,11 @@ namespace TransferTools.Commands
             }
 
             var state = _state!;
+            var progress = _progress;
             _queue.Add(item, async c =>
             {
-                var transfer = await start(c).ConfigureAwait(false);
+                // Each copy's bar is drawn beneath the sync's own (which shows the scan and the counts), not under a second parent.
+                var transfer = await start(progress ? c.WithValue(EngineContextKeys.ProgressParentId, ProgressId) : c).ConfigureAwait(false);
                 // On disk before the bytes move: a killed sync's next run resumes this copy from its committed chunks.
                 state.Started(transfer.Id);
                 return transfer;
@@ -343,7 +350,7 @@ namespace TransferTools.Commands
                 }
             }
 
-            Progress("Copying", false);
+            Progress(_scanDone ? "Copying" : "Scanning", false);
         }
 
         private void CompleteCopies()
@@ -456,7 +463,7 @@ namespace TransferTools.Commands
                 var target = TransferLocationText.Beneath(destination, folder);
                 if (ShouldProcess(target, "Remove folder (not in the source)"))
                 {
-                    FolderSync.TryDeleteFolder(destination, folder);
+                    TryRun(c => FolderSync.TryDeleteFolderAsync(c, Session.Transfers, destination, folder, options), target, out bool _);
                 }
             }
 
@@ -488,11 +495,13 @@ namespace TransferTools.Commands
 
             _progressClock.Restart();
             var r = _result!;
+            // While the trees are listed the total is unknown: the bar says how far the scan got, not a percentage.
+            var scan = _scanDone ? "" : $" ({_scanned} entries compared)";
             var record = new ProgressRecord(ProgressId, "Sync " + r.Source + " → " + r.Destination,
-                $"{phase}: {r.Copied} copied, {r.Updated} updated, {r.Unchanged} unchanged, {_fed - _done} in flight, {r.Deleted} deleted, {r.Failed} failed; {TransferTools.Formatting.ByteSize.Format(r.BytesMoved)} moved")
+                $"{phase}{scan}: {r.Copied} copied, {r.Updated} updated, {r.Unchanged} unchanged, {_fed - _done} in flight, {r.Deleted} deleted, {r.Failed} failed; {TransferTools.Formatting.ByteSize.Format(r.BytesMoved)} moved")
             {
                 RecordType = completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-                PercentComplete = _fed == 0 ? -1 : (int)(100 * _done / _fed),
+                PercentComplete = !_scanDone || _fed == 0 ? -1 : (int)(100 * _done / _fed),
             };
             WriteProgress(record);
         }

@@ -135,6 +135,33 @@ namespace TransferTools.Engine.Tests.Monitoring
         }
 
         [Fact]
+        public void A_cmdlet_that_draws_its_own_parent_gets_each_file_bar_beneath_it_and_no_second_parent()
+        {
+            // Sync-TransferFolder draws one bar over the whole sync (id 7300, with its scan phase); its copies go beneath.
+            var (monitor, sink, context) = New();
+            context = context.WithValue(EngineContextKeys.ExpectedTransferCount, 3).WithValue(EngineContextKeys.ProgressParentId, 7300);
+            var a = MonitorHubTests.NewTransfer("a", total: 1000);
+            var b = MonitorHubTests.NewTransfer("b", total: 3000);
+            monitor.TransferStarted(At(context, 0), a);
+            monitor.TransferStarted(At(context, 0), b);
+            a.Status = TransferStatus.Completed;
+            a.BytesTransferred = 1000;
+            a.Progress = 100;
+            monitor.TransferCompleted(At(context, 1), a);
+            b.Status = TransferStatus.Completed;
+            b.BytesTransferred = 3000;
+            b.Progress = 100;
+            monitor.TransferCompleted(At(context, 2), b);
+
+            Assert.Equal(4, sink.Updates.Count);
+            Assert.All(sink.Updates, u => Assert.Equal(7300, u.ParentActivityId));
+            Assert.DoesNotContain(sink.Updates, u => u.Activity.EndsWith(" files", StringComparison.Ordinal));
+            Assert.Equal(2, sink.Updates.Select(u => u.ActivityId).Distinct().Count());
+            Assert.True(sink.Updates.Last(u => u.Activity.StartsWith("Sending a", StringComparison.Ordinal)).Completed);
+            Assert.True(sink.Updates.Last().Completed);
+        }
+
+        [Fact]
         public void Without_a_count_hint_the_parent_appears_with_the_second_file_and_counts_bytes()
         {
             var (monitor, sink, context) = New();

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
+using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Transfers;
@@ -77,6 +78,66 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal("t/a/y", deep.Folder);
             Assert.Equal("sftp://h/t/a/y/1", deep.Location);
             Assert.Equal(FolderWalkEntryKind.Folder, entries.Single(e => e.RelativePath == "a").Kind);
+        }
+
+        [Fact]
+        public async Task A_remote_walk_lists_folders_ahead_at_most_ListAhead_at_once_in_the_same_order_with_logs_in_walk_order()
+        {
+            // 30 folders of two files and a subfolder each: the walk must hand them out exactly as one at a time would.
+            var tree = new Dictionary<string, RemoteFolderEntry[]> { ["/t/"] = Enumerable.Range(0, 30).Select(i => D($"d{i:D2}")).Append(F("top")).ToArray() };
+            for (var i = 0; i < 30; i++)
+            {
+                tree[$"/t/d{i:D2}/"] = new[] { F("b"), D("sub"), F("a") };
+                tree[$"/t/d{i:D2}/sub/"] = new[] { F("deep") };
+            }
+
+            var inFlight = 0;
+            var most = 0;
+            var second = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Func<OperationContext, Uri, Task<IReadOnlyList<RemoteFolderEntry>?>> lister = async (context, folder) =>
+            {
+                var path = folder.AbsolutePath.EndsWith("/") ? folder.AbsolutePath : folder.AbsolutePath + "/";
+                var now = Interlocked.Increment(ref inFlight);
+                lock (tree)
+                {
+                    most = Math.Max(most, now);
+                }
+
+                try
+                {
+                    if (now >= 2)
+                    {
+                        second.TrySetResult(true);
+                    }
+
+                    if (path == "/t/d00/")
+                    {
+                        // Held until another listing runs beside it: only a walk that lists ahead gets past this.
+                        await second.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                    }
+
+                    await Task.Yield();
+                    context.Logger.Log(LogLevel.Warning, "listed " + path);
+                    return tree[path];
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref inFlight);
+                }
+            };
+            var lines = new List<string>();
+            var context = new OperationContext(logger: new Logger(lines));
+
+            var ahead = await Drain(new FolderWalk("sftp://h/t", lister, "received"), context);
+            var serial = await Drain(new FolderWalk("sftp://h/t", (c, f) => Task.FromResult<IReadOnlyList<RemoteFolderEntry>?>(
+                tree[f.AbsolutePath.EndsWith("/") ? f.AbsolutePath : f.AbsolutePath + "/"]), "received", listAhead: 0), context);
+
+            Assert.Equal(serial.Select(e => e.Kind + " " + e.RelativePath), ahead.Select(e => e.Kind + " " + e.RelativePath));
+            Assert.Equal(30 * 3 + 1, Files(ahead).Count());
+            Assert.InRange(most, 2, FolderWalk.ListAhead + 1);
+            // Each listing's lines reach the caller when the walk takes that folder: in walk order, whatever order they ran in.
+            var folders = new[] { "/t/" }.Concat(serial.Where(e => e.Kind == FolderWalkEntryKind.Folder).Select(e => "/t/" + e.RelativePath + "/"));
+            Assert.Equal(folders.Select(f => "listed " + f), lines);
         }
 
         [Fact]

@@ -107,29 +107,51 @@ namespace TransferTools.Engine.BuiltIn.Progress
                     file.Shown = drawFile;
                 }
 
-                var drawParent = (request.Files.Count > 1 || request.Expected > 1) && (drawFile || request.Shown);
-                if (drawFile)
+                if (context.GetValue(EngineContextKeys.ProgressParentId) is int ownParent)
                 {
-                    updates.Add(file.ToUpdate(transfer, drawParent ? request.ActivityId : -1));
-                }
-
-                if (drawParent)
-                {
-                    var parent = request.ToUpdate();
-                    updates.Add(parent);
-                    request.Shown = !parent.Completed;
-
-                    // Without a count hint the request is kept a while (swept later): more files may come down the pipeline.
-                    if (parent.Completed && request.Expected > 0)
+                    // The cmdlet draws the parent bar itself: each file's bar goes beneath it, and an ended file is forgotten.
+                    if (drawFile)
                     {
-                        _requests.Remove(context.RequestId);
+                        updates.Add(file.ToUpdate(transfer, ownParent));
                     }
+
+                    if (final)
+                    {
+                        request.Files.Remove(transfer.Id);
+                    }
+                }
+                else
+                {
+                    AddFileAndParent(context, request, file, transfer, drawFile, updates);
                 }
             }
 
             foreach (var update in updates)
             {
                 sink.Report(update);
+            }
+        }
+
+        /// <summary>The file's bar and the call's parent bar over it (when the call moves more than one file).</summary>
+        private void AddFileAndParent(OperationContext context, RequestProgress request, FileProgress file, Transfer transfer, bool drawFile, List<ProgressUpdate> updates)
+        {
+            var drawParent = (request.Files.Count > 1 || request.Expected > 1) && (drawFile || request.Shown);
+            if (drawFile)
+            {
+                updates.Add(file.ToUpdate(transfer, drawParent ? request.ActivityId : -1));
+            }
+
+            if (drawParent)
+            {
+                var parent = request.ToUpdate();
+                updates.Add(parent);
+                request.Shown = !parent.Completed;
+
+                // Without a count hint the request is kept a while (swept later): more files may come down the pipeline.
+                if (parent.Completed && request.Expected > 0)
+                {
+                    _requests.Remove(context.RequestId);
+                }
             }
         }
 

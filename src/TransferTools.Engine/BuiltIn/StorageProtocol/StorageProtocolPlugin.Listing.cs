@@ -6,9 +6,20 @@ using TransferTools.Abstractions;
 namespace TransferTools.Engine.BuiltIn.StorageProtocol
 {
     /// <summary>Folder listing of <c>storage://NAME/prefix/</c>, so a folder sync can walk a store like any tree.</summary>
-    public sealed partial class StorageProtocolPlugin
+    public sealed partial class StorageProtocolPlugin : IFolderRemoval
     {
         private const int ListPage = 500;
+
+        /// <inheritdoc/>
+        /// <remarks>A store's folder is a name prefix: it has gone with its last item, so nothing is removed; true when no
+        /// item is left under it.</remarks>
+        public async Task<bool> RemoveEmptyFolderAsync(OperationContext context, Uri folder, TransferOptions options)
+        {
+            var (storage, path) = Parse(folder);
+            var prefix = path.Length == 0 || path.EndsWith("/", StringComparison.Ordinal) ? path : path + "/";
+            var left = await Service(context).ListItemsAsync(context, storage, new ListFilter { Prefix = prefix, Limit = 1 }).ConfigureAwait(false);
+            return left.Count == 0;
+        }
 
         /// <summary>
         /// The items and "folders" directly under the prefix: an item <c>prefix/a/b.txt</c> shows as the folder <c>a</c>.

@@ -14,7 +14,7 @@
         'Register-TransferPlugin', 'Unregister-TransferPlugin', 'Get-TransferPlugin',
         'Connect-TransferService', 'Disconnect-TransferService', 'Update-TransferSession', 'Get-TransferSession', 'Test-TransferAccess',
         'New-TransferUser', 'Get-TransferUser', 'Set-TransferUser', 'Remove-TransferUser',
-        'Send-Transfer', 'Receive-Transfer', 'Get-TransferStatus', 'Stop-Transfer', 'Suspend-Transfer', 'Resume-Transfer', 'Wait-Transfer',
+        'Send-Transfer', 'Receive-Transfer', 'Get-TransferStatus', 'Remove-TransferStatus', 'Stop-Transfer', 'Suspend-Transfer', 'Resume-Transfer', 'Wait-Transfer',
         'Save-StorageItem', 'Get-StorageItem', 'Export-StorageItem', 'Remove-StorageItem', 'Measure-StorageItem',
         'Write-TransferMetric',
         'Start-TransferAgent', 'Register-TransferAgent', 'Unregister-TransferAgent', 'Get-TransferAgent',

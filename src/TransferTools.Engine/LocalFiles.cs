@@ -50,6 +50,9 @@ namespace TransferTools.Engine
             {
                 PluginException pe => pe,
                 FileNotFoundException _ => new PluginException(ErrorCode.NotFound, $"'{path}' does not exist.", e, errorIdPrefix + "NotFound", path),
+                // A file where a folder of the path should be says so, instead of "the folder does not exist".
+                DirectoryNotFoundException _ when operation != "Read" && Transfers.LocalDestination.FileAbove(Path.GetDirectoryName(path) ?? "", path) is { } isFile => isFile,
+                IOException _ when operation == "CreateDirectory" && Transfers.LocalDestination.FileAbove(path, path) is { } fileInPlace => fileInPlace,
                 DirectoryNotFoundException _ => new PluginException(ErrorCode.NotFound, $"The folder of '{path}' does not exist.", e,
                     errorIdPrefix + "FolderNotFound", path),
                 UnauthorizedAccessException _ => new PluginException(ErrorCode.PermissionDenied, $"Access to '{path}' is denied ({operation.ToLowerInvariant()}).", e,

@@ -671,7 +671,7 @@ namespace TransferTools.Plugins.AzureBlob
                 case OperationCanceledException _:
                     return new PluginException(ErrorCode.Timeout, $"{where} did not answer in time; the {operation} failed.", e, "AzureTimeout", target);
                 case RequestFailedException r when r.Status == 0:
-                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached; the {operation} failed.", e, "AzureConnectionFailed", target);
+                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached{Unreachable(e)}; the {operation} failed.", e, "AzureConnectionFailed", target);
                 case RequestFailedException r when r.Status == 404:
                     return new PluginException(ErrorCode.NotFound, $"{where}: not found ({r.ErrorCode}); the {operation} failed.", e, "AzureNotFound", target);
                 case RequestFailedException r when IsAuthenticationFailure(r):
@@ -690,12 +690,26 @@ namespace TransferTools.Plugins.AzureBlob
                 case HttpRequestException _:
                 case IOException _:
                 case System.Net.Sockets.SocketException _:
-                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached; the {operation} failed.", e, "AzureConnectionFailed", target);
+                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached{Unreachable(e)}; the {operation} failed.", e, "AzureConnectionFailed", target);
                 case InvalidDataException _:
                     return new PluginException(ErrorCode.ChecksumMismatch, $"{where} returned data that failed its MD5 check during the {operation}.", e, "AzureChecksumMismatch", target);
                 default:
                     return new PluginException(ErrorCode.Internal, $"{where}: the {operation} failed ({e.GetType().Name}).", e, "AzureUnexpectedError", target);
             }
+        }
+
+        /// <summary>The cause of a connection that never was, in a user's words (" (connection refused)"); empty for others.</summary>
+        private static string Unreachable(Exception error)
+        {
+            for (var e = error; e != null; e = e.InnerException)
+            {
+                if (e is System.Net.Sockets.SocketException socket)
+                {
+                    return socket.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused ? " (connection refused)" : $" ({socket.Message})";
+                }
+            }
+
+            return "";
         }
 
         /// <summary>Reports network failures while reading content as plugin errors.</summary>

@@ -64,7 +64,7 @@ namespace TransferTools.Plugins.S3
                     // Transient: the engine retries connection errors with backoff.
                     return new PluginException(ErrorCode.ConnectionError, $"{where} is busy or failed ({(int)s.StatusCode} {s.ErrorCode}); the {operation} of '{target}' failed.", e, "S3ServerBusy", target);
                 case AmazonServiceException s when s.StatusCode == 0 || s.InnerException is HttpRequestException || s.InnerException is IOException || s.InnerException is WebException:
-                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached; the {operation} of '{target}' failed.", e, "S3ConnectionFailed", target);
+                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached{Unreachable(e)}; the {operation} of '{target}' failed.", e, "S3ConnectionFailed", target);
                 case AmazonServiceException s:
                     return new PluginException(ErrorCode.Internal, $"{where} refused the {operation} of '{target}' ({(int)s.StatusCode} {s.ErrorCode}: {s.Message}).", e, "S3RequestFailed", target);
                 case AmazonClientException _ when e.InnerException is HttpRequestException || e.InnerException is IOException || e.InnerException is WebException:
@@ -72,13 +72,32 @@ namespace TransferTools.Plugins.S3
                 case IOException _:
                 case WebException _:
                 case System.Net.Sockets.SocketException _:
-                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached; the {operation} of '{target}' failed.", e, "S3ConnectionFailed", target);
+                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached{Unreachable(e)}; the {operation} of '{target}' failed.", e, "S3ConnectionFailed", target);
                 case AmazonClientException c when c.Message.IndexOf("credential", StringComparison.OrdinalIgnoreCase) >= 0:
                     return new PluginException(ErrorCode.AuthenticationFailed,
                         $"No AWS credentials for {where}: register AccessKeyId and SecretAccessKey or a Profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.", e, "S3CredentialsMissing", target);
                 default:
                     return new PluginException(ErrorCode.Internal, $"{where}: the {operation} of '{target}' failed ({e.GetType().Name}).", e, "S3UnexpectedError", target);
             }
+        }
+
+        /// <summary>The cause of a connection that never was, in a user's words (" (connection refused)"); empty for others.</summary>
+        private static string Unreachable(Exception error)
+        {
+            for (var e = error; e != null; e = e.InnerException)
+            {
+                if (e is System.Net.Sockets.SocketException socket)
+                {
+                    return socket.SocketErrorCode switch
+                    {
+                        System.Net.Sockets.SocketError.ConnectionRefused => " (connection refused: is the server running, and on this port?)",
+                        System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData => $" (the host name does not resolve: {socket.Message})",
+                        _ => $" ({socket.Message})",
+                    };
+                }
+            }
+
+            return "";
         }
 
         private static string BucketOf(string target)

@@ -26,6 +26,7 @@ namespace TransferTools.Cmdlets.Tests
             { "Suspend-Transfer", Files + Suspended, "Suspend-Transfer -Id $global:t.Id -WhatIf" },
             { "Stop-Transfer", Files + Suspended, "Stop-Transfer -Id $global:t.Id -WhatIf" },
             { "Resume-Transfer", Files + Suspended, "Resume-Transfer -Id $global:t.Id -WhatIf" },
+            { "Remove-TransferStatus", Files + Suspended, "Remove-TransferStatus -Id $global:t.Id -WhatIf" },
             { "Register-TransferAgent", "", InAgentHome("Register-TransferAgent -WhatIf") },
             { "Unregister-TransferAgent", InAgentHome("$null = Register-TransferAgent -NoServiceManager"), InAgentHome("Unregister-TransferAgent -WhatIf") },
             { "Sync-TransferFolder", Files, "Sync-TransferFolder -Path $global:to -Destination (Join-Path $Work 'whatif-sync') -Mirror -WhatIf" },

@@ -231,8 +231,8 @@ namespace TransferTools.Engine.Transfers
                 }
                 else if (!folder.IsDirectory)
                 {
-                    throw new PluginException(ErrorCode.InvalidArgument, $"'{TransferLocation.Display(requested)}' is a file, not a folder.",
-                        errorId: "DestinationNotAFolder", target: TransferLocation.Display(requested));
+                    throw new PluginException(ErrorCode.InvalidArgument, $"'{TransferLocation.Display(requested)}' is a file, not a folder: nothing can be delivered into it.",
+                        errorId: "DestinationIsFile", target: TransferLocation.Display(requested));
                 }
 
                 final = TransferLocation.Combine(requested, record.Name);

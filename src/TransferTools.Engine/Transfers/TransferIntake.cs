@@ -85,13 +85,11 @@ namespace TransferTools.Engine.Transfers
                 record.Name = await NameOfSourceAsync(context, source, sourceUri, options).ConfigureAwait(false);
             }
 
-            try
+            // The folder is made by the attempt, once the source is known to be there: a receive that fails before
+            // (an unreachable host, a missing file) leaves no empty folder behind. A file in its place is said now.
+            if (LocalDestination.FileAbove(outputDir, outputDir) is { } isFile)
             {
-                Directory.CreateDirectory(outputDir);
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-            {
-                throw LocalFiles.Map(e, outputDir, "CreateDirectory");
+                throw isFile;
             }
 
             record.SourceUri = sourceUri.ToString();

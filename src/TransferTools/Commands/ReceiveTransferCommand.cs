@@ -76,6 +76,8 @@ namespace TransferTools.Commands
                 try
                 {
                     _outputDir = LocalPaths.Resolve(SessionState, OutputDir);
+                    // Once for the command, not once per file received.
+                    LocalDestination.RefuseFile(_outputDir);
                 }
                 catch (PluginException e)
                 {

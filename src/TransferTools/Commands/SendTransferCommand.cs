@@ -81,6 +81,18 @@ namespace TransferTools.Commands
                 // Before -WhatIf or -Verbose shows the destination, and before anything is journaled.
                 TransferLocationText.RefusePassword(Destination);
                 _destination = ResolveLocation(Destination);
+                if (!TransferLocationText.LooksLikeUri(Destination))
+                {
+                    // Once for the command: a destination that cannot be is one error, not one per file.
+                    if (Recurse || _destination.EndsWith("/", StringComparison.Ordinal) || _destination.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal))
+                    {
+                        LocalDestination.CheckFolder(_destination);
+                    }
+                    else
+                    {
+                        LocalDestination.CheckParent(_destination);
+                    }
+                }
             }
             catch (PluginException e)
             {

@@ -262,6 +262,12 @@ namespace TransferTools.Engine.BuiltIn.Http
                 return new PluginException(ErrorCode.Timeout, $"{where}: no answer within the stall timeout; it will be retried.", e, "HttpTimeout", Redact(uri));
             }
 
+            if (Unreachable(Find<SocketException>(e), uri) is { } cause)
+            {
+                // The cause first, in a user's words: the operation and URL (GetInfo http://...) say nothing a user can act on.
+                return new PluginException(ErrorCode.ConnectionError, cause, e, "HttpConnectionFailed", Redact(uri));
+            }
+
             if (e is HttpRequestException || e is IOException || e is SocketException || e is ObjectDisposedException || e is WebException)
             {
                 var detail = Find<SocketException>(e)?.Message ?? e.Message;
@@ -271,6 +277,22 @@ namespace TransferTools.Engine.BuiltIn.Http
 
             return new PluginException(ErrorCode.Internal, $"{where}: {e.Message}", e, "HttpUnexpectedError", Redact(uri));
         }
+
+        /// <summary>
+        /// What a user is told of a host that refused the connection or whose name does not resolve, or null for any other
+        /// socket error. Shared by the protocols so each says it the same way.
+        /// </summary>
+        internal static string? Unreachable(SocketException? socket, Uri uri) => Unreachable(socket, uri.Host, uri.Port);
+
+        /// <inheritdoc cref="Unreachable(SocketException?, Uri)"/>
+        internal static string? Unreachable(SocketException? socket, string host, int port) => socket?.SocketErrorCode switch
+        {
+            SocketError.ConnectionRefused => $"Could not connect to {host}:{port}: connection refused (is the server running, and on this port?).",
+            SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain =>
+                $"Could not connect to {host}:{port}: the host name '{host}' does not resolve ({socket.Message}).",
+            SocketError.HostUnreachable or SocketError.NetworkUnreachable => $"Could not connect to {host}:{port}: the host cannot be reached ({socket.Message}).",
+            _ => null,
+        };
 
         /// <summary>The URI without user information or query (which may carry signatures or tokens), for messages.</summary>
         public static string Redact(Uri uri)

@@ -98,3 +98,14 @@ Describe 'Remove-TransferStatus' {
         { Remove-TransferStatus -PassThru -ErrorAction Stop } | Should -Throw -ErrorId 'RemoveFilterMissing,*'
     }
 }
+
+Describe 'Transfer history as JSON' {
+    It 'writes statuses and other enums by name, not by number' {
+        $t = Send-Transfer -LiteralPath $script:small.FullName -Destination (Join-Path $script:work 'json/')
+        $json = Get-TransferStatus -Id $t.Id | ConvertTo-Json -Depth 2
+        $json | Should -Match '"Status":\s*"Completed"'
+        $json | Should -Match '"Direction":\s*"\w+"'
+        $back = $json | ConvertFrom-Json
+        $back.Status | Should -Be 'Completed'
+    }
+}

@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 namespace TransferTools.Abstractions
 {
     /// <summary>How a caller proves who they are.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum AuthType
     {
         /// <summary>User name and password.</summary>
@@ -19,6 +20,7 @@ namespace TransferTools.Abstractions
 
     /// <summary>An action on a resource. Files that also import <c>System</c> alias it:
     /// <c>using Action = TransferTools.Abstractions.Action;</c>.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum Action
     {
         /// <summary>List and fetch (<c>read</c>).</summary>

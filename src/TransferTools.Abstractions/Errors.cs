@@ -4,6 +4,7 @@ namespace TransferTools.Abstractions
 {
     /// <summary>What kind of failure a <see cref="PluginError"/> reports.</summary>
     /// <remarks>Cmdlets map each code to one PowerShell <c>ErrorCategory</c>; the mapping is part of the contract.</remarks>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum ErrorCode
     {
         /// <summary>Nothing more specific is known (ErrorCategory NotSpecified).</summary>

@@ -16,6 +16,7 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>How important a log line is.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum LogLevel
     {
         /// <summary>Detail for debugging (PowerShell's debug stream).</summary>

@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 namespace TransferTools.Abstractions
 {
     /// <summary>The four kinds of plugin the engine hosts.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum PluginType
     {
         /// <summary>Who you are: <see cref="IAuthPlugin"/> (<c>auth</c>).</summary>

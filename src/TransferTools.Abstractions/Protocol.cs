@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 namespace TransferTools.Abstractions
 {
     /// <summary>Where a transfer is in its life.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum TransferStatus
     {
         /// <summary>Created, no byte moved yet (<c>pending</c>).</summary>
@@ -70,6 +71,7 @@ namespace TransferTools.Abstractions
     /// What a completed transfer's content was checked against, beyond the SHA-256 the engine takes of the bytes it moves
     /// (<see cref="Transfer.Verification"/>).
     /// </summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum TransferVerification
     {
         /// <summary>No check yet: the transfer has not completed (or <c>-Conflict Skip</c> kept the destination's file).</summary>
@@ -90,6 +92,7 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>Which way the bytes go, seen from this machine.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum TransferDirection
     {
         /// <summary><c>Send-Transfer</c>: a local file to a destination.</summary>
@@ -99,6 +102,7 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>What to do when the destination file exists already.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum ConflictPolicy
     {
         /// <summary>Refuse with <see cref="ErrorCode.Conflict"/> (the default).</summary>

@@ -7,6 +7,7 @@ using System.Text;
 namespace TransferTools.Engine.Agent
 {
     /// <summary>Who the registered agent starts for: the user at logon (and, with linger, at boot), or the system at boot.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum AgentScope
     {
         /// <summary>A systemd user unit, a launchd agent, a scheduled task at logon: no administrator rights needed.</summary>
@@ -16,6 +17,7 @@ namespace TransferTools.Engine.Agent
     }
 
     /// <summary>The service manager a registration is written for.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum AgentPlatform
     {
         /// <summary>systemd.</summary>

@@ -5,6 +5,7 @@ using TransferTools.Abstractions;
 namespace TransferTools.Engine.Hosting
 {
     /// <summary>Where a plugin instance is in its lifecycle.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum PluginState
     {
         /// <summary>Registered; not loaded in this session yet (loaded on first use).</summary>

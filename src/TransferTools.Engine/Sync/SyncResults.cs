@@ -44,6 +44,7 @@ namespace TransferTools.Engine.Sync
     }
 
     /// <summary>What <c>Compare-TransferFolder</c> found about one path.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum FolderDifferenceKind
     {
         /// <summary>Only the source has the file.</summary>

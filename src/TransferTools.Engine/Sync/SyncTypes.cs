@@ -4,6 +4,7 @@ using TransferTools.Engine.Transfers;
 namespace TransferTools.Engine.Sync
 {
     /// <summary>How a folder sync decides that a file present on both sides differs (<c>-Compare</c>).</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum SyncComparison
     {
         /// <summary>Size equal and modification times equal within the coarser side's precision (the default).</summary>
@@ -17,6 +18,7 @@ namespace TransferTools.Engine.Sync
     }
 
     /// <summary>What a folder sync does with one path.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum SyncAction
     {
         /// <summary>The file is missing at the destination: copied.</summary>

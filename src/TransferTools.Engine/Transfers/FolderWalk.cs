@@ -8,6 +8,7 @@ using TransferTools.Abstractions;
 namespace TransferTools.Engine.Transfers
 {
     /// <summary>What a <see cref="FolderWalkEntry"/> is.</summary>
+    [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
     public enum FolderWalkEntryKind
     {
         /// <summary>A file to transfer.</summary>

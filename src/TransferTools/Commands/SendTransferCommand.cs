@@ -94,6 +94,11 @@ namespace TransferTools.Commands
             var literal = ParameterSetName == LiteralPathSet;
             foreach (var input in (literal ? LiteralPath : Path) ?? Array.Empty<string>())
             {
+                if (SendRemote(input))
+                {
+                    continue;
+                }
+
                 foreach (var source in ResolveSources(input, literal))
                 {
                     if (!source.IsFolder)
@@ -111,6 +116,54 @@ namespace TransferTools.Commands
             }
         }
 
+        /// <summary>
+        /// A source that is a remote URI (s3://, sftp://, https://, storage://...) is copied from there to the destination,
+        /// which may be remote too: within one S3 service by the server, otherwise relayed through this machine as a stream
+        /// (nothing spooled locally). With -Recurse a remote folder is walked as Receive-Transfer -Recurse walks it.
+        /// </summary>
+        /// <returns>False for a local path (handled by the caller).</returns>
+        private bool SendRemote(string input)
+        {
+            if (!TransferLocationText.LooksLikeUri(input) || input.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            string location;
+            try
+            {
+                // Before -WhatIf or -Verbose shows it, and before anything is journaled.
+                TransferLocationText.RefusePassword(input);
+                location = ResolveLocation(input);
+            }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, input));
+                return true;
+            }
+
+            if (!Recurse)
+            {
+                Send(location, null);
+                return true;
+            }
+
+            _options ??= NewOptions();
+            foreach (var file in FilesOf(() => FolderWalk.ForReceive(Session.Transfers, location, _options), input))
+            {
+                Send(file.Location, file.Folder.Length == 0 ? null : file.Folder);
+            }
+
+            return true;
+        }
+
+        private TransferOptions NewOptions()
+        {
+            var options = BuildOptions(NoPreserve, Streams);
+            options.NoManifest = NoManifest.IsPresent;
+            return options;
+        }
+
         /// <param name="folder">Where under the destination folder the file goes ('/'-separated), or null: into the destination itself.</param>
         private void Send(string file, string? folder)
         {
@@ -118,11 +171,7 @@ namespace TransferTools.Commands
             if (ShouldProcess(file, $"Send to '{shown}'"))
             {
                 // Each file starts now, while the pipeline is still enumerating the next ones.
-                if (_options is null)
-                {
-                    _options = BuildOptions(NoPreserve, Streams);
-                    _options.NoManifest = NoManifest.IsPresent;
-                }
+                _options ??= NewOptions();
 
                 var destination = folder is null ? _destination! : TransferLocationText.Beneath(_destination!, folder);
                 // A tree's manifests all go to the destination folder's .transfertools, none into its subfolders.

@@ -362,6 +362,34 @@ Describe 'S3 copies between remote locations against Ceph radosgw' -Skip:$script
         { Invoke-S3Admin head tt-copy mirror/extra.bin } | Should -Throw
     }
 
+    It 'relays a copy from another endpoint (storage://) into S3, resumed after kill -9 from the parts the server holds' {
+        $f = New-TestFile -Path (Join-Path $script:work 'relay.bin') -Size 40MB -Seed 24
+        Save-StorageItem $f.FullName -Name 'relay/relay.bin' | Out-Null
+        $command = "Import-Module '$(Get-TestModulePath)'; Send-Transfer -Path 'storage://LocalStore/relay/relay.bin' -Destination 's3://tt-copy/relay/' -MaxBytesPerSecond 6MB | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh'))
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        $deadline = [DateTime]::UtcNow.AddSeconds(90)
+        $id = $null
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $id = (Get-TransferStatus | Where-Object { $_.Source -like 'storage://LocalStore/relay/relay.bin' } | Select-Object -First 1).Id
+            if ($id -and (Get-ChunkCount $id) -ge 5) { break }
+            if ($process.HasExited) { throw "The copying process exited early: $($process.StandardError.ReadToEnd())" }
+            Start-Sleep -Milliseconds 100
+        }
+        $process.Kill()   # SIGKILL
+        $process.WaitForExit()
+        { Invoke-S3Admin head tt-copy relay/relay.bin } | Should -Throw   # nothing appears before completion
+
+        $resumed = Invoke-InNewProcess ([scriptblock]::Create("Resume-Transfer -Id $id -MaxBytesPerSecond 0"))
+        [TransferTools.Abstractions.TransferStatus]$resumed.Status | Should -Be 'Completed'
+        $resumed.ResumedFrom | Should -BeGreaterOrEqual 16MB   # the parts the server held, proven against the source
+        $resumed.Sha256 | Should -Be (Get-Sha $f.FullName)
+        (Invoke-S3Admin head tt-copy relay/relay.bin).metadata.sha256 | Should -Be (Get-Sha $f.FullName)
+        @(Invoke-S3Admin uploads tt-copy | Where-Object key -eq 'relay/relay.bin') | Should -BeNullOrEmpty
+    }
+
     It 'sends several parts of one multipart upload at once' {
         $f = New-TestFile -Path (Join-Path $script:work 'parallel.bin') -Size 40MB -Seed 23
         $proxy = Start-CountingProxy   # (its own relay: its busy_max counts this upload only)
@@ -369,8 +397,9 @@ Describe 'S3 copies between remote locations against Ceph radosgw' -Skip:$script
             $t = Send-Transfer $f.FullName -Destination 's3://tt-data/parallel/' -ProtocolOption @{ ServiceUrl = $proxy.Url; Parallelism = '4' }
             $t.Status | Should -Be 'Completed'
             $stats = Get-ProxyStats $proxy
-            # More than one part request was sent before the answer to an earlier one came: parts in flight together.
-            $stats.busy_max | Should -BeGreaterOrEqual 2
+            # A second part's upload (1 MiB or more sent) began before the answer to an earlier one came: parts in flight
+            # together. (Small calls such as the manifest written ahead of delivery are not counted.)
+            $stats.large_max | Should -BeGreaterOrEqual 2
             $stats.connections | Should -BeGreaterOrEqual 2
             (Invoke-S3Admin head tt-data parallel/parallel.bin).etag | Should -Match '-\d+"?$'
         }
@@ -381,7 +410,7 @@ Describe 'S3 copies between remote locations against Ceph radosgw' -Skip:$script
         try {
             $t = Send-Transfer $f.FullName -Destination 's3://tt-data/serial/' -ProtocolOption @{ ServiceUrl = $serial.Url; Parallelism = '1' }
             $t.Status | Should -Be 'Completed'
-            (Get-ProxyStats $serial).busy_max | Should -Be 1
+            (Get-ProxyStats $serial).large_max | Should -Be 1
         }
         finally { Stop-CountingProxy $serial }
     }

@@ -5,9 +5,10 @@ usage: counting-proxy.py TARGET_HOST TARGET_PORT STATS_FILE
 Listens on 127.0.0.1 (a free port, printed as the first line of stdout) and relays every connection to the target.
 STATS_FILE is rewritten (atomically) before any byte is passed on, so a client that got an answer finds it counted:
   {"up": bytes client->server, "down": bytes server->client, "connections": N,
-   "busy_max": most connections at once with a request sent and no answer yet}
+   "busy_max": most connections at once with a request sent and no answer yet,
+   "large_max": the same, counting only requests that have sent 1 MiB or more (uploads of parts, not small calls)}
 A connection is busy from a client byte until the next server byte (HTTP/1.1: one request in flight per connection),
-so busy_max >= 2 shows requests in flight at the same time. Totals only grow: a test reads them before and after.
+so busy_max >= 2 shows requests in flight at the same time, and large_max >= 2 large uploads in flight together. Totals only grow: a test reads them before and after.
 """
 import json
 import os
@@ -17,14 +18,23 @@ import threading
 
 host, port, stats_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 lock = threading.Lock()
-stats = {"up": 0, "down": 0, "connections": 0, "busy": 0, "busy_max": 0}
+LARGE = 1024 * 1024
+stats = {"up": 0, "down": 0, "connections": 0, "busy": 0, "busy_max": 0, "large": 0, "large_max": 0}
 
 
 def save():
     tmp = stats_path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({k: stats[k] for k in ("up", "down", "connections", "busy_max")}, f)
+        json.dump({k: stats[k] for k in ("up", "down", "connections", "busy_max", "large_max")}, f)
     os.replace(tmp, stats_path)
+
+
+def end_request(state):
+    state["busy"] = False
+    stats["busy"] -= 1
+    if state["large"]:
+        state["large"] = False
+        stats["large"] -= 1
 
 
 def pump(src, dst, direction, state):
@@ -35,13 +45,19 @@ def pump(src, dst, direction, state):
                 break
             with lock:
                 stats[direction] += len(data)
-                if direction == "up" and not state["busy"]:
-                    state["busy"] = True
-                    stats["busy"] += 1
-                    stats["busy_max"] = max(stats["busy_max"], stats["busy"])
-                elif direction == "down" and state["busy"]:
-                    state["busy"] = False
-                    stats["busy"] -= 1
+                if direction == "up":
+                    if not state["busy"]:
+                        state["busy"] = True
+                        state["sent"] = 0
+                        stats["busy"] += 1
+                        stats["busy_max"] = max(stats["busy_max"], stats["busy"])
+                    state["sent"] += len(data)
+                    if not state["large"] and state["sent"] >= LARGE:
+                        state["large"] = True
+                        stats["large"] += 1
+                        stats["large_max"] = max(stats["large_max"], stats["large"])
+                elif state["busy"]:
+                    end_request(state)
                 save()
             dst.sendall(data)
     except OSError:
@@ -49,8 +65,7 @@ def pump(src, dst, direction, state):
     finally:
         with lock:
             if state["busy"]:
-                state["busy"] = False
-                stats["busy"] -= 1
+                end_request(state)
         for s in (src, dst):
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -64,7 +79,7 @@ def serve(client):
     except OSError:
         client.close()
         return
-    state = {"busy": False}
+    state = {"busy": False, "sent": 0, "large": False}
     with lock:
         stats["connections"] += 1
         save()

@@ -16,6 +16,8 @@ namespace TransferTools.Commands
     /// -Destination is a folder when it exists as one or ends with '/' (the file keeps its name), otherwise the full target name.
     /// With -Recurse a folder is sent too, with every file under it: it arrives inside the destination folder under its own name,
     /// with its subfolders (empty ones are not created; linked folders are not followed, as Get-ChildItem -Recurse).
+    /// A remote source (s3://, sftp://, https://, storage://...) is copied to the destination, remote too if wanted: by the server
+    /// within one S3 service, otherwise streamed through this machine (no local spool), hashed and resumable.
     /// Waits and shows progress unless -Asynchronous. Ctrl+C suspends the transfer; Resume-Transfer continues it, also from a new process.</para>
     /// </summary>
     [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Root + "Send-Transfer.md")]
@@ -28,7 +30,7 @@ namespace TransferTools.Commands
         private string? _destination;
         private TransferOptions? _options;
 
-        /// <summary>The files to send (wildcards allowed).</summary>
+        /// <summary>The files to send (wildcards allowed), or the URI of a remote file (or, with -Recurse, folder) to copy from.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]

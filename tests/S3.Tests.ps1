@@ -390,6 +390,19 @@ Describe 'S3 copies between remote locations against Ceph radosgw' -Skip:$script
         @(Invoke-S3Admin uploads tt-copy | Where-Object key -eq 'relay/relay.bin') | Should -BeNullOrEmpty
     }
 
+    It 'stores the SHA-256 of an upload larger than CopyPartSize by a multipart copy onto itself (as for objects over 5 GiB)' {
+        $f = New-TestFile -Path (Join-Path $script:work 'bigmeta.bin') -Size 20MB -Seed 25
+        $t = Send-Transfer $f.FullName -Destination 's3://tt-data/bigmeta/' -ProtocolOption @{ CopyPartSize = '5' }
+        $t.Status | Should -Be 'Completed'
+        $head = Invoke-S3Admin head tt-data bigmeta/bigmeta.bin
+        $head.metadata.sha256 | Should -Be (Get-Sha $f.FullName)
+        $head.metadata.mtime | Should -Not -BeNullOrEmpty
+        $head.etag | Should -Match '-4"?$'   # copied onto itself as four parts of at most 5 MiB
+        @(Invoke-S3Admin uploads tt-data | Where-Object key -eq 'bigmeta/bigmeta.bin') | Should -BeNullOrEmpty
+        $down = New-Item -ItemType Directory (Join-Path $script:work 'down-bigmeta')
+        (Receive-Transfer -Source 's3://tt-data/bigmeta/bigmeta.bin' -OutputDir $down.FullName).Verification | Should -Be 'ServerDigest'
+    }
+
     It 'sends several parts of one multipart upload at once' {
         $f = New-TestFile -Path (Join-Path $script:work 'parallel.bin') -Size 40MB -Seed 23
         $proxy = Start-CountingProxy   # (its own relay: its busy_max counts this upload only)

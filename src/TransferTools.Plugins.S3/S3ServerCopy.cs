@@ -98,8 +98,10 @@ namespace TransferTools.Plugins.S3
         }
 
         /// <summary>A multipart upload at <paramref name="to"/> whose parts are ranges of <paramref name="from"/> copied by the server.</summary>
-        private static async Task CopyInPartsAsync(AmazonS3Client client, S3Settings settings, S3Location from, S3Location to, GetObjectMetadataResponse head,
-            OperationContext context)
+        /// <param name="head">The source's look-up: its length, ETag (every part is guarded by it), metadata and content type.</param>
+        /// <param name="metadata">Changes to the metadata copied from the source (the SHA-256 set on a freshly uploaded object), or null.</param>
+        internal static async Task CopyInPartsAsync(AmazonS3Client client, S3Settings settings, S3Location from, S3Location to, GetObjectMetadataResponse head,
+            OperationContext context, Action<MetadataCollection>? metadata = null)
         {
             var token = context.CancellationToken;
             var start = new InitiateMultipartUploadRequest { BucketName = to.Bucket, Key = to.Key, ContentType = head.Headers.ContentType };
@@ -108,6 +110,8 @@ namespace TransferTools.Plugins.S3
                 // (Keys come as x-amz-meta-NAME; the request adds the prefix only where it is missing.)
                 start.Metadata[key] = head.Metadata[key];
             }
+
+            metadata?.Invoke(start.Metadata);
 
             var upload = await client.InitiateMultipartUploadAsync(start, token).ConfigureAwait(false);
             var length = head.ContentLength;

@@ -25,6 +25,20 @@ BeforeAll {
         if ($log) { [int]($log.Length / 28) } else { 0 }
     }
 
+    # A TCP relay in front of radosgw that counts the bytes through this machine and the requests in flight at once.
+    function Start-CountingProxy {
+        $stats = Join-Path $script:work ('proxy-' + [guid]::NewGuid().ToString('n') + '.json')
+        $target = [Uri]$script:rgw.ServiceUrl
+        $info = [Diagnostics.ProcessStartInfo]::new('python3')
+        foreach ($a in (Join-Path $PSScriptRoot 'services/counting-proxy.py'), $target.Host, $target.Port, $stats) { $info.ArgumentList.Add([string]$a) }
+        $info.RedirectStandardOutput = $true
+        $process = [Diagnostics.Process]::Start($info)
+        $port = [int]$process.StandardOutput.ReadLine()
+        [pscustomobject]@{ Process = $process; Url = "http://127.0.0.1:$port"; Stats = $stats }
+    }
+    function Get-ProxyStats($Proxy) { Get-Content -Raw -LiteralPath $Proxy.Stats | ConvertFrom-Json }
+    function Stop-CountingProxy($Proxy) { if ($Proxy) { $Proxy.Process.Kill(); $Proxy.Process.WaitForExit() } }
+
     # The AWS CLI's environment: no registration needed.
     $env:AWS_ACCESS_KEY_ID = $script:rgw.AccessKeyId
     $env:AWS_SECRET_ACCESS_KEY = $script:rgw.SecretAccessKey
@@ -279,6 +293,139 @@ Describe 'S3 transfers against Ceph radosgw' -Skip:$script:Skip {
             $copy = Get-ChildItem -Recurse -File $back | Where-Object { $_.FullName.Replace('\', '/').EndsWith($relative) }
             $copy | Should -Not -BeNullOrEmpty
         }
+    }
+}
+
+Describe 'S3 copies between remote locations against Ceph radosgw' -Skip:$script:Skip {
+    BeforeAll {
+        Invoke-S3Admin mkbucket tt-copy | Out-Null
+        $script:proxy = Start-CountingProxy
+        $script:via = @{ ServiceUrl = $script:proxy.Url }
+    }
+    AfterAll { Stop-CountingProxy $script:proxy }
+
+    It 'copies within the server (CopyObject; UploadPartCopy above CopyPartSize): no bytes through this machine, SHA-256 and mtime carried' {
+        $f = New-TestFile -Path (Join-Path $script:work 'copysrc.bin') -Size 12MB -Seed 20
+        $before = Get-ProxyStats $script:proxy
+        (Send-Transfer $f.FullName -Destination 's3://tt-data/copy/' -ProtocolOption $script:via).Status | Should -Be 'Completed'
+        $sent = Get-ProxyStats $script:proxy
+        $sent.up - $before.up | Should -BeGreaterOrEqual 12MB   # the relay sees what goes through this machine
+
+        $one = Send-Transfer -Path 's3://tt-data/copy/copysrc.bin' -Destination 's3://tt-copy/one/' -ProtocolOption $script:via
+        $parts = Send-Transfer -Path 's3://tt-data/copy/copysrc.bin' -Destination 's3://tt-copy/parts/copysrc.bin' -ProtocolOption ($script:via + @{ CopyPartSize = '5' })
+        $after = Get-ProxyStats $script:proxy
+        foreach ($t in $one, $parts) {
+            $t.Status | Should -Be 'Completed'
+            $t.Verification | Should -Be 'ServerSideCopy'
+            $t.Sha256 | Should -Be (Get-Sha $f.FullName)
+        }
+        # Requests and answers only (heads, copies, a manifest): a relay would have moved 24 MiB each way.
+        ($after.up - $sent.up) + ($after.down - $sent.down) | Should -BeLessThan 1MB
+        $source = Invoke-S3Admin head tt-data copy/copysrc.bin
+        foreach ($key in 'one/copysrc.bin', 'parts/copysrc.bin') {
+            $head = Invoke-S3Admin head tt-copy $key
+            $head.size | Should -Be 12MB
+            $head.metadata.sha256 | Should -Be $source.metadata.sha256
+            $head.metadata.mtime | Should -Be $source.metadata.mtime
+        }
+        (Invoke-S3Admin head tt-copy parts/copysrc.bin).etag | Should -Match '-3"?$'   # three copied parts of 5, 5 and 2 MiB
+        @(Invoke-S3Admin uploads tt-copy) | Should -BeNullOrEmpty
+
+        # An object no SHA-256 vouches for (put by another tool) goes through this machine, hashed on the way.
+        $foreign = New-TestFile -Path (Join-Path $script:work 'copyforeign.bin') -Size 3MB -Seed 21
+        Invoke-S3Admin put tt-data copy/copyforeign.bin $foreign.FullName | Out-Null
+        $relayed = Send-Transfer -Path 's3://tt-data/copy/copyforeign.bin' -Destination 's3://tt-copy/relayed/' -ProtocolOption $script:via
+        $relayed.Status | Should -Be 'Completed'
+        $relayed.Verification | Should -Be 'ServerDigest'   # the MD5 ETag of the single-part source
+        (Get-ProxyStats $script:proxy).down - $after.down | Should -BeGreaterOrEqual 3MB
+        (Invoke-S3Admin head tt-copy relayed/copyforeign.bin).metadata.sha256 | Should -Be (Get-Sha $foreign.FullName)
+    }
+
+    It 'syncs a prefix to another bucket within the server; a second sync moves nothing; -Mirror deletes the extra' {
+        $tree = Join-Path $script:work 'synctree'
+        $files = New-TestTree -Path $tree
+        Send-Transfer -Path "$tree/*" -Destination 's3://tt-data/synctree/' -Recurse -NoManifest | Out-Null
+        $before = Get-ProxyStats $script:proxy
+        $r = Sync-TransferFolder -Path 's3://tt-data/synctree/' -Destination 's3://tt-copy/mirror/' -ProtocolOption $script:via -PassThru
+        $summary = $r | Where-Object { $_ -is [TransferTools.Engine.Sync.SyncResult] }
+        $summary.Copied | Should -Be $files.Count
+        $summary.Failed | Should -Be 0
+        @($r | Where-Object { $_ -is [TransferTools.Abstractions.Transfer] -and $_.Verification -ne 'ServerSideCopy' }) | Should -BeNullOrEmpty
+        $after = Get-ProxyStats $script:proxy
+        ($after.up - $before.up) + ($after.down - $before.down) | Should -BeLessThan 1MB
+        $again = Sync-TransferFolder -Path 's3://tt-data/synctree/' -Destination 's3://tt-copy/mirror/' -ProtocolOption $script:via
+        $again.Copied + $again.Updated | Should -Be 0
+        Compare-TransferFolder -Path 's3://tt-data/synctree/' -Destination 's3://tt-copy/mirror/' -Quiet | Should -BeTrue
+        $extra = New-TestFile -Path (Join-Path $script:work 'extra.bin') -Size 1KB -Seed 22
+        Invoke-S3Admin put tt-copy mirror/extra.bin $extra.FullName | Out-Null
+        (Sync-TransferFolder -Path 's3://tt-data/synctree/' -Destination 's3://tt-copy/mirror/' -Mirror).Deleted | Should -Be 1
+        { Invoke-S3Admin head tt-copy mirror/extra.bin } | Should -Throw
+    }
+
+    It 'relays a copy from another endpoint (storage://) into S3, resumed after kill -9 from the parts the server holds' {
+        $f = New-TestFile -Path (Join-Path $script:work 'relay.bin') -Size 40MB -Seed 24
+        Save-StorageItem $f.FullName -Name 'relay/relay.bin' | Out-Null
+        $command = "Import-Module '$(Get-TestModulePath)'; Send-Transfer -Path 'storage://LocalStore/relay/relay.bin' -Destination 's3://tt-copy/relay/' -MaxBytesPerSecond 6MB | Out-Null"
+        $info = [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh'))
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $command) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($info)
+        $deadline = [DateTime]::UtcNow.AddSeconds(90)
+        $id = $null
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $id = (Get-TransferStatus | Where-Object { $_.Source -like 'storage://LocalStore/relay/relay.bin' } | Select-Object -First 1).Id
+            if ($id -and (Get-ChunkCount $id) -ge 5) { break }
+            if ($process.HasExited) { throw "The copying process exited early: $($process.StandardError.ReadToEnd())" }
+            Start-Sleep -Milliseconds 100
+        }
+        $process.Kill()   # SIGKILL
+        $process.WaitForExit()
+        { Invoke-S3Admin head tt-copy relay/relay.bin } | Should -Throw   # nothing appears before completion
+
+        $resumed = Invoke-InNewProcess ([scriptblock]::Create("Resume-Transfer -Id $id -MaxBytesPerSecond 0"))
+        [TransferTools.Abstractions.TransferStatus]$resumed.Status | Should -Be 'Completed'
+        $resumed.ResumedFrom | Should -BeGreaterOrEqual 16MB   # the parts the server held, proven against the source
+        $resumed.Sha256 | Should -Be (Get-Sha $f.FullName)
+        (Invoke-S3Admin head tt-copy relay/relay.bin).metadata.sha256 | Should -Be (Get-Sha $f.FullName)
+        @(Invoke-S3Admin uploads tt-copy | Where-Object key -eq 'relay/relay.bin') | Should -BeNullOrEmpty
+    }
+
+    It 'stores the SHA-256 of an upload larger than CopyPartSize by a multipart copy onto itself (as for objects over 5 GiB)' {
+        $f = New-TestFile -Path (Join-Path $script:work 'bigmeta.bin') -Size 20MB -Seed 25
+        $t = Send-Transfer $f.FullName -Destination 's3://tt-data/bigmeta/' -ProtocolOption @{ CopyPartSize = '5' }
+        $t.Status | Should -Be 'Completed'
+        $head = Invoke-S3Admin head tt-data bigmeta/bigmeta.bin
+        $head.metadata.sha256 | Should -Be (Get-Sha $f.FullName)
+        $head.metadata.mtime | Should -Not -BeNullOrEmpty
+        $head.etag | Should -Match '-4"?$'   # copied onto itself as four parts of at most 5 MiB
+        @(Invoke-S3Admin uploads tt-data | Where-Object key -eq 'bigmeta/bigmeta.bin') | Should -BeNullOrEmpty
+        $down = New-Item -ItemType Directory (Join-Path $script:work 'down-bigmeta')
+        (Receive-Transfer -Source 's3://tt-data/bigmeta/bigmeta.bin' -OutputDir $down.FullName).Verification | Should -Be 'ServerDigest'
+    }
+
+    It 'sends several parts of one multipart upload at once' {
+        $f = New-TestFile -Path (Join-Path $script:work 'parallel.bin') -Size 40MB -Seed 23
+        $proxy = Start-CountingProxy   # (its own relay: its busy_max counts this upload only)
+        try {
+            $t = Send-Transfer $f.FullName -Destination 's3://tt-data/parallel/' -ProtocolOption @{ ServiceUrl = $proxy.Url; Parallelism = '4' }
+            $t.Status | Should -Be 'Completed'
+            $stats = Get-ProxyStats $proxy
+            # A second part's upload (1 MiB or more sent) began before the answer to an earlier one came: parts in flight
+            # together. (Small calls such as the manifest written ahead of delivery are not counted.)
+            $stats.large_max | Should -BeGreaterOrEqual 2
+            $stats.connections | Should -BeGreaterOrEqual 2
+            (Invoke-S3Admin head tt-data parallel/parallel.bin).etag | Should -Match '-\d+"?$'
+        }
+        finally { Stop-CountingProxy $proxy }
+
+        # The measure tells the two apart: one part at a time never has two requests open.
+        $serial = Start-CountingProxy
+        try {
+            $t = Send-Transfer $f.FullName -Destination 's3://tt-data/serial/' -ProtocolOption @{ ServiceUrl = $serial.Url; Parallelism = '1' }
+            $t.Status | Should -Be 'Completed'
+            (Get-ProxyStats $serial).large_max | Should -Be 1
+        }
+        finally { Stop-CountingProxy $serial }
     }
 }
 

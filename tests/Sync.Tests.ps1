@@ -389,6 +389,31 @@ Describe 'Sync over SFTP' {
         Compare-TransferFolder -Path "$keyBase$remote/" -Destination $dst -Quiet @ssh | Should -BeTrue
     }
 
+    It 'sftp to storage://LocalStore (remote to remote, streamed through): copies, a second sync moves nothing, -Mirror deletes' {
+        $remote = Join-Path $sshd.KeyUserData 'relay-src'
+        New-Item -ItemType Directory -Path $remote | Out-Null
+        $files = NewTree $remote
+        $r = Sync-TransferFolder -Path "$keyBase$remote/" -Destination 'storage://LocalStore/relayed/' @ssh -PassThru
+        $summary = $r | Where-Object { $_ -is [TransferTools.Engine.Sync.SyncResult] }
+        $summary.Copied | Should -Be $files.Count
+        $summary.Failed | Should -Be 0
+        # Each copy was hashed from the source's bytes in the one pass that moved them.
+        $expected = @(Get-ChildItem -LiteralPath $remote -Recurse -File | ForEach-Object { (Get-FileHash -LiteralPath $_.FullName).Hash.ToLowerInvariant() } | Sort-Object)
+        @($r | Where-Object { $_ -is [TransferTools.Abstractions.Transfer] } | ForEach-Object Sha256 | Sort-Object) | Should -Be $expected
+        $items = @(Get-StorageItem -Prefix 'relayed/')
+        ($items.Name | Sort-Object) | Should -Be ($files | ForEach-Object { "relayed/$_" } | Sort-Object)
+        foreach ($item in $items) {
+            $item.Sha256 | Should -Be (Get-FileHash -LiteralPath (Join-Path $remote $item.Name.Substring('relayed/'.Length))).Hash.ToLowerInvariant()
+        }
+        $again = Sync-TransferFolder -Path "$keyBase$remote/" -Destination 'storage://LocalStore/relayed/' @ssh
+        $again.Copied + $again.Updated | Should -Be 0
+        $again.BytesMoved | Should -Be 0
+        Compare-TransferFolder -Path "$keyBase$remote/" -Destination 'storage://LocalStore/relayed/' -Compare Checksum -Quiet @ssh | Should -BeTrue
+        Remove-Item -LiteralPath (Join-Path $remote 'z.bin')
+        (Sync-TransferFolder -Path "$keyBase$remote/" -Destination 'storage://LocalStore/relayed/' -Mirror @ssh).Deleted | Should -Be 1
+        @(Get-StorageItem -Prefix 'relayed/z.bin').Count | Should -Be 0
+    }
+
     It 'a source folder that cannot be listed, or a file that cannot be read, prevents every delete' {
         $remote = Join-Path $sshd.KeyUserData 'denied-src'
         New-Item -ItemType Directory -Path $remote | Out-Null

@@ -18,7 +18,7 @@ param(
     [int] $SizeMB = 1024,
     [int] $Rounds = 5,
     [int] $SmallFiles = 10000,
-    [string[]] $Case = @('Local', 'Sftp', 'Wan', 'Http', 'S3', 'ManyFiles', 'Memory', 'Progress', 'Import', 'Storage', 'Micro', 'Sync', 'Segments'),
+    [string[]] $Case = @('Local', 'Sftp', 'Wan', 'Http', 'S3', 'S3Resume', 'ManyFiles', 'Memory', 'Progress', 'Import', 'Storage', 'Micro', 'Sync', 'Segments'),
     [string] $WorkRoot = (Join-Path ([IO.Path]::GetTempPath()) 'tt-bench')
 )
 

@@ -200,4 +200,30 @@ namespace TransferTools.Abstractions
         /// <param name="lane">The stream's number within its transfer (see <see cref="IRangedReads.OpenReadRangeAsync"/>).</param>
         Task<Stream> OpenWriteRangeAsync(OperationContext context, Uri location, long offset, int lane, TransferOptions options);
     }
+
+    /// <summary>
+    /// Implemented by an endpoint that can copy a file from one of its locations to another without the bytes passing
+    /// through this machine (S3 <c>CopyObject</c> and <c>UploadPartCopy</c> within one service). The engine asks for it
+    /// when a transfer's source and destination are served by the same endpoint and the source announces its SHA-256
+    /// (<see cref="RemoteFileInfo.Sha256"/>); it then verifies the copy by the SHA-256 the destination announces after it.
+    /// </summary>
+    public interface IServerSideCopy
+    {
+        /// <summary>
+        /// True when <paramref name="source"/> and <paramref name="destination"/> are on one server that can copy between
+        /// them (for S3: the same service URL and identity); false sends the bytes through this machine instead.
+        /// </summary>
+        bool CanCopyWithin(Uri source, Uri destination, TransferOptions options);
+
+        /// <summary>
+        /// Copies <paramref name="source"/> to <paramref name="destination"/> on the server. The copy appears in one step,
+        /// carries the source's stored metadata (its SHA-256 and modification time), and nothing is left behind when it
+        /// fails (a partial multipart copy is aborted).
+        /// </summary>
+        /// <param name="expectedVersion">When not null, refuse with <see cref="ErrorCode.SourceChanged"/> if the source's version differs.</param>
+        /// <param name="overwrite">Replace an existing destination; otherwise refuse with <see cref="ErrorCode.Conflict"/>.</param>
+        /// <returns>What the destination holds afterwards (its length and announced SHA-256).</returns>
+        Task<RemoteFileInfo> CopyWithinAsync(OperationContext context, Uri source, string? expectedVersion, Uri destination, bool overwrite,
+            TransferOptions options);
+    }
 }

@@ -89,6 +89,11 @@ namespace TransferTools.Abstractions
         /// ETag of a single-part object.
         /// </summary>
         ServerDigest,
+        /// <summary>
+        /// Copied within the server (<see cref="IServerSideCopy"/>: no byte through this machine); the SHA-256 the
+        /// destination announces afterwards equals the one the source announced.
+        /// </summary>
+        ServerSideCopy,
     }
 
     /// <summary>Which way the bytes go, seen from this machine.</summary>

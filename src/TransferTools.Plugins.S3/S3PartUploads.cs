@@ -25,7 +25,8 @@ namespace TransferTools.Plugins.S3
     /// parts the server holds (ListParts), and the engine keeps those whose ETag equals the MD5 of the source's bytes read
     /// again. The object appears only at CompleteMultipartUpload; its SHA-256 and the source's modification time are
     /// then set as <c>x-amz-meta-sha256</c> and <c>x-amz-meta-mtime</c> by a server-side copy onto itself (S3 fixes
-    /// metadata when an upload starts, before the SHA-256 is known). Deleting the temporary (Stop-Transfer) aborts the
+    /// metadata when an upload starts, before the SHA-256 is known): CopyObject up to <c>CopyPartSize</c> (5 GiB), a
+    /// multipart copy of UploadPartCopy ranges above it. Deleting the temporary (Stop-Transfer) aborts the
     /// upload, so no orphan parts are billed.</para>
     /// </remarks>
     internal sealed class S3PartUploads
@@ -202,7 +203,14 @@ namespace TransferTools.Plugins.S3
                 }, token).ConfigureAwait(false);
                 DeleteRecord(upload.Temporary);
                 _pending.TryRemove(upload.Temporary.ToString(), out _);
-                if (!string.IsNullOrEmpty(upload.Sha256) && held <= MaxPartSize)
+                if (!string.IsNullOrEmpty(upload.Sha256) && held > settings.CopyPartSize)
+                {
+                    // Beyond CopyObject's 5 GiB (or CopyPartSize): the object is copied onto itself in parts, with the metadata.
+                    var head = await client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = target.Bucket, Key = target.Key }, token).ConfigureAwait(false);
+                    await S3ProtocolPlugin.CopyInPartsAsync(client, settings, target, target, head, context,
+                        m => S3ProtocolPlugin.AddContentMetadata(m, upload.Sha256, upload.SourceModified)).ConfigureAwait(false);
+                }
+                else if (!string.IsNullOrEmpty(upload.Sha256))
                 {
                     var copy = new CopyObjectRequest
                     {

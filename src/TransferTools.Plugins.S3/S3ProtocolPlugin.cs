@@ -22,7 +22,8 @@ namespace TransferTools.Plugins.S3
     /// <para>Configuration (all optional): <c>ServiceUrl</c>, <c>Region</c>, <c>ForcePathStyle</c> (default true with a
     /// ServiceUrl), <c>AccessKeyId</c> + <c>SecretAccessKey</c> (+ <c>SessionToken</c>, kept protected) or <c>Profile</c>,
     /// <c>ChecksumMode</c> (<c>WhenRequired</c>, the default, or <c>WhenSupported</c>), <c>MultipartThreshold</c> in MiB
-    /// (default 16), <c>Parallelism</c> (parts or download ranges in flight per file, default 4). Unset values come from the AWS standard
+    /// (default 16), <c>Parallelism</c> (parts or download ranges in flight per file, default 4), <c>CopyPartSize</c> in MiB (a
+    /// server-side copy of a larger object goes as parts of this size; default 5120). Unset values come from the AWS standard
     /// chain, as the AWS CLI reads it. <c>-ProtocolOption</c> overrides any of the non-secret settings per transfer, and
     /// <c>s3://PROFILE@bucket/key</c> takes endpoint, region and keys from that AWS profile.</para>
     /// <para>Uploads go through <see cref="IPartUploadDestination"/>: see <see cref="S3PartUploads"/>.</para>
@@ -30,7 +31,7 @@ namespace TransferTools.Plugins.S3
     [TransferPlugin("S3", PluginType.Protocol,
         Description = "s3://[PROFILE@]bucket/key on AWS S3 and S3-compatible services (AWSSDK.S3): resumable multipart uploads, verified downloads.",
         Schemes = new[] { "s3" }, SecretKeys = new[] { "SecretAccessKey", "SessionToken" })]
-    public sealed class S3ProtocolPlugin : StreamingProtocolPlugin, IFolderListing, IPartUploadDestination
+    public sealed partial class S3ProtocolPlugin : StreamingProtocolPlugin, IFolderListing, IPartUploadDestination, IServerSideCopy
     {
         internal const string ShaMetadata = "sha256";
         internal const string MtimeMetadata = "mtime";
@@ -349,6 +350,8 @@ namespace TransferTools.Plugins.S3
                             Name = name,
                             Length = item.Size ?? -1,
                             LastModified = item.LastModified.HasValue ? new DateTimeOffset(item.LastModified.Value.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+                            // The upload's time, not the source's (x-amz-meta-mtime is not in a listing): a sync compares sizes.
+                            TimeIsStorageTime = true,
                         });
                     }
 

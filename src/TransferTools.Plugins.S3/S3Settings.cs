@@ -21,7 +21,7 @@ namespace TransferTools.Plugins.S3
         /// <summary>Objects up to this size go up in one PUT (16 MiB).</summary>
         public const long DefaultMultipartThreshold = 16L * 1024 * 1024;
 
-        private static readonly string[] NonSecretKeys = { "ServiceUrl", "Region", "ForcePathStyle", "Profile", "ChecksumMode", "MultipartThreshold", "Parallelism" };
+        private static readonly string[] NonSecretKeys = { "ServiceUrl", "Region", "ForcePathStyle", "Profile", "ChecksumMode", "MultipartThreshold", "Parallelism", "CopyPartSize" };
 
         public string? ServiceUrl { get; private set; }
         public string Region { get; private set; } = "us-east-1";
@@ -33,6 +33,9 @@ namespace TransferTools.Plugins.S3
         public bool ChecksumWhenSupported { get; private set; }
         public long MultipartThreshold { get; private set; } = DefaultMultipartThreshold;
         public int Parallelism { get; private set; } = 4;
+        /// <summary>A server-side copy of an object larger than this goes as parts of this size (<c>UploadPartCopy</c>); up to
+        /// it, one <c>CopyObject</c>. Default and maximum 5 GiB (CopyObject's limit); at least 5 MiB.</summary>
+        public long CopyPartSize { get; private set; } = S3PartUploads.MaxPartSize;
 
         /// <summary>A key for caching clients: every setting but the secret itself (its key id and a hash stand for it).</summary>
         public string CacheKey => string.Join("\u0001", ServiceUrl, Region, ForcePathStyle, Profile, AccessKeyId,
@@ -113,6 +116,7 @@ namespace TransferTools.Plugins.S3
             var thresholdMiB = ReadLong(Get("MultipartThreshold"), "MultipartThreshold", 16, 5, 5 * 1024);
             s.MultipartThreshold = thresholdMiB * 1024 * 1024;
             s.Parallelism = (int)ReadLong(Get("Parallelism"), "Parallelism", 4, 1, 32);
+            s.CopyPartSize = ReadLong(Get("CopyPartSize"), "CopyPartSize", 5 * 1024, 5, 5 * 1024) * 1024 * 1024;
             return s;
         }
 

@@ -67,6 +67,11 @@ namespace TransferTools.Engine.Transfers
                     return;
                 }
 
+                if (await CopyWithinServerAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
                 var streams = SegmentedTransfer.StreamsFor(_record, _source, _destination, _sizeKnown, _total, _options);
                 if (streams > 1)
                 {
@@ -323,6 +328,50 @@ namespace TransferTools.Engine.Transfers
                     "To send several files, give a folder (end it with / to have it created).",
                     errorId: "DestinationTakenBySource", target: TransferLocation.Display(final));
             }
+        }
+
+        /// <summary>
+        /// 2b. A copy between two locations of one server that copies within itself (<see cref="IServerSideCopy"/>), of a
+        /// source that announces its SHA-256: the server copies, no byte passes through here, and the copy is verified by
+        /// the SHA-256 the destination announces afterwards. Steps 3 to 6 are skipped; the manifest is written as usual.
+        /// </summary>
+        /// <returns>False when the bytes must go through this machine (another server, no announced SHA-256).</returns>
+        private async Task<bool> CopyWithinServerAsync()
+        {
+            var final = new Uri(_record.FinalUri!);
+            if (!ReferenceEquals(_source, _destination) || !(_destination is IServerSideCopy copier) || _announced.Sha256 is null
+                || !_sizeKnown || !copier.CanCopyWithin(_sourceUri, final, _options))
+            {
+                return false;
+            }
+
+            var sha256 = _announced.Sha256;
+            _run.Update(r => r.ResumedFrom = 0);
+            _run.BeginMeasuring(0);
+            _context.Logger.Log(LogLevel.Verbose, $"Transfer {TransferManager.Short(Id)}: copying '{TransferErrors.SourceInMessages(_record)}' within its server.");
+            var copied = await copier.CopyWithinAsync(_context, _sourceUri, _record.SourceVersion, final, _record.Conflict == ConflictPolicy.Overwrite, _options)
+                .ConfigureAwait(false);
+            var shown = TransferLocation.Display(final);
+            if (!copied.Exists || copied.Length != _total || !string.Equals(ServerDigests.Of(copied).Sha256, sha256, StringComparison.Ordinal))
+            {
+                throw new PluginException(ErrorCode.ChecksumMismatch,
+                    $"The server copied '{TransferErrors.SourceInMessages(_record)}' to '{shown}', but the copy announces {copied.Length} bytes and SHA-256 {copied.Sha256 ?? "(none)"}; the source {_total} bytes and {sha256}.",
+                    errorId: "ChecksumMismatch", target: shown);
+            }
+
+            _run.Update(r =>
+            {
+                r.BytesTransferred = _total;
+                r.Sha256 = sha256;
+                r.Verification = TransferVerification.ServerSideCopy;
+            });
+            _runner.ReportProgress(_run, _total);
+            if (_record.Direction == TransferDirection.Send && TransferManifest.IsWanted(_run, final))
+            {
+                await TransferManifest.WriteForAsync(_run, _destination, _context, _options, final, sha256, null).ConfigureAwait(false);
+            }
+
+            return true;
         }
 
         /// <summary>3. What a partial from an earlier attempt or process still holds, checked chunk by chunk.</summary>

@@ -45,6 +45,30 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>
+        /// The record of a new copy from the remote <paramref name="sourceUri"/> (served by <paramref name="sourceProtocol"/>
+        /// through <paramref name="source"/>) to a remote destination: a send whose source is read through an endpoint.
+        /// </summary>
+        internal async Task<TransferRecord> NewRemoteCopyRecordAsync(OperationContext context, string id, string protocol, string sourceProtocol,
+            ITransferEndpoint source, Uri sourceUri, Uri destination, SendRequest request)
+        {
+            var record = NewRecord(context, id, protocol, TransferDirection.Send);
+            record.SourceProtocol = sourceProtocol;
+            record.SourceUri = sourceUri.ToString();
+            record.Source = TransferLocation.Display(sourceUri);
+            record.Name = await NameOfSourceAsync(context, source, sourceUri, request.Options).ConfigureAwait(false);
+            record.RequestedDestination = request.Destination;
+            record.DestinationUri = destination.ToString();
+            record.Destination = TransferLocation.Display(destination);
+            record.ApplyOptions(request.Options);
+            if (!string.IsNullOrEmpty(request.ManifestRoot) && !record.NoManifest)
+            {
+                record.ManifestRoot = TransferLocation.AsFolder(TransferLocation.Parse(request.ManifestRoot!)).ToString();
+            }
+
+            return record;
+        }
+
+        /// <summary>
         /// The record of a new receive through <paramref name="source"/>: a sent transfer by its manifest, or a plain remote
         /// file, named as its location or its server says; the output folder is created.
         /// </summary>

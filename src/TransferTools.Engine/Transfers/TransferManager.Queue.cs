@@ -30,6 +30,13 @@ namespace TransferTools.Engine.Transfers
         public async Task<Transfer> QueueSendAsync(OperationContext context, SendRequest request, QueueOptions queue)
         {
             _runner.ThrowIfClosed();
+            if (IsRemote(request.File))
+            {
+                throw new PluginException(ErrorCode.NotSupported,
+                    $"A copy from a remote location ('{TransferLocation.DisplayWithoutQuery(TransferLocation.Parse(request.File))}') cannot be queued yet; run it without -Queue.",
+                    errorId: "QueueRemoteSourceNotSupported", target: request.File);
+            }
+
             var source = TransferIntake.RequireSourceFile(request.File);
             TransferIntake.ValidateOptions(request.Options);
             var destination = TransferLocation.Parse(request.Destination);

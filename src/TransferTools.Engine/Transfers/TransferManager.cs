@@ -86,9 +86,16 @@ namespace TransferTools.Engine.Transfers
 
         /// <summary>Starts sending a local file: authorizes, picks the protocol by the destination's scheme and runs it through its endpoint.</summary>
         /// <returns>The transfer, running in the background; <see cref="WaitAsync"/> waits for it.</returns>
+        /// <remarks>A <see cref="SendRequest.File"/> that is a remote URI (<c>s3://</c>, <c>sftp://</c>, <c>storage://</c>, ...)
+        /// is copied from there: see <see cref="StartRemoteCopyAsync"/>.</remarks>
         public async Task<Transfer> StartSendAsync(OperationContext context, SendRequest request)
         {
             _runner.ThrowIfClosed();
+            if (IsRemote(request.File))
+            {
+                return await StartRemoteCopyAsync(context, request).ConfigureAwait(false);
+            }
+
             var source = TransferIntake.RequireSourceFile(request.File);
             TransferIntake.ValidateOptions(request.Options);
             var destination = TransferLocation.Parse(request.Destination);
@@ -105,6 +112,39 @@ namespace TransferTools.Engine.Transfers
 
             var normalized = new SendRequest { File = source.Path, Destination = request.Destination, Options = request.Options };
             return await _foreign.SendAsync(call, id, protocol, plugin, normalized, destination).ConfigureAwait(false);
+        }
+
+        /// <summary>True for a location that is a URI of another scheme than <c>file</c>.</summary>
+        internal static bool IsRemote(string location) => TransferLocation.LooksLikeUri(location) && !TransferLocation.Parse(location).IsFile;
+
+        /// <summary>
+        /// Starts a copy between two remote locations: authorized as a receive from the source and a send to the
+        /// destination. Where one endpoint serves both and can copy within its server (<see cref="IServerSideCopy"/>), no
+        /// byte passes through this machine; otherwise the source's reads stream into the destination's writer (no local
+        /// spool), hashed in the same pass, journaled and resumable from committed chunks like any send.
+        /// </summary>
+        private async Task<Transfer> StartRemoteCopyAsync(OperationContext context, SendRequest request)
+        {
+            TransferIntake.ValidateOptions(request.Options);
+            var sourceUri = TransferLocation.Parse(request.File);
+            var destination = TransferLocation.Parse(request.Destination);
+            var batch = TransferIntake.BatchOf(context);
+            await _intake.DemandTransferAsync(context, "transfer/" + request.File, Abstractions.Action.Read, batch).ConfigureAwait(false);
+            await _intake.DemandTransferAsync(context, "transfer/" + request.Destination, Abstractions.Action.Write, batch).ConfigureAwait(false);
+            var (sourceProtocol, sourcePlugin) = await _intake.ResolveProtocolAsync(context, sourceUri, batch).ConfigureAwait(false);
+            var (protocol, plugin) = await _intake.ResolveProtocolAsync(context, destination, batch).ConfigureAwait(false);
+            if (!(sourcePlugin is ITransferEndpoint source) || !(plugin is ITransferEndpoint endpoint))
+            {
+                var which = sourcePlugin is ITransferEndpoint ? protocol : sourceProtocol;
+                throw new PluginException(ErrorCode.NotSupported,
+                    $"The {which} protocol moves files its own way, so it cannot be one side of a copy between two remote locations; copy through a local folder.",
+                    errorId: "RemoteCopyNotSupported", target: TransferLocation.DisplayWithoutQuery(sourceUri));
+            }
+
+            var id = batch?.NewMemberId() ?? NewId();
+            var call = context.WithTransfer(id);
+            var record = await _intake.NewRemoteCopyRecordAsync(call, id, protocol, sourceProtocol, source, sourceUri, destination, request).ConfigureAwait(false);
+            return _runner.LaunchNew(call, record, request.Options.Credential, endpoint, batch);
         }
 
         /// <summary>Starts sending through a given endpoint, bypassing the plugin registry (tests).</summary>

@@ -15,6 +15,13 @@ namespace TransferTools.Engine.Transfers
         public TransferDirection Direction { get; set; }
         /// <summary>The protocol registration name (the plugin that serves the remote side).</summary>
         public string Protocol { get; set; } = "";
+        /// <summary>
+        /// For a copy between two remote locations (<c>Send-Transfer -Path s3://... -Destination sftp://...</c>): the
+        /// protocol registration that serves the source; null when the source is a local file (a send) or the local
+        /// side is the destination (a receive). <see cref="Protocol"/> serves the destination then.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public string? SourceProtocol { get; set; }
         /// <summary>False for a third-party protocol plugin that moves bytes on its own (the engine only records what it reports).</summary>
         public bool Streaming { get; set; } = true;
         /// <summary>The id a third-party plugin gave its transfer, when it differs from <see cref="Id"/>.</summary>

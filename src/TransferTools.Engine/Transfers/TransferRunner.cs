@@ -170,7 +170,10 @@ namespace TransferTools.Engine.Transfers
 
                 Notify(() => _session.Monitors.TransferStarted(events, run.Snapshot()));
                 var remote = run.Remote ?? await ResolveEndpointAsync(context, run.Record.Protocol).ConfigureAwait(false);
-                var (source, destination) = run.Record.Direction == TransferDirection.Send ? (Local, remote) : (remote, Local);
+                // A copy between two remote locations reads through the source's protocol (the same endpoint, for one server).
+                var (source, destination) = run.Record.SourceProtocol is string sourceProtocol
+                    ? (sourceProtocol == run.Record.Protocol ? remote : await ResolveEndpointAsync(context, sourceProtocol).ConfigureAwait(false), remote)
+                    : run.Record.Direction == TransferDirection.Send ? (Local, remote) : (remote, Local);
 
                 await Retries.RunAsync(context, $"Transfer {TransferManager.Short(id)}: ", run.Record.RetryCount,
                     async () =>

@@ -16,6 +16,8 @@ namespace TransferTools.Commands
     /// -Destination is a folder when it exists as one or ends with '/' (the file keeps its name), otherwise the full target name.
     /// With -Recurse a folder is sent too, with every file under it: it arrives inside the destination folder under its own name,
     /// with its subfolders (empty ones are not created; linked folders are not followed, as Get-ChildItem -Recurse).
+    /// A remote source (s3://, sftp://, https://, storage://...) is copied to the destination, remote too if wanted: by the server
+    /// within one S3 service, otherwise streamed through this machine (no local spool), hashed and resumable.
     /// Waits and shows progress unless -Asynchronous. Ctrl+C suspends the transfer; Resume-Transfer continues it, also from a new process.</para>
     /// </summary>
     [Cmdlet(VerbsCommunications.Send, "Transfer", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Root + "Send-Transfer.md")]
@@ -28,7 +30,7 @@ namespace TransferTools.Commands
         private string? _destination;
         private TransferOptions? _options;
 
-        /// <summary>The files to send (wildcards allowed).</summary>
+        /// <summary>The files to send (wildcards allowed), or the URI of a remote file (or, with -Recurse, folder) to copy from.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
@@ -106,6 +108,11 @@ namespace TransferTools.Commands
             var literal = ParameterSetName == LiteralPathSet;
             foreach (var input in (literal ? LiteralPath : Path) ?? Array.Empty<string>())
             {
+                if (SendRemote(input))
+                {
+                    continue;
+                }
+
                 foreach (var source in ResolveSources(input, literal))
                 {
                     if (!source.IsFolder)
@@ -123,6 +130,54 @@ namespace TransferTools.Commands
             }
         }
 
+        /// <summary>
+        /// A source that is a remote URI (s3://, sftp://, https://, storage://...) is copied from there to the destination,
+        /// which may be remote too: within one S3 service by the server, otherwise relayed through this machine as a stream
+        /// (nothing spooled locally). With -Recurse a remote folder is walked as Receive-Transfer -Recurse walks it.
+        /// </summary>
+        /// <returns>False for a local path (handled by the caller).</returns>
+        private bool SendRemote(string input)
+        {
+            if (!TransferLocationText.LooksLikeUri(input) || input.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            string location;
+            try
+            {
+                // Before -WhatIf or -Verbose shows it, and before anything is journaled.
+                TransferLocationText.RefusePassword(input);
+                location = ResolveLocation(input);
+            }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, input));
+                return true;
+            }
+
+            if (!Recurse)
+            {
+                Send(location, null);
+                return true;
+            }
+
+            _options ??= NewOptions();
+            foreach (var file in FilesOf(() => FolderWalk.ForReceive(Session.Transfers, location, _options), input))
+            {
+                Send(file.Location, file.Folder.Length == 0 ? null : file.Folder);
+            }
+
+            return true;
+        }
+
+        private TransferOptions NewOptions()
+        {
+            var options = BuildOptions(NoPreserve, Streams);
+            options.NoManifest = NoManifest.IsPresent;
+            return options;
+        }
+
         /// <param name="folder">Where under the destination folder the file goes ('/'-separated), or null: into the destination itself.</param>
         private void Send(string file, string? folder)
         {
@@ -130,11 +185,7 @@ namespace TransferTools.Commands
             if (ShouldProcess(file, $"Send to '{shown}'"))
             {
                 // Each file starts now, while the pipeline is still enumerating the next ones.
-                if (_options is null)
-                {
-                    _options = BuildOptions(NoPreserve, Streams);
-                    _options.NoManifest = NoManifest.IsPresent;
-                }
+                _options ??= NewOptions();
 
                 var destination = folder is null ? _destination! : TransferLocationText.Beneath(_destination!, folder);
                 // A tree's manifests all go to the destination folder's .transfertools, none into its subfolders.

@@ -125,14 +125,6 @@ namespace TransferTools.Commands
             var result = new SyncResult { Source = source, Destination = destination };
             _result = result;
             _progress = ShouldShowProgress();
-            if (!FolderSync.IsLocal(source) && !FolderSync.IsLocal(destination))
-            {
-                Fail(new PluginException(ErrorCode.NotSupported,
-                    $"Both '{source}' and '{destination}' are remote; a sync copies between a local folder and any folder (sync through a local one).",
-                    errorId: "SyncRemoteToRemote", target: destination), destination);
-                return;
-            }
-
             string? backup = null;
             try
             {
@@ -271,7 +263,9 @@ namespace TransferTools.Commands
             var slash = item.RelativePath.LastIndexOf('/');
             var into = TransferLocationText.Beneath(destination, slash < 0 ? "" : item.RelativePath.Substring(0, slash));
             Func<OperationContext, Task<Transfer>> start;
-            if (FolderSync.IsLocal(source))
+            // A local source is sent; a remote one is received into a local destination, or copied to a remote one
+            // (within the server where it can, else streamed through this machine).
+            if (FolderSync.IsLocal(source) || !FolderSync.IsLocal(destination))
             {
                 var request = new SendRequest { File = item.Source.Location, Destination = into, Options = copyOptions.Clone() };
                 start = c => Session.Transfers.StartSendAsync(c, request);

@@ -8,7 +8,7 @@
     Test    builds, then runs every xunit project and every Pester *.Tests.ps1 against out/TransferTools,
             starting the real services the tests need, and prints one line "N passed, N failed".
     Bench   runs the benchmark harness (build/bench) and writes docs/benchmarks.md (-BenchCase ManyFiles: that case
-            alone, written to out/benchmarks-ManyFiles.md).
+            alone, written to out/benchmarks-ManyFiles.md; -Quick: 3 rounds and a 256 MiB payload, about 20 minutes).
     Package publishes the module (and the Abstractions and conformance-kit packages) to out/repository.
 .EXAMPLE
     dotnet pwsh ./build.ps1
@@ -29,7 +29,10 @@ param(
     [switch] $SkipPester,
     # Bench: run only these cases (build/bench/Case.<Name>.ps1, e.g. ManyFiles); the report then goes to
     # out/benchmarks-<cases>.md, leaving docs/benchmarks.md (the full run's) as it is.
-    [string[]] $BenchCase
+    [string[]] $BenchCase,
+    # Bench: the short run (3 rounds, 256 MiB payload; every case and every target, about 20 minutes on an idle machine).
+    # Without -BenchCase it still regenerates docs/benchmarks.md, which then says it was a quick run.
+    [switch] $Quick
 )
 
 $ErrorActionPreference = 'Stop'
@@ -238,10 +241,10 @@ switch ($Task) {
         Invoke-Build
         if ($BenchCase) {
             $cases = @($BenchCase | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
-            & $bench -ModulePath $OutModule -OutputPath (Join-Path $Root "out/benchmarks-$($cases -join '-').md") -Case $cases
+            & $bench -ModulePath $OutModule -OutputPath (Join-Path $Root "out/benchmarks-$($cases -join '-').md") -Case $cases -Quick:$Quick
         }
         else {
-            & $bench -ModulePath $OutModule -OutputPath (Join-Path $Root 'docs/benchmarks.md')
+            & $bench -ModulePath $OutModule -OutputPath (Join-Path $Root 'docs/benchmarks.md') -Quick:$Quick
         }
     }
     'Package' {

@@ -4,7 +4,7 @@
 $bigSizes = @($SizeMB)
 $bigFile = Join-Path $WorkRoot 'payload-4g.bin'
 $freeGiB = (Get-PSDrive -PSProvider FileSystem | Where-Object { $WorkRoot.StartsWith($_.Root) } | Sort-Object { $_.Root.Length } -Descending | Select-Object -First 1).Free / 1GB
-if ($SizeMB -lt 4096 -and ($freeGiB -gt 12 -or (Test-Path $bigFile))) {
+if (-not $Quick -and $SizeMB -lt 4096 -and ($freeGiB -gt 12 -or (Test-Path $bigFile))) {
     New-DataFile $bigFile (4096L * 1MB)
     $bigSizes += 4096
 }

@@ -5,7 +5,7 @@
 # host asks the terminal for the cursor position (ESC[6n) while drawing bars, `script` never answers, and every bar
 # then waits for a time-out, whoever writes the bars.
 # A 5% threshold is finer than one run's noise on this shared machine, and a run is short: at least 11 rounds.
-$progressRounds = [Math]::Max($Rounds, 11)
+$progressRounds = $ParityRounds   # at least 11, except in a -Quick run
 $rows = Invoke-Case "Progress shown vs silent, $SizeMB MiB" ([ordered]@{
         'Send-Transfer, SilentlyContinue' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$dest/'" -Pty } }
         'Send-Transfer, progress shown'   = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Send-Transfer -Path '$source' -Destination '$dest/'" -Pty -ShowProgress } }

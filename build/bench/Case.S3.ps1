@@ -1,5 +1,6 @@
 # S3 upload and download against Ceph radosgw on loopback: TransferTools vs rclone copy (Debian rclone, provider Ceph),
 # alternating. Target: at most 1.0x rclone each way. (The resume after a kill at 60 %: Case.S3Resume.ps1.)
+$script:CaseIssue = '30'
 $rgw = Start-TestRadosgw -Root (Join-Path $WorkRoot 'radosgw')
 try {
     $admin = Join-Path $PSScriptRoot '../../tests/services/s3-admin.py'

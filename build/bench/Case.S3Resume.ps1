@@ -2,6 +2,7 @@
 # again. Before the resume, ListParts says what the server holds; the resumed transfer's ResumedFrom says what it kept;
 # parts sent again = parts held - parts kept (target: at most one). Parts in flight at the kill, which the server never
 # confirmed, are not "again": they were never there. Run alone with `build.ps1 -Task Bench -BenchCase S3Resume`.
+$script:CaseIssue = '30'
 $rgw = Start-TestRadosgw -Root (Join-Path $WorkRoot 'radosgw-resume')
 try {
     $admin = Join-Path $PSScriptRoot '../../tests/services/s3-admin.py'

@@ -1,6 +1,7 @@
 # One large file over a 50 ms round trip (LatencyProxy.cs in front of the loopback sshd and nginx): segmented
 # transfers (-Streams) against OpenSSH sftp, rclone's multi-thread streams, lftp pget and curl (issue 31, item 3).
 # Run alone: pwsh build/bench/Invoke-Benchmark.ps1 -ModulePath out/TransferTools -OutputPath /tmp/b.md -Case Segments
+$script:CaseIssue = '31'
 $ssh = Get-BenchSshd
 if (-not ('TransferTools.Bench.LatencyProxy' -as [type])) { Add-Type -Path (Join-Path $PSScriptRoot 'LatencyProxy.cs') }
 $segRounds = [Math]::Min($Rounds, 3)
@@ -34,6 +35,22 @@ try {
     Add-Target "SFTP upload of $SizeMB MiB over 50 ms at most 0.5x OpenSSH sftp" ((Test-Rows @($ttUp, $sftpUp)) -and $ttUp.Median -le 0.5 * $sftpUp.Median) ('{0} vs sftp {1}' -f (Format-Seconds $ttUp), (Format-Seconds $sftpUp))
     Add-Target "SFTP upload of $SizeMB MiB over 50 ms at most 1.0x rclone --multi-thread-streams 4" ((Test-Rows @($ttUp, $rcUp)) -and $ttUp.Median -le $rcUp.Median) ('{0} vs rclone {1}' -f (Format-Seconds $ttUp), (Format-Seconds $rcUp))
     Reset-SegUpload
+    # Issue 31: memory growth under 100 MiB. One more default (8-stream) upload, untimed, reads the pwsh's peak working
+    # set (high-water mark reset after the warm-up) against the working set before it.
+    try {
+        $m = Invoke-PwshTimed @"
+`$null = Send-Transfer -Path '$warmFile' -Destination '$WorkRoot/warm/' -Force
+[GC]::Collect(); [GC]::WaitForPendingFinalizers()
+try { [IO.File]::WriteAllText('/proc/self/clear_refs', '5') } catch { }
+`$self = [Diagnostics.Process]::GetCurrentProcess(); `$self.Refresh(); `$base = `$self.WorkingSet64
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$t = Send-Transfer -Path '$source' -Destination '$segUri$segUp/' $segAuth
+`$sw.Stop(); if (`$t.Status -ne 'Completed') { throw `$t.Error }
+`$self.Refresh(); 'BASEMB ' + (`$base / 1MB); 'PEAKMB ' + (`$self.PeakWorkingSet64 / 1MB); 'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@
+        Add-Target "Memory: peak working set grows less than 100 MiB during an 8-stream SFTP upload of $SizeMB MiB over 50 ms" (($m.PEAKMB - $m.BASEMB) -lt 100) ('+{0:N1} MiB from {1:N0} MiB ({2:N2} s)' -f ($m.PEAKMB - $m.BASEMB), $m.BASEMB, $m.ELAPSED)
+    } catch { Add-Target "Memory: peak working set grows less than 100 MiB during an 8-stream SFTP upload of $SizeMB MiB over 50 ms" $false "failed: $_" }
+    Reset-SegUpload
 
     $segDl = "$segHome/seg-dl"
     New-Item -ItemType Directory -Force -Path $segDl | Out-Null
@@ -58,6 +75,8 @@ try {
     Add-Target "SFTP download of $SizeMB MiB over 50 ms at most 0.5x OpenSSH sftp" ((Test-Rows @($ttDown, $sftpDown)) -and $ttDown.Median -le 0.5 * $sftpDown.Median) ('{0} vs sftp {1}' -f (Format-Seconds $ttDown), (Format-Seconds $sftpDown))
     if ($best) {
         Add-Target "SFTP download of $SizeMB MiB over 50 ms at most 1.0x the best of rclone/lftp" ((Test-Rows @($ttDown)) -and $ttDown.Median -le $best[0].Median) ('{0} vs {1} {2}' -f (Format-Seconds $ttDown), $best[0].Name, (Format-Seconds $best[0]))
+    } else {
+        Add-Target "SFTP download of $SizeMB MiB over 50 ms at most 1.0x the best of rclone/lftp" $false ('{0}; no peer measured: {1}' -f (Format-Seconds $ttDown), (($down | Where-Object { $_.Name -in 'rclone copyto --multi-thread-streams 4', 'lftp pget -n 4' } | ForEach-Object { '{0} {1}' -f $_.Name, (Format-Seconds $_) }) -join ', '))
     }
 }
 finally {
@@ -75,6 +94,7 @@ try {
     $http = Invoke-Case "HTTP download over 50 ms, $SizeMB MiB" ([ordered]@{
             'curl'                         = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'curl' @('-sSf', '-o', $out, $segUrl) } }
             'rclone copyurl'               = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'rclone' @('copyurl', $segUrl, $out) } }
+            'aria2c -x 4'                  = @{ Before = { Reset-Dir $dest }; Run = { Measure-Process 'aria2c' @('-x', '4', '-s', '4', '--quiet=true', '--allow-overwrite=true', '--file-allocation=none', '-d', $dest, '-o', 'payload.bin', $segUrl) } }
             'Receive-Transfer -Streams 8'  = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$segUrl' -OutputDir '$dest' -Streams 8" } }
             'Receive-Transfer (default: one stream)' = @{ Before = { Reset-Dir $dest }; Run = { Measure-TransferTools "Receive-Transfer -Source '$segUrl' -OutputDir '$dest'" } }
         }) -Count $segRounds

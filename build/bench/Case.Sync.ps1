@@ -3,6 +3,7 @@
 #  (a) first sync into an empty folder, (b) re-sync with nothing changed, (c) re-sync after 1% of the files changed
 #  and 1% deleted at the source. Targets: (a) and (c) at most 1.0x rclone; (b) at most 1.0x rclone and under 1 s.
 # Each contender has its own destination; (c) restores it to the synced state (cp -a, untimed) before each run.
+$script:CaseIssue = '29'
 $syncRoot = Join-Path $WorkRoot 'sync'
 $syncSource = Join-Path $syncRoot 'src'
 $syncChanged = Join-Path $syncRoot 'src-changed'

@@ -84,7 +84,8 @@ namespace TransferTools.Engine.Transfers
 
             buffer.Stream.SetLength(0);
             buffer.Writer.Reset(buffer.Stream);
-            JsonSerializer.Serialize(buffer.Writer, record, LineJson);
+            // Source-generated (TransferLineJson): the JSON of LineJson without its reflection-built serializer.
+            JsonSerializer.Serialize(buffer.Writer, record, TransferLineJson.Default.TransferRecord);
             buffer.Writer.Flush();
             buffer.Stream.WriteByte((byte)'\n');
             return new ArraySegment<byte>(buffer.Stream.GetBuffer(), 0, (int)buffer.Stream.Length);

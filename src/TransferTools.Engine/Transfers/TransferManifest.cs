@@ -55,7 +55,8 @@ namespace TransferTools.Engine.Transfers
         internal static Uri TemporaryLocationIn(Uri folder, string id) =>
             TransferLocation.Sibling(LocationIn(folder, id), "." + id + ".tmp");
 
-        private static readonly JsonSerializerOptions LineJson = new JsonSerializerOptions
+        /// <summary>The options of a batch manifest line as read (written by <see cref="TransferManifestLineJson"/>, the same JSON).</summary>
+        internal static readonly JsonSerializerOptions LineJson = new JsonSerializerOptions
         {
             WriteIndented = false,
             PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
@@ -77,7 +78,7 @@ namespace TransferTools.Engine.Transfers
         /// <summary>One line of a batch manifest file: compact JSON and a newline.</summary>
         internal byte[] ToLine()
         {
-            var json = JsonSerializer.SerializeToUtf8Bytes(this, LineJson);
+            var json = JsonSerializer.SerializeToUtf8Bytes(this, TransferManifestLineJson.Default.TransferManifest);
             var line = new byte[json.Length + 1];
             Buffer.BlockCopy(json, 0, line, 0, json.Length);
             line[json.Length] = (byte)'\n';

@@ -21,6 +21,50 @@ namespace TransferTools.Engine.Tests.Transfers
         };
 
         [Fact]
+        public void A_batch_line_is_the_same_json_as_the_reflection_serializer_writes()
+        {
+            // Every settable property given a value that is not its default (strings, numbers, enums, times, options), so
+            // a property the source-generated line writer handled differently from the reflection one would show here.
+            var full = Record(TransferManager.NewId(), new DateTimeOffset(2026, 12, 7, 15, 4, 5, 678, TimeSpan.FromHours(1)));
+            var rng = new Random(31);
+            foreach (var p in typeof(TransferRecord).GetProperties().Where(p => p.CanWrite && p.GetIndexParameters().Length == 0))
+            {
+                var t = Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType;
+                object? v = t == typeof(string) ? (object)("v\"\u00e9<" + p.Name)
+                    : t == typeof(int) ? (object)rng.Next(1, 1000)
+                    : t == typeof(long) ? (object)((long)rng.Next(1, 1000) * 1_000_003)
+                    : t == typeof(double) ? (object)(rng.NextDouble() * 1000)
+                    : t == typeof(bool) ? (object)!(bool)(p.GetValue(new TransferRecord()) ?? false)
+                    : t == typeof(DateTimeOffset) ? (object)DateTimeOffset.UtcNow.AddMinutes(rng.Next(1, 1000))
+                    : t.IsEnum ? Enum.GetValues(t).Cast<object>().Last()
+                    : null;
+                if (v != null)
+                {
+                    p.SetValue(full, v);
+                }
+            }
+
+            full.Custom = new System.Collections.Generic.Dictionary<string, string> { ["KeyFile"] = "/k", ["port"] = "22" };
+            foreach (var record in new[] { full, Record(TransferManager.NewId(), DateTimeOffset.UtcNow), new TransferRecord() })
+            {
+                var line = TransferJournal.SerializeLine(record).ToArray();
+                var reflected = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(record, TransferJournal.LineJson);
+                Assert.Equal(System.Text.Encoding.UTF8.GetString(reflected) + "\n", System.Text.Encoding.UTF8.GetString(line));
+            }
+
+            // The batch manifest line too (source-generated as well), with and without the optional sender id.
+            foreach (var manifest in new[]
+            {
+                new TransferManifest { Id = full.Id, Name = "tree/sub/\u00e9 \"x\".bin", Size = 4096, Sha256 = new string('a', 64), SenderUser = "u", SenderMachine = "m", SenderUserId = "oidc|1", SentAt = DateTimeOffset.UtcNow },
+                new TransferManifest(),
+            })
+            {
+                var reflected = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(manifest, TransferManifest.LineJson);
+                Assert.Equal(System.Text.Encoding.UTF8.GetString(reflected) + "\n", System.Text.Encoding.UTF8.GetString(manifest.ToLine()));
+            }
+        }
+
+        [Fact]
         public void Saves_and_loads_a_record_without_leaving_temporaries()
         {
             var id = TransferManager.NewId();

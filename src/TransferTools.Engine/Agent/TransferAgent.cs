@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Monitoring;
+using TransferTools.Engine.Sync;
 using TransferTools.Engine.Transfers;
 
 namespace TransferTools.Engine.Agent
@@ -59,6 +60,8 @@ namespace TransferTools.Engine.Agent
         private readonly Dictionary<string, (BandwidthSchedule Schedule, BandwidthLimiter Limiter)> _ownSchedules =
             new Dictionary<string, (BandwidthSchedule, BandwidthLimiter)>(StringComparer.Ordinal);
 
+        private CancellationToken _stop;
+
         private TransferAgent(TransferSession session, TransferAgentOptions options, AgentLock agentLock)
         {
             _session = session;
@@ -69,6 +72,13 @@ namespace TransferTools.Engine.Agent
 
         /// <summary>Messages for the agent's own log (what it starts, retries, gives up); monitors get the transfers' events.</summary>
         public Action<string>? Log { get; set; }
+
+        /// <summary>
+        /// Runs one queued folder sync (<c>Sync-TransferFolder -Queue</c>) to its end and says how it ended; set by the
+        /// cmdlet that hosts the agent. Without it queued syncs wait. The token is the agent's stop: the sync then stops at a
+        /// committed chunk and stays due for the agent's next start (a sync run again finishes where it stopped).
+        /// </summary>
+        public Func<SyncJobRun, CancellationToken, Task<SyncJobOutcome>>? RunSync { get; set; }
 
         /// <summary>The agent's total bandwidth limiter (its rate follows the schedule).</summary>
         public BandwidthLimiter Limiter => _limiter;
@@ -86,6 +96,7 @@ namespace TransferTools.Engine.Agent
         public async Task RunAsync(OperationContext context)
         {
             var stop = context.CancellationToken;
+            _stop = stop;
             // The transfers must outlive a cancelled agent context long enough to be suspended at a chunk, not torn down.
             var runContext = context.WithCancellation(CancellationToken.None).WithValue(EngineContextKeys.AgentBandwidth, _limiter);
             var manager = _session.Transfers;
@@ -125,6 +136,9 @@ namespace TransferTools.Engine.Agent
                 {
                     Write($"Stopping: suspending {ids.Count} transfer(s) at a committed chunk.");
                     await manager.SuspendForAgentAsync(ids).ConfigureAwait(false);
+                    // A sync's own copies are not among them: it stops them itself, seeing the agent's token cancelled.
+                    var syncs = _running.Values.Where(t => !t.IsCompleted).ToList();
+                    await Task.WhenAny(Task.WhenAll(syncs), Task.Delay(TimeSpan.FromSeconds(30))).ConfigureAwait(false);
                 }
 
                 _lock.WriteStatus(0, 0, null, stopped: true);
@@ -167,6 +181,16 @@ namespace TransferTools.Engine.Agent
                     continue;
                 }
 
+                if (record.Sync != null)
+                {
+                    if (RunSync != null)
+                    {
+                        StartSync(manager, context, record);
+                    }
+
+                    continue;
+                }
+
                 var transferContext = context;
                 if (record.BandwidthSchedule != null)
                 {
@@ -199,6 +223,54 @@ namespace TransferTools.Engine.Agent
                       (record.Status == TransferStatus.Queued ? "." : $" (attempt {record.AgentAttempts + 1})."));
                 _running[record.Id] = manager.WaitAsync(context, record.Id);
             }
+        }
+
+        /// <summary>Runs a queued sync through <see cref="RunSync"/> under its record's lock; the record keeps the outcome.</summary>
+        private void StartSync(TransferManager manager, OperationContext context, TransferRecord record)
+        {
+            var runSync = RunSync!;
+            var stop = _stop;
+            _running[record.Id] = Task.Run(async () =>
+            {
+                SyncJobRun? run;
+                try
+                {
+                    run = await manager.BeginSyncJobAsync(context, record.Id, byAgent: true).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is PluginException || e is System.IO.IOException)
+                {
+                    Write($"Sync {TransferIds.Short(record.Id)} could not start: {e.Message}");
+                    return;
+                }
+
+                if (run is null)
+                {
+                    return;
+                }
+
+                using (run)
+                {
+                    Write($"Sync {TransferIds.Short(record.Id)} started: {record.Source} -> {record.Destination}" +
+                          (record.Status == TransferStatus.Queued ? "." : $" (attempt {record.AgentAttempts + 1})."));
+                    SyncJobOutcome outcome;
+                    try
+                    {
+                        outcome = await runSync(run, stop).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (!(e is OutOfMemoryException))
+                    {
+                        outcome = new SyncJobOutcome { Error = e.Message, ErrorCode = (e as PluginException)?.Code ?? ErrorCode.Unknown };
+                    }
+
+                    if (stop.IsCancellationRequested && !outcome.Succeeded)
+                    {
+                        // Stopped with the agent: left as it was (Active, unowned), so the next start runs it again.
+                        return;
+                    }
+
+                    run.Complete(outcome);
+                }
+            });
         }
 
         /// <summary>True when the agent should run <paramref name="record"/> now.</summary>
@@ -237,6 +309,9 @@ namespace TransferTools.Engine.Agent
 
                 switch (record.Status)
                 {
+                    case TransferStatus.Completed when record.Sync != null:
+                        Write($"Sync {TransferIds.Short(id)} completed: {record.Source} -> {record.Destination}: {record.Summary}.");
+                        break;
                     case TransferStatus.Completed:
                         Write($"Transfer {TransferIds.Short(id)} ({record.Name}) completed: {record.Destination}, SHA-256 {record.Sha256}.");
                         break;

@@ -126,9 +126,13 @@ namespace TransferTools.Internal
             return result;
         }
 
-        /// <summary>The first engine error among <paramref name="errors"/> (its code tells the agent whether to try again).</summary>
+        /// <summary>
+        /// The error that decides how a sync job ended: the first engine error whose code may pass by itself (the agent then
+        /// tries again later), else the first engine error, else the first error of any kind; null when there was none.
+        /// </summary>
         public static PluginException? FirstError(IEnumerable<ErrorRecord> errors)
         {
+            PluginException? first = null;
             PluginException? any = null;
             foreach (var record in errors)
             {
@@ -136,14 +140,19 @@ namespace TransferTools.Internal
                 {
                     if (e is PluginException plugin)
                     {
-                        return plugin;
+                        if (Engine.Agent.TransferAgent.IsTransient(plugin.Code))
+                        {
+                            return plugin;
+                        }
+
+                        first ??= plugin;
                     }
                 }
 
                 any ??= new PluginException(ErrorCode.Unknown, record.Exception?.Message ?? record.ToString(), errorId: "SyncFailed");
             }
 
-            return any;
+            return first ?? any;
         }
 
         private static PropertyInfo? ParameterProperty(string name)

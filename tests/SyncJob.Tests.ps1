@@ -120,6 +120,21 @@ Describe 'A queued sync (Sync-TransferFolder -Queue)' -Skip:$IsWindows {
         @($resumeErrors.FullyQualifiedErrorId | ForEach-Object { ($_ -split ',')[0] } | Sort-Object -Unique) | Should -Be @('TransferCancelled')
     }
 
+    It 'is cancelled by Stop-Transfer from another process while the agent runs it' {
+        $src = Join-Path $work 'q-slow-src'
+        New-Item -ItemType Directory -Force -Path $src | Out-Null
+        New-TestFile -Path (Join-Path $src 'slow.bin') -Size 2MB -Seed 520 | Out-Null
+        $dst = Join-Path $work 'q-slow-dst'
+        $q = Sync-TransferFolder -Path $src -Destination $dst -ChunkSize 64KB -MaxBytesPerSecond 128KB -Queue
+        $agent = StartAgent
+        WaitUntil { (Get-TransferStatus -Id $q.Id).Status -eq 'Active' -and (Get-ChildItem -LiteralPath $dst -Force -Filter '*.ttpart' -ErrorAction SilentlyContinue) } -What 'the sync to run'
+        (Stop-Transfer -Id $q.Id -PassThru).Status | Should -Be 'Cancelled'
+        WaitUntil { (Get-Content -Raw $agent.Log) -like '*is cancelled*' } -What 'the agent to see it'
+        (Get-TransferStatus -Id $q.Id).Status | Should -Be 'Cancelled'
+        Test-Path (Join-Path $dst 'slow.bin') | Should -BeFalse
+        StopAgent $agent
+    }
+
     It 'waits out an SFTP server that is down and completes once it is up; its password is kept protected' {
         $sshd = Start-TestSshd
         $src = Join-Path $work 'q-sftp-src'

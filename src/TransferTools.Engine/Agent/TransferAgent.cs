@@ -253,13 +253,31 @@ namespace TransferTools.Engine.Agent
                     Write($"Sync {TransferIds.Short(record.Id)} started: {record.Source} -> {record.Destination}" +
                           (record.Status == TransferStatus.Queued ? "." : $" (attempt {record.AgentAttempts + 1})."));
                     SyncJobOutcome outcome;
+                    // Stop-Transfer and Suspend-Transfer of other processes reach a sync through its control file, as a transfer's.
+                    using var stopOrControl = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                    string? control = null;
+                    using var watch = new Timer(_ =>
+                    {
+                        if (control is null && run.TakeControl() is { } action)
+                        {
+                            control = action;
+                            stopOrControl.Cancel();
+                        }
+                    }, null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
                     try
                     {
-                        outcome = await runSync(run, stop).ConfigureAwait(false);
+                        outcome = await runSync(run, stopOrControl.Token).ConfigureAwait(false);
                     }
                     catch (Exception e) when (!(e is OutOfMemoryException))
                     {
                         outcome = new SyncJobOutcome { Error = e.Message, ErrorCode = (e as PluginException)?.Code ?? ErrorCode.Unknown };
+                    }
+
+                    watch.Change(Timeout.Infinite, Timeout.Infinite);
+                    if (control != null && !outcome.Succeeded)
+                    {
+                        run.Stopped(cancel: string.Equals(control, "cancel", StringComparison.OrdinalIgnoreCase));
+                        return;
                     }
 
                     if (stop.IsCancellationRequested && !outcome.Succeeded)

@@ -60,6 +60,39 @@ namespace TransferTools.Engine.Transfers
             Dispose();
         }
 
+        /// <summary>A Stop-Transfer or Suspend-Transfer of another process for this job ("cancel", "suspend"), taken; or null.</summary>
+        public string? TakeControl()
+        {
+            var action = _manager.Journal.ReadControl(Record.Id);
+            if (action != null)
+            {
+                _manager.Journal.ClearControl(Record.Id);
+            }
+
+            return action;
+        }
+
+        /// <summary>Records that the run was stopped on request: cancelled for good, or suspended (the agent leaves it until Resume-Transfer).</summary>
+        public void Stopped(bool cancel)
+        {
+            if (_lock is null)
+            {
+                return;
+            }
+
+            if (cancel)
+            {
+                TransferStatusChange.ToCancelled(Record);
+            }
+            else
+            {
+                TransferStatusChange.ToSuspended(Record, "Suspended.");
+            }
+
+            _manager.Journal.Save(Record);
+            Dispose();
+        }
+
         /// <summary>Lets the job go as it is (a run that was stopped: it stays due for the agent, or resumable).</summary>
         public void Dispose()
         {

@@ -135,6 +135,25 @@ Describe 'A queued sync (Sync-TransferFolder -Queue)' -Skip:$IsWindows {
         StopAgent $agent
     }
 
+    It 'waits while a sync started by hand writes to its destination, then runs' {
+        $src = Join-Path $work 'q-busy-src'
+        NewTree $src 530
+        $dst = Join-Path $work 'q-busy-dst'
+        $q = Sync-TransferFolder -Path $src -Destination $dst -Queue
+        # What a Sync-TransferFolder running by hand holds (see Sync.Tests.ps1).
+        $key = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($dst))).Substring(0, 16).ToLowerInvariant()
+        $lock = [IO.File]::Open((Join-Path $home_ "journal/sync-$key.lock"), 'OpenOrCreate', 'ReadWrite', 'None')
+        try {
+            $agent = StartAgent
+            WaitUntil { (Get-TransferStatus -Id $q.Id).Status -eq 'TransientError' } -What 'TransientError'
+            (Get-TransferStatus -Id $q.Id).Error | Should -BeLike 'Another Sync-TransferFolder is writing*'
+            Test-Path $dst | Should -BeFalse
+        } finally { $lock.Dispose() }
+        (Wait-Transfer -Id $q.Id -Timeout 120).Status | Should -Be 'Completed'
+        TreeHashes $dst | Should -Be (TreeHashes $src)
+        StopAgent $agent
+    }
+
     It 'waits out an SFTP server that is down and completes once it is up; its password is kept protected' {
         $sshd = Start-TestSshd
         $src = Join-Path $work 'q-sftp-src'

@@ -88,6 +88,13 @@ namespace TransferTools.Engine.Agent
         public static TransferAgent Start(TransferSession session, TransferAgentOptions options) =>
             new TransferAgent(session, options, AgentLock.Acquire(session.HomeDirectory));
 
+        /// <summary>
+        /// True when the agent tries a failed record again later: a transient error, or a queued sync that found another sync
+        /// writing to its destination (<c>SyncInProgress</c>: a run started by hand; the queued one waits for it to end).
+        /// </summary>
+        internal static bool IsRetryable(TransferRecord record) =>
+            IsTransient(record.ErrorCode) || (record.Sync != null && record.ErrorId == SyncState.InProgressErrorId);
+
         /// <summary>True for an error that may pass by itself: the agent tries again later.</summary>
         public static bool IsTransient(ErrorCode? code) =>
             code == ErrorCode.ConnectionError || code == ErrorCode.Timeout || code == ErrorCode.Throttled;
@@ -307,7 +314,7 @@ namespace TransferTools.Engine.Agent
                     return record.ErrorId == AgentStoppedErrorId;
                 case TransferStatus.Failed:
                     // Failed transiently while the agent that ran it died before scheduling the retry.
-                    return IsTransient(record.ErrorCode) && (record.RetryUntil is null || record.RetryUntil > now);
+                    return IsRetryable(record) && (record.RetryUntil is null || record.RetryUntil > now);
                 default:
                     return false;
             }
@@ -333,7 +340,7 @@ namespace TransferTools.Engine.Agent
                     case TransferStatus.Completed:
                         Write($"Transfer {TransferIds.Short(id)} ({record.Name}) completed: {record.Destination}, SHA-256 {record.Sha256}.");
                         break;
-                    case TransferStatus.Failed when IsTransient(record.ErrorCode):
+                    case TransferStatus.Failed when IsRetryable(record):
                         var next = DateTimeOffset.UtcNow + RetryDelay(record.AgentAttempts);
                         Write(manager.ScheduleRetry(id, next)
                             ? $"Transfer {TransferIds.Short(id)} ({record.Name}): {record.Error} Next attempt at {next.ToLocalTime():HH:mm:ss}."

@@ -31,6 +31,9 @@ namespace TransferTools.Engine.Sync
         /// <summary>The first failure's code (a transient one lets the agent try again later), or null.</summary>
         public ErrorCode? ErrorCode { get; set; }
 
+        /// <summary>The first failure's ErrorId, or null.</summary>
+        public string? ErrorId { get; set; }
+
         /// <summary>The first failure's message, or null.</summary>
         public string? Error { get; set; }
 
@@ -48,6 +51,7 @@ namespace TransferTools.Engine.Sync
             {
                 Succeeded = !failed,
                 ErrorCode = failed ? firstError?.Code ?? Abstractions.ErrorCode.Unknown : (ErrorCode?)null,
+                ErrorId = failed ? firstError?.ErrorId : null,
                 Error = failed ? firstError?.Message ?? (result is null ? "The sync wrote no result." : result.Errors.Count > 0 ? result.Errors[0] : "The delete phase was held back.") : null,
                 BytesMoved = result?.BytesMoved ?? 0,
                 Summary = result is null ? null : Describe(result),

@@ -42,6 +42,9 @@ namespace TransferTools.Engine.Sync
             Key = key;
         }
 
+        /// <summary>The ErrorId of a sync refused because another one writes to its destination.</summary>
+        public const string InProgressErrorId = "SyncInProgress";
+
         /// <summary>The sync's key (16 hex digits): names its files in the journal folder.</summary>
         public string Key { get; }
 
@@ -70,7 +73,7 @@ namespace TransferTools.Engine.Sync
             catch (IOException e)
             {
                 throw new PluginException(ErrorCode.InvalidState,
-                    $"Another Sync-TransferFolder is writing to '{destination}' now; run this one when it has ended.", e, "SyncInProgress", destination);
+                    $"Another Sync-TransferFolder is writing to '{destination}' now; run this one when it has ended.", e, InProgressErrorId, destination);
             }
 
             var deletes = Path.Combine(journalDirectory, "sync-" + key + ".deletes");

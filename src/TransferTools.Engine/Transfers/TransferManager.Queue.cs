@@ -258,7 +258,7 @@ namespace TransferTools.Engine.Transfers
         {
             using var ownerLock = _journal.TryLock(id);
             var record = ownerLock is null ? null : _journal.TryLoad(id);
-            if (record is null || record.Status != TransferStatus.Failed || !Agent.TransferAgent.IsTransient(record.ErrorCode))
+            if (record is null || record.Status != TransferStatus.Failed || !Agent.TransferAgent.IsRetryable(record))
             {
                 return false;
             }

@@ -53,7 +53,7 @@ namespace TransferTools.Engine.Transfers
             else
             {
                 TransferStatusChange.ToFailed(record, new PluginException(outcome.ErrorCode ?? ErrorCode.Unknown, outcome.Error ?? "The sync failed.",
-                    errorId: "SyncFailed", target: record.Destination));
+                    errorId: outcome.ErrorId ?? "SyncFailed", target: record.Destination));
             }
 
             _manager.Journal.Save(record);

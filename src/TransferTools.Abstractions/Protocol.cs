@@ -259,6 +259,9 @@ namespace TransferTools.Abstractions
         public DateTimeOffset? NextAttemptAt { get; set; }
         /// <summary>Until when the transfer agent retries transient errors (<c>-RetryTimeout</c>), or null.</summary>
         public DateTimeOffset? RetryUntil { get; set; }
+        /// <summary>For a queued folder sync (<c>Sync-TransferFolder -Queue</c>, <see cref="Name"/> <c>(sync)</c>): what its last
+        /// run did, one line (files copied, updated, deleted, unchanged, failed); null for a file's transfer.</summary>
+        public string? Summary { get; set; }
 
         /// <summary>Estimated time left while active, or null.</summary>
         public TimeSpan? TimeRemaining =>

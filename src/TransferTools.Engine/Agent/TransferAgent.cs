@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Monitoring;
+using TransferTools.Engine.Sync;
 using TransferTools.Engine.Transfers;
 
 namespace TransferTools.Engine.Agent
@@ -59,6 +60,8 @@ namespace TransferTools.Engine.Agent
         private readonly Dictionary<string, (BandwidthSchedule Schedule, BandwidthLimiter Limiter)> _ownSchedules =
             new Dictionary<string, (BandwidthSchedule, BandwidthLimiter)>(StringComparer.Ordinal);
 
+        private CancellationToken _stop;
+
         private TransferAgent(TransferSession session, TransferAgentOptions options, AgentLock agentLock)
         {
             _session = session;
@@ -70,6 +73,13 @@ namespace TransferTools.Engine.Agent
         /// <summary>Messages for the agent's own log (what it starts, retries, gives up); monitors get the transfers' events.</summary>
         public Action<string>? Log { get; set; }
 
+        /// <summary>
+        /// Runs one queued folder sync (<c>Sync-TransferFolder -Queue</c>) to its end and says how it ended; set by the
+        /// cmdlet that hosts the agent. Without it queued syncs wait. The token is the agent's stop: the sync then stops at a
+        /// committed chunk and stays due for the agent's next start (a sync run again finishes where it stopped).
+        /// </summary>
+        public Func<SyncJobRun, CancellationToken, Task<SyncJobOutcome>>? RunSync { get; set; }
+
         /// <summary>The agent's total bandwidth limiter (its rate follows the schedule).</summary>
         public BandwidthLimiter Limiter => _limiter;
 
@@ -77,6 +87,13 @@ namespace TransferTools.Engine.Agent
         /// <exception cref="PluginException"><see cref="ErrorCode.AlreadyExists"/> (<c>AgentAlreadyRunning</c>) naming the running agent's pid.</exception>
         public static TransferAgent Start(TransferSession session, TransferAgentOptions options) =>
             new TransferAgent(session, options, AgentLock.Acquire(session.HomeDirectory));
+
+        /// <summary>
+        /// True when the agent tries a failed record again later: a transient error, or a queued sync that found another sync
+        /// writing to its destination (<c>SyncInProgress</c>: a run started by hand; the queued one waits for it to end).
+        /// </summary>
+        internal static bool IsRetryable(TransferRecord record) =>
+            IsTransient(record.ErrorCode) || (record.Sync != null && record.ErrorId == SyncState.InProgressErrorId);
 
         /// <summary>True for an error that may pass by itself: the agent tries again later.</summary>
         public static bool IsTransient(ErrorCode? code) =>
@@ -86,6 +103,7 @@ namespace TransferTools.Engine.Agent
         public async Task RunAsync(OperationContext context)
         {
             var stop = context.CancellationToken;
+            _stop = stop;
             // The transfers must outlive a cancelled agent context long enough to be suspended at a chunk, not torn down.
             var runContext = context.WithCancellation(CancellationToken.None).WithValue(EngineContextKeys.AgentBandwidth, _limiter);
             var manager = _session.Transfers;
@@ -125,6 +143,9 @@ namespace TransferTools.Engine.Agent
                 {
                     Write($"Stopping: suspending {ids.Count} transfer(s) at a committed chunk.");
                     await manager.SuspendForAgentAsync(ids).ConfigureAwait(false);
+                    // A sync's own copies are not among them: it stops them itself, seeing the agent's token cancelled.
+                    var syncs = _running.Values.Where(t => !t.IsCompleted).ToList();
+                    await Task.WhenAny(Task.WhenAll(syncs), Task.Delay(TimeSpan.FromSeconds(30))).ConfigureAwait(false);
                 }
 
                 _lock.WriteStatus(0, 0, null, stopped: true);
@@ -167,6 +188,16 @@ namespace TransferTools.Engine.Agent
                     continue;
                 }
 
+                if (record.Sync != null)
+                {
+                    if (RunSync != null)
+                    {
+                        StartSync(manager, context, record);
+                    }
+
+                    continue;
+                }
+
                 var transferContext = context;
                 if (record.BandwidthSchedule != null)
                 {
@@ -201,6 +232,72 @@ namespace TransferTools.Engine.Agent
             }
         }
 
+        /// <summary>Runs a queued sync through <see cref="RunSync"/> under its record's lock; the record keeps the outcome.</summary>
+        private void StartSync(TransferManager manager, OperationContext context, TransferRecord record)
+        {
+            var runSync = RunSync!;
+            var stop = _stop;
+            _running[record.Id] = Task.Run(async () =>
+            {
+                SyncJobRun? run;
+                try
+                {
+                    run = await manager.BeginSyncJobAsync(context, record.Id, byAgent: true).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is PluginException || e is System.IO.IOException)
+                {
+                    Write($"Sync {TransferIds.Short(record.Id)} could not start: {e.Message}");
+                    return;
+                }
+
+                if (run is null)
+                {
+                    return;
+                }
+
+                using (run)
+                {
+                    Write($"Sync {TransferIds.Short(record.Id)} started: {record.Source} -> {record.Destination}" +
+                          (record.Status == TransferStatus.Queued ? "." : $" (attempt {record.AgentAttempts + 1})."));
+                    SyncJobOutcome outcome;
+                    // Stop-Transfer and Suspend-Transfer of other processes reach a sync through its control file, as a transfer's.
+                    using var stopOrControl = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                    string? control = null;
+                    using var watch = new Timer(_ =>
+                    {
+                        if (control is null && run.TakeControl() is { } action)
+                        {
+                            control = action;
+                            stopOrControl.Cancel();
+                        }
+                    }, null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+                    try
+                    {
+                        outcome = await runSync(run, stopOrControl.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (!(e is OutOfMemoryException))
+                    {
+                        outcome = new SyncJobOutcome { Error = e.Message, ErrorCode = (e as PluginException)?.Code ?? ErrorCode.Unknown };
+                    }
+
+                    watch.Change(Timeout.Infinite, Timeout.Infinite);
+                    if (control != null && !outcome.Succeeded)
+                    {
+                        run.Stopped(cancel: string.Equals(control, "cancel", StringComparison.OrdinalIgnoreCase));
+                        return;
+                    }
+
+                    if (stop.IsCancellationRequested && !outcome.Succeeded)
+                    {
+                        // Stopped with the agent: left as it was (Active, unowned), so the next start runs it again.
+                        return;
+                    }
+
+                    run.Complete(outcome);
+                }
+            });
+        }
+
         /// <summary>True when the agent should run <paramref name="record"/> now.</summary>
         internal static bool IsDue(TransferRecord record, DateTimeOffset now)
         {
@@ -217,7 +314,7 @@ namespace TransferTools.Engine.Agent
                     return record.ErrorId == AgentStoppedErrorId;
                 case TransferStatus.Failed:
                     // Failed transiently while the agent that ran it died before scheduling the retry.
-                    return IsTransient(record.ErrorCode) && (record.RetryUntil is null || record.RetryUntil > now);
+                    return IsRetryable(record) && (record.RetryUntil is null || record.RetryUntil > now);
                 default:
                     return false;
             }
@@ -237,10 +334,13 @@ namespace TransferTools.Engine.Agent
 
                 switch (record.Status)
                 {
+                    case TransferStatus.Completed when record.Sync != null:
+                        Write($"Sync {TransferIds.Short(id)} completed: {record.Source} -> {record.Destination}: {record.Summary}.");
+                        break;
                     case TransferStatus.Completed:
                         Write($"Transfer {TransferIds.Short(id)} ({record.Name}) completed: {record.Destination}, SHA-256 {record.Sha256}.");
                         break;
-                    case TransferStatus.Failed when IsTransient(record.ErrorCode):
+                    case TransferStatus.Failed when IsRetryable(record):
                         var next = DateTimeOffset.UtcNow + RetryDelay(record.AgentAttempts);
                         Write(manager.ScheduleRetry(id, next)
                             ? $"Transfer {TransferIds.Short(id)} ({record.Name}): {record.Error} Next attempt at {next.ToLocalTime():HH:mm:ss}."

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using TransferTools.Abstractions;
 
 namespace TransferTools.Engine.Sync
@@ -15,6 +16,8 @@ namespace TransferTools.Engine.Sync
     /// killed run left unfinished there and resumes them from their committed chunks before it plans.</item>
     /// <item><c>sync-KEY.deletes</c>: the planned deletes, one relative path a line, done only after every copy
     /// succeeded; on disk, so memory stays flat however many there are. Removed at the end.</item>
+    /// <item><c>sync-KEY.job</c>: the sync's line (<see cref="SyncJob"/>, no secret) from its start until a run of it
+    /// succeeds, so <c>Resume-Transfer KEY</c> (the SyncResult's SyncId) finishes it as running the same line again would.</item>
     /// </list>
     /// KEY is a hash of the source and destination, DKEY of the destination alone.
     /// </summary>
@@ -23,6 +26,7 @@ namespace TransferTools.Engine.Sync
         private readonly FileStream? _lock;
         private readonly string _inflightPath;
         private readonly string _deletesPath;
+        private readonly string _jobPath;
         private readonly object _gate = new object();
         private StreamWriter? _inflight;
         private StreamWriter? _deletes;
@@ -31,11 +35,15 @@ namespace TransferTools.Engine.Sync
 
         private SyncState(FileStream? lockFile, string inflightPath, string deletesPath, string key)
         {
+            _jobPath = Path.Combine(Path.GetDirectoryName(inflightPath)!, "sync-" + key + ".job");
             _lock = lockFile;
             _inflightPath = inflightPath;
             _deletesPath = deletesPath;
             Key = key;
         }
+
+        /// <summary>The ErrorId of a sync refused because another one writes to its destination.</summary>
+        public const string InProgressErrorId = "SyncInProgress";
 
         /// <summary>The sync's key (16 hex digits): names its files in the journal folder.</summary>
         public string Key { get; }
@@ -65,13 +73,77 @@ namespace TransferTools.Engine.Sync
             catch (IOException e)
             {
                 throw new PluginException(ErrorCode.InvalidState,
-                    $"Another Sync-TransferFolder is writing to '{destination}' now; run this one when it has ended.", e, "SyncInProgress", destination);
+                    $"Another Sync-TransferFolder is writing to '{destination}' now; run this one when it has ended.", e, InProgressErrorId, destination);
             }
 
             var deletes = Path.Combine(journalDirectory, "sync-" + key + ".deletes");
             TryDelete(deletes);
             return new SyncState(lockFile, Path.Combine(journalDirectory, "sync-" + key + ".inflight"), deletes, key);
         }
+
+        /// <summary>Keeps the sync's line until <see cref="JobDone"/>, for <c>Resume-Transfer</c> on the sync's key.</summary>
+        /// <returns>The error when it could not be written (the sync goes on: running its line again still finishes it).</returns>
+        public Exception? RecordJob(SyncJob job)
+        {
+            var temporary = _jobPath + ".new";
+            try
+            {
+                File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(job, JobJson));
+                if (File.Exists(_jobPath))
+                {
+                    File.Delete(_jobPath);
+                }
+
+                File.Move(temporary, _jobPath);
+                return null;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return e;
+            }
+        }
+
+        /// <summary>The sync succeeded: there is nothing left to resume.</summary>
+        public void JobDone() => TryDelete(_jobPath);
+
+        /// <summary>True when <paramref name="text"/> has the form of a sync's key (16 hex digits).</summary>
+        public static bool IsKey(string? text)
+        {
+            if (text is null || text.Length != 16)
+            {
+                return false;
+            }
+
+            foreach (var c in text)
+            {
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        /// <summary>The line of the unfinished sync whose key is <paramref name="key"/>, or null (none, or it finished).</summary>
+        public static SyncJob? TryLoadJob(string journalDirectory, string key)
+        {
+            if (!IsKey(key))
+            {
+                return null;
+            }
+
+            try
+            {
+                return JsonSerializer.Deserialize<SyncJob>(File.ReadAllBytes(Path.Combine(journalDirectory, "sync-" + key.ToLowerInvariant() + ".job")), JobJson);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is JsonException)
+            {
+                return null;
+            }
+        }
+
+        private static readonly JsonSerializerOptions JobJson = new JsonSerializerOptions { WriteIndented = true };
 
         /// <summary>The copies an earlier run started and did not see end (killed): resume them.</summary>
         public IReadOnlyList<string> Unfinished()

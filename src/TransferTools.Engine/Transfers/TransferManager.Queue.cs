@@ -50,8 +50,8 @@ namespace TransferTools.Engine.Transfers
 
         /// <summary>
         /// Records a receive of a plain remote file for the transfer agent and returns it at once. The file's name must be
-        /// in its location (nothing is asked of the server now: it may be down until the agent runs); a sent transfer by id
-        /// is not queued (its manifest must be read first).
+        /// in its location (nothing is asked of the server now: it may be down until the agent runs). A sent transfer by id
+        /// (<see cref="ReceiveRequest.TransferId"/>) is queued with its manifest read now (<see cref="QueueReceiveByIdAsync"/>).
         /// </summary>
         public async Task<Transfer> QueueReceiveAsync(OperationContext context, ReceiveRequest request, QueueOptions queue)
         {
@@ -59,9 +59,7 @@ namespace TransferTools.Engine.Transfers
             TransferIntake.ValidateOptions(request.Options);
             if (!string.IsNullOrEmpty(request.TransferId))
             {
-                throw new PluginException(ErrorCode.NotSupported,
-                    "Receive-Transfer -TransferId cannot be queued: the sent transfer's manifest must be read first. Queue its file with -Source instead.",
-                    errorId: "QueueNeedsSource", target: request.TransferId);
+                return await QueueReceiveByIdAsync(context, request, queue).ConfigureAwait(false);
             }
 
             if (string.IsNullOrWhiteSpace(request.Source) || string.IsNullOrWhiteSpace(request.OutputDir))
@@ -99,6 +97,46 @@ namespace TransferTools.Engine.Transfers
                 Destination = Path.Combine(outputDir, name),
             };
             record.ApplyOptions(request.Options);
+            return QueueRecord(record, request.Options.Credential, queue);
+        }
+
+        /// <summary>
+        /// Queues the receive of a sent transfer by id: its manifest is read now, at the source (the server must answer now),
+        /// and the queued record keeps the file's location and the SHA-256 the manifest promises, which the agent's run
+        /// verifies as an interactive receive by id does. Nothing else is read now: the agent moves the bytes.
+        /// </summary>
+        private async Task<Transfer> QueueReceiveByIdAsync(OperationContext context, ReceiveRequest request, QueueOptions queue)
+        {
+            if (string.IsNullOrWhiteSpace(request.OutputDir))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, "-OutputDir is required.", errorId: "OutputDirMissing");
+            }
+
+            var (source, transferId) = ResolveReceiveSource(request);
+            var sourceUri = TransferLocation.Parse(source);
+            await _intake.DemandTransferAsync(context, "transfer/" + source, Abstractions.Action.Read, null).ConfigureAwait(false);
+            var (protocol, plugin) = await _intake.ResolveProtocolAsync(context, sourceUri, null).ConfigureAwait(false);
+            RequireEngineDriven(plugin, protocol);
+            var id = NewId();
+            var normalized = new ReceiveRequest
+            {
+                TransferId = transferId?.ToLowerInvariant(),
+                Source = source,
+                OutputDir = Path.GetFullPath(request.OutputDir),
+                Options = request.Options,
+            };
+            TransferRecord record;
+            try
+            {
+                record = await _intake.NewReceiveRecordAsync(context.WithTransfer(id), id, protocol, normalized, (ITransferEndpoint)plugin).ConfigureAwait(false);
+            }
+            catch (PluginException e) when (e.IsTransient)
+            {
+                throw new PluginException(e.Code,
+                    $"Receive-Transfer -TransferId -Queue reads the sent transfer's manifest now, and '{TransferLocation.DisplayWithoutQuery(sourceUri)}' does not answer: {e.Message} " +
+                    "Queue it when the server is up, or queue the file itself with -Source.", e, "QueueManifestUnreachable", request.TransferId);
+            }
+
             return QueueRecord(record, request.Options.Credential, queue);
         }
 
@@ -227,7 +265,7 @@ namespace TransferTools.Engine.Transfers
         {
             using var ownerLock = _journal.TryLock(id);
             var record = ownerLock is null ? null : _journal.TryLoad(id);
-            if (record is null || record.Status != TransferStatus.Failed || !Agent.TransferAgent.IsTransient(record.ErrorCode))
+            if (record is null || record.Status != TransferStatus.Failed || !Agent.TransferAgent.IsRetryable(record))
             {
                 return false;
             }

@@ -169,6 +169,35 @@ namespace TransferTools.Engine.Transfers
                 throw new PluginException(ErrorCode.InvalidArgument, "-OutputDir is required.", errorId: "OutputDirMissing");
             }
 
+            var (source, transferId) = ResolveReceiveSource(request);
+            var sourceUri = TransferLocation.Parse(source!);
+            var batch = TransferIntake.BatchOf(context);
+            await _intake.DemandTransferAsync(context, "transfer/" + source, Abstractions.Action.Read, batch).ConfigureAwait(false);
+            var (protocol, plugin) = await _intake.ResolveProtocolAsync(context, sourceUri, batch).ConfigureAwait(false);
+            var id = batch?.NewMemberId() ?? NewId();
+            var call = context.WithTransfer(id);
+            var normalized = new ReceiveRequest
+            {
+                TransferId = transferId?.ToLowerInvariant(),
+                Source = source,
+                OutputDir = Path.GetFullPath(request.OutputDir),
+                Options = request.Options,
+            };
+            if (plugin is ITransferEndpoint endpoint)
+            {
+                var record = await _intake.NewReceiveRecordAsync(call, id, protocol, normalized, endpoint).ConfigureAwait(false);
+                return _runner.LaunchNew(call, record, request.Options.Credential, endpoint, batch);
+            }
+
+            return await _foreign.ReceiveAsync(call, id, protocol, plugin, normalized).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Where a receive reads from: the plain remote file given, or for <c>-TransferId</c> the folder holding the sent
+        /// transfer's manifest (from -Source, else from this machine's journal of the send) and the full id.
+        /// </summary>
+        private (string Source, string? TransferId) ResolveReceiveSource(ReceiveRequest request)
+        {
             var source = request.Source;
             var transferId = request.TransferId;
             if (transferId != null)
@@ -202,26 +231,8 @@ namespace TransferTools.Engine.Transfers
                 throw new PluginException(ErrorCode.InvalidArgument, "Give -Source (a remote file) or -TransferId (a sent transfer).", errorId: "SourceMissing");
             }
 
-            var sourceUri = TransferLocation.Parse(source!);
-            var batch = TransferIntake.BatchOf(context);
-            await _intake.DemandTransferAsync(context, "transfer/" + source, Abstractions.Action.Read, batch).ConfigureAwait(false);
-            var (protocol, plugin) = await _intake.ResolveProtocolAsync(context, sourceUri, batch).ConfigureAwait(false);
-            var id = batch?.NewMemberId() ?? NewId();
-            var call = context.WithTransfer(id);
-            var normalized = new ReceiveRequest
-            {
-                TransferId = transferId?.ToLowerInvariant(),
-                Source = source,
-                OutputDir = Path.GetFullPath(request.OutputDir),
-                Options = request.Options,
-            };
-            if (plugin is ITransferEndpoint endpoint)
-            {
-                var record = await _intake.NewReceiveRecordAsync(call, id, protocol, normalized, endpoint).ConfigureAwait(false);
-                return _runner.LaunchNew(call, record, request.Options.Credential, endpoint, batch);
-            }
 
-            return await _foreign.ReceiveAsync(call, id, protocol, plugin, normalized).ConfigureAwait(false);
+            return (source!, transferId);
         }
 
         /// <summary>

@@ -174,6 +174,10 @@ namespace TransferTools.Engine.Transfers
         public int AgentAttempts { get; set; }
         /// <summary>The transfer's own bandwidth schedule (<c>-BandwidthSchedule</c>), applied while the agent runs it.</summary>
         public string? BandwidthSchedule { get; set; }
+        /// <summary>A queued folder sync (<c>Sync-TransferFolder -Queue</c>): what the agent runs instead of one file's copy.</summary>
+        public Sync.SyncJob? Sync { get; set; }
+        /// <summary>A sync's last run, one line (<see cref="Transfer.Summary"/>).</summary>
+        public string? Summary { get; set; }
         public int OwnerProcessId { get; set; }
         public string OwnerHost { get; set; } = "";
 
@@ -239,6 +243,7 @@ namespace TransferTools.Engine.Transfers
             Queued = Queued,
             NextAttemptAt = Status == TransferStatus.TransientError ? NextAttemptAt : null,
             RetryUntil = RetryUntil,
+            Summary = Summary,
         };
 
         public TransferRecord Clone()

@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Transfers;
@@ -12,9 +13,14 @@ namespace TransferTools.Commands
     /// <para type="description">Options given here replace the transfer's own for the rest of it: -Force or -Conflict after DestinationExists,
     /// -HostKeyFingerprint after the server's key changed, -KeyFile, -Credential (never journaled, so needed again), -ProtocolOption (added
     /// to the journaled ones), -MaxBytesPerSecond, -RetryCount and -StallTimeoutSeconds. -ChunkSize cannot change (ChunkSizeFixed).</para>
+    /// <para type="description">A sync's id resumes the whole sync: the SyncId of a SyncResult (an interrupted Sync-TransferFolder) runs
+    /// that Sync-TransferFolder line again in this process, with the same result as typing it again: files already copied compare equal and
+    /// are not sent again, a copy in flight resumes from its committed chunks, deletes happen only after every copy succeeded. Give
+    /// -Credential again (it is never kept). The id of a queued sync (Sync-TransferFolder -Queue) runs it here instead of in the agent.
+    /// Either writes a SyncResult.</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Resume, "Transfer", SupportsShouldProcess = true, HelpUri = HelpLinks.Root + "Resume-Transfer.md")]
-    [OutputType(typeof(Transfer))]
+    [OutputType(typeof(Transfer), typeof(Engine.Sync.SyncResult))]
     public sealed class ResumeTransferCommand : TransferOptionsCommand
     {
         private ResumeOverrides? _overrides;
@@ -35,6 +41,11 @@ namespace TransferTools.Commands
         {
             foreach (var id in Id!)
             {
+                if (ResumedSync(id))
+                {
+                    continue;
+                }
+
                 if (ShouldProcess(id, "Resume transfer"))
                 {
                     // Each id resumes now, while the pipeline is still producing the next ones.
@@ -46,6 +57,73 @@ namespace TransferTools.Commands
 
         /// <inheritdoc/>
         protected override void EndProcessing() => CompleteTransfers();
+
+        /// <summary>
+        /// True when <paramref name="id"/> names a sync, which then runs here to its end (the SyncResult written): the key
+        /// of an interrupted one (its line kept in the journal), or a queued one's record.
+        /// </summary>
+        private bool ResumedSync(string id)
+        {
+            var job = Engine.Sync.SyncState.TryLoadJob(Session.Transfers.JournalDirectory, id);
+            if (job != null)
+            {
+                if (ShouldProcess(id, $"Resume the sync '{job.Source}' -> '{job.Destination}'"))
+                {
+                    RunSync(job, Credential?.GetNetworkCredential());
+                }
+
+                return true;
+            }
+
+            if (!Session.Transfers.IsSyncJob(id))
+            {
+                return false;
+            }
+
+            if (!ShouldProcess(id, "Resume the queued sync here"))
+            {
+                return true;
+            }
+
+            SyncJobRun? run;
+            try
+            {
+                run = Run(c => Session.Transfers.BeginSyncJobAsync(c, id));
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                if (!IsNoError(e))
+                {
+                    WriteError(ErrorMapping.ToErrorRecord(e, id));
+                }
+
+                return true;
+            }
+
+            using (run)
+            {
+                var errors = RunSync(run!.Job, Credential?.GetNetworkCredential() ?? run.Credential);
+                run.Complete(Engine.Sync.SyncJobOutcome.From(errors.Result, SyncJobLine.FirstError(errors.Errors)));
+            }
+
+            return true;
+        }
+
+        private (Engine.Sync.SyncResult? Result, System.Collections.Generic.List<ErrorRecord> Errors) RunSync(Engine.Sync.SyncJob job, System.Net.NetworkCredential? credential)
+        {
+            var errors = new System.Collections.Generic.List<ErrorRecord>();
+            var result = SyncJobLine.Run(job, credential, StopToken, e =>
+            {
+                errors.Add(e);
+                WriteError(e);
+            });
+            if (result != null)
+            {
+                WriteObject(result);
+            }
+
+            return (result, errors);
+        }
 
         /// <summary>
         /// A completed transfer among piped ones (<c>Get-TransferStatus | Resume-Transfer</c>) has nothing left to do, which is

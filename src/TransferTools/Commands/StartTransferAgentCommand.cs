@@ -1,7 +1,10 @@
 using System;
 using System.Management.Automation;
 using System.Threading;
+using TransferTools.Abstractions;
 using TransferTools.Engine.Agent;
+using TransferTools.Engine.Sync;
+using TransferTools.Engine.Transfers;
 using TransferTools.Internal;
 
 namespace TransferTools.Commands
@@ -78,10 +81,43 @@ namespace TransferTools.Commands
                 {
                     var pump = context.Logger as OutputPump;
                     agent.Log = message => pump?.Post(() => WriteInformation(new HostInformationMessage { Message = message }, new[] { "PSHOST", "TransferAgent" }));
+                    if (pump != null)
+                    {
+                        agent.RunSync = (run, stop) => RunSyncOnPipelineThread(pump, run, stop);
+                    }
+
                     using var either = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, terminated.Token);
                     await agent.RunAsync(context.WithCancellation(either.Token)).ConfigureAwait(false);
                 });
             }
+        }
+
+        /// <summary>
+        /// A queued sync runs as the Sync-TransferFolder line it was queued from, a nested pipeline of this runspace, so on the
+        /// pipeline thread: posted there, one sync at a time (the agent's file transfers go on meanwhile).
+        /// </summary>
+        private System.Threading.Tasks.Task<SyncJobOutcome> RunSyncOnPipelineThread(OutputPump pump, SyncJobRun run, CancellationToken stop)
+        {
+            var done = new System.Threading.Tasks.TaskCompletionSource<SyncJobOutcome>(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
+            pump.Post(() =>
+            {
+                try
+                {
+                    var errors = new System.Collections.Generic.List<ErrorRecord>();
+                    var result = SyncJobLine.Run(run.Job, run.Credential, stop, e =>
+                    {
+                        errors.Add(e);
+                        WriteInformation(new HostInformationMessage { Message = $"{DateTime.Now:yyyy-MM-dd HH:mm:ss} Sync {Engine.Transfers.TransferIds.Short(run.Id)}: {e}" },
+                            new[] { "PSHOST", "TransferAgent" });
+                    });
+                    done.TrySetResult(SyncJobOutcome.From(result, SyncJobLine.FirstError(errors)));
+                }
+                catch (Exception e) when (!(e is OutOfMemoryException))
+                {
+                    done.TrySetException(e);
+                }
+            });
+            return done.Task;
         }
     }
 }

@@ -87,8 +87,39 @@ namespace TransferTools.Commands
         [ValidateRange(1, 64)]
         public int ThrottleLimit { get; set; } = 4;
 
+        /// <summary>Record the sync for the transfer agent (Start-TransferAgent) and return at once: a Transfer object, status Queued,
+        /// Name '(sync)'. The agent runs the whole sync (plan, copies, deletes under the same safety rules), retries a transient
+        /// failure up to -RetryTimeout and keeps the outcome in the journal (Get-TransferStatus, Wait-Transfer; Stop-Transfer removes
+        /// it while queued). A -Credential password is kept only encrypted with the home's key.</summary>
+        [Parameter]
+        public SwitchParameter Queue { get; set; }
+
+        /// <summary>With -Queue: how long the agent retries a sync that failed transiently (a server down, a dropped connection),
+        /// counted from now (default 1 day).</summary>
+        [Parameter]
+        public TimeSpan RetryTimeout { get; set; } = QueueOptions.DefaultRetryTimeout;
+
         /// <inheritdoc/>
-        protected override bool WantsProgress => true;
+        protected override bool WantsProgress => !Queue.IsPresent;
+
+        /// <inheritdoc/>
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            if (!Queue.IsPresent && MyInvocation.BoundParameters.ContainsKey(nameof(RetryTimeout)))
+            {
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-RetryTimeout applies to a queued sync: add -Queue."),
+                    "QueueParameterWithoutQueue", ErrorCategory.InvalidArgument, null));
+            }
+
+            if (Queue.IsPresent && (RetryTimeout <= TimeSpan.Zero || PassThru.IsPresent))
+            {
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException(PassThru.IsPresent
+                        ? "-PassThru writes the copies of a sync run here; a queued sync runs in the agent (Get-TransferStatus shows it)."
+                        : "-RetryTimeout must be positive."),
+                    PassThru.IsPresent ? "QueuePassThru" : "RetryTimeoutInvalid", ErrorCategory.InvalidArgument, null));
+            }
+        }
 
         /// <inheritdoc/>
         protected override void ProcessRecord()
@@ -99,7 +130,49 @@ namespace TransferTools.Commands
                 return;
             }
 
+            if (Queue)
+            {
+                QueueOne(LocalOrUri(source), LocalOrUri(ResolveDestination()));
+                return;
+            }
+
             SyncOne(LocalOrUri(source), LocalOrUri(ResolveDestination()));
+        }
+
+        /// <summary>Journals the sync for the agent; -WhatIf queues nothing.</summary>
+        private void QueueOne(string source, string destination)
+        {
+            try
+            {
+                FolderSync.CheckRoots(source, destination);
+            }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, destination));
+                return;
+            }
+
+            if (!ShouldProcess(destination, $"Queue a sync from '{source}' for the transfer agent"))
+            {
+                return;
+            }
+
+            SyncJob job;
+            try
+            {
+                job = SyncJobLine.Capture(this, source, destination);
+            }
+            catch (PluginException e)
+            {
+                WriteError(ErrorMapping.ToErrorRecord(e, destination));
+                return;
+            }
+
+            var credential = Credential?.GetNetworkCredential();
+            if (TryRun(c => Session.Transfers.QueueSyncAsync(c, job, credential, new QueueOptions { RetryTimeout = RetryTimeout }), destination, out Transfer queued))
+            {
+                WriteObject(queued);
+            }
         }
 
         /// <inheritdoc/>
@@ -169,6 +242,12 @@ namespace TransferTools.Commands
                 result.SyncId = _state.Key;
                 if (!whatIf)
                 {
+                    // Kept until a run succeeds: Resume-Transfer on the SyncId runs this line again.
+                    if (_state.RecordJob(SyncJobLine.Capture(this, source, destination)) is { } notKept)
+                    {
+                        WriteWarning($"The sync's line could not be kept for Resume-Transfer {_state.Key} ({notKept.Message}); running this command again finishes it.");
+                    }
+
                     ResumeUnfinished(transferOptions);
                 }
 
@@ -202,6 +281,10 @@ namespace TransferTools.Commands
                 }
 
                 Deletes(plan, stepsFailed, destination, backup, transferOptions, folderDeletes);
+                if (!whatIf && result.Failed == 0 && result.DeletesDone)
+                {
+                    _state.JobDone();
+                }
             }
             finally
             {

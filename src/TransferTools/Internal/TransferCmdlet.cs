@@ -68,6 +68,9 @@ namespace TransferTools.Internal
             }
         }
 
+        /// <summary>Cancelled when the command is stopped (Ctrl+C).</summary>
+        protected CancellationToken StopToken => _stopping.Token;
+
         /// <inheritdoc/>
         protected override void StopProcessing()
         {

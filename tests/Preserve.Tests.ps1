@@ -139,6 +139,19 @@ Describe 'Object stores keep time and mode in metadata' -Skip:$IsWindows {
         ModeOf (Join-Path $out 'store-np.key') | Should -Be (ModeOf $default)
     }
 
+    It 'Save-StorageItem keeps them too, and Export-StorageItem gives them back; -Metadata of its own stands' {
+        $key = NewSource 'saved.key' '600'
+        $item = Save-StorageItem -Path $key -Name 'saved/saved.key'
+        $item.Metadata['mode'] | Should -Be '100600'
+        $out = Join-Path $work 'exported.key'
+        $item | Export-StorageItem -Destination $out | Out-Null
+        ModeOf $out | Should -Be '600'
+        [math]::Abs(((Get-Item $out).LastWriteTimeUtc - $old).TotalSeconds) | Should -BeLessOrEqual 1
+        $own = Save-StorageItem -Path $key -Name 'saved/own.key' -Metadata @{ mode = '100644' }
+        $own.Metadata['mode'] | Should -Be '100644'
+        $own.Metadata.ContainsKey('mtime') | Should -BeFalse
+    }
+
     It 'SizeAndTime against a store compares by the kept time: a touched source of the same size is an update' {
         $src = New-Item -ItemType Directory -Path (Join-Path $work 'cmp-src')
         $file = New-TestFile -Path (Join-Path $src 'same-size.bin') -Size 2KB -Seed 5

@@ -109,3 +109,77 @@ Describe 'SFTP keeps time and mode' -Skip:$IsWindows {
         [math]::Abs(((Get-Item (Join-Path $out 'down.key')).LastWriteTimeUtc - $old).TotalSeconds) | Should -BeLessOrEqual 1
     }
 }
+
+Describe 'Object stores keep time and mode in metadata' -Skip:$IsWindows {
+    # storage:// keeps them in the item's metadata (mtime, mode: rclone's format) and gives them back on a receive;
+    # a folder sync then compares by the kept time instead of sizes only.
+
+    It 'LocalStore: a 0600 file goes in and comes back 0600 with its modification time' {
+        $key = NewSource 'store.key' '600'
+        (Send-Transfer -Path $key -Destination 'storage://LocalStore/preserve/').Status | Should -Be 'Completed'
+        $item = @(Get-StorageItem -Prefix 'preserve/store.key')
+        $item.Count | Should -Be 1
+        $item[0].Metadata['mode'] | Should -Be '100600'
+        $item[0].Metadata['mtime'] | Should -Be '1614834367.000000000'
+        $out = Join-Path $work 'from-store'
+        (Receive-Transfer -Source 'storage://LocalStore/preserve/store.key' -OutputDir $out).Status | Should -Be 'Completed'
+        ModeOf (Join-Path $out 'store.key') | Should -Be '600'
+        [math]::Abs(((Get-Item (Join-Path $out 'store.key')).LastWriteTimeUtc - $old).TotalSeconds) | Should -BeLessOrEqual 1
+    }
+
+    It 'LocalStore: -NoPreserve stores neither, and the receive gets the default mode' {
+        $key = NewSource 'store-np.key' '600'
+        (Send-Transfer -Path $key -Destination 'storage://LocalStore/preserve-np/' -NoPreserve).Status | Should -Be 'Completed'
+        $item = Get-StorageItem -Prefix 'preserve-np/store-np.key'
+        $item.Metadata.ContainsKey('mtime') | Should -BeFalse
+        $item.Metadata.ContainsKey('mode') | Should -BeFalse
+        $out = Join-Path $work 'from-store-np'
+        $default = New-Item -ItemType File -Path (Join-Path $work 'default-mode-2.txt')
+        (Receive-Transfer -Source 'storage://LocalStore/preserve-np/store-np.key' -OutputDir $out).Status | Should -Be 'Completed'
+        ModeOf (Join-Path $out 'store-np.key') | Should -Be (ModeOf $default)
+    }
+
+    It 'Save-StorageItem keeps them too, and Export-StorageItem gives them back; -Metadata of its own stands' {
+        $key = NewSource 'saved.key' '600'
+        $item = Save-StorageItem -Path $key -Name 'saved/saved.key'
+        $item.Metadata['mode'] | Should -Be '100600'
+        $out = Join-Path $work 'exported.key'
+        $item | Export-StorageItem -Destination $out | Out-Null
+        ModeOf $out | Should -Be '600'
+        [math]::Abs(((Get-Item $out).LastWriteTimeUtc - $old).TotalSeconds) | Should -BeLessOrEqual 1
+        $own = Save-StorageItem -Path $key -Name 'saved/own.key' -Metadata @{ mode = '100644' }
+        $own.Metadata['mode'] | Should -Be '100644'
+        $own.Metadata.ContainsKey('mtime') | Should -BeFalse
+    }
+
+    It 'SizeAndTime against a store compares by the kept time: a touched source of the same size is an update' {
+        $src = New-Item -ItemType Directory -Path (Join-Path $work 'cmp-src')
+        $file = New-TestFile -Path (Join-Path $src 'same-size.bin') -Size 2KB -Seed 5
+        (Get-Item -LiteralPath $file).LastWriteTimeUtc = $old
+        (Sync-TransferFolder -Path $src -Destination 'storage://LocalStore/cmp/').Copied | Should -Be 1
+        Compare-TransferFolder -Path $src -Destination 'storage://LocalStore/cmp/' -Quiet | Should -BeTrue
+        # Same size, another time: sizes alone would call it equal.
+        (Get-Item -LiteralPath $file).LastWriteTimeUtc = $old.AddHours(1)
+        $diff = @(Compare-TransferFolder -Path $src -Destination 'storage://LocalStore/cmp/')
+        $diff.Count | Should -Be 1
+        $diff[0].RelativePath | Should -Be 'same-size.bin'
+        (Sync-TransferFolder -Path $src -Destination 'storage://LocalStore/cmp/').Updated | Should -Be 1
+        Compare-TransferFolder -Path $src -Destination 'storage://LocalStore/cmp/' -Quiet | Should -BeTrue
+    }
+
+    It 'AzureBlob (azurite): a 0600 file comes back 0600 with its modification time' -Skip:(-not $IsLinux -or [bool]$env:TRANSFERTOOLS_SKIP_AZURITE) {
+        $azurite = Start-TestAzurite
+        try {
+            Register-TransferPlugin -Name PreserveBlobs -Type AzureBlob -Configuration @{
+                AccountUrl = $azurite.BlobEndpoint; AccountKey = $azurite.AccountKey; Container = 'tt-preserve' } | Out-Null
+            $key = NewSource 'blob.key' '600'
+            (Send-Transfer -Path $key -Destination 'storage://PreserveBlobs/keys/').Status | Should -Be 'Completed'
+            $item = Get-StorageItem -Prefix 'keys/blob.key' -Storage PreserveBlobs
+            $item.Metadata['mode'] | Should -Be '100600'
+            $out = Join-Path $work 'from-blob'
+            (Receive-Transfer -Source 'storage://PreserveBlobs/keys/blob.key' -OutputDir $out).Status | Should -Be 'Completed'
+            ModeOf (Join-Path $out 'blob.key') | Should -Be '600'
+            [math]::Abs(((Get-Item (Join-Path $out 'blob.key')).LastWriteTimeUtc - $old).TotalSeconds) | Should -BeLessOrEqual 1
+        } finally { Stop-TestAzurite $azurite }
+    }
+}

@@ -18,8 +18,10 @@ namespace TransferTools.Abstractions
         public int ChunkSize { get; set; } = TransferOptions.DefaultChunkSize;
         /// <summary>Lower-case hex SHA-256 of the whole content, known when the upload completes.</summary>
         public string? Sha256 { get; set; }
-        /// <summary>The source's modification time, when known.</summary>
+        /// <summary>The source's modification time, when known and kept (not with <c>-NoPreserve</c>).</summary>
         public DateTimeOffset? SourceModified { get; set; }
+        /// <summary>The source's POSIX permission bits, when known and kept (not with <c>-NoPreserve</c>).</summary>
+        public int? SourceMode { get; set; }
     }
 
     /// <summary>A part a destination holds of a pending upload (<see cref="IPartUploadDestination"/>).</summary>

@@ -158,6 +158,18 @@ namespace TransferTools.Abstractions
         /// destination's default.
         /// </summary>
         public int? NewFileMode { get; set; }
+        /// <summary>
+        /// The source's modification time as this attempt saw it (set by the engine, not journaled; null with
+        /// <see cref="NoPreserve"/> or when the source does not say), for a destination that keeps it with the content
+        /// when it commits (an object store's metadata, <see cref="FileAttributeMetadata"/>) instead of through
+        /// <see cref="IFileAttributePreservation"/> afterwards.
+        /// </summary>
+        public DateTimeOffset? SourceModified { get; set; }
+        /// <summary>
+        /// The source's POSIX permission bits (<c>mode &amp; 0o7777</c>) as this attempt saw them, like
+        /// <see cref="SourceModified"/>: set by the engine, not journaled, null with <see cref="NoPreserve"/> or when unknown.
+        /// </summary>
+        public int? SourceMode { get; set; }
         /// <summary>User name and password for the remote side (SFTP password, HTTP Basic, key passphrase). Never journaled.</summary>
         public NetworkCredential? Credential { get; set; }
         /// <summary>

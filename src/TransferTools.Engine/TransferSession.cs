@@ -64,6 +64,12 @@ namespace TransferTools.Engine
         /// <summary>True once <see cref="CloseAsync"/> ran.</summary>
         public bool IsClosed => _closed != 0;
 
+        /// <summary>
+        /// The transfers that were still running when the session closed (<c>-Asynchronous</c> ones, as each stood once
+        /// suspended), so that whoever closed it can say which to resume; empty before <see cref="CloseAsync"/>.
+        /// </summary>
+        public IReadOnlyList<Transfer> SuspendedAtClose { get; private set; } = Array.Empty<Transfer>();
+
         /// <inheritdoc/>
         public string GetPluginDataDirectory(string registrationName)
         {
@@ -220,7 +226,7 @@ namespace TransferTools.Engine
             }
 
             var context = new OperationContext(CancellationToken.None, null, this);
-            await Transfers.ShutdownAsync().ConfigureAwait(false);
+            SuspendedAtClose = await Transfers.ShutdownAsync().ConfigureAwait(false);
             await Monitors.ShutdownAsync().ConfigureAwait(false);
             return await Plugins.ShutdownAllAsync(context).ConfigureAwait(false);
         }

@@ -99,7 +99,7 @@ namespace TransferTools.Plugins.S3
                 try
                 {
                     var request = new InitiateMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key };
-                    S3ProtocolPlugin.AddContentMetadata(request.Metadata, null, upload.SourceModified);
+                    S3ProtocolPlugin.AddContentMetadata(request.Metadata, null, upload.SourceModified, upload.SourceMode);
                     var started = await client.InitiateMultipartUploadAsync(request, token).ConfigureAwait(false);
                     record = new Pending(target, started.UploadId, partSize);
                     WriteRecord(upload.Temporary, record);
@@ -177,7 +177,7 @@ namespace TransferTools.Plugins.S3
                         InputStream = new MemoryStream(bytes, writable: false),
                         MD5Digest = Convert.ToBase64String(md5.ComputeHash(bytes)),
                     };
-                    S3ProtocolPlugin.AddContentMetadata(request.Metadata, upload.Sha256, upload.SourceModified);
+                    S3ProtocolPlugin.AddContentMetadata(request.Metadata, upload.Sha256, upload.SourceModified, upload.SourceMode);
                     await client.PutObjectAsync(request, token).ConfigureAwait(false);
                     _pending.TryRemove(upload.Temporary.ToString(), out _);
                     return;
@@ -220,7 +220,7 @@ namespace TransferTools.Plugins.S3
                         DestinationKey = target.Key,
                         MetadataDirective = S3MetadataDirective.REPLACE,
                     };
-                    S3ProtocolPlugin.AddContentMetadata(copy.Metadata, upload.Sha256, upload.SourceModified);
+                    S3ProtocolPlugin.AddContentMetadata(copy.Metadata, upload.Sha256, upload.SourceModified, upload.SourceMode);
                     await client.CopyObjectAsync(copy, token).ConfigureAwait(false);
                 }
             }

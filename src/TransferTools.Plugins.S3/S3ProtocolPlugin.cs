@@ -34,7 +34,6 @@ namespace TransferTools.Plugins.S3
     public sealed partial class S3ProtocolPlugin : StreamingProtocolPlugin, IFolderListing, IPartUploadDestination, IServerSideCopy
     {
         internal const string ShaMetadata = "sha256";
-        internal const string MtimeMetadata = "mtime";
         private const string RegistrationNameKey = "TransferTools.RegistrationName";
         private readonly ConcurrentDictionary<string, AmazonS3Client> _clients = new ConcurrentDictionary<string, AmazonS3Client>(StringComparer.Ordinal);
         private S3PartUploads? _uploads;
@@ -107,7 +106,10 @@ namespace TransferTools.Plugins.S3
                         {
                             Exists = true,
                             Length = head.ContentLength,
-                            LastModified = head.LastModified.HasValue ? new DateTimeOffset(head.LastModified.Value.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+                            // The source's own time and mode where the upload kept them (ours or rclone's), else the upload's time.
+                            LastModified = FileAttributeMetadata.ParseTime(head.Metadata[FileAttributeMetadata.TimeKey])
+                                           ?? (head.LastModified.HasValue ? new DateTimeOffset(head.LastModified.Value.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null),
+                            PosixMode = FileAttributeMetadata.ParseMode(head.Metadata[FileAttributeMetadata.ModeKey]),
                             Version = head.ETag,
                             Sha256 = NonEmpty(head.Metadata[ShaMetadata]),
                             Md5 = EtagIsMd5(head) ? EtagMd5(head.ETag) : null,
@@ -350,7 +352,8 @@ namespace TransferTools.Plugins.S3
                             Name = name,
                             Length = item.Size ?? -1,
                             LastModified = item.LastModified.HasValue ? new DateTimeOffset(item.LastModified.Value.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
-                            // The upload's time, not the source's (x-amz-meta-mtime is not in a listing): a sync compares sizes.
+                            // A listing gives the upload's time, not the x-amz-meta-mtime kept with the object (that takes a
+                            // HEAD per object), so a folder sync compares these by size.
                             TimeIsStorageTime = true,
                         });
                     }
@@ -421,8 +424,11 @@ namespace TransferTools.Plugins.S3
 
         private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value!.Trim().ToLowerInvariant();
 
-        /// <summary>The metadata the plugin stores with a delivered object: SHA-256 and the source's modification time.</summary>
-        internal static void AddContentMetadata(MetadataCollection metadata, string? sha256, DateTimeOffset? sourceModified)
+        /// <summary>
+        /// The metadata the plugin stores with a delivered object: SHA-256, and the source's modification time and
+        /// permission bits in rclone's format (<see cref="FileAttributeMetadata"/>), so either tool reads the other's.
+        /// </summary>
+        internal static void AddContentMetadata(MetadataCollection metadata, string? sha256, DateTimeOffset? sourceModified, int? sourceMode)
         {
             if (!string.IsNullOrEmpty(sha256))
             {
@@ -431,10 +437,12 @@ namespace TransferTools.Plugins.S3
 
             if (sourceModified.HasValue)
             {
-                // rclone's format (Unix seconds with a fraction), so either tool reads the other's modification times.
-                var ticks = sourceModified.Value.UtcTicks - DateTimeOffset.FromUnixTimeSeconds(0).UtcTicks;
-                metadata[MtimeMetadata] = (ticks / TimeSpan.TicksPerSecond).ToString(CultureInfo.InvariantCulture) + "."
-                                          + (ticks % TimeSpan.TicksPerSecond * 100).ToString("D9", CultureInfo.InvariantCulture);
+                metadata[FileAttributeMetadata.TimeKey] = FileAttributeMetadata.FormatTime(sourceModified.Value);
+            }
+
+            if (sourceMode.HasValue)
+            {
+                metadata[FileAttributeMetadata.ModeKey] = FileAttributeMetadata.FormatMode(sourceMode.Value);
             }
         }
     }

@@ -72,5 +72,49 @@ namespace TransferTools.Conformance.Tests
             Assert.True(part >= S3PartUploads.MinPartSize);
             Assert.True((length + part - 1) / part <= S3PartUploads.MaxParts);
         }
+
+        /// <summary>Issue 28 item 2: an upload keeps the source's time and mode as rclone does (x-amz-meta-mtime, -mode).</summary>
+        [Fact]
+        public void Uploads_keep_the_source_time_and_mode_in_rclone_format_metadata()
+        {
+            var metadata = new Amazon.S3.Model.MetadataCollection();
+            var time = new DateTimeOffset(2021, 3, 4, 5, 6, 7, TimeSpan.Zero).AddTicks(1234567);
+            S3ProtocolPlugin.AddContentMetadata(metadata, "AB12", time, 0x180);
+            Assert.Equal("ab12", metadata["sha256"]);
+            Assert.Equal("1614834367.123456700", metadata[FileAttributeMetadata.TimeKey]);
+            Assert.Equal("100600", metadata[FileAttributeMetadata.ModeKey]);
+            Assert.Equal(time, FileAttributeMetadata.ParseTime(metadata[FileAttributeMetadata.TimeKey]));
+            Assert.Equal(0x180, FileAttributeMetadata.ParseMode(metadata[FileAttributeMetadata.ModeKey]));
+
+            var none = new Amazon.S3.Model.MetadataCollection();
+            S3ProtocolPlugin.AddContentMetadata(none, null, null, null);
+            Assert.Equal(0, none.Count);
+        }
+
+        [Theory]
+        [InlineData("1614834367", 1614834367L, 0L)]
+        [InlineData("1614834367.5", 1614834367L, 5_000_000L)]
+        [InlineData("-1.250000000", -1L, 2_500_000L)]
+        public void Kept_times_read_back_as_written_by_either_tool(string text, long seconds, long ticks)
+        {
+            var expected = DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(ticks);
+            Assert.Equal(expected, FileAttributeMetadata.ParseTime(text));
+            Assert.Equal(expected, FileAttributeMetadata.ParseTime(FileAttributeMetadata.FormatTime(expected)));
+        }
+
+        [Theory]
+        [InlineData("100644", 0x1A4)]
+        [InlineData("755", 0x1ED)]
+        [InlineData("104755", 0x9ED)]
+        [InlineData("9", null)]
+        [InlineData("rw-r--r--", null)]
+        [InlineData("", null)]
+        public void Kept_modes_are_octal_permission_bits(string text, int? expected) => Assert.Equal(expected, FileAttributeMetadata.ParseMode(text));
+
+        [Theory]
+        [InlineData("soon")]
+        [InlineData("1.2.3")]
+        [InlineData("99999999999999")]
+        public void Unreadable_times_are_ignored(string text) => Assert.Null(FileAttributeMetadata.ParseTime(text));
     }
 }

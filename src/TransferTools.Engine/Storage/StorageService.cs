@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
@@ -42,6 +43,25 @@ namespace TransferTools.Engine.Storage
             return new Item { Id = id, Metadata = metadata };
         }
 
+        /// <summary>
+        /// Keeps a saved file's modification time and permission bits in the item's metadata (<see cref="FileAttributeMetadata"/>),
+        /// as a transfer into <c>storage://</c> does, so that exporting or receiving it gives them back; custom metadata that
+        /// names either key already stands.
+        /// </summary>
+        private static void KeepFileAttributes(string path, ItemMetadata metadata)
+        {
+            if (metadata.Custom.ContainsKey(FileAttributeMetadata.TimeKey) || metadata.Custom.ContainsKey(FileAttributeMetadata.ModeKey))
+            {
+                return;
+            }
+
+            var status = SpecialFiles.WithMode(SpecialFiles.Describe(new FileInfo(path)), path);
+            if (status.Exists && status.SpecialKind is null)
+            {
+                FileAttributeMetadata.Add(metadata.Custom, new DateTimeOffset(status.LastWriteUtc, TimeSpan.Zero), status.PosixMode);
+            }
+        }
+
         /// <summary>Stores a local file under <paramref name="metadata"/>'s name and returns the item as cmdlets show it.</summary>
         public async Task<StorageItem> StoreFileAsync(OperationContext context, string? storage, string path, ItemMetadata metadata)
         {
@@ -66,6 +86,7 @@ namespace TransferTools.Engine.Storage
             {
                 try
                 {
+                    KeepFileAttributes(files[i].Path, files[i].Metadata);
                     StorageKeys.RequireName(files[i].Metadata.Name);
                     StorageKeys.RequireCustomMetadata(files[i].Metadata.Custom);
                     await _session.Auth.DemandAsync(context, Resource(storage, files[i].Metadata.Name), Action.Write).ConfigureAwait(false);
@@ -194,9 +215,17 @@ namespace TransferTools.Engine.Storage
             var temp = Path.Combine(folder, "." + Path.GetFileName(target) + "." + Guid.NewGuid().ToString("n").Substring(0, 8) + ".ttpart");
             try
             {
+                // The mode and time the item kept (FileAttributeMetadata); the temporary is never wider than that mode.
+                var (keptTime, keptMode) = FileAttributeMetadata.Read(retrieved.Metadata.Custom);
+                var posix = keptMode != null && !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+                if (posix)
+                {
+                    UnixPermissions.CreateIfMissing(temp, (keptMode!.Value | 0x180) & 0x1FF);
+                }
+
                 string actual;
                 using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.SequentialScan))
+                using (var file = new FileStream(temp, posix ? FileMode.OpenOrCreate : FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.SequentialScan))
                 {
                     var buffer = ArrayPool<byte>.Shared.Rent(81920);
                     var behind = WriteBehind.For(file.SafeFileHandle, 0);
@@ -218,6 +247,16 @@ namespace TransferTools.Engine.Storage
 
                     file.Flush(flushToDisk: true);
                     actual = Hex.ToLowerString(hash.GetHashAndReset());
+                }
+
+                if (posix)
+                {
+                    UnixPermissions.SetMode(temp, keptMode!.Value);
+                }
+
+                if (keptTime != null && !UnixPermissions.TrySetLastWriteTimeUtc(temp, keptTime.Value.UtcDateTime))
+                {
+                    File.SetLastWriteTimeUtc(temp, keptTime.Value.UtcDateTime);
                 }
 
                 var expected = retrieved.Metadata.Sha256;

@@ -16,14 +16,16 @@ namespace TransferTools.Engine.Transfers
     internal static class PartUploadResume
     {
         /// <summary>The upload a transfer makes through a part-upload destination.</summary>
-        public static PartUpload Describe(TransferRecord record, Uri temporary, Uri final, long total, string? sha256 = null) => new PartUpload
+        public static PartUpload Describe(TransferRecord record, Uri temporary, Uri final, long total, string? sha256 = null, int? sourceMode = null) => new PartUpload
         {
             Temporary = temporary,
             Final = final,
             Length = total,
             ChunkSize = record.ChunkSize,
             Sha256 = sha256,
-            SourceModified = record.SourceModified,
+            // -NoPreserve: the object keeps neither (it is then compared by its upload time, as any object without them).
+            SourceModified = record.NoPreserve ? null : record.SourceModified,
+            SourceMode = record.NoPreserve ? null : sourceMode,
         };
 
         /// <summary>

@@ -125,6 +125,8 @@ namespace TransferTools.Engine.Transfers
             var record = _record;
             var info = await _source.GetInfoAsync(_context, _sourceUri, _options).ConfigureAwait(false);
             LimitNewFileMode(info.PosixMode);
+            // For a destination that keeps the time with the content (an object store's metadata, at commit).
+            _options.SourceModified = record.NoPreserve ? null : info.LastModified;
             _announced = ServerDigests.Of(info);
             if (_announced.NeedsMd5)
             {
@@ -681,6 +683,7 @@ namespace TransferTools.Engine.Transfers
         {
             _sourceMode = _record.NoPreserve ? null : sourceMode & 0xFFF;
             _options.NewFileMode = _sourceMode is int mode ? (mode | 0x180) & 0x1FF : (int?)null;
+            _options.SourceMode = _sourceMode;
         }
 
         /// <summary>
@@ -708,7 +711,7 @@ namespace TransferTools.Engine.Transfers
 
         /// <summary>The upload this transfer makes through an <see cref="IPartUploadDestination"/>.</summary>
         private PartUpload DescribeParts(string? digest = null) =>
-            PartUploadResume.Describe(_record, new Uri(_record.TemporaryUri!), new Uri(_record.FinalUri!), _total, digest);
+            PartUploadResume.Describe(_record, new Uri(_record.TemporaryUri!), new Uri(_record.FinalUri!), _total, digest, _sourceMode);
 
         /// <summary>Refuses a source that is another file now, or was rewritten, though its size and time are the same.</summary>
         private void CheckIdentity(string when)

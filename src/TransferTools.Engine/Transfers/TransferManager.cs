@@ -609,7 +609,8 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>Suspends every transfer running in this session (session close), leaving them resumable.</summary>
-        public Task ShutdownAsync() => _runner.ShutdownAsync();
+        /// <returns>The transfers that were running, as each stood once stopped.</returns>
+        public Task<IReadOnlyList<Transfer>> ShutdownAsync() => _runner.ShutdownAsync();
 
         internal static string NewId() => Guid.NewGuid().ToString("n");
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Channels;
@@ -65,6 +66,7 @@ namespace TransferTools.Engine.Transfers
         private int _added; // caller's thread only
         private int _expected; // 0 while inputs may still come, then how many came
         private int _unreported; // results done but not yet signalled to the caller
+        private readonly ConcurrentQueue<Transfer> _suspendedOnCancel = new ConcurrentQueue<Transfer>();
 
         /// <summary>A queue of transfers run by <paramref name="manager"/>.</summary>
         /// <param name="manager">Waits for the transfers and explains their failures.</param>
@@ -84,6 +86,12 @@ namespace TransferTools.Engine.Transfers
         /// journaled one). Its rate may change while the transfers run.
         /// </summary>
         public BandwidthLimiter? Limiter { get; set; }
+
+        /// <summary>
+        /// The transfers this queue was waiting for when its context was cancelled (Ctrl+C), as they stood once suspended,
+        /// so that the command can say where each stopped and how to continue it.
+        /// </summary>
+        public IReadOnlyList<Transfer> SuspendedOnCancel => _suspendedOnCancel.ToArray();
 
         /// <summary>Queues one input: <paramref name="start"/> starts its transfer, given the context of the worker that takes it.</summary>
         /// <param name="target">The input, handed back with its result.</param>
@@ -206,16 +214,32 @@ namespace TransferTools.Engine.Transfers
 
         private async Task RunOneAsync(OperationContext context, TransferQueueItem item)
         {
+            string? waitingFor = null;
             try
             {
                 var transfer = await item.Start(context).ConfigureAwait(false);
                 if (_wait)
                 {
+                    waitingFor = transfer.Id;
                     transfer = (await _manager.WaitAsync(context, transfer.Id, null, suspendOnCancel: true).ConfigureAwait(false)).Transfer;
                 }
 
                 item.Transfer = transfer;
                 item.Error = _wait ? _manager.GetFailure(transfer) : null;
+            }
+            catch (OperationCanceledException) when (waitingFor != null && context.CancellationToken.IsCancellationRequested)
+            {
+                // Suspended by the cancel (WaitAsync waited for that): keep how it stands for the command's last word.
+                try
+                {
+                    _suspendedOnCancel.Enqueue(await _manager.GetTransferAsync(context.WithCancellation(CancellationToken.None), waitingFor).ConfigureAwait(false));
+                }
+                catch (PluginException)
+                {
+                    // Gone meanwhile (stopped from elsewhere): nothing to continue.
+                }
+
+                throw;
             }
             catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
             {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
@@ -498,7 +499,8 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>Suspends every transfer running in this session (session close), leaving them resumable.</summary>
-        public async Task ShutdownAsync()
+        /// <returns>The transfers that were running, as each stood once stopped (suspended, or finished meanwhile).</returns>
+        public async Task<IReadOnlyList<Transfer>> ShutdownAsync()
         {
             _closing.Cancel();
             var runs = Running.Values.ToList();
@@ -513,6 +515,8 @@ namespace TransferTools.Engine.Transfers
             {
                 _controlTimer?.Dispose();
             }
+
+            return runs.Select(r => r.Snapshot()).ToList();
         }
 
         internal static int OwnProcessId => CurrentProcessId;

@@ -52,7 +52,8 @@ namespace TransferTools.Commands
         public SwitchParameter Recurse { get; set; }
 
         /// <summary>Deliver files with the time of their delivery and the destination's default permissions, instead of the
-        /// source's modification time and POSIX permission bits (kept by default on local and SFTP destinations).</summary>
+        /// source's modification time and POSIX permission bits (kept by default on local and SFTP destinations, and in the
+        /// item's metadata in an object store, from which a receive restores them).</summary>
         [Parameter]
         public SwitchParameter NoPreserve { get; set; }
 

@@ -27,6 +27,7 @@ namespace TransferTools.Commands
         private const int MaxAhead = 1000;
 
         private TransferQueue? _queue;
+        private TransferQueue? _fedQueue; // kept past CompleteCopies for ReportSuspended
         private BackgroundRun? _run;
         private SyncState? _state;
         private SyncResult? _result;
@@ -182,6 +183,9 @@ namespace TransferTools.Commands
             if (disposing)
             {
                 _queue?.Abandon();
+                // Ctrl+C: the copies waited for are suspended by now (the base waited for them); say so.
+                ReportSuspended(_fedQueue);
+                _fedQueue = null;
                 _queue = null;
                 _state?.Dispose();
                 _state = null;
@@ -371,6 +375,7 @@ namespace TransferTools.Commands
                 var queue = new TransferQueue(Session.Transfers, ThrottleLimit, batched: true, wait: true);
                 _run = StartBackground((context, post) => queue.RunAsync(context, () => post(() => TakeResults(queue))));
                 _queue = queue;
+                _fedQueue = queue;
             }
 
             var state = _state!;

@@ -109,6 +109,7 @@ namespace TransferTools.Commands
         }
 
         private TransferQueue? _queue;
+        private TransferQueue? _fedQueue; // the queue of this call, kept past CompleteTransfers for ReportSuspended
         private BackgroundRun? _queueRun;
 
         /// <inheritdoc/>
@@ -119,6 +120,9 @@ namespace TransferTools.Commands
             {
                 _queue?.Abandon();
                 _queue = null;
+                // Ctrl+C: the transfers waited for are suspended by now (the base waited for them); say so.
+                ReportSuspended(_fedQueue);
+                _fedQueue = null;
             }
         }
 
@@ -147,6 +151,7 @@ namespace TransferTools.Commands
                 };
                 _queueRun = StartBackground((context, post) => queue.RunAsync(context, () => post(() => WriteResults(queue))));
                 _queue = queue;
+                _fedQueue = queue;
             }
 
             _queue.Add(target, start);

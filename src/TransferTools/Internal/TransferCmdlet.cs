@@ -1,11 +1,14 @@
 using System;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine;
 using TransferTools.Engine.Monitoring;
+using TransferTools.Engine.Transfers;
 
 namespace TransferTools.Internal
 {
@@ -22,12 +25,12 @@ namespace TransferTools.Internal
         private string? _requestId;
 
         /// <summary>The calling runspace's session, found on the pipeline thread and kept for engine threads.</summary>
-        protected TransferSession Session => _session ??= SessionManager.Current;
+        protected TransferSession Session => _session ??= SessionManager.For(Host);
 
         /// <inheritdoc/>
         protected override void BeginProcessing()
         {
-            _session = SessionManager.Current;
+            _session = SessionManager.For(Host);
             base.BeginProcessing();
         }
 
@@ -138,6 +141,50 @@ namespace TransferTools.Internal
                 // right after would find them running). Their output and log lines are dropped.
                 _stopping.Cancel();
                 _background.Settle(CancelledWorkGrace);
+            }
+        }
+
+        /// <summary>
+        /// Says, for each transfer Ctrl+C suspended, where it stopped and how to continue it, so that a stopped command
+        /// does not end in a bare prompt. Call after the background work has settled (from <c>Dispose</c>).
+        /// </summary>
+        protected void ReportSuspended(TransferQueue? queue)
+        {
+            if (queue is null)
+            {
+                return;
+            }
+
+            foreach (var transfer in queue.SuspendedOnCancel)
+            {
+                if (transfer.Status == TransferStatus.Suspended)
+                {
+                    TellHost(SuspendedLine(transfer, null));
+                }
+            }
+        }
+
+        /// <summary>The line that tells a user a transfer was suspended and how to continue it.</summary>
+        internal static string SuspendedLine(Transfer transfer, string? why)
+        {
+            var id = TransferIds.Short(transfer.Id);
+            return string.Format(CultureInfo.CurrentCulture, "Transfer {0} suspended at {1:0} %{2} — Resume-Transfer {0} continues it.",
+                id, Math.Floor(transfer.Progress), why is null ? "" : " " + why);
+        }
+
+        /// <summary>
+        /// Writes a warning line to the host directly: a stopped pipeline takes no more records (every <c>Write*</c> throws
+        /// once it stops), but the user at the console still reads the host. A host without a UI drops it.
+        /// </summary>
+        private void TellHost(string line)
+        {
+            try
+            {
+                Host?.UI?.WriteWarningLine(line);
+            }
+            catch (Exception e) when (e is HostException || e is NotImplementedException || e is PSNotImplementedException || e is InvalidOperationException)
+            {
+                // No console to tell (a runspace without a host UI).
             }
         }
 

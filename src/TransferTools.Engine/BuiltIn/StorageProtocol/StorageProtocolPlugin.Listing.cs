@@ -24,8 +24,9 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
         /// <summary>
         /// The items and "folders" directly under the prefix: an item <c>prefix/a/b.txt</c> shows as the folder <c>a</c>.
         /// Several items of one name (a store keeps them apart by id) show once, as the newest, which is the one a read of
-        /// that name gets. Sizes and the kept SHA-256 come from the index; the time is the item's creation time, which is
-        /// when it was stored, not its source's modification time (<see cref="RemoteFolderEntry.TimeIsStorageTime"/>).
+        /// that name gets. Sizes and the kept SHA-256 come from the index; the time is the source's modification time where
+        /// the upload kept it (<see cref="FileAttributeMetadata"/>), else the item's creation time, which is when it was
+        /// stored (<see cref="RemoteFolderEntry.TimeIsStorageTime"/>).
         /// </summary>
         public async Task<IReadOnlyList<RemoteFolderEntry>> ListFolderAsync(OperationContext context, Uri folder, TransferOptions options)
         {
@@ -54,8 +55,10 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
                     {
                         if (slash < 0 && item.CreatedAt > seen.Created)
                         {
+                            var (newerTime, _) = FileAttributeMetadata.Read(item.Metadata);
                             seen.Entry.Length = item.Size;
-                            seen.Entry.LastModified = item.CreatedAt;
+                            seen.Entry.LastModified = newerTime ?? item.CreatedAt;
+                            seen.Entry.TimeIsStorageTime = newerTime is null;
                             seen.Entry.Sha256 = string.IsNullOrEmpty(item.Sha256) ? null : item.Sha256!.ToLowerInvariant();
                             byName[key] = (seen.Entry, item.CreatedAt);
                         }
@@ -63,14 +66,16 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
                         continue;
                     }
 
+                    var (kept, _) = slash < 0 ? FileAttributeMetadata.Read(item.Metadata) : (null, null);
                     var entry = slash < 0
                         ? new RemoteFolderEntry
                         {
                             Name = name,
                             Length = item.Size,
-                            LastModified = item.CreatedAt,
+                            LastModified = kept ?? item.CreatedAt,
                             Sha256 = string.IsNullOrEmpty(item.Sha256) ? null : item.Sha256!.ToLowerInvariant(),
-                            TimeIsStorageTime = true,
+                            // An item whose upload kept its source's time (FileAttributeMetadata) compares by it.
+                            TimeIsStorageTime = kept is null,
                         }
                         : new RemoteFolderEntry { Name = name, IsDirectory = true };
                     byName.Add(key, (entry, item.CreatedAt));

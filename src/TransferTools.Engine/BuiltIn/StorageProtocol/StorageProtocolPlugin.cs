@@ -23,6 +23,9 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
     /// it as one item under the final name (replacing items of that name only when overwriting) and removes it.
     /// Reading by id uses Retrieve and skips to the offset; the content's SHA-256 is its version, so a resume
     /// notices a different item behind the same name.</para>
+    /// <para>Commit keeps the source's modification time and permission bits in the item's metadata (<c>mtime</c>,
+    /// <c>mode</c>, <see cref="FileAttributeMetadata"/>; not with <c>-NoPreserve</c>); GetInfo and listings give them back
+    /// as the file's time and mode, so a received copy gets them and a folder sync compares by them.</para>
     /// <para>Delete removes a staged temporary, else the item with that id, else every item of exactly that name (the
     /// file at that location, as Commit with overwrite replaces it).</para>
     /// <para>Every operation goes through the session's storage service, so it is authorized like the storage cmdlets.</para>
@@ -62,7 +65,9 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
             var item = await FindAsync(context, storage, path).ConfigureAwait(false);
             if (item != null)
             {
-                return new RemoteFileInfo { Exists = true, Length = item.Size, LastModified = item.CreatedAt, Version = VersionOf(item) };
+                // The source's time and mode where the upload kept them (FileAttributeMetadata), else when it was stored.
+                var (modified, mode) = FileAttributeMetadata.Read(item.Metadata);
+                return new RemoteFileInfo { Exists = true, Length = item.Size, LastModified = modified ?? item.CreatedAt, PosixMode = mode, Version = VersionOf(item) };
             }
 
             var under = await Service(context).ListAsync(context, storage, new ListFilter { Prefix = path + "/", Limit = 1 }).ConfigureAwait(false);
@@ -189,6 +194,8 @@ namespace TransferTools.Engine.BuiltIn.StorageProtocol
             }
 
             var metadata = new ItemMetadata { Name = name, MimeType = MimeTypes.FromFileName(name) };
+            // The source's time and mode go with the item, so a receive gives them back and a sync compares by them.
+            FileAttributeMetadata.Add(metadata.Custom, options.SourceModified, options.SourceMode);
             var stored = await service.StoreFileAsync(context, storage, staged, metadata).ConfigureAwait(false);
             foreach (var old in existing)
             {

@@ -208,7 +208,7 @@ namespace TransferTools.Plugins.S3
                     // Beyond CopyObject's 5 GiB (or CopyPartSize): the object is copied onto itself in parts, with the metadata.
                     var head = await client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = target.Bucket, Key = target.Key }, token).ConfigureAwait(false);
                     await S3ProtocolPlugin.CopyInPartsAsync(client, settings, target, target, head, context,
-                        m => S3ProtocolPlugin.AddContentMetadata(m, upload.Sha256, upload.SourceModified)).ConfigureAwait(false);
+                        m => S3ProtocolPlugin.AddContentMetadata(m, upload.Sha256, upload.SourceModified, upload.SourceMode)).ConfigureAwait(false);
                 }
                 else if (!string.IsNullOrEmpty(upload.Sha256))
                 {

@@ -107,6 +107,8 @@ namespace TransferTools.Engine.Agent
             // The transfers must outlive a cancelled agent context long enough to be suspended at a chunk, not torn down.
             var runContext = context.WithCancellation(CancellationToken.None).WithValue(EngineContextKeys.AgentBandwidth, _limiter);
             var manager = _session.Transfers;
+            // A queued sync runs as a nested command of this session: its copies share the agent's limit through the session.
+            manager.SessionBandwidth = _limiter;
             var nextScan = DateTime.MinValue;
             Write($"Transfer agent started (pid {TransferRunner.OwnProcessId}, home {_session.HomeDirectory}, up to {_options.ThrottleLimit} at once).");
             try
@@ -148,6 +150,7 @@ namespace TransferTools.Engine.Agent
                     await Task.WhenAny(Task.WhenAll(syncs), Task.Delay(TimeSpan.FromSeconds(30))).ConfigureAwait(false);
                 }
 
+                manager.SessionBandwidth = null;
                 _lock.WriteStatus(0, 0, null, stopped: true);
                 Write("Transfer agent stopped.");
             }

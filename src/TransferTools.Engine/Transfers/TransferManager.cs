@@ -44,6 +44,16 @@ namespace TransferTools.Engine.Transfers
             _session = session;
         }
 
+        /// <summary>
+        /// A limit every transfer this session starts shares, beside its command's own (set while a transfer agent runs in the
+        /// session, so the copies of a queued sync it runs count toward the agent's total and its schedule); null for none.
+        /// </summary>
+        public BandwidthLimiter? SessionBandwidth
+        {
+            get => _runner.SessionBandwidth;
+            set => _runner.SessionBandwidth = value;
+        }
+
         /// <summary>The first retry's delay before jitter; doubles per retry up to <see cref="MaxRetryDelay"/>.</summary>
         public TimeSpan RetryBaseDelay
         {

@@ -46,6 +46,9 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The retry policy of every transfer.</summary>
         public RetryPolicy Retries { get; } = new RetryPolicy();
 
+        /// <summary>See <see cref="TransferManager.SessionBandwidth"/>.</summary>
+        public BandwidthLimiter? SessionBandwidth { get; set; }
+
         /// <summary>The transfers running in this session, by id.</summary>
         public ConcurrentDictionary<string, RunningTransfer> Running { get; } = new ConcurrentDictionary<string, RunningTransfer>(StringComparer.Ordinal);
 
@@ -132,7 +135,7 @@ namespace TransferTools.Engine.Transfers
         /// or, started without one (a resume that kept its journaled limit), one of its own; and the agent's, when the agent
         /// runs it.
         /// </summary>
-        private static System.Collections.Generic.IReadOnlyList<BandwidthLimiter> LimitersFor(OperationContext context, TransferRecord record)
+        private System.Collections.Generic.IReadOnlyList<BandwidthLimiter> LimitersFor(OperationContext context, TransferRecord record)
         {
             var limiters = new System.Collections.Generic.List<BandwidthLimiter>(2);
             if (context.GetValue(Monitoring.EngineContextKeys.CommandBandwidth) is BandwidthLimiter command)
@@ -147,6 +150,10 @@ namespace TransferTools.Engine.Transfers
             if (context.GetValue(Monitoring.EngineContextKeys.AgentBandwidth) is BandwidthLimiter agent)
             {
                 limiters.Add(agent);
+            }
+            else if (SessionBandwidth is BandwidthLimiter session)
+            {
+                limiters.Add(session);
             }
 
             return limiters;

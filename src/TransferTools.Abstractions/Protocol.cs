@@ -87,6 +87,11 @@ namespace TransferTools.Abstractions
         /// ETag of a single-part object.
         /// </summary>
         ServerDigest,
+        /// <summary>
+        /// An upload: the destination's server hashed the file it holds (<c>sha256sum</c> over SSH exec, or an HTTP digest
+        /// header on the uploaded file) and it equals the SHA-256 of the bytes sent (<see cref="IServerDigest"/>).
+        /// </summary>
+        DestinationDigest,
     }
 
     /// <summary>Which way the bytes go, seen from this machine.</summary>

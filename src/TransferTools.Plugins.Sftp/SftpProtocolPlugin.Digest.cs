@@ -1,0 +1,152 @@
+using System;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using TransferTools.Abstractions;
+
+namespace TransferTools.Plugins.Sftp
+{
+    /// <summary>
+    /// The server's own SHA-256 of an uploaded file (<see cref="IServerDigest"/>): <c>sha256sum</c> run over SSH exec on the
+    /// connection the transfer already has, as rclone does. A server that allows no exec (ProFTPD mod_sftp, an
+    /// <c>internal-sftp</c> account) or lacks the command gives null, and the engine relies on the size it stats.
+    /// </summary>
+    public sealed partial class SftpProtocolPlugin : IServerDigest
+    {
+        /// <summary>Protocol option: <c>Exec</c> (default) hashes each uploaded file on the server with <c>sha256sum</c> over SSH
+        /// exec before it is delivered; <c>Off</c> does not ask (the size is still confirmed).</summary>
+        public const string ServerDigestKey = "ServerDigest";
+
+        // Connections whose server refused exec or the command once: not asked again (one wasted round trip per file).
+        private readonly ConditionalWeakTable<SftpClient, object> _noExec = new ConditionalWeakTable<SftpClient, object>();
+
+        /// <inheritdoc/>
+        public Task<string?> ComputeSha256Async(OperationContext context, Uri location, TransferOptions options)
+        {
+            var choice = options.Custom.TryGetValue(ServerDigestKey, out var v) && !string.IsNullOrWhiteSpace(v) ? v
+                : Configuration.TryGetValue(ServerDigestKey, out var c) && !string.IsNullOrWhiteSpace(c) ? c : "Exec";
+            if (string.Equals(choice, "Off", StringComparison.OrdinalIgnoreCase))
+            {
+                return Task.FromResult<string?>(null);
+            }
+
+            if (!string.Equals(choice, "Exec", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PluginException(ErrorCode.InvalidArgument, $"The Sftp option {ServerDigestKey} is Exec or Off; it is '{choice}'.",
+                    errorId: "SftpInvalidOption", target: ServerDigestKey);
+            }
+
+            return RunAsync(context, location, options, "ServerDigest", idempotent: true, async (client, loc, ct) =>
+            {
+                if (_noExec.TryGetValue(client, out _) || SshExec.Instance is null)
+                {
+                    return null;
+                }
+
+                var (hex, why) = await SshExec.Instance.Sha256Async(client, loc.Path, options.StallTimeout, ct).ConfigureAwait(false);
+                if (hex is null)
+                {
+                    _noExec.GetValue(client, _ => why);
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: the server does not hash files over exec ({why}); the size is the check.");
+                }
+
+                return hex;
+            });
+        }
+
+        /// <summary>Single quotes for a POSIX shell: the path is one word whatever it holds.</summary>
+        internal static string ShellQuote(string path) => "'" + path.Replace("'", "'\\''") + "'";
+
+        /// <summary>The 64 hex digits <c>sha256sum</c> prints first (after the <c>\</c> it adds for an escaped name), or null.</summary>
+        internal static string? ParseSha256Sum(string? output)
+        {
+            var line = (output ?? "").TrimStart();
+            if (line.StartsWith("\\", StringComparison.Ordinal))
+            {
+                line = line.Substring(1);
+            }
+
+            if (line.Length < 64 || (line.Length > 64 && line[64] != ' '))
+            {
+                return null;
+            }
+
+            for (var i = 0; i < 64; i++)
+            {
+                if (!Uri.IsHexDigit(line[i]))
+                {
+                    return null;
+                }
+            }
+
+            return line.Substring(0, 64).ToLowerInvariant();
+        }
+
+        /// <summary>
+        /// An exec channel on an SFTP client's own SSH session: SSH.NET opens one only through <see cref="SshClient"/>, a
+        /// second connection; its <c>SshCommand</c> constructor that takes a session is internal, so it is bound by
+        /// reflection once (null when this SSH.NET lacks it: no server digest, never wrong).
+        /// </summary>
+        private sealed class SshExec
+        {
+            private static readonly Lazy<SshExec?> Lazy = new Lazy<SshExec?>(TryBind);
+            private readonly PropertyInfo _session;
+            private readonly ConstructorInfo _command;
+
+            private SshExec(PropertyInfo session, ConstructorInfo command)
+            {
+                _session = session;
+                _command = command;
+            }
+
+            public static SshExec? Instance => Lazy.Value;
+
+            private static SshExec? TryBind()
+            {
+                const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+                var session = typeof(BaseClient).GetProperty("Session", Any);
+                var sessionType = typeof(BaseClient).Assembly.GetType("Renci.SshNet.ISession");
+                var command = sessionType is null ? null
+                    : typeof(SshCommand).GetConstructor(Any, null, new[] { sessionType, typeof(string), typeof(Encoding) }, null);
+                return session is null || command is null ? null : new SshExec(session, command);
+            }
+
+            /// <summary>The file's SHA-256, or null and why not.</summary>
+            /// <remarks>Hashing takes the server a while for a big file and prints nothing until done, so the wait is long
+            /// (ten stall timeouts, at least five minutes); running out of it only means no server digest.</remarks>
+            public async Task<(string? Hex, string Why)> Sha256Async(SftpClient client, string path, TimeSpan stallTimeout, CancellationToken ct)
+            {
+                var session = _session.GetValue(client);
+                if (session is null)
+                {
+                    return (null, "no session");
+                }
+
+                using var command = (SshCommand)_command.Invoke(new[] { session, "sha256sum -- " + ShellQuote(path), Encoding.UTF8 });
+                var wait = TimeSpan.FromTicks(Math.Max(stallTimeout.Ticks * 10, TimeSpan.FromMinutes(5).Ticks));
+                using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                limit.CancelAfter(wait);
+                try
+                {
+                    await command.ExecuteAsync(limit.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    return (null, $"no answer in {wait.TotalSeconds:0} s");
+                }
+                catch (SshException e) when (!(e is SshConnectionException))
+                {
+                    // The channel or the exec request refused: the server allows no commands.
+                    return (null, e.Message);
+                }
+
+                var hex = command.ExitStatus == 0 ? ParseSha256Sum(command.Result) : null;
+                return hex is null ? (null, $"exit status {command.ExitStatus?.ToString() ?? "none"}") : (hex, "");
+            }
+        }
+    }
+}

@@ -158,7 +158,9 @@ namespace TransferTools.Abstractions
         /// it stores, or null when the server offers no way to (no exec, no such command, a refusal): the engine then
         /// relies on the size it stats. Throws only when the connection fails, as any other call would.
         /// </summary>
-        Task<string?> ComputeSha256Async(OperationContext context, Uri location, TransferOptions options);
+        /// <param name="length">The file's size, so the endpoint can weigh what asking costs (a round trip or two) against
+        /// the file (SFTP asks for files of 1 MiB or more unless told <c>Always</c>).</param>
+        Task<string?> ComputeSha256Async(OperationContext context, Uri location, long length, TransferOptions options);
     }
 
     /// <summary>What the engine offers a plugin through <see cref="OperationContext.Host"/>.</summary>

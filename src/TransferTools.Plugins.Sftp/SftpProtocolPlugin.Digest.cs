@@ -17,27 +17,35 @@ namespace TransferTools.Plugins.Sftp
     /// </summary>
     public sealed partial class SftpProtocolPlugin : IServerDigest
     {
-        /// <summary>Protocol option: <c>Exec</c> (default) hashes each uploaded file on the server with <c>sha256sum</c> over SSH
-        /// exec before it is delivered; <c>Off</c> does not ask (the size is still confirmed).</summary>
+        /// <summary>Protocol option: <c>Exec</c> (default) hashes each uploaded file of <see cref="ServerDigestMinimum"/> or
+        /// more on the server with <c>sha256sum</c> over SSH exec before it is delivered; <c>Always</c> every file;
+        /// <c>Off</c> none (the size is still confirmed).</summary>
         public const string ServerDigestKey = "ServerDigest";
+
+        /// <summary>
+        /// The size from which <c>Exec</c> asks: the exec channel costs two or three round trips, which over a WAN would
+        /// double what a small file costs (issue 31), while a small file is one write the size check covers well.
+        /// </summary>
+        public const long ServerDigestMinimum = 1024 * 1024;
 
         // Connections whose server refused exec or the command once: not asked again (one wasted round trip per file).
         private readonly ConditionalWeakTable<SftpClient, object> _noExec = new ConditionalWeakTable<SftpClient, object>();
 
         /// <inheritdoc/>
-        public Task<string?> ComputeSha256Async(OperationContext context, Uri location, TransferOptions options)
+        public Task<string?> ComputeSha256Async(OperationContext context, Uri location, long length, TransferOptions options)
         {
             var choice = options.Custom.TryGetValue(ServerDigestKey, out var v) && !string.IsNullOrWhiteSpace(v) ? v
                 : Configuration.TryGetValue(ServerDigestKey, out var c) && !string.IsNullOrWhiteSpace(c) ? c : "Exec";
-            if (string.Equals(choice, "Off", StringComparison.OrdinalIgnoreCase))
+            var always = string.Equals(choice, "Always", StringComparison.OrdinalIgnoreCase);
+            if (!always && !string.Equals(choice, "Exec", StringComparison.OrdinalIgnoreCase) && !string.Equals(choice, "Off", StringComparison.OrdinalIgnoreCase))
             {
-                return Task.FromResult<string?>(null);
+                throw new PluginException(ErrorCode.InvalidArgument, $"The Sftp option {ServerDigestKey} is Exec, Always or Off; it is '{choice}'.",
+                    errorId: "SftpInvalidOption", target: ServerDigestKey);
             }
 
-            if (!string.Equals(choice, "Exec", StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(choice, "Off", StringComparison.OrdinalIgnoreCase) || (!always && length < ServerDigestMinimum))
             {
-                throw new PluginException(ErrorCode.InvalidArgument, $"The Sftp option {ServerDigestKey} is Exec or Off; it is '{choice}'.",
-                    errorId: "SftpInvalidOption", target: ServerDigestKey);
+                return Task.FromResult<string?>(null);
             }
 
             return RunAsync(context, location, options, "ServerDigest", idempotent: true, async (client, loc, ct) =>
@@ -47,11 +55,19 @@ namespace TransferTools.Plugins.Sftp
                     return null;
                 }
 
-                var (hex, why) = await SshExec.Instance.Sha256Async(client, loc.Path, options.StallTimeout, ct).ConfigureAwait(false);
-                if (hex is null)
+                // A shell's working folder need not be where the SFTP session starts (sftp-server -d, a start folder
+                // the server sets): a relative path is made absolute from the session's own.
+                var path = loc.Path.StartsWith("/", StringComparison.Ordinal) ? loc.Path
+                    : client.WorkingDirectory.TrimEnd('/') + "/" + (loc.Path == "." ? "" : loc.Path);
+                var (hex, why, refused) = await SshExec.Instance.Sha256Async(client, path, options.StallTimeout, ct).ConfigureAwait(false);
+                if (hex is null && refused)
                 {
                     _noExec.GetValue(client, _ => why);
-                    context.Logger.Log(LogLevel.Verbose, $"Sftp: the server does not hash files over exec ({why}); the size is the check.");
+                }
+
+                if (hex is null)
+                {
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: the server did not hash '{path}' over exec ({why}); the size is the check.");
                 }
 
                 return hex;
@@ -115,15 +131,16 @@ namespace TransferTools.Plugins.Sftp
                 return session is null || command is null ? null : new SshExec(session, command);
             }
 
-            /// <summary>The file's SHA-256, or null and why not.</summary>
+            /// <summary>The file's SHA-256, or null and why not; <c>Refused</c> when no file would fare better on this
+            /// connection (no exec, no such command, no answer), not for an exit status that may be this file's.</summary>
             /// <remarks>Hashing takes the server a while for a big file and prints nothing until done, so the wait is long
             /// (ten stall timeouts, at least five minutes); running out of it only means no server digest.</remarks>
-            public async Task<(string? Hex, string Why)> Sha256Async(SftpClient client, string path, TimeSpan stallTimeout, CancellationToken ct)
+            public async Task<(string? Hex, string Why, bool Refused)> Sha256Async(SftpClient client, string path, TimeSpan stallTimeout, CancellationToken ct)
             {
                 var session = _session.GetValue(client);
                 if (session is null)
                 {
-                    return (null, "no session");
+                    return (null, "no session", true);
                 }
 
                 using var command = (SshCommand)_command.Invoke(new[] { session, "sha256sum -- " + ShellQuote(path), Encoding.UTF8 });
@@ -136,16 +153,19 @@ namespace TransferTools.Plugins.Sftp
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    return (null, $"no answer in {wait.TotalSeconds:0} s");
+                    return (null, $"no answer in {wait.TotalSeconds:0} s", true);
                 }
                 catch (SshException e) when (!(e is SshConnectionException))
                 {
                     // The channel or the exec request refused: the server allows no commands.
-                    return (null, e.Message);
+                    return (null, e.Message, true);
                 }
 
                 var hex = command.ExitStatus == 0 ? ParseSha256Sum(command.Result) : null;
-                return hex is null ? (null, $"exit status {command.ExitStatus?.ToString() ?? "none"}") : (hex, "");
+                // 126/127: the shell cannot run sha256sum; none: the server ended the exec without a status.
+                var status = command.ExitStatus;
+                return hex != null ? (hex, "", false)
+                    : (null, $"exit status {status?.ToString() ?? "none"}: {command.Error?.Trim()}", status is null || status == 126 || status == 127);
             }
         }
     }

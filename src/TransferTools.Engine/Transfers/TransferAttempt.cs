@@ -582,7 +582,7 @@ namespace TransferTools.Engine.Transfers
             var how = "announces";
             if (held is null && _destination is IServerDigest hashing)
             {
-                held = await hashing.ComputeSha256Async(_context, temp, _options).ConfigureAwait(false);
+                held = await hashing.ComputeSha256Async(_context, temp, _total, _options).ConfigureAwait(false);
                 how = "computes";
             }
 

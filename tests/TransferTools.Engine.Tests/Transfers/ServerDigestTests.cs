@@ -241,7 +241,7 @@ namespace TransferTools.Engine.Tests.Transfers
             /// <summary>How many times a file in <paramref name="folder"/> was hashed.</summary>
             public static int Asked(string folder) => AskedIn.TryGetValue(Path.GetFullPath(folder).TrimEnd('/'), out var n) ? n : 0;
 
-            public Task<string?> ComputeSha256Async(OperationContext context, Uri location, TransferOptions options)
+            public Task<string?> ComputeSha256Async(OperationContext context, Uri location, long length, TransferOptions options)
             {
                 var path = Local(location).LocalPath;
                 var folder = Path.GetDirectoryName(path)!;

@@ -59,7 +59,7 @@ namespace TransferTools.Plugins.Sftp
                 // the server sets): a relative path is made absolute from the session's own.
                 var path = loc.Path.StartsWith("/", StringComparison.Ordinal) ? loc.Path
                     : client.WorkingDirectory.TrimEnd('/') + "/" + (loc.Path == "." ? "" : loc.Path);
-                var (hex, why, refused) = await SshExec.Instance.Sha256Async(client, path, options.StallTimeout, ct).ConfigureAwait(false);
+                var (hex, why, refused) = await SshExec.Instance.Sha256Async(client, path, length, ct).ConfigureAwait(false);
                 if (hex is null && refused)
                 {
                     _noExec.GetValue(client, _ => why);
@@ -133,9 +133,10 @@ namespace TransferTools.Plugins.Sftp
 
             /// <summary>The file's SHA-256, or null and why not; <c>Refused</c> when no file would fare better on this
             /// connection (no exec, no such command, no answer), not for an exit status that may be this file's.</summary>
-            /// <remarks>Hashing takes the server a while for a big file and prints nothing until done, so the wait is long
-            /// (ten stall timeouts, at least five minutes); running out of it only means no server digest.</remarks>
-            public async Task<(string? Hex, string Why, bool Refused)> Sha256Async(SftpClient client, string path, TimeSpan stallTimeout, CancellationToken ct)
+            /// <remarks>Hashing takes the server a while for a big file and prints nothing until done: the wait is 15 s and
+            /// one more per 32 MiB. Running out of it means no server digest (and no more asking on this connection: a
+            /// server that takes the exec request and never answers it, as ProFTPD mod_sftp does, costs it once).</remarks>
+            public async Task<(string? Hex, string Why, bool Refused)> Sha256Async(SftpClient client, string path, long length, CancellationToken ct)
             {
                 var session = _session.GetValue(client);
                 if (session is null)
@@ -144,7 +145,7 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 using var command = (SshCommand)_command.Invoke(new[] { session, "sha256sum -- " + ShellQuote(path), Encoding.UTF8 });
-                var wait = TimeSpan.FromTicks(Math.Max(stallTimeout.Ticks * 10, TimeSpan.FromMinutes(5).Ticks));
+                var wait = TimeSpan.FromSeconds(15 + Math.Max(0, length) / (32.0 * 1024 * 1024));
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 limit.CancelAfter(wait);
                 try

@@ -582,7 +582,14 @@ namespace TransferTools.Engine.Transfers
             var how = "announces";
             if (held is null && _destination is IServerDigest hashing)
             {
-                held = await hashing.ComputeSha256Async(_context, temp, _total, _options).ConfigureAwait(false);
+                // The server reads the whole file first: no byte moves meanwhile, and that is no stall.
+                var hashingTask = hashing.ComputeSha256Async(_context, temp, _total, _options);
+                while (await Task.WhenAny(hashingTask, Task.Delay(TimeSpan.FromSeconds(1), Token)).ConfigureAwait(false) != hashingTask)
+                {
+                    _stall.Touch();
+                }
+
+                held = await hashingTask.ConfigureAwait(false);
                 how = "computes";
             }
 

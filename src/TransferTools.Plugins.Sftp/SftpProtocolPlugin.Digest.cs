@@ -1,6 +1,5 @@
 using System;
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -28,8 +27,10 @@ namespace TransferTools.Plugins.Sftp
         /// </summary>
         public const long ServerDigestMinimum = 1024 * 1024;
 
-        // Connections whose server refused exec or the command once: not asked again (one wasted round trip per file).
-        private readonly ConditionalWeakTable<SftpClient, object> _noExec = new ConditionalWeakTable<SftpClient, object>();
+        // Servers (user@host:port) that refused exec or the command, or dropped the connection for it: not asked again
+        // in this session (a wasted round trip, or a new connection, per file).
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _noExec =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
 
         /// <inheritdoc/>
         public Task<string?> ComputeSha256Async(OperationContext context, Uri location, long length, TransferOptions options)
@@ -50,7 +51,8 @@ namespace TransferTools.Plugins.Sftp
 
             return RunAsync(context, location, options, "ServerDigest", idempotent: true, async (client, loc, ct) =>
             {
-                if (_noExec.TryGetValue(client, out _) || SshExec.Instance is null)
+                var server = $"{client.ConnectionInfo.Username}@{loc.Host}:{loc.Port}";
+                if (_noExec.ContainsKey(server) || SshExec.Instance is null)
                 {
                     return null;
                 }
@@ -62,7 +64,13 @@ namespace TransferTools.Plugins.Sftp
                 var (hex, why, refused) = await SshExec.Instance.Sha256Async(client, path, length, ct).ConfigureAwait(false);
                 if (hex is null && refused)
                 {
-                    _noExec.GetValue(client, _ => why);
+                    _noExec[server] = why;
+                }
+
+                if (!client.IsConnected)
+                {
+                    // ProFTPD mod_sftp drops the whole connection over an exec request.
+                    _pool.Invalidate(client);
                 }
 
                 if (hex is null)
@@ -156,9 +164,14 @@ namespace TransferTools.Plugins.Sftp
                 {
                     return (null, $"no answer in {wait.TotalSeconds:0} s", true);
                 }
-                catch (SshException e) when (!(e is SshConnectionException))
+                catch (SshException e) when (!ct.IsCancellationRequested)
                 {
-                    // The channel or the exec request refused: the server allows no commands.
+                    // The channel or the exec request refused, or the connection dropped over it (ProFTPD): the server
+                    // allows no commands. The file was uploaded: the size check stands.
+                    return (null, e.Message, true);
+                }
+                catch (ObjectDisposedException e) when (!ct.IsCancellationRequested)
+                {
                     return (null, e.Message, true);
                 }
 

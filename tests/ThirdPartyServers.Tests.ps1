@@ -10,7 +10,8 @@ BeforeDiscovery {
         # rclone's VFS without --vfs-cache-mode writes truncates a file reopened for writing (issue 27, D2).
         @{ Name = 'rclone-sftp'; Kind = 'sftp'; UploadResumes = $false }
         @{ Name = 'proftpd-sftp'; Kind = 'sftp'; UploadResumes = $true }
-        @{ Name = 'apache-dav'; Kind = 'http'; UploadResumes = $true }
+        # Apache mod_dav writes a PUT aside and drops it when the body is cut off: a killed upload starts again.
+        @{ Name = 'apache-dav'; Kind = 'http'; UploadResumes = $false }
         @{ Name = 'rclone-webdav'; Kind = 'http'; UploadResumes = $true }
         # nginx runs its workers as root here: no login and no permission cases. Resume is a new PUT.
         @{ Name = 'nginx-put-only'; Kind = 'http'; Anonymous = $true; UploadResumes = $false }
@@ -226,11 +227,21 @@ Describe 'Third-party server <Name>' -ForEach $servers {
         $mtime = (Get-Item -LiteralPath $source).LastWriteTimeUtc
         New-TestFile -Path $source -Size 6MB -Seed 12 | Out-Null
         (Get-Item -LiteralPath $source).LastWriteTimeUtc = $mtime
-        $back = Resume-Transfer -Id $id -MaxBytesPerSecond 0 @auth -WarningAction SilentlyContinue
-        $back.Status | Should -Be 'Completed'
-        $back.ResumedFrom | Should -Be 0
-        $back.Sha256 | Should -Be (Get-Hash $source)
-        Get-Hash (Join-Path $out 'pulled.bin') | Should -Be (Get-Hash $source)
+        # Either outcome is safe: refused as changed (rclone webdav's ETag also moves), or started again from 0.
+        $back = $null
+        $refused = $null
+        try { $back = Resume-Transfer -Id $id -MaxBytesPerSecond 0 @auth -WarningAction SilentlyContinue -ErrorAction Stop }
+        catch { $refused = $_ }
+        if ($refused) {
+            "$refused" | Should -Match 'changed'
+            Test-Path (Join-Path $out 'pulled.bin') | Should -BeFalse
+        }
+        else {
+            $back.Status | Should -Be 'Completed'
+            $back.ResumedFrom | Should -Be 0
+            $back.Sha256 | Should -Be (Get-Hash $source)
+            Get-Hash (Join-Path $out 'pulled.bin') | Should -Be (Get-Hash $source)
+        }
     }
 
     It 'refuses to resume an upload whose source changed after the kill' {
@@ -263,15 +274,16 @@ Describe 'Third-party server <Name>' -ForEach $servers {
     It 'fails at once a download whose 200 answer brings no body (rclone webdav, unreadable file): HttpBodyMissing' -Skip:($Name -ne 'rclone-webdav') {
         # rclone answers 200 with the file's length, then closes the connection: every retry would get the same, so
         # it is not retried as a connection failure (issue 27, 5b). Default retries: a retry would show in Retries.
-        $out = Join-Path $work 'nobody'
+        # (Not $out: Invoke-Refused has one of its own, which the script block would see.)
+        $noBody = Join-Path $work 'nobody'
         $source = "$base/$($srv.UnreadableFile)"
-        $e = Invoke-Refused { Receive-Transfer -Source $source -OutputDir $out @auth }
+        $e = Invoke-Refused { Receive-Transfer -Source $source -OutputDir $noBody @auth }
         $e.FullyQualifiedErrorId | Should -Match '^HttpBodyMissing'
         "$e" | Should -Match 'closed the connection without sending any'
         $t = Get-TransferStatus | Where-Object Source -eq $source | Select-Object -Last 1
         $t.Status | Should -Be 'Failed'
         $t.Retries | Should -Be 0
-        @(Get-ChildItem -Force -Recurse $out -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+        @(Get-ChildItem -Force -Recurse $noBody -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
     }
 
     It 'fails an upload it has no permission for, never Completed, and nothing lands there' -Skip:([bool] $Anonymous) {

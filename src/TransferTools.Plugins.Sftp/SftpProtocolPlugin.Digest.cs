@@ -52,7 +52,9 @@ namespace TransferTools.Plugins.Sftp
             return RunAsync(context, location, options, "ServerDigest", idempotent: true, async (client, loc, ct) =>
             {
                 var server = $"{client.ConnectionInfo.Username}@{loc.Host}:{loc.Port}";
-                if (_noExec.ContainsKey(server) || SshExec.Instance is null)
+                // ProFTPD mod_sftp (its banner says so) takes an exec request and never answers it: not worth the wait.
+                if (_noExec.ContainsKey(server) || SshExec.Instance is null
+                    || (client.ConnectionInfo.ServerVersion ?? "").IndexOf("mod_sftp", StringComparison.OrdinalIgnoreCase) >= 0)
                 {
                     return null;
                 }

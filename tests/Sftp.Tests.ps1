@@ -32,6 +32,22 @@ Describe 'Sftp transfers' {
         (Get-FileHash (Join-Path $out 'push.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
+    It 'has sshd hash an upload with sha256sum over exec before delivery (DestinationDigest); a small file keeps to the size' {
+        $big = New-TestFile -Path (Join-Path $work 'hashed.bin') -Size 2MB -Seed 41
+        $small = New-TestFile -Path (Join-Path $work 'unhashed.bin') -Size 4KB -Seed 42
+        $auth = @{ Credential = $pass; HostKeyFingerprint = $sshd.HostKeyFingerprint }
+        $sent = Send-Transfer -Path $big -Destination "$base/~/hashed/" @auth
+        $sent.Status | Should -Be 'Completed'
+        $sent.Verification | Should -Be 'DestinationDigest'
+        $tiny = Send-Transfer -Path $small -Destination "$base/~/hashed/" @auth
+        $tiny.Verification | Should -Be 'SizeOnly' -Because 'an exec costs round trips a small file need not pay'
+        $forced = Send-Transfer -Path $small -Destination "$base/~/hashed/forced/" @auth -ProtocolOption @{ ServerDigest = 'Always' }
+        $forced.Verification | Should -Be 'DestinationDigest'
+        $off = Send-Transfer -Path $big -Destination "$base/~/hashed/off/" @auth -ProtocolOption @{ ServerDigest = 'Off' }
+        $off.Verification | Should -Be 'SizeOnly'
+        (Get-FileHash (Join-Path $sshd.PasswordUserData 'hashed/hashed.bin')).Hash | Should -Be (Get-FileHash $big).Hash
+    }
+
     It 'sends a folder with -Recurse, creating its subfolders on the server' {
         $src = New-Item -ItemType Directory -Path (Join-Path $work 'tree')
         $files = New-TestTree -Path $src

@@ -145,6 +145,24 @@ namespace TransferTools.Abstractions
         long AcknowledgedOffset { get; }
     }
 
+    /// <summary>
+    /// Implemented by endpoints whose server can hash a file it holds (SFTP: <c>sha256sum</c> run over SSH exec, as rclone
+    /// does): after an upload the engine compares that digest with the SHA-256 of the bytes it sent, before the file is
+    /// delivered under its final name, so a server that stored something else (a short write it did not report, a
+    /// corrupting gateway) makes the transfer fail with <see cref="ErrorCode.ChecksumMismatch"/> instead of Completed.
+    /// </summary>
+    public interface IServerDigest
+    {
+        /// <summary>
+        /// The SHA-256 (lower-case hex) of the whole file at <paramref name="location"/> as the server computes it from what
+        /// it stores, or null when the server offers no way to (no exec, no such command, a refusal): the engine then
+        /// relies on the size it stats. Throws only when the connection fails, as any other call would.
+        /// </summary>
+        /// <param name="length">The file's size, so the endpoint can weigh what asking costs (a round trip or two) against
+        /// the file (SFTP asks for files of 1 MiB or more unless told <c>Always</c>).</param>
+        Task<string?> ComputeSha256Async(OperationContext context, Uri location, long length, TransferOptions options);
+    }
+
     /// <summary>What the engine offers a plugin through <see cref="OperationContext.Host"/>.</summary>
     public interface IPluginHost
     {

@@ -94,6 +94,11 @@ namespace TransferTools.Abstractions
         /// destination announces afterwards equals the one the source announced.
         /// </summary>
         ServerSideCopy,
+        /// <summary>
+        /// An upload: the destination's server hashed the file it holds (<c>sha256sum</c> over SSH exec, or an HTTP digest
+        /// header on the uploaded file) and it equals the SHA-256 of the bytes sent (<see cref="IServerDigest"/>).
+        /// </summary>
+        DestinationDigest,
     }
 
     /// <summary>Which way the bytes go, seen from this machine.</summary>

@@ -45,7 +45,9 @@ namespace TransferTools.Conformance
         {
             var name = Path.GetFileName(request.File);
             var final = request.Destination.EndsWith("/", StringComparison.Ordinal) ? new Uri(request.Destination + Uri.EscapeDataString(name)) : new Uri(request.Destination);
-            var temporary = new Uri(final.AbsoluteUri + ".ttpart");
+            // The engine's own temporary name, .NAME.ID8.ttpart beside the final one (a plugin may know it: the Http
+            // plugin's plain-PUT fallback sends it straight to the final name on a server without MOVE).
+            var temporary = new Uri(final, "./." + final.Segments[final.Segments.Length - 1] + "." + Guid.NewGuid().ToString("n").Substring(0, 8) + ".ttpart");
             var transfer = Start(TransferDirection.Send, plugin, request.File, final.AbsoluteUri, name);
             return await RunAsync(transfer, async () =>
             {

@@ -33,6 +33,28 @@ namespace TransferTools.Conformance
 
         private readonly SimpleTransfers _transfers = new SimpleTransfers();
 
+        /// <summary>
+        /// The temporary name a file is written under before it is committed to <paramref name="final"/>: by default
+        /// <c>final.part</c>. A plugin that treats the engine's own temporary names specially (the Http plugin's plain-PUT
+        /// fallback maps <c>.NAME.ID.ttpart</c> to <c>NAME</c> on a server without MOVE) is tested with those.
+        /// </summary>
+        protected virtual Uri TemporaryFor(Uri final) => new Uri(final.AbsoluteUri + ".part");
+
+        /// <summary>
+        /// True when a commit moves the temporary to the final name (and can refuse an existing one). False for a server
+        /// where the temporary stands for the final name itself (plain PUT, no MOVE): the upload replaces the file as
+        /// it ends, so the temporary is the final file after the commit and a conflict is refused by the engine before
+        /// the upload starts, not by the commit.
+        /// </summary>
+        protected virtual bool CommitsByMove => true;
+
+        /// <summary>False for a server that refuses DELETE (nginx <c>dav_methods PUT</c>): the delete test is skipped.</summary>
+        protected virtual bool DeletesFiles => true;
+
+        /// <summary>False for a server that makes folders only on the way of a PUT (no MKCOL): the folder test writes
+        /// into a new folder without CreateDirectory.</summary>
+        protected virtual bool CreatesDirectories => true;
+
         /// <summary>True when the server can write into an existing file at an offset (what a resume does). False for a
         /// server that cannot (rclone serve sftp without its write cache): the plugin must then refuse such a write with
         /// a transient error, so that the engine's retry starts the file again, never leave a hole or a spliced file.</summary>
@@ -54,7 +76,7 @@ namespace TransferTools.Conformance
         /// <summary>Writes <paramref name="content"/> to a temporary name and commits it to <paramref name="final"/>.</summary>
         protected async Task WriteAsync(Uri final, byte[] content, bool overwrite = false)
         {
-            var temporary = new Uri(final.AbsoluteUri + ".part");
+            var temporary = TemporaryFor(final);
             await WriteTemporaryAsync(temporary, 0, content, 0, content.Length);
             await WithTimeout(Endpoint.CommitAsync(NewContext(), temporary, final, overwrite, CreateOptions()));
         }
@@ -132,8 +154,8 @@ namespace TransferTools.Conformance
             Assert.False(info.IsDirectory);
             Assert.Equal(size, info.Length);
             Assert.Equal(content, await ReadAsync(location));
-            var temporary = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), new Uri(location.AbsoluteUri + ".part"), CreateOptions()));
-            Assert.False(temporary.Exists, "The temporary name still exists after commit.");
+            var temporary = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), TemporaryFor(location), CreateOptions()));
+            Assert.False(temporary.Exists && CommitsByMove, "The temporary name still exists after commit.");
         }
 
         /// <summary>Reading from an offset returns the tail.</summary>
@@ -153,7 +175,7 @@ namespace TransferTools.Conformance
         {
             var content = Content(20000);
             var final = CreateLocation("resume.bin");
-            var temporary = new Uri(final.AbsoluteUri + ".part");
+            var temporary = TemporaryFor(final);
             await WriteTemporaryAsync(temporary, 0, content, 0, 12000);
 
             // A resume after a crash restarts at the last committed chunk (8000), before what was written.
@@ -184,7 +206,7 @@ namespace TransferTools.Conformance
         public async Task Protocol_write_acknowledgement_confirms_only_what_was_written()
         {
             var content = Content(600000, seed: 11);
-            var temporary = new Uri(CreateLocation("acknowledged.bin").AbsoluteUri + ".part");
+            var temporary = TemporaryFor(CreateLocation("acknowledged.bin"));
             await WriteTemporaryAsync(temporary, 0, content, 0, 100000);
             const long offset = 50000;
             if (!ContinuesWritesAtOffset)
@@ -226,6 +248,14 @@ namespace TransferTools.Conformance
         {
             var location = CreateLocation("conflict.txt");
             await WriteAsync(location, Content(10, 1));
+            if (!CommitsByMove)
+            {
+                // The upload itself replaced the file; asked to, the commit leaves it there.
+                await WriteAsync(location, Content(20, 2), overwrite: true);
+                Assert.Equal(Content(20, 2), await ReadAsync(location));
+                return;
+            }
+
             await FailsWith(() => WriteAsync(location, Content(20, 2)), ErrorCode.Conflict, ErrorCode.AlreadyExists);
             Assert.Equal(Content(10, 1), await ReadAsync(location));
             await WriteAsync(location, Content(20, 2), overwrite: true);
@@ -236,6 +266,11 @@ namespace TransferTools.Conformance
         [Fact]
         public async Task Protocol_delete_is_idempotent()
         {
+            if (!DeletesFiles)
+            {
+                return;
+            }
+
             var location = CreateLocation("delete.txt");
             await WriteAsync(location, Content(10));
             await WithTimeout(Endpoint.DeleteAsync(NewContext(), location, CreateOptions()));
@@ -248,9 +283,13 @@ namespace TransferTools.Conformance
         public async Task Protocol_create_directory_is_idempotent()
         {
             var folder = CreateLocation("sub/dir");
-            await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), folder, CreateOptions()));
-            await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), folder, CreateOptions()));
-            if (KeepsEmptyDirectories)
+            if (CreatesDirectories)
+            {
+                await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), folder, CreateOptions()));
+                await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), folder, CreateOptions()));
+            }
+
+            if (KeepsEmptyDirectories && CreatesDirectories)
             {
                 var info = await WithTimeout(Endpoint.GetInfoAsync(NewContext(), folder, CreateOptions()));
                 Assert.True(info.Exists && info.IsDirectory, "The folder does not exist after CreateDirectory.");
@@ -344,7 +383,10 @@ namespace TransferTools.Conformance
             Directory.CreateDirectory(Path.GetDirectoryName(local)!);
             File.WriteAllBytes(local, content);
             var destination = CreateLocation("sent/");
-            await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), destination, CreateOptions()));
+            if (CreatesDirectories)
+            {
+                await WithTimeout(Endpoint.CreateDirectoryAsync(NewContext(), destination, CreateOptions()));
+            }
             var sent = await WithTimeout(_transfers.SendAsync(NewContext(), new SendRequest { File = local, Destination = destination.AbsoluteUri, Options = CreateOptions() }, Plugin, Endpoint));
             Assert.False(string.IsNullOrEmpty(sent.Id));
             Assert.Equal(TransferStatus.Completed, await WaitForTransferAsync(sent.Id));

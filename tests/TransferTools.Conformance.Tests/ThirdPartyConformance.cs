@@ -173,6 +173,39 @@ namespace TransferTools.Conformance.Tests
         }
     }
 
-    // nginx PUT-only is not here: the kit commits its own ".part" names by MOVE, which such a server cannot do; the
-    // plain-PUT fallback maps only the engine's temporary names (ThirdPartyServers.Tests.ps1 covers it end to end).
+    /// <summary>
+    /// The Http protocol against nginx's /put/ location (<c>dav_methods PUT</c>: no MOVE, MKCOL or DELETE), written under
+    /// the engine's own temporary names, which the plain-PUT fallback sends straight to the final name.
+    /// </summary>
+    [Collection(NginxCollection.Name)]
+    public class NginxPutOnlyConformance : ProtocolPluginConformance
+    {
+        private readonly NginxFixture _nginx;
+        private readonly string _folder = "conformance-" + Guid.NewGuid().ToString("n");
+
+        public NginxPutOnlyConformance(NginxFixture nginx) => _nginx = nginx;
+
+        protected override IProtocolPlugin CreatePlugin() => new HttpProtocolPlugin();
+
+        protected override TransferOptions CreateOptions() => new TransferOptions { StallTimeout = TimeSpan.FromSeconds(20) };
+
+        // nginx makes the folders on the way of a PUT (create_full_put_path): the test's folder needs no MKCOL.
+        protected override Uri CreateLocation(string name) => new Uri($"{_nginx.Get("BaseUri")}/put/{_folder}/{name}");
+
+        /// <summary>The engine's temporary name, .NAME.ID8.ttpart (TransferLocation.Temporary).</summary>
+        protected override Uri TemporaryFor(Uri final)
+        {
+            var name = final.AbsolutePath.Substring(final.AbsolutePath.LastIndexOf('/') + 1);
+            return new Uri(final, "./." + name + "." + Guid.NewGuid().ToString("n").Substring(0, 8) + ".ttpart");
+        }
+
+        /// <summary>The upload goes to the final name; the commit only waits for the PUT's answer.</summary>
+        protected override bool CommitsByMove => false;
+
+        /// <summary>dav_methods PUT: DELETE is 405.</summary>
+        protected override bool DeletesFiles => false;
+
+        /// <summary>No MKCOL: nginx makes the folders on the way of a PUT (create_full_put_path).</summary>
+        protected override bool CreatesDirectories => false;
+    }
 }

@@ -602,8 +602,10 @@ namespace TransferTools.Engine.Transfers
                     errorId: "ChecksumMismatch", target: TransferErrors.SourceInMessages(record));
             }
 
+            var destinationChecked = await CheckDestinationDigestAsync(temp, written, digest).ConfigureAwait(false);
             var verification = record.ExpectedSha256 != null ? TransferVerification.ManifestSha256
                 : announced.CanCheck(md5) ? TransferVerification.ServerDigest
+                : destinationChecked ? TransferVerification.DestinationDigest
                 : TransferVerification.SizeOnly;
             _run.Update(r =>
             {
@@ -611,6 +613,52 @@ namespace TransferTools.Engine.Transfers
                 r.Verification = verification;
             });
             return digest;
+        }
+
+        /// <summary>
+        /// An upload's temporary, hashed by the destination's server where it offers that (<see cref="IServerDigest"/>, or a
+        /// digest its stat announces), compared with the SHA-256 of the bytes sent, before anything is delivered. A
+        /// mismatch drops the temporary and the chunk log: a resume sends everything again.
+        /// </summary>
+        /// <returns>True when a server digest was compared (and matched); false when none was offered.</returns>
+        private async Task<bool> CheckDestinationDigestAsync(Uri temp, RemoteFileInfo written, string digest)
+        {
+            // A part upload's metadata digest is this transfer's own claim, not the server's reading: no proof.
+            if (_unnamed != null || _destination is ILocalFileEndpoint || _destination is IPartUploadDestination)
+            {
+                return false;
+            }
+
+            var held = written.Sha256;
+            var how = "announces";
+            if (held is null && _destination is IServerDigest hashing)
+            {
+                // The server reads the whole file first: no byte moves meanwhile, and that is no stall.
+                var hashingTask = hashing.ComputeSha256Async(_context, temp, _total, _options);
+                while (await Task.WhenAny(hashingTask, Task.Delay(TimeSpan.FromSeconds(1), Token)).ConfigureAwait(false) != hashingTask)
+                {
+                    _stall.Touch();
+                }
+
+                held = await hashingTask.ConfigureAwait(false);
+                how = "computes";
+            }
+
+            if (held is null)
+            {
+                return false;
+            }
+
+            if (string.Equals(held, digest, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            _runner.Journal.RemoveWorkingFiles(Id);
+            await TransferRunner.TryDeleteAsync(_destination, _context, temp, _options).ConfigureAwait(false);
+            throw new PluginException(ErrorCode.ChecksumMismatch,
+                $"The server {how} SHA-256 {held.ToLowerInvariant()} for what it holds of '{_record.Destination}', but the bytes sent hash to {digest}. Nothing was delivered; a resume sends it again from the start.",
+                errorId: "ChecksumMismatch", target: _record.Destination);
         }
 
         /// <summary>6. Deliver atomically: the temporary (named or not, or a part upload) becomes the destination's file.</summary>

@@ -113,6 +113,55 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(TransferVerification.ManifestSha256, done.Verification);
         }
 
+        private async Task<Transfer> SendToHashingServerAsync(string file, string folder)
+        {
+            await Session.RegisterPluginAsync(Context, "Hashing", typeof(HashingServer).FullName, typeof(HashingServer).Assembly.Location,
+                new Dictionary<string, string>());
+            var started = await Session.Transfers.StartSendAsync(Context, new SendRequest
+            {
+                File = file, Destination = "hashing://" + TransferLocation.FromLocalPath(folder).AbsolutePath + "/", Options = new TransferOptions(),
+            });
+            return (await Session.Transfers.WaitAsync(Context, started.Id)).Transfer;
+        }
+
+        [Fact]
+        public async Task An_upload_the_destination_server_hashes_is_checked_against_it_before_delivery()
+        {
+            var file = NewFile("up.bin", 96 * 1024, seed: 6);
+            var folder = NewFolder("up-hashed");
+            var done = await SendToHashingServerAsync(file, folder);
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.Equal(TransferVerification.DestinationDigest, done.Verification);
+            Assert.Equal(Sha(file), Sha(Path.Combine(folder, "up.bin")));
+            Assert.Equal(1, HashingServer.Asked(folder));
+        }
+
+        [Fact]
+        public async Task An_upload_whose_server_holds_other_bytes_is_never_Completed_and_nothing_is_delivered()
+        {
+            var file = NewFile("bad.bin", 96 * 1024, seed: 7);
+            var folder = NewFolder("up-corrupt");
+            // What a corrupting gateway or an unreported short write looks like from here: the server hashes other bytes.
+            File.WriteAllText(Path.Combine(folder, ".corrupt"), "");
+            var done = await SendToHashingServerAsync(file, folder);
+            Assert.NotEqual(TransferStatus.Completed, done.Status);
+            Assert.Equal(ErrorCode.ChecksumMismatch, done.ErrorCode);
+            Assert.Contains("Nothing was delivered", done.Error ?? "", StringComparison.Ordinal);
+            Assert.Equal(new[] { ".corrupt" }, Array.ConvertAll(Directory.GetFiles(folder), Path.GetFileName));
+        }
+
+        [Fact]
+        public async Task An_upload_to_a_server_that_cannot_hash_falls_back_to_the_size()
+        {
+            var file = NewFile("nohash.bin", 40 * 1024, seed: 8);
+            var folder = NewFolder("up-nohash");
+            File.WriteAllText(Path.Combine(folder, ".nohash"), "");
+            var done = await SendToHashingServerAsync(file, folder);
+            Assert.Equal(TransferStatus.Completed, done.Status);
+            Assert.Equal(TransferVerification.SizeOnly, done.Verification);
+            Assert.Equal(Sha(file), Sha(Path.Combine(folder, "nohash.bin")));
+        }
+
         [Theory]
         [InlineData("sha-256=:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=:", true, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", null)]
         [InlineData("SHA-256=ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=, MD5=kAFQmDzST7DWlj99KOF/cg==", false, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "900150983cd24fb0d6963f7d28e17f72")]
@@ -168,6 +217,50 @@ namespace TransferTools.Engine.Tests.Transfers
                 return info;
             }
 
+            public override Task<Stream> OpenReadAsync(OperationContext c, Uri l, long off, string? v, TransferOptions o) => _inner.OpenReadAsync(c, Local(l), off, v, o);
+            public override Task<Stream> OpenWriteAsync(OperationContext c, Uri l, long off, TransferOptions o) => _inner.OpenWriteAsync(c, Local(l), off, o);
+            public override Task DeleteAsync(OperationContext c, Uri l, TransferOptions o) => _inner.DeleteAsync(c, Local(l), o);
+            public override Task CreateDirectoryAsync(OperationContext c, Uri l, TransferOptions o) => _inner.CreateDirectoryAsync(c, Local(l), o);
+            public override Task CommitAsync(OperationContext c, Uri t, Uri f, bool ow, TransferOptions o) => _inner.CommitAsync(c, Local(t), Local(f), ow, o);
+        }
+
+        /// <summary>
+        /// The local file system seen as a remote server (<c>hashing:///path</c>) that hashes a file it holds when asked
+        /// (<see cref="IServerDigest"/>, as sha256sum over SSH exec); a <c>.corrupt</c> file in the folder makes it hash
+        /// other bytes, a <c>.nohash</c> one makes it offer no digest.
+        /// </summary>
+        public sealed class HashingServer : StreamingProtocolPlugin, IServerDigest
+        {
+            private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> AskedIn = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+            private readonly FileSystemProtocolPlugin _inner = new FileSystemProtocolPlugin();
+
+            public override PluginMetadata Metadata { get; } = new PluginMetadata { Name = "Hashing", Type = PluginType.Protocol, Version = "1.0.0" };
+            public override IReadOnlyCollection<string> Schemes => new[] { "hashing" };
+            private static Uri Local(Uri l) => new Uri("file://" + l.AbsolutePath);
+
+            /// <summary>How many times a file in <paramref name="folder"/> was hashed.</summary>
+            public static int Asked(string folder) => AskedIn.TryGetValue(Path.GetFullPath(folder).TrimEnd('/'), out var n) ? n : 0;
+
+            public Task<string?> ComputeSha256Async(OperationContext context, Uri location, long length, TransferOptions options)
+            {
+                var path = Local(location).LocalPath;
+                var folder = Path.GetDirectoryName(path)!;
+                AskedIn.AddOrUpdate(folder, 1, (_, n) => n + 1);
+                if (File.Exists(Path.Combine(folder, ".nohash")))
+                {
+                    return Task.FromResult<string?>(null);
+                }
+
+                var bytes = File.ReadAllBytes(path);
+                if (File.Exists(Path.Combine(folder, ".corrupt")) && bytes.Length > 0)
+                {
+                    bytes[bytes.Length / 2] ^= 0xFF;
+                }
+
+                return Task.FromResult<string?>(Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant());
+            }
+
+            public override Task<RemoteFileInfo> GetInfoAsync(OperationContext c, Uri l, TransferOptions o) => _inner.GetInfoAsync(c, Local(l), o);
             public override Task<Stream> OpenReadAsync(OperationContext c, Uri l, long off, string? v, TransferOptions o) => _inner.OpenReadAsync(c, Local(l), off, v, o);
             public override Task<Stream> OpenWriteAsync(OperationContext c, Uri l, long off, TransferOptions o) => _inner.OpenWriteAsync(c, Local(l), off, o);
             public override Task DeleteAsync(OperationContext c, Uri l, TransferOptions o) => _inner.DeleteAsync(c, Local(l), o);

@@ -47,9 +47,11 @@ namespace TransferTools.Internal
                 }
 
                 var value = bound.Value is PSObject wrapped ? wrapped.BaseObject : bound.Value;
-                if (value is string path && (property.Name == nameof(SyncTransferFolderCommand.BackupPath) || property.Name == nameof(FolderSyncCommand.KeyFile)))
+                if (value is string path && !Engine.Transfers.TransferLocationText.LooksLikeUri(path)
+                    && (property.Name == nameof(SyncTransferFolderCommand.BackupPath) || property.Name == nameof(FolderSyncCommand.KeyFile)))
                 {
-                    // Kept full: the agent and a later Resume-Transfer run in another folder.
+                    // Kept full: the agent and a later Resume-Transfer run in another folder. (A remote -BackupPath, on the
+                    // destination's server or store, is kept as given.)
                     value = LocalPaths.Resolve(command.SessionState, path);
                 }
 

@@ -49,9 +49,29 @@ namespace TransferTools.Plugins.Sftp
         /// <summary>What is at <paramref name="path"/>, or null when nothing is.</summary>
         public async Task<SftpFileAttributes?> TryGetAttributesAsync(string path, CancellationToken cancellationToken)
         {
+            if (_paths != null && SftpQuietStat.Instance is { } quiet)
+            {
+                // Without an exception for a missing path: most looks of an upload find nothing (a new file, its name free).
+                var attributes = await quiet.LStatAsync(_session!, path, cancellationToken).ConfigureAwait(false);
+                return attributes?.IsSymbolicLink == true ? await ResolvedLinkAsync(path, cancellationToken).ConfigureAwait(false) : attributes;
+            }
+
             try
             {
                 return await GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SftpPathNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>What a link at <paramref name="path"/> points to (SSH.NET resolves it), or null when nothing.</summary>
+        private async Task<SftpFileAttributes?> ResolvedLinkAsync(string path, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await _client.GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
             }
             catch (SftpPathNotFoundException)
             {

@@ -27,6 +27,7 @@ namespace TransferTools.Plugins.Sftp
     /// </remarks>
     internal sealed class SftpPipelinedReadStream : SftpPipelinedStream
     {
+        private readonly ISftpReadRequests _requests;
         private int _requestSize;
         private int _shortAnswers; // answered requests that came back short and have no request for their rest yet
         private readonly int _maxPending;
@@ -88,10 +89,11 @@ namespace TransferTools.Plugins.Sftp
             }
         }
 
-        public SftpPipelinedReadStream(SftpClient client, byte[] handle, Action closeHandle, object session, SshNetRequests requests, long position, long size,
+        public SftpPipelinedReadStream(SftpClient client, byte[] handle, Action closeHandle, object session, ISftpReadRequests requests, long position, long size,
             int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
-            : base(client, handle, closeHandle, session, requests, position, stallTimeout, map)
+            : base(client, handle, closeHandle, session, position, stallTimeout, map)
         {
+            _requests = requests;
             // A small file gets buffers its size (at least 32 KiB, as before servers stated limits), not 255 KiB each.
             _requestSize = (int)Math.Max(1, Math.Min(requestSize, Math.Max(SshNetRequests.MinRequestSize, size - position)));
             _maxPending = Math.Max(1, maxPending);

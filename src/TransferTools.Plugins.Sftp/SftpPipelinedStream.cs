@@ -23,7 +23,6 @@ namespace TransferTools.Plugins.Sftp
         protected readonly SftpClient _client;
         private readonly Action _closeHandle;
         protected readonly object _session;
-        protected readonly SshNetRequests _requests;
         protected readonly byte[] _handle;
         protected readonly TimeSpan _stallTimeout;
         protected readonly Func<Exception, PluginException> _map;
@@ -37,13 +36,12 @@ namespace TransferTools.Plugins.Sftp
 
         /// <param name="handle">The open file's SFTP handle.</param>
         /// <param name="closeHandle">Closes <paramref name="handle"/> (waiting for the answer) on dispose.</param>
-        protected SftpPipelinedStream(SftpClient client, byte[] handle, Action closeHandle, object session, SshNetRequests requests, long position,
+        protected SftpPipelinedStream(SftpClient client, byte[] handle, Action closeHandle, object session, long position,
             TimeSpan stallTimeout, Func<Exception, PluginException> map)
         {
             _client = client;
             _closeHandle = closeHandle;
             _session = session;
-            _requests = requests;
             _handle = handle;
             _stallTimeout = stallTimeout;
             _position = position;

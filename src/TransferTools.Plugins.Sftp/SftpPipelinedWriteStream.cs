@@ -28,6 +28,7 @@ namespace TransferTools.Plugins.Sftp
     /// </remarks>
     internal sealed class SftpPipelinedWriteStream : SftpPipelinedStream, IWriteAcknowledgement
     {
+        private readonly SshNetRequests _requests;
         private readonly int _requestSize;
         private readonly int _maxPending;
         private readonly Action<SshNetRequests.Slot, int, string?> _completed;
@@ -43,8 +44,9 @@ namespace TransferTools.Plugins.Sftp
 
         public SftpPipelinedWriteStream(SftpClient client, byte[] handle, Action closeHandle, object session, SshNetRequests requests, long position,
             int maxPending, int requestSize, TimeSpan stallTimeout, Func<Exception, PluginException> map)
-            : base(client, handle, closeHandle, session, requests, position, stallTimeout, map)
+            : base(client, handle, closeHandle, session, position, stallTimeout, map)
         {
+            _requests = requests;
             _requestSize = requestSize;
             _maxPending = Math.Max(1, maxPending);
             _window = new SftpWriteWindow(_maxPending);

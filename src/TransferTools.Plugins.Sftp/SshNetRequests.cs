@@ -24,7 +24,7 @@ namespace TransferTools.Plugins.Sftp
     /// plugin ships with. When any is missing (a different SSH.NET), <see cref="Instance"/> is null and transfers use
     /// SSH.NET's public streams (<see cref="SftpParallelWriteStream"/>, <see cref="SftpStream"/>) instead: slower, never wrong.
     /// </remarks>
-    internal sealed class SshNetRequests
+    internal sealed class SshNetRequests : ISftpReadRequests
     {
         private static readonly Lazy<SshNetRequests?> Lazy = new Lazy<SshNetRequests?>(TryBind);
 

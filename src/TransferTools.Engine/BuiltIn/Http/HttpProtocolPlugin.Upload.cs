@@ -257,6 +257,39 @@ namespace TransferTools.Engine.BuiltIn.Http
         /// </summary>
         private static bool MayBeARace(HttpStatusCode status) => status == HttpStatusCode.Forbidden || (int)status == 423;
 
+        /// <summary>
+        /// After an answer <see cref="MayBeARace"/>: whether <paramref name="collection"/> is there once the other MKCOL
+        /// has finished. rclone's webdav answers 423 while the other request still runs, so the folder may appear a
+        /// moment later; asked again a few times, with a new MKCOL in case the other one failed.
+        /// </summary>
+        private async Task<bool> RaceSettledAsync(OperationContext context, TransferOptions options, Uri collection)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                if (await IsCollectionAsync(context, options, collection).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
+                if (attempt == 6)
+                {
+                    return false;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), context.CancellationToken).ConfigureAwait(false);
+                using var again = await SendAsync(context, options, collection, Mkcol, null, "CreateDirectory", follow: false).ConfigureAwait(false);
+                if (again.IsSuccessStatusCode || again.StatusCode == HttpStatusCode.MethodNotAllowed)
+                {
+                    return true;
+                }
+
+                if (!MayBeARace(again.StatusCode))
+                {
+                    return false;
+                }
+            }
+        }
+
         private async Task<bool> IsCollectionAsync(OperationContext context, TransferOptions options, Uri collection)
         {
             var info = await GetInfoAsync(context, collection, options).ConfigureAwait(false);
@@ -300,14 +333,14 @@ namespace TransferTools.Engine.BuiltIn.Http
                     using (var retry = await SendAsync(context, options, collection, Mkcol, null, "CreateDirectory", follow: false).ConfigureAwait(false))
                     {
                         if (!retry.IsSuccessStatusCode && retry.StatusCode != HttpStatusCode.MethodNotAllowed
-                            && !(MayBeARace(retry.StatusCode) && await IsCollectionAsync(context, options, collection).ConfigureAwait(false)))
+                            && !(MayBeARace(retry.StatusCode) && await RaceSettledAsync(context, options, collection).ConfigureAwait(false)))
                         {
                             throw await HttpErrors.FromStatusAsync(retry, collection, "CreateDirectory").ConfigureAwait(false);
                         }
                     }
 
                     return;
-                case var status when MayBeARace(status) && await IsCollectionAsync(context, options, collection).ConfigureAwait(false):
+                case var status when MayBeARace(status) && await RaceSettledAsync(context, options, collection).ConfigureAwait(false):
                     return;
                 default:
                     throw await HttpErrors.FromStatusAsync(response, collection, "CreateDirectory").ConfigureAwait(false);

@@ -667,34 +667,34 @@ namespace TransferTools.Plugins.AzureBlob
             switch (e)
             {
                 case OperationCanceledException _ when token.IsCancellationRequested:
-                    return new PluginException(ErrorCode.Cancelled, $"The {operation} was cancelled.", e, "OperationCancelled", target);
+                    return new PluginException(ErrorCode.Cancelled, $"The attempt to {operation} was cancelled.", e, "OperationCancelled", target);
                 case OperationCanceledException _:
-                    return new PluginException(ErrorCode.Timeout, $"{where} did not answer in time; the {operation} failed.", e, "AzureTimeout", target);
+                    return new PluginException(ErrorCode.Timeout, $"{where} did not answer in time; the attempt to {operation} failed.", e, "AzureTimeout", target);
                 case RequestFailedException r when r.Status == 0:
-                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached{Unreachable(e)}; the {operation} failed.", e, "AzureConnectionFailed", target);
+                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached{Unreachable(e)}; the attempt to {operation} failed.", e, "AzureConnectionFailed", target);
                 case RequestFailedException r when r.Status == 404:
-                    return new PluginException(ErrorCode.NotFound, $"{where}: not found ({r.ErrorCode}); the {operation} failed.", e, "AzureNotFound", target);
+                    return new PluginException(ErrorCode.NotFound, $"{where}: not found ({r.ErrorCode}); the attempt to {operation} failed.", e, "AzureNotFound", target);
                 case RequestFailedException r when IsAuthenticationFailure(r):
                     return new PluginException(ErrorCode.AuthenticationFailed,
                         $"{where} refused the credentials ({r.ErrorCode}); check the account key, SAS or connection string.", e, "AzureAuthenticationFailed", target);
                 case RequestFailedException r when r.Status == 403:
-                    return new PluginException(ErrorCode.PermissionDenied, $"{where} denied the {operation} ({r.ErrorCode}).", e, "AzurePermissionDenied", target);
+                    return new PluginException(ErrorCode.PermissionDenied, $"{where} denied the request to {operation} ({r.ErrorCode}).", e, "AzurePermissionDenied", target);
                 case RequestFailedException r when r.Status == 409 || r.Status == 412:
-                    return new PluginException(ErrorCode.Conflict, $"{where}: conflict ({r.ErrorCode}); the {operation} failed.", e, "AzureConflict", target);
+                    return new PluginException(ErrorCode.Conflict, $"{where}: conflict ({r.ErrorCode}); the attempt to {operation} failed.", e, "AzureConflict", target);
                 case RequestFailedException r when r.Status == 429 || r.Status == 503:
-                    return new PluginException(ErrorCode.Throttled, $"{where} is busy ({r.ErrorCode}); try the {operation} again later.", e, "AzureBusy", target);
+                    return new PluginException(ErrorCode.Throttled, $"{where} is busy ({r.ErrorCode}); try again later to {operation}.", e, "AzureBusy", target);
                 case RequestFailedException r when r.Status >= 500:
-                    return new PluginException(ErrorCode.ConnectionError, $"{where} failed ({r.Status} {r.ErrorCode}); the {operation} failed.", e, "AzureServerError", target);
+                    return new PluginException(ErrorCode.ConnectionError, $"{where} failed ({r.Status} {r.ErrorCode}); the attempt to {operation} failed.", e, "AzureServerError", target);
                 case RequestFailedException r:
-                    return new PluginException(ErrorCode.Internal, $"{where} refused the {operation} ({r.Status} {r.ErrorCode}).", e, "AzureRequestFailed", target);
+                    return new PluginException(ErrorCode.Internal, $"{where} refused the request to {operation} ({r.Status} {r.ErrorCode}).", e, "AzureRequestFailed", target);
                 case HttpRequestException _:
                 case IOException _:
                 case System.Net.Sockets.SocketException _:
-                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached{Unreachable(e)}; the {operation} failed.", e, "AzureConnectionFailed", target);
+                    return new PluginException(ErrorCode.ConnectionError, $"{where} could not be reached{Unreachable(e)}; the attempt to {operation} failed.", e, "AzureConnectionFailed", target);
                 case InvalidDataException _:
-                    return new PluginException(ErrorCode.ChecksumMismatch, $"{where} returned data that failed its MD5 check during the {operation}.", e, "AzureChecksumMismatch", target);
+                    return new PluginException(ErrorCode.ChecksumMismatch, $"{where} returned data that failed its MD5 check while trying to {operation}.", e, "AzureChecksumMismatch", target);
                 default:
-                    return new PluginException(ErrorCode.Internal, $"{where}: the {operation} failed ({e.GetType().Name}).", e, "AzureUnexpectedError", target);
+                    return new PluginException(ErrorCode.Internal, $"{where}: the attempt to {operation} failed ({e.GetType().Name}).", e, "AzureUnexpectedError", target);
             }
         }
 

@@ -33,7 +33,11 @@ internal static class Program
 
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        await client.CreateDirectoryAsync(remote);
+        if (!client.Exists(remote))
+        {
+            await client.CreateDirectoryAsync(remote);
+        }
+
         var next = -1;
         var workers = Enumerable.Range(0, parallel).Select(_ => Task.Run(async () =>
         {

@@ -203,7 +203,11 @@ namespace TransferTools.Plugins.Sftp
             {
                 var size = requests.ReadRequestSize(session, settings.BufferSize, limits);
                 var inFlight = settings.RequestsInFlight(settings.PendingReads, size);
-                context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                if (FirstSizing(session, reading: true))
+                {
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                }
+
                 return new SftpPipelinedReadStream(client, handle, closeHandle, session, requests, offset, length, inFlight,
                     size, settings.StallTimeout, e => Fail(client, location, "Read", e));
             });
@@ -358,7 +362,11 @@ namespace TransferTools.Plugins.Sftp
             {
                 var size = requests.WriteRequestSize(session, handle, settings.BufferSize, limits);
                 var inFlight = settings.RequestsInFlight(settings.PendingWrites, size);
-                context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
+                if (FirstSizing(session, reading: false))
+                {
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
+                }
+
                 return new SftpPipelinedWriteStream(client, handle, closeHandle, session, requests, offset, inFlight, size, settings.StallTimeout,
                     e => offset > 0 && RefusedAtResumePoint(e, offset) ? CannotContinue(client, location, offset, e) : Fail(client, location, "Write", e));
             });

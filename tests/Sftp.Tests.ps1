@@ -323,7 +323,7 @@ Describe 'Sftp round trips' {
     }
     AfterAll { Stop-TestSshd $logged }
 
-    It 'sends a small file into an existing folder in 15 requests, none of them realpath or fstat' {
+    It 'sends a small file into an existing folder in 13 requests, none of them realpath or fstat' {
         $first = New-TestFile -Path (Join-Path $work 'counted-1.bin') -Size 4KB -Seed 21
         $second = New-TestFile -Path (Join-Path $work 'counted-2.bin') -Size 4KB -Seed 22
         # The first send connects and makes the folder and its manifest folder; the second is what every further file costs.
@@ -333,21 +333,76 @@ Describe 'Sftp round trips' {
 
         $requests = @(Get-SftpRequest)
         $types = ($requests.Type -join ', ')
-        # lstat folder, lstat name (conflict), open, write, close, lstat temporary (size), lstat name, rename, lstat name
-        # (the delivery confirmed: a server may accept a rename and not hold the file); and the manifest: lstat folder,
-        # open, write, close, posix-rename (all but the last while the file is checked and renamed); and the source's
-        # time and mode on the delivered file: one setstat (no lstat first: the attributes sent are made, not read).
-        $requests.Count | Should -BeLessOrEqual 15 -Because "each request is a round trip; the server saw: $types"
-        @($requests | Where-Object Type -eq 'lstat').Count | Should -BeLessOrEqual 6 -Because "no lstat before the setstat: $types"
+        # lstat folder, lstat name (conflict), open, write, close, rename, lstat name (the delivery confirmed: a server may
+        # accept a rename and not hold the file); and the manifest: lstat folder, open, write, close, posix-rename (the
+        # first of them while the file is sent); and the source's time and mode on the delivered file: one setstat (no
+        # lstat first: the attributes sent are made, not read). No stat of the temporary (the write's answers prove its
+        # size) and none before the rename (OpenSSH's rename never replaces a file).
+        $requests.Count | Should -BeLessOrEqual 13 -Because "each request is a round trip; the server saw: $types"
+        @($requests | Where-Object Type -eq 'lstat').Count | Should -BeLessOrEqual 4 -Because "no lstat before the setstat or the rename: $types"
         $requests.Type | Should -Not -Contain 'realpath' -Because "SSH.NET's canonicalizing round trip is skipped: $types"
         $requests.Type | Should -Not -Contain 'fstat' -Because "SSH.NET's stat after open is skipped: $types"
-        # The manifest is written while the file is checked and renamed into place, and put in place after it.
-        $opens = @(for ($i = 0; $i -lt $requests.Count; $i++) { if ($requests[$i].Type -eq 'open') { $i } })
+        # The manifest is put in place only after the file is.
         $rename = [array]::IndexOf([string[]]$requests.Type, 'rename')
-        $opens | Should -HaveCount 2 -Because $types
-        $opens[1] | Should -BeLessThan $rename -Because "the manifest's open need not wait for the file's rename: $types"
+        @($requests | Where-Object Type -eq 'open') | Should -HaveCount 2 -Because $types
         [array]::IndexOf([string[]]$requests.Type, 'posix-rename') | Should -BeGreaterThan $rename -Because $types
         (Get-FileHash (Join-Path $logged.KeyUserData 'counted/counted-2.bin')).Hash | Should -Be (Get-FileHash $second).Hash
+    }
+
+    It 'sends a tree with -Recurse into a new folder in 7 requests per file, its manifests as lines of one file' {
+        # Issue 31: into a folder the batch made, nothing can hold a file's name but what the commit refuses anyway, so no
+        # lstat goes before the copy; OpenSSH's rename never replaces, so none before the rename; the write's answers prove
+        # the temporary's size; the manifests are lines of the batch's file, on one handle kept open for the batch.
+        $tree = New-Item -ItemType Directory -Path (Join-Path $work 'counted-tree')
+        $names = 1..5 | ForEach-Object { "t$_.bin" }
+        $seed = 40
+        foreach ($n in $names) { New-TestFile -Path (Join-Path $tree $n) -Size 4KB -Seed ($seed++) | Out-Null }
+        [IO.File]::WriteAllText($logged.SftpRequestLog, '')
+        $r = @(Send-Transfer -Path $tree -Recurse -Destination "$($loggedBase)tree/" -ThrottleLimit 1 @loggedAuth)
+        @($r | Where-Object Status -eq 'Completed') | Should -HaveCount $names.Count
+        $requests = @(Get-SftpRequest)
+        $types = ($requests.Type -join ', ')
+        # Once: the folders (lstat, mkdir), the manifest folder (lstat, mkdir) and its file (open, close). Per file: open,
+        # write, close, rename, lstat (the delivery confirmed), setstat (time and mode), a manifest line (write).
+        $requests.Count | Should -BeLessOrEqual (7 * $names.Count + 12) -Because "the server saw: $types"
+        @($requests | Where-Object Type -eq 'open') | Should -HaveCount ($names.Count + 1) -Because $types
+        @($requests | Where-Object Type -eq 'lstat').Count | Should -BeLessOrEqual ($names.Count + 6) -Because $types
+        $requests.Type | Should -Not -Contain 'posix-rename' -Because "no manifest file per transfer: $types"
+        foreach ($n in $names) {
+            (Get-FileHash (Join-Path $logged.KeyUserData "counted/tree/counted-tree/$n")).Hash | Should -Be (Get-FileHash (Join-Path $tree $n)).Hash
+        }
+        $batchFiles = @(Get-ChildItem (Join-Path $logged.KeyUserData 'counted/tree/.transfertools') -File)
+        $batchFiles | Should -HaveCount 1
+        $batchFiles[0].Name | Should -BeLike '*.batch.json'
+        @(Get-Content -LiteralPath $batchFiles[0].FullName) | Should -HaveCount $names.Count
+        # Receive-Transfer -TransferId finds a member by its line.
+        $inbox = New-Item -ItemType Directory -Path (Join-Path $work 'counted-tree-in')
+        $back = Receive-Transfer -TransferId $r[2].Id -Source "$($loggedBase)tree/" -OutputDir $inbox @loggedAuth
+        $back.Status | Should -Be 'Completed'
+        (Get-FileHash (Join-Path $inbox $r[2].Name)).Hash | Should -Be (Get-FileHash (Join-Path $tree $r[2].Name)).Hash
+    }
+
+    It 'still refuses a file that appears mid-run in a folder the batch made (Conflict), never replacing it' {
+        # The look before the copy is skipped there (see above): the commit's rename, which never replaces, is what refuses.
+        $a = New-TestFile -Path (Join-Path $work 'appear-1.bin') -Size 4KB -Seed 51
+        $b = New-TestFile -Path (Join-Path $work 'appear-2.bin') -Size 4KB -Seed 52
+        $folder = Join-Path $logged.KeyUserData 'counted/appear'
+        $planted = Join-Path $folder 'appear-2.bin'
+        $feed = {
+            Get-Item -LiteralPath $a
+            # Once the first file is delivered (the batch made the folder), another program puts the second's name there.
+            $until = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Test-Path -LiteralPath (Join-Path $folder 'appear-1.bin')) -and [DateTime]::UtcNow -lt $until) { Start-Sleep -Milliseconds 50 }
+            [IO.File]::WriteAllText($planted, 'not yours')
+            Get-Item -LiteralPath $b
+        }
+        $err = $null
+        $r = @(& $feed | Send-Transfer -Destination "$($loggedBase)appear/" -ThrottleLimit 1 -RetryCount 0 @loggedAuth -ErrorVariable err -ErrorAction SilentlyContinue)
+        ($r | Where-Object Name -eq 'appear-1.bin').Status | Should -Be 'Completed'
+        ($r | Where-Object Name -eq 'appear-2.bin').Status | Should -Not -Be 'Completed'
+        @($err | Where-Object { $_.CategoryInfo.Category -eq 'ResourceExists' -or $_.FullyQualifiedErrorId -like '*DestinationExists*' }) | Should -Not -BeNullOrEmpty -Because ($err -join '; ')
+        [IO.File]::ReadAllText($planted) | Should -Be 'not yours'
+        @(Get-ChildItem -LiteralPath $folder -Force -Filter '*.ttpart') | Should -BeNullOrEmpty
     }
 
     It 'receives a small file in 6 requests, 5 round trips' {

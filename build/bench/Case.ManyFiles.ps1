@@ -138,11 +138,30 @@ $resetSmallSftp = {
     $script:smallSftpDest = "$smallSftpRoot/run-$script:SmallSftpRun"
     Reset-SftpFolder $script:smallSftpDest
 }
+# The floor: a minimal SSH.NET program (build/bench/SftpFloor, the module's SSH.NET version) that sends the same files
+# over one connection, $throttle at once, by SSH.NET's public calls only: open, write, close, setstat of the time.
+# What the library itself costs per file, beside what Send-Transfer adds (hash, journal, temporary name, checks).
+$floorProject = Join-Path $PSScriptRoot 'SftpFloor'
+$floorDll = Join-Path $floorProject 'bin/Release/net10.0/SftpFloor.dll'
+& dotnet build $floorProject -c Release --nologo -v quiet | Out-Null
+$floorTitle = "SSH.NET floor, $throttle at once (sftp)"
 $sftpPipedTitle = "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle (sftp)"
 $sftpRecurseTitle = "Send-Transfer -Recurse -ThrottleLimit $throttle (sftp)"
 $smallSftp = Invoke-Case "$SmallFiles files of 4 KiB to SFTP over loopback" ([ordered]@{
         'OpenSSH sftp put -r' = @{ Before = $resetSmallSftp; Run = { Invoke-SftpBatch "put -r $smallSource $($script:smallSftpDest)/" $smallSshOptions } }
         'rclone copy (sftp)'  = @{ Before = $resetSmallSftp; Run = { Measure-Process 'rclone' @('copy', $smallSource, "ttsmall:$($script:smallSftpDest)") -Environment $smallRcloneEnv } }
+        $floorTitle           = @{
+            Before = $resetSmallSftp
+            Run    = {
+                if (-not (Test-Path $floorDll)) { throw "not built: $floorDll" }
+                # The program prints the CPU and wall time of the copy, after its connection is made (as the pwsh rows).
+                $out = & dotnet $floorDll '127.0.0.1' "$($ssh.Port)" $ssh.KeyUser $ssh.KeyFile $ssh.HostKeyFingerprint $smallSource $script:smallSftpDest "$throttle"
+                if ($LASTEXITCODE -ne 0) { throw "SftpFloor failed ($LASTEXITCODE): $out" }
+                $f = ConvertFrom-Figures ($out -join "`n") 0 ''
+                $script:LastCpu = $f.CPU
+                $f.ELAPSED
+            }
+        }
         $sftpPipedTitle       = @{
             Before = $resetSmallSftp
             Run    = {
@@ -178,9 +197,10 @@ $allCompleted
             }
         }
     })
-Add-Table "$SmallFiles files of 4 KiB, local folder to a new folder over SFTP (loopback)" $smallSftp 'rclone copy (sftp)' $smallBytes -Cpu "Key login, host key verified. Send-Transfer hashes, verifies and delivers every file under a temporary name renamed into place, and leaves a manifest per file at the destination root; rclone copies with its default 4 transfers; OpenSSH sftp put -r sends one file after the other over one connection and checks nothing."
+Add-Table "$SmallFiles files of 4 KiB, local folder to a new folder over SFTP (loopback)" $smallSftp 'rclone copy (sftp)' $smallBytes -Cpu "Key login, host key verified. Send-Transfer hashes, verifies and delivers every file under a temporary name renamed into place, and leaves a manifest line per file in one file at the destination root; rclone copies with its default 4 transfers; OpenSSH sftp put -r sends one file after the other over one connection and checks nothing; the SSH.NET floor (build/bench/SftpFloor) sends the files over one connection by SSH.NET's own calls (open, fstat, write, close, realpath, setstat of the time: nothing checked, no temporary name) and reports its CPU after connecting, as the Send-Transfer rows do."
 Reset-SftpFolder $smallSftpRoot
 $ttSftp = Get-Row $smallSftp $sftpPipedTitle; $rrSftp = Get-Row $smallSftp $sftpRecurseTitle; $rcSftp = Get-Row $smallSftp 'rclone copy (sftp)'; $osSftp = Get-Row $smallSftp 'OpenSSH sftp put -r'
+$flSftp = Get-Row $smallSftp $floorTitle
 foreach ($pair in @(@('piped', $ttSftp), @('with -Recurse', $rrSftp))) {
-    Add-Target "$SmallFiles files of 4 KiB to SFTP (loopback) $($pair[0]) at most 1.0x rclone copy" ((Test-Rows @($pair[1], $rcSftp)) -and $pair[1].Median -le $rcSftp.Median) ('{0} vs rclone {1}, OpenSSH sftp put -r {2}' -f (Format-WithCpu $pair[1]), (Format-WithCpu $rcSftp), (Format-WithCpu $osSftp))
+    Add-Target "$SmallFiles files of 4 KiB to SFTP (loopback) $($pair[0]) at most 1.0x rclone copy" ((Test-Rows @($pair[1], $rcSftp)) -and $pair[1].Median -le $rcSftp.Median) ('{0} vs rclone {1}, OpenSSH sftp put -r {2}, SSH.NET floor {3}' -f (Format-WithCpu $pair[1]), (Format-WithCpu $rcSftp), (Format-WithCpu $osSftp), (Format-WithCpu $flSftp))
 }

@@ -33,7 +33,7 @@ try {
     Add-Table "SFTP upload over a 50 ms round trip, $wanFiles files of 4 KiB" $small 'OpenSSH sftp put -r' 0 (
         "Through a proxy on 127.0.0.1 that delays every byte by $oneWayMs ms each way (latency only, no bandwidth limit), in front of the loopback sshd. " +
         'Every contender opens its own connection inside the time. sftp sends one file after another; rclone and Send-Transfer four at a time (their defaults). ' +
-        'Send-Transfer verifies each file (size, SHA-256), renames it into place and writes a manifest beside it: 13 requests per file, 9 of them one after another (the manifest is written while the file is checked and renamed).')
+        'Send-Transfer verifies each file (size, SHA-256), renames it into place and writes a manifest beside it: 7 requests per file into the folder the run makes (open, write, close, rename, lstat, setstat and a line of the batch manifest file), one after another.')
 
     $largeMB = 64
     $large = Join-Path $WorkRoot 'wan-large.bin'

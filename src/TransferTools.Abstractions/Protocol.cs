@@ -207,6 +207,12 @@ namespace TransferTools.Abstractions
         /// per subfolder. Null for the file's own folder. Ignored unless the delivered file lies under it.
         /// </summary>
         public string? ManifestRoot { get; set; }
+        /// <summary>
+        /// The caller listed the destination folder just before (a sync plan) and found the file's name free, or holding a
+        /// file it means to replace: the engine then skips its own look at that name before the copy. A file that appears
+        /// there since is still never replaced unless the conflict policy allows it (the delivery refuses it).
+        /// </summary>
+        public bool DestinationListed { get; set; }
         /// <summary>How.</summary>
         public TransferOptions Options { get; set; } = new TransferOptions();
     }

@@ -11,6 +11,35 @@ namespace TransferTools.Plugins.Sftp
     // (TransferOptions.Custom), checked and turned into SftpConnectionSettings.
     public sealed partial class SftpProtocolPlugin
     {
+        // Sessions whose request sizing was already said (bit 1: reads, bit 2: writes).
+        private readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, SizingTold> _sizingTold =
+            new System.Runtime.CompilerServices.ConditionalWeakTable<object, SizingTold>();
+
+        private sealed class SizingTold
+        {
+            public int Told;
+        }
+
+        /// <summary>
+        /// True the first time a session's read (or write) request sizing is to be said: it is the same for every file of
+        /// the session, and a verbose line per small file cost the pipeline thread a wake-up per file.
+        /// </summary>
+        private bool FirstSizing(object session, bool reading)
+        {
+            var box = _sizingTold.GetValue(session, _ => new SizingTold());
+            var bit = reading ? 1 : 2;
+            lock (box)
+            {
+                if ((box.Told & bit) != 0)
+                {
+                    return false;
+                }
+
+                box.Told |= bit;
+                return true;
+            }
+        }
+
         private SftpConnectionSettings Settings(TransferOptions options)
         {
             string? Get(string key) =>

@@ -203,7 +203,11 @@ namespace TransferTools.Plugins.Sftp
             {
                 var size = requests.ReadRequestSize(session, settings.BufferSize, limits);
                 var inFlight = settings.RequestsInFlight(settings.PendingReads, size);
-                context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                if (FirstSizing(session, reading: true))
+                {
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: reading {size} bytes per request, {inFlight} in flight (server limits: {limits?.ToString() ?? "not stated"}).");
+                }
+
                 return new SftpPipelinedReadStream(client, handle, closeHandle, session, requests, offset, length, inFlight,
                     size, settings.StallTimeout, e => Fail(client, location, "Read", e));
             });
@@ -358,7 +362,11 @@ namespace TransferTools.Plugins.Sftp
             {
                 var size = requests.WriteRequestSize(session, handle, settings.BufferSize, limits);
                 var inFlight = settings.RequestsInFlight(settings.PendingWrites, size);
-                context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
+                if (FirstSizing(session, reading: false))
+                {
+                    context.Logger.Log(LogLevel.Verbose, $"Sftp: writing {size} bytes per request, at most {inFlight} in flight, fewer while the server only queues them (server limits: {limits?.ToString() ?? "not stated"}).");
+                }
+
                 return new SftpPipelinedWriteStream(client, handle, closeHandle, session, requests, offset, inFlight, size, settings.StallTimeout,
                     e => offset > 0 && RefusedAtResumePoint(e, offset) ? CannotContinue(client, location, offset, e) : Fail(client, location, "Write", e));
             });
@@ -406,11 +414,16 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 // Looked at first, although a plain rename fails on an existing file: an SFTP server that does not follow
-                // the protocol there would otherwise replace a file the user did not allow to be replaced.
-                var target = await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false);
-                if (target != null)
+                // the protocol there would otherwise replace a file the user did not allow to be replaced. OpenSSH's
+                // server follows it (link(2), then unlink: EEXIST on a taken name), so there the look is one round trip
+                // per file for nothing; a refused rename is still told apart from a taken name below.
+                if (!RenameRefusesTakenName(client))
                 {
-                    throw DestinationExists(to, target, final);
+                    var target = await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false);
+                    if (target != null)
+                    {
+                        throw DestinationExists(to, target, final);
+                    }
                 }
 
                 Exception? failure = null;
@@ -425,15 +438,21 @@ namespace TransferTools.Plugins.Sftp
                     failure = e;
                 }
 
-                if (await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false) != null)
+                if (await TryGetAttributesAsync(client, to.Path, ct).ConfigureAwait(false) is { } taken)
                 {
-                    throw new PluginException(ErrorCode.Conflict, $"'{to.Path}' appeared on {to.Host} while committing.", failure,
-                        "SftpDestinationExists", final);
+                    throw RenameRefusesTakenName(client)
+                        ? DestinationExists(to, taken, final, failure)
+                        : new PluginException(ErrorCode.Conflict, $"'{to.Path}' appeared on {to.Host} while committing.", failure, "SftpDestinationExists", final);
                 }
 
                 throw failure;
             });
         }
+
+        /// <summary>True when the server is OpenSSH's, whose plain rename never replaces an existing file (it links the new
+        /// name and fails with EEXIST); other servers (ProFTPD, rclone serve sftp, ...) are looked at before the rename.</summary>
+        private static bool RenameRefusesTakenName(SftpClient client) =>
+            client.ConnectionInfo?.ServerVersion?.StartsWith("SSH-2.0-OpenSSH_", StringComparison.Ordinal) == true;
 
         private static PluginException DestinationExists(SftpLocation to, SftpFileAttributes target, Uri final, Exception? cause = null) =>
             new PluginException(ErrorCode.Conflict,

@@ -36,6 +36,8 @@ namespace TransferTools.Engine.Transfers
         private List<ulong> _keptChunks = new List<ulong>(0);
         private int _keep;
         private IUnnamedTemporary? _unnamed;
+        // The temporary's every byte was confirmed by its server (WholeFileCopy.Acknowledged): its size needs no stat.
+        private bool _writeAcknowledged;
         private int? _sourceMode;
 
         public TransferAttempt(TransferRunner runner, RunningTransfer run, ITransferEndpoint source, ITransferEndpoint destination)
@@ -89,7 +91,7 @@ namespace TransferTools.Engine.Transfers
                 string? digest = null;
                 TransferManifest.Ahead? manifestAhead = null;
                 var manifest = _record.Direction == TransferDirection.Send && TransferManifest.IsWanted(_run, new Uri(_record.FinalUri!));
-                if (manifest && _record.ExpectedSha256 is null && !(_destination is ILocalFileEndpoint))
+                if (manifest && _record.ExpectedSha256 is null && !(_destination is ILocalFileEndpoint) && !TransferManifest.GoesToBatchFile(_run, _destination))
                 {
                     digest = Hex.ToLowerString(_sha.GetHashAndReset());
                     manifestAhead = TransferManifest.StartAhead(_run, _destination, _context, _options, new Uri(_record.FinalUri!), digest);
@@ -243,6 +245,7 @@ namespace TransferTools.Engine.Transfers
                 }
 
                 final = TransferLocation.Combine(requested, record.Name);
+                TransferDelivery.NoteFolderMade(_run, record.DestinationUri, made: !folder.Exists);
                 _run.Batch?.KnownFolders.TryAdd(record.DestinationUri, true);
             }
             else
@@ -252,7 +255,9 @@ namespace TransferTools.Engine.Transfers
             }
 
             RefuseWhatCannotBeRight(final);
-            var existing = await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
+            var existing = TransferDelivery.KnownFree(_run, _destination, final)
+                ? RemoteFileInfo.Missing
+                : await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
             if (existing.Exists)
             {
                 final = await ApplyConflictPolicyAsync(final, existing).ConfigureAwait(false);
@@ -496,6 +501,7 @@ namespace TransferTools.Engine.Transfers
             {
                 var whole = new WholeFileCopy(_run, _source, _destination, _context, _options, _stall, _runner.UseUnnamedFiles);
                 _unnamed = await whole.CopyAsync(_sourceUri, temp, new Uri(record.FinalUri!), _total, _sha, _md5).ConfigureAwait(false);
+                _writeAcknowledged = whole.Acknowledged;
                 return;
             }
 
@@ -544,8 +550,8 @@ namespace TransferTools.Engine.Transfers
         {
             var record = _record;
             var temp = new Uri(record.TemporaryUri!);
-            var written = _unnamed != null
-                ? new RemoteFileInfo { Exists = true, Length = _unnamed.Length }
+            var written = _unnamed != null ? new RemoteFileInfo { Exists = true, Length = _unnamed.Length }
+                : _writeAcknowledged ? new RemoteFileInfo { Exists = true, Length = _total }
                 : await _destination.GetInfoAsync(_context, temp, _options).ConfigureAwait(false);
             if (!written.Exists)
             {
@@ -686,39 +692,7 @@ namespace TransferTools.Engine.Transfers
                 // A server may answer a commit with success and still not hold the file (one that commits on close and
                 // fails there, a quota, a gateway): one stat of the final name is the proof. A local rename is atomic
                 // and checked, so it needs none.
-                await ConfirmCommitAsync(final).ConfigureAwait(false);
-            }
-        }
-
-        private async Task ConfirmCommitAsync(Uri final)
-        {
-            var shown = TransferLocation.Display(final);
-            RemoteFileInfo delivered;
-            try
-            {
-                delivered = await _destination.GetInfoAsync(_context, final, _options).ConfigureAwait(false);
-            }
-            catch (Exception e) when (!TransferErrors.IsCancellation(e))
-            {
-                // Not retried: a new attempt would find the file delivered, or not, and could not tell which it is.
-                var cause = TransferErrors.ToPluginException(e);
-                throw new PluginException(cause.IsTransient ? ErrorCode.InvalidState : cause.Code,
-                    $"'{shown}' could not be checked after it was delivered, so its delivery is not confirmed: {cause.Message}", e, "CommitNotConfirmed", shown);
-            }
-
-            if (!delivered.Exists || delivered.IsDirectory)
-            {
-                throw new PluginException(ErrorCode.NotFound,
-                    $"The server accepted '{shown}' but does not hold it afterwards{(delivered.IsDirectory ? " (a folder is there)" : "")}: the delivery failed on the server.",
-                    errorId: "CommitNotConfirmed", target: shown);
-            }
-
-            // (A server that does not say a file's size confirms only that it is there.)
-            if (delivered.Length >= 0 && _total >= 0 && delivered.Length != _total)
-            {
-                throw new PluginException(ErrorCode.ChecksumMismatch,
-                    $"The server holds {delivered.Length} bytes at '{shown}' after the delivery; {_total} were sent: the delivery failed on the server.",
-                    errorId: "CommitNotConfirmed", target: shown);
+                await TransferDelivery.ConfirmCommitAsync(_destination, _context, _options, final, _total).ConfigureAwait(false);
             }
         }
 

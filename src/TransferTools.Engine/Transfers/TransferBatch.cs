@@ -244,6 +244,12 @@ namespace TransferTools.Engine.Transfers
                 }
 
                 Latest.Clear();
+                foreach (var value in Memo.Values)
+                {
+                    // What a member kept open for the batch (a remote manifest file's handle).
+                    (value as IDisposable)?.Dispose();
+                }
+
                 Memo.Clear();
             }
         }

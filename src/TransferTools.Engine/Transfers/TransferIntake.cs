@@ -36,6 +36,7 @@ namespace TransferTools.Engine.Transfers
             record.Destination = TransferLocation.Display(destination);
             record.TotalBytes = source.Length;
             record.ApplyOptions(request.Options);
+            record.DestinationListed = request.DestinationListed;
             if (!string.IsNullOrEmpty(request.ManifestRoot) && !record.NoManifest)
             {
                 record.ManifestRoot = TransferLocation.AsFolder(TransferLocation.Parse(request.ManifestRoot!)).ToString();
@@ -60,6 +61,7 @@ namespace TransferTools.Engine.Transfers
             record.DestinationUri = destination.ToString();
             record.Destination = TransferLocation.Display(destination);
             record.ApplyOptions(request.Options);
+            record.DestinationListed = request.DestinationListed;
             if (!string.IsNullOrEmpty(request.ManifestRoot) && !record.NoManifest)
             {
                 record.ManifestRoot = TransferLocation.AsFolder(TransferLocation.Parse(request.ManifestRoot!)).ToString();

@@ -321,6 +321,20 @@ namespace TransferTools.Engine.Transfers
                     return;
                 }
 
+                if (ahead is null && GoesToBatchFile(run, destination))
+                {
+                    // A line in the batch's manifest file at the root, stored in groups with the lines of the files
+                    // delivered meanwhile: a few requests per group instead of four (open, write, close, rename) per file.
+                    var (root, name) = RootOf(record, final);
+                    var batch = run.Batch!;
+                    var group = (RemoteBatchManifest)batch.Memo.GetOrAdd("remote-manifest:" + root.AbsoluteUri,
+                        _ => new RemoteBatchManifest(destination, root, BatchFileIn(root, batch.Id)));
+                    await group.AppendAsync(For(run, name, digest).ToLine(), context, options, batch.KnownFolders.ContainsKey(FolderKeyOf(root))).ConfigureAwait(false);
+                    batch.KnownFolders.TryAdd(FolderKeyOf(root), true);
+                    run.Update(r => r.ManifestUri = group.Location.ToString());
+                    return;
+                }
+
                 ahead ??= StartAhead(run, destination, context, options, final, digest);
                 var temporary = await ahead.Temporary.ConfigureAwait(false);
                 run.Batch?.KnownFolders.TryAdd(ahead.FolderKey, true);
@@ -342,6 +356,15 @@ namespace TransferTools.Engine.Transfers
                 }
             }
         }
+
+        /// <summary>Whether the manifest of a send of the batch of <paramref name="run"/> goes in as a line of the batch's manifest
+        /// file through <see cref="RemoteBatchManifest"/>: a remote destination that can write into an existing file.</summary>
+        internal static bool GoesToBatchFile(RunningTransfer run, ITransferEndpoint destination) =>
+            run.Batch != null && destination is IRangedWrites && !(destination is ILocalFileEndpoint);
+
+        /// <summary>The batch manifest file of batch <paramref name="batchId"/> in the manifest folder of <paramref name="folder"/>.</summary>
+        internal static Uri BatchFileIn(Uri folder, string batchId) =>
+            TransferLocation.Combine(TransferLocation.Combine(folder, FolderName), BatchFileName(batchId));
 
         /// <summary>Removes a manifest started ahead of a delivery that failed. Never throws: the transfer's own failure is
         /// what matters. One left behind (a stopped transfer or a dead connection) is overwritten by the resume, or removed

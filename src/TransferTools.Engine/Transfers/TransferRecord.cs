@@ -59,6 +59,10 @@ namespace TransferTools.Engine.Transfers
         /// <summary>The folder (URI, ending with '/') whose <c>.transfertools</c> gets the manifest when it is not the delivered
         /// file's folder: the root of a tree sent with -Recurse (<see cref="SendRequest.ManifestRoot"/>).</summary>
         public string? ManifestRoot { get; set; }
+        /// <summary>The destination folder was listed just before (<see cref="SendRequest.DestinationListed"/>). Not journaled:
+        /// that listing is no promise to an attempt of another process.</summary>
+        [System.Text.Json.Serialization.JsonIgnore]
+        public bool DestinationListed { get; set; }
 
         /// <summary>The protocol options (<see cref="TransferOptions.Custom"/>).</summary>
         public Dictionary<string, string> Custom

@@ -35,6 +35,13 @@ namespace TransferTools.Engine.Transfers
         }
 
         /// <summary>
+        /// True once <see cref="CopyAsync"/> wrote the temporary through a stream that confirmed every byte at its offset
+        /// (<see cref="IWriteAcknowledgement"/>) into a file it created empty, and closed it without a refusal: the
+        /// temporary then holds exactly the bytes sent, and its size needs no stat before the delivery.
+        /// </summary>
+        public bool Acknowledged { get; private set; }
+
+        /// <summary>
         /// Copies the <paramref name="total"/> bytes of <paramref name="sourceUri"/>, hashing them into <paramref name="sha"/>
         /// (and <paramref name="md5"/>, when given).
         /// </summary>
@@ -95,6 +102,7 @@ namespace TransferTools.Engine.Transfers
                 }
 
                 var writer = await _destination.OpenWriteAsync(_context, temp, 0, _options).ConfigureAwait(false);
+                var acknowledged = false;
                 try
                 {
                     if (local)
@@ -106,12 +114,16 @@ namespace TransferTools.Engine.Transfers
                     {
                         await writer.WriteAsync(buffer, 0, length, token).ConfigureAwait(false);
                         await writer.FlushAsync(token).ConfigureAwait(false);
+                        acknowledged = writer is IWriteAcknowledgement confirmed && confirmed.AcknowledgedOffset == length;
                     }
                 }
                 finally
                 {
+                    // (A server that stores on close and fails there throws here: then nothing is acknowledged.)
                     writer.Dispose();
                 }
+
+                Acknowledged = acknowledged;
 
                 _stall.Touch();
                 _run.Update(r => r.BytesTransferred = total);

@@ -354,7 +354,8 @@ namespace TransferTools.Commands
             // (within the server where it can, else streamed through this machine).
             if (FolderSync.IsLocal(source) || !FolderSync.IsLocal(destination))
             {
-                var request = new SendRequest { File = item.Source.Location, Destination = into, Options = copyOptions.Clone() };
+                // The plan listed the destination: the copy need not look at the name again (one round trip per file).
+                var request = new SendRequest { File = item.Source.Location, Destination = into, DestinationListed = true, Options = copyOptions.Clone() };
                 start = c => Session.Transfers.StartSendAsync(c, request);
             }
             else

@@ -94,6 +94,33 @@ Add-Table "$SmallFiles files of 4 KiB, local folder to a new folder" $fresh 'rcl
 Get-ChildItem $WorkRoot -Directory -Filter 'small-dest-fresh-*' | Remove-Item -Recurse -Force
 if ($script:ManyFilesObjectBytes) { $objectBytes = $script:ManyFilesObjectBytes }
 
+# The cold-process floor (issue 31): what any fresh pwsh pays before its first file, whole processes timed from outside
+# (CPU: user + system of the process tree), against rclone copying the same 10 files and the 10,000 of the table above.
+$tinySource = Join-Path $WorkRoot 'small-10'
+if (-not (Test-Path $tinySource)) {
+    $null = New-Item -ItemType Directory $tinySource
+    Get-ChildItem $smallSource -File | Select-Object -First 10 | Copy-Item -Destination $tinySource
+}
+$coldHome = @{ TRANSFERTOOLS_HOME = (Join-Path $WorkRoot 'home') }
+$script:coldRun = 0
+$coldReset = { $script:coldRun++; $script:coldDest = Join-Path $WorkRoot "cold-dest-$script:coldRun"; Reset-Dir $script:coldDest }
+$coldImport = "`$ErrorActionPreference='Stop'; `$ProgressPreference='SilentlyContinue'; Import-Module '$ModulePath'"
+$cold = Invoke-Case 'Cold-process floor' ([ordered]@{
+        'pwsh -c exit'                          = @{ Run = { Measure-Process $pwshExe @('-NoProfile', '-NonInteractive', '-Command', 'exit') } }
+        'pwsh -c Import-Module'                 = @{ Run = { Measure-Process $pwshExe @('-NoProfile', '-NonInteractive', '-Command', $coldImport) -Environment $coldHome } }
+        'pwsh: Send-Transfer -Recurse 10 files' = @{ Before = $coldReset; Run = { Measure-Process $pwshExe @('-NoProfile', '-NonInteractive', '-Command', "$coldImport; `$null = Send-Transfer -Path '$tinySource' -Recurse -Destination '$($script:coldDest)/'") -Environment $coldHome } }
+        'rclone copy 10 files'                  = @{ Before = $coldReset; Run = { Measure-Process 'rclone' @('copy', $tinySource, $script:coldDest) } }
+        "pwsh: Send-Transfer -Recurse $SmallFiles files" = @{ Before = $coldReset; Run = { Measure-Process $pwshExe @('-NoProfile', '-NonInteractive', '-Command', "$coldImport; `$null = Send-Transfer -Path '$smallSource' -Recurse -Destination '$($script:coldDest)/' -ThrottleLimit $throttle") -Environment $coldHome } }
+        "rclone copy $SmallFiles files"         = @{ Before = $coldReset; Run = { Measure-Process 'rclone' @('copy', $smallSource, $script:coldDest) } }
+    })
+Add-Table 'Cold-process floor: a fresh process per command, timed from outside' $cold 'pwsh -c exit' 0 -Cpu "Whole processes (start-up, Import-Module, JIT compilation, the copy, exit); CPU is user + system of the process tree. The pwsh here is the PowerShell .NET global tool, whose System.Management.Automation.dll is IL only (no ReadyToRun code), so PowerShell's own code is JIT-compiled in every process on top of the module's; an installed pwsh (package or archive) ships ReadyToRun images."
+Get-ChildItem $WorkRoot -Directory -Filter 'cold-dest-*' | Remove-Item -Recurse -Force
+$coldTen = Get-Row $cold 'pwsh: Send-Transfer -Recurse 10 files'; $coldImportRow = Get-Row $cold 'pwsh -c Import-Module'
+if ((Test-Rows @($coldTen, $coldImportRow)) -and $coldTen.CpuMedian) {
+    $script:Report.Add(('The floor any cold TransferTools command pays before its first file: {0:N2} s CPU for a fresh pwsh that imports the module and sends 10 files ({1:N2} s for start-up and Import-Module alone); the {2:N0}-file rows above are timed inside a pwsh that has already sent 2 files, so the JIT compilation of the engine still running in them is part of their CPU, not of this floor.' -f $coldTen.CpuMedian, $coldImportRow.CpuMedian, $SmallFiles))
+    $script:Report.Add('')
+}
+
 $script:smallDest = $smallDest
 # A quick run (-Quick) leaves out the "folder just emptied" setting: each of its runs waits 10 s.
 $afterDelete = @(if (-not $Quick) { New-ManyFilesRows "$SmallFiles files of 4 KiB, into a folder just emptied" {

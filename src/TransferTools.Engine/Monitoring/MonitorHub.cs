@@ -14,8 +14,8 @@ namespace TransferTools.Engine.Monitoring
     /// Delivers transfer events and metrics to every registered monitor without ever holding up the caller.
     /// </summary>
     /// <remarks>
-    /// The engine's calls (<see cref="TransferStarted"/>, <see cref="TransferProgress"/>, ...) stamp the event, copy the
-    /// transfer and put it in a bounded inbox: nothing else happens on the data path. A dispatcher task keeps the list
+    /// The engine's calls (<see cref="TransferStarted(OperationContext, Transfer)"/>, <see cref="TransferProgress(OperationContext, Transfer)"/>, ...) stamp the event, copy the
+    /// transfer (or keep the snapshot the runner made for the event alone) and put it in a bounded inbox: nothing else happens on the data path. A dispatcher task keeps the list
     /// of monitor instances current (loading and initializing them there, off the data path) and copies each event into
     /// one bounded queue per monitor; one delivery task per monitor calls the plugin. A monitor that is slow fills its
     /// own queue and loses its own events; one that throws loses the event it threw on. Both are counted
@@ -66,39 +66,52 @@ namespace TransferTools.Engine.Monitoring
         public TimeSpan ShutdownWait { get; set; } = TimeSpan.FromSeconds(5);
 
         /// <summary>A transfer started (or a resume of it began).</summary>
-        public void TransferStarted(OperationContext context, Transfer transfer)
+        public void TransferStarted(OperationContext context, Transfer transfer) => TransferStarted(context, transfer, owned: false);
+
+        /// <summary>A transfer started; <paramref name="owned"/>: the caller made <paramref name="transfer"/> for this call
+        /// alone and never touches it again, so the hub keeps it instead of a copy.</summary>
+        internal void TransferStarted(OperationContext context, Transfer transfer, bool owned)
         {
             lock (_throttle)
             {
                 _throttle.Remove(transfer.Id);
             }
 
-            Publish(new MonitorEvent(MonitorEventKind.Started, context, Snapshot(transfer)));
+            Publish(new MonitorEvent(MonitorEventKind.Started, context, Snapshot(transfer, owned)));
         }
 
         /// <summary>A transfer moved forward. Cheap: most calls return after one clock read (throttled per transfer).</summary>
-        public void TransferProgress(OperationContext context, Transfer transfer)
+        public void TransferProgress(OperationContext context, Transfer transfer) => TransferProgress(context, transfer, owned: false);
+
+        /// <summary>A transfer moved forward (see <see cref="TransferStarted(OperationContext, Transfer, bool)"/> for <paramref name="owned"/>).</summary>
+        internal void TransferProgress(OperationContext context, Transfer transfer, bool owned)
         {
             if (!PassesThrottle(transfer))
             {
                 return;
             }
 
-            Publish(new MonitorEvent(MonitorEventKind.Progress, context, Snapshot(transfer)));
+            Publish(new MonitorEvent(MonitorEventKind.Progress, context, Snapshot(transfer, owned)));
         }
 
         /// <summary>A transfer completed.</summary>
-        public void TransferCompleted(OperationContext context, Transfer transfer)
+        public void TransferCompleted(OperationContext context, Transfer transfer) => TransferCompleted(context, transfer, owned: false);
+
+        /// <summary>A transfer completed (see <see cref="TransferStarted(OperationContext, Transfer, bool)"/> for <paramref name="owned"/>).</summary>
+        internal void TransferCompleted(OperationContext context, Transfer transfer, bool owned)
         {
             ForgetThrottle(transfer.Id);
-            Publish(new MonitorEvent(MonitorEventKind.Completed, context, Snapshot(transfer)));
+            Publish(new MonitorEvent(MonitorEventKind.Completed, context, Snapshot(transfer, owned)));
         }
 
         /// <summary>A transfer failed, was cancelled or suspended.</summary>
-        public void TransferFailed(OperationContext context, Transfer transfer, Exception error)
+        public void TransferFailed(OperationContext context, Transfer transfer, Exception error) => TransferFailed(context, transfer, error, owned: false);
+
+        /// <summary>A transfer failed, was cancelled or suspended (see <see cref="TransferStarted(OperationContext, Transfer, bool)"/> for <paramref name="owned"/>).</summary>
+        internal void TransferFailed(OperationContext context, Transfer transfer, Exception error, bool owned)
         {
             ForgetThrottle(transfer.Id);
-            Publish(new MonitorEvent(MonitorEventKind.Failed, context, Snapshot(transfer)) { Error = error });
+            Publish(new MonitorEvent(MonitorEventKind.Failed, context, Snapshot(transfer, owned)) { Error = error });
         }
 
         /// <summary>A metric (from the engine or <c>Write-TransferMetric</c>).</summary>
@@ -200,9 +213,11 @@ namespace TransferTools.Engine.Monitoring
                 Tags = tags is null ? EmptyTags : new Dictionary<string, string>(tags.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal),
             };
 
-        private static Transfer Snapshot(Transfer transfer)
+        private static Transfer Snapshot(Transfer transfer, bool owned)
         {
-            var copy = transfer.Clone();
+            // (A snapshot the runner made for the event is the event's already: a second copy per event was a good part
+            // of what a small file allocates.)
+            var copy = owned ? transfer : transfer.Clone();
             copy.Progress = ClampPercent(copy.Progress);
             return copy;
         }

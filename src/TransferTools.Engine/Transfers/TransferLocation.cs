@@ -279,6 +279,13 @@ namespace TransferTools.Engine.Transfers
         {
             var full = Path.GetFullPath(path);
             var isWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+            if (!isWindows && IsUnreservedPath(full))
+            {
+                // Every file of a batch comes here: a path that escaping leaves unchanged (the common case) skips the
+                // split, the escape of each segment and the join, and gives the same URI.
+                return new Uri("file://" + full);
+            }
+
             var builder = new StringBuilder("file://");
             string rest;
             if (full.StartsWith(@"\\", StringComparison.Ordinal) || (!isWindows && full.StartsWith("//", StringComparison.Ordinal)))
@@ -308,6 +315,29 @@ namespace TransferTools.Engine.Transfers
 
             builder.Append(string.Join("/", segments));
             return new Uri(builder.ToString());
+        }
+
+        /// <summary>True for an absolute POSIX path that <see cref="Uri.EscapeDataString"/> leaves as it is in every segment:
+        /// only RFC 3986 unreserved characters and '/', not starting with "//" (UNC) and with no "." or ".." segment.</summary>
+        private static bool IsUnreservedPath(string full)
+        {
+            if (full.Length < 1 || full[0] != '/' || (full.Length > 1 && full[1] == '/'))
+            {
+                return false;
+            }
+
+            for (var i = 0; i < full.Length; i++)
+            {
+                var c = full[i];
+                var plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~' || c == '/'
+                            || (c == '.' && full[i - 1] != '/'); // a segment starting with '.' may be "." or "..", which Uri would fold
+                if (!plain)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         /// <summary>The local path a <c>file://</c> URI names.</summary>

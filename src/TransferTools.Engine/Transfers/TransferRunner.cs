@@ -176,7 +176,7 @@ namespace TransferTools.Engine.Transfers
                     Save(run, durable: false);
                 }
 
-                Notify(() => _session.Monitors.TransferStarted(events, run.Snapshot()));
+                Notify(() => _session.Monitors.TransferStarted(events, run.Snapshot(), owned: true));
                 var remote = run.Remote ?? await ResolveEndpointAsync(context, run.Record.Protocol).ConfigureAwait(false);
                 // A copy between two remote locations reads through the source's protocol (the same endpoint, for one server).
                 var (source, destination) = run.Record.SourceProtocol is string sourceProtocol
@@ -224,7 +224,7 @@ namespace TransferTools.Engine.Transfers
                     Journal.RemoveWorkingFiles(id);
                 }
 
-                Notify(() => _session.Monitors.TransferCompleted(events, run.Snapshot()));
+                Notify(() => _session.Monitors.TransferCompleted(events, run.Snapshot(), owned: true));
             }
             catch (Exception e) when (run.Stop == StopReason.Cancel)
             {
@@ -306,7 +306,7 @@ namespace TransferTools.Engine.Transfers
         {
             if (run.ReportDue(end, ProgressInterval))
             {
-                Notify(() => _session.Monitors.TransferProgress(run.EventContext, run.Snapshot()));
+                Notify(() => _session.Monitors.TransferProgress(run.EventContext, run.Snapshot(), owned: true));
                 if (run.RecordDue(RecordInterval))
                 {
                     try

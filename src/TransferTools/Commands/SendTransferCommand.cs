@@ -114,6 +114,13 @@ namespace TransferTools.Commands
                     continue;
                 }
 
+                if (PlainFile(input, literal) is string plain)
+                {
+                    // What Get-ChildItem pipes: one file, no list, no provider.
+                    Send(plain, null);
+                    continue;
+                }
+
                 foreach (var source in ResolveSources(input, literal))
                 {
                     if (!source.IsFolder)
@@ -224,23 +231,22 @@ namespace TransferTools.Commands
                    || input.StartsWith("\\\\", StringComparison.Ordinal);
         }
 
+        /// <summary>
+        /// The file a full path without wildcards names (what Get-ChildItem pipes, as its PSPath), or null when the input
+        /// needs the provider: it is its own provider path, and resolving it through the provider would cost each piped
+        /// file a drive lookup (which reads the mount table) and a glob.
+        /// </summary>
+        private static string? PlainFile(string input, bool literal)
+        {
+            const string ProviderPrefix = @"Microsoft.PowerShell.Core\FileSystem::";
+            var candidate = literal && input.StartsWith(ProviderPrefix, StringComparison.OrdinalIgnoreCase) ? input.Substring(ProviderPrefix.Length) : input;
+            return IsPlainFullPath(candidate, literal) && File.Exists(candidate) ? candidate : null;
+        }
+
         private IEnumerable<(string Path, bool IsFolder)> ResolveSources(string input, bool literal)
         {
             var sources = new List<(string Path, bool IsFolder)>();
             var files = new List<string>();
-            const string ProviderPrefix = @"Microsoft.PowerShell.Core\FileSystem::";
-            var candidate = literal && input.StartsWith(ProviderPrefix, StringComparison.OrdinalIgnoreCase) ? input.Substring(ProviderPrefix.Length) : input;
-            if (IsPlainFullPath(candidate, literal))
-            {
-                // A full path without wildcards (what Get-ChildItem pipes) is its own provider path: resolving it through
-                // the provider costs each piped file a drive lookup (which reads the mount table) and a glob.
-                if (File.Exists(candidate))
-                {
-                    sources.Add((candidate, false));
-                    return sources;
-                }
-            }
-
             try
             {
                 if (literal)

@@ -227,6 +227,27 @@ namespace TransferTools.Engine.Tests.Transfers
             Assert.Equal(path, TransferLocation.Display(uri));
         }
 
+        [Theory]
+        [InlineData("/tmp/plain-dir_1/f00001.bin", "file:///tmp/plain-dir_1/f00001.bin")]
+        [InlineData("/tmp/x~y/v1.2/", "file:///tmp/x~y/v1.2/")]
+        [InlineData("/tmp/x/.hidden", "file:///tmp/x/.hidden")]
+        [InlineData("/tmp/x/../y.bin", "file:///tmp/y.bin")]
+        [InlineData("/tmp/a b/c#d%e?.txt", "file:///tmp/a%20b/c%23d%25e%3F.txt")]
+        [InlineData("/tmp/caf\u00e9", "file:///tmp/caf%C3%A9")]
+        [InlineData("/", "file:///")]
+        public void Local_paths_make_the_same_URI_with_or_without_escaping(string path, string expected)
+        {
+            // The fast path (nothing to escape) and the escaping one must agree: journals and manifests compare these.
+            if (Path.DirectorySeparatorChar != '/')
+            {
+                return;
+            }
+
+            var uri = TransferLocation.FromLocalPath(path);
+            Assert.Equal(expected, uri.AbsoluteUri);
+            Assert.Equal(Path.GetFullPath(path), TransferLocation.ToLocalPath(uri));
+        }
+
         [Fact]
         public void Names_temporaries_and_alternatives_beside_the_destination()
         {

@@ -415,4 +415,26 @@ Describe 'Sftp round trips' {
         $requests[1].Type | Should -Be 'open' -Because "the open goes out with the stat that checks the file, not after its answer: $($requests.Type -join ', ')"
         (Get-FileHash (Join-Path $out 'counted-1.bin')).Hash | Should -Be (Get-FileHash (Join-Path $work 'counted-1.bin')).Hash
     }
+
+    It 'lists a folder in opendir, readdir and close, without realpath, and a link as what it points to' -Skip:$IsWindows {
+        # A folder sync lists every folder of the destination: SSH.NET's listing sent a realpath first (one request in
+        # five for a small folder).
+        $remote = Join-Path $logged.KeyUserData 'listed'
+        New-Item -ItemType Directory -Force -Path (Join-Path $remote 'a') | Out-Null
+        [IO.File]::WriteAllText((Join-Path $remote 'a/one.txt'), 'one')
+        [IO.File]::WriteAllText((Join-Path $remote 'a/two.txt'), 'two')
+        New-Item -ItemType SymbolicLink -Path (Join-Path $remote 'link.txt') -Target 'a/one.txt' | Out-Null
+        & chown -R "$($logged.KeyUser):$($logged.KeyUser)" $remote
+        $local = New-Item -ItemType Directory -Path (Join-Path $work 'listed-empty')
+        [IO.File]::WriteAllText($logged.SftpRequestLog, '')
+        $diff = @(Compare-TransferFolder -Path $local -Destination "sftp://$($logged.KeyUser)@127.0.0.1:$($logged.Port)$remote/" @loggedAuth)
+        ($diff | Sort-Object RelativePath | ForEach-Object { "$($_.Difference):$($_.RelativePath)" }) |
+            Should -Be @('DestinationOnly:a/one.txt', 'DestinationOnly:a/two.txt', 'DestinationOnly:link.txt')
+        ($diff | Where-Object RelativePath -eq 'link.txt').DestinationSize | Should -Be 3
+        $requests = @(Get-SftpRequest)
+        $types = $requests.Type -join ', '
+        # Only resolving the link asks for one (SSH.NET's stat of what a link points to); the two listings ask none.
+        @($requests | Where-Object Type -eq 'realpath').Count | Should -BeLessOrEqual 1 -Because "the listings send no realpath: $types"
+        @($requests | Where-Object Type -eq 'opendir').Count | Should -Be 2 -Because $types
+    }
 }

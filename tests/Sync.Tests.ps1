@@ -376,6 +376,25 @@ Describe 'Sync over SFTP' {
         TreeHashes $remote | Should -Be (TreeHashes $p.Src)
     }
 
+    It '-Mirror deletes many sftp files at once, and reports each one it cannot delete' -Skip:$IsWindows {
+        $p = NewPair 'to-sftp-many'
+        $remote = Join-Path $sshd.KeyUserData 'synced-many'
+        (Sync-TransferFolder -Path $p.Src -Destination "$keyBase$remote/" @ssh).Failed | Should -Be 0
+        1..40 | ForEach-Object { Set-Content (Join-Path $remote "a/extra-$_.txt") 'x' }
+        # A folder of root's (the test runs as root) in which the SFTP user cannot delete.
+        $locked = New-Item -ItemType Directory -Path (Join-Path $remote 'locked')
+        Set-Content (Join-Path $locked 'stuck.txt') 'x'
+        $err = $null
+        $r = Sync-TransferFolder -Path $p.Src -Destination "$keyBase$remote/" -Mirror @ssh -ErrorVariable err -ErrorAction SilentlyContinue
+        $r.Deleted | Should -Be 40
+        $r.Failed | Should -Be 1
+        $r.DeletesDone | Should -BeFalse
+        @($err | Where-Object { "$($_.TargetObject)" -like '*locked/stuck.txt' }) | Should -HaveCount 1
+        Test-Path (Join-Path $locked 'stuck.txt') | Should -BeTrue
+        @(Get-ChildItem -LiteralPath (Join-Path $remote 'a') -Filter 'extra-*') | Should -HaveCount 0
+        Test-Path (Join-Path $remote 'a/one.bin') | Should -BeTrue
+    }
+
     It 'sftp to local: copies, a second sync moves nothing' {
         $remote = Join-Path $sshd.KeyUserData 'pull-src'
         New-Item -ItemType Directory -Path $remote | Out-Null

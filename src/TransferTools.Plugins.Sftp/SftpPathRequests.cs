@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Renci.SshNet;
@@ -95,6 +96,39 @@ namespace TransferTools.Plugins.Sftp
             {
                 _client.SetAttributes(path, attributes);
             }
+        }
+
+        /// <summary>
+        /// The entries of the folder <paramref name="path"/> (with "." and ".."), by name and attributes: opendir, readdir
+        /// until the end, close, without SSH.NET's <c>realpath</c> first and without an <c>SftpFile</c> per entry.
+        /// </summary>
+        public async Task<List<KeyValuePair<string, SftpFileAttributes>>> ListAsync(string path, CancellationToken cancellationToken)
+        {
+            var entries = new List<KeyValuePair<string, SftpFileAttributes>>();
+            if (_paths?.Directories is not { } directories)
+            {
+                await foreach (var file in _client.ListDirectoryAsync(path, cancellationToken).ConfigureAwait(false))
+                {
+                    entries.Add(new KeyValuePair<string, SftpFileAttributes>(file.Name, file.Attributes));
+                }
+
+                return entries;
+            }
+
+            var handle = await directories.OpenDir(_session!, path, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                while (await directories.ReadDir(_session!, handle, cancellationToken).ConfigureAwait(false) is { } batch)
+                {
+                    entries.AddRange(batch);
+                }
+            }
+            finally
+            {
+                await directories.CloseAsync(_session!, handle, cancellationToken).ConfigureAwait(false);
+            }
+
+            return entries;
         }
 
         /// <summary>Deletes a file.</summary>

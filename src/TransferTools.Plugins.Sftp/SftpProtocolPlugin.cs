@@ -490,29 +490,31 @@ namespace TransferTools.Plugins.Sftp
             RunAsync(context, folder, options, "List", idempotent: true, async (client, loc, ct) =>
             {
                 var entries = new List<RemoteFolderEntry>();
-                var links = new List<ISftpFile>();
+                var links = new List<string>();
+                var folderPath = loc.Path.Length == 0 ? "." : loc.Path;
+                string FullName(string name) => folderPath.TrimEnd('/') + "/" + name;
                 try
                 {
-                    await foreach (var file in client.ListDirectoryAsync(loc.Path, ct).ConfigureAwait(false))
+                    foreach (var file in await SftpPathRequests.Of(client).ListAsync(folderPath, ct).ConfigureAwait(false))
                     {
-                        if (file.Name == "." || file.Name == "..")
+                        if (file.Key == "." || file.Key == "..")
                         {
                             continue;
                         }
 
-                        if (file.IsSymbolicLink)
+                        if (file.Value.IsSymbolicLink)
                         {
-                            links.Add(file);
+                            links.Add(file.Key);
                             continue;
                         }
 
-                        if (file.IsDirectory || file.IsRegularFile)
+                        if (file.Value.IsDirectory || file.Value.IsRegularFile)
                         {
-                            entries.Add(ToEntry(file.Name, file.Attributes, isLink: false));
+                            entries.Add(ToEntry(file.Key, file.Value, isLink: false));
                         }
                         else
                         {
-                            context.Logger.Log(LogLevel.Warning, $"Sftp: '{file.FullName}' on {loc.Host} is {KindOf(file.Attributes)}, not a file; skipped.");
+                            context.Logger.Log(LogLevel.Warning, $"Sftp: '{FullName(file.Key)}' on {loc.Host} is {KindOf(file.Value)}, not a file; skipped.");
                         }
                     }
                 }
@@ -531,18 +533,18 @@ namespace TransferTools.Plugins.Sftp
                 // A link is listed as what it points to; the listing only gives the link itself.
                 foreach (var link in links)
                 {
-                    var target = await TryGetAttributesAsync(client, link.FullName, ct).ConfigureAwait(false);
+                    var target = await TryGetAttributesAsync(client, FullName(link), ct).ConfigureAwait(false);
                     if (target is null)
                     {
-                        context.Logger.Log(LogLevel.Verbose, $"Sftp: '{link.FullName}' on {loc.Host} is a link to nothing; left out.");
+                        context.Logger.Log(LogLevel.Verbose, $"Sftp: '{FullName(link)}' on {loc.Host} is a link to nothing; left out.");
                     }
                     else if (target.IsDirectory || target.IsRegularFile)
                     {
-                        entries.Add(ToEntry(link.Name, target, isLink: true));
+                        entries.Add(ToEntry(link, target, isLink: true));
                     }
                     else
                     {
-                        context.Logger.Log(LogLevel.Warning, $"Sftp: '{link.FullName}' on {loc.Host} links to {KindOf(target)}, not a file; skipped.");
+                        context.Logger.Log(LogLevel.Warning, $"Sftp: '{FullName(link)}' on {loc.Host} links to {KindOf(target)}, not a file; skipped.");
                     }
                 }
 

@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
+using System.Threading;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
 using TransferTools.Engine.Transfers;
@@ -182,6 +184,43 @@ namespace TransferTools.Engine.Sync
                 await endpoint.DeleteAsync(context, uri, options).ConfigureAwait(false);
                 return null;
             }).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Deletes several destination files (no backup folder), up to <paramref name="atOnce"/> at a time: each delete of a
+        /// remote file is a round trip, and one at a time they were a good part of a re-sync's time after a few hundred
+        /// files went from the source. Never throws for one file: its failure is in the result, at the file's index.
+        /// </summary>
+        /// <exception cref="OperationCanceledException">The context was cancelled.</exception>
+        public static async Task<Exception?[]> DeleteFilesAsync(OperationContext context, TransferManager manager, string destinationRoot,
+            IReadOnlyList<string> relativePaths, TransferOptions options, int atOnce)
+        {
+            var errors = new Exception?[relativePaths.Count];
+            using var gate = new SemaphoreSlim(Math.Max(1, atOnce));
+            var deletes = new Task[relativePaths.Count];
+            for (var i = 0; i < deletes.Length; i++)
+            {
+                var index = i;
+                await gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                deletes[i] = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await DeleteFileAsync(context, manager, destinationRoot, relativePaths[index], null, options).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
+                    {
+                        errors[index] = e;
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                });
+            }
+
+            await Task.WhenAll(deletes).ConfigureAwait(false);
+            return errors;
         }
 
         /// <summary>

@@ -27,13 +27,30 @@ namespace TransferTools.Engine.Transfers
     /// <summary>One step of a <see cref="FolderWalk"/>: a file, a folder, or a problem to report.</summary>
     public sealed class FolderWalkEntry
     {
+        private readonly Uri? _parent;
+        private readonly string? _name;
+        private string? _location;
+        private string? _display;
+
         internal FolderWalkEntry(FolderWalkEntryKind kind, string relativePath, string folder, string location, string display)
         {
             Kind = kind;
             RelativePath = relativePath;
             Folder = folder;
-            Location = location;
-            Display = display;
+            _location = location;
+            _display = display;
+        }
+
+        /// <summary>A remote file named <paramref name="name"/> in the folder <paramref name="parent"/>: its URI is made when
+        /// asked for. A re-sync compares most files by size and time alone, and a URI per entry was a good part of the CPU of
+        /// listing a remote tree.</summary>
+        internal FolderWalkEntry(FolderWalkEntryKind kind, string relativePath, string folder, Uri parent, string name)
+        {
+            Kind = kind;
+            RelativePath = relativePath;
+            Folder = folder;
+            _parent = parent;
+            _name = name;
         }
 
         /// <summary>A file, a folder, or a problem.</summary>
@@ -50,10 +67,10 @@ namespace TransferTools.Engine.Transfers
         public string Folder { get; }
 
         /// <summary>What to transfer: a local path for a local walk, an absolute URI otherwise (as a transfer's source).</summary>
-        public string Location { get; }
+        public string Location => _location ?? (_location = TransferLocation.Combine(_parent!, _name!).AbsoluteUri);
 
         /// <summary>The location as users see it in messages (a URI's query left out), also the target of <see cref="Error"/>.</summary>
-        public string Display { get; }
+        public string Display => _display ?? (_display = TransferLocation.DisplayWithoutQuery(TransferLocation.Combine(_parent!, _name!)));
 
         /// <summary>Size in bytes of a file, or -1 when unknown.</summary>
         public long Length { get; internal set; } = -1;
@@ -363,9 +380,9 @@ namespace TransferTools.Engine.Transfers
         /// <summary>Decides what one listed entry becomes: queued for <see cref="TryNext"/>, or left out silently.</summary>
         private void Take(Level parent, RemoteFolderEntry entry)
         {
-            var shownParent = Shown(parent);
             if (!TransferLocation.IsPlainFileName(entry.Name))
             {
+                var shownParent = Shown(parent);
                 var target = shownParent + entry.Name;
                 // The problem carries the path the name would have, so a sync's filters can leave it out (-Exclude).
                 var named = parent.Relative.Length == 0 ? entry.Name : parent.Relative + "/" + entry.Name;
@@ -382,6 +399,20 @@ namespace TransferTools.Engine.Transfers
             }
 
             var relative = parent.Relative.Length == 0 ? entry.Name : parent.Relative + "/" + entry.Name;
+            if (!entry.IsDirectory)
+            {
+                var path = _local ? Path.Combine(parent.LocalPath!, entry.Name) : null;
+                var file = path != null
+                    ? new FolderWalkEntry(FolderWalkEntryKind.File, relative, parent.Folder, path, path)
+                    : new FolderWalkEntry(FolderWalkEntryKind.File, relative, parent.Folder, parent.Uri, entry.Name);
+                file.Length = entry.Length;
+                file.LastModified = entry.LastModified;
+                file.Sha256 = entry.Sha256;
+                file.TimeIsStorageTime = entry.TimeIsStorageTime;
+                _ready.Enqueue(file);
+                return;
+            }
+
             string location, display;
             Uri? uri = null;
             if (_local)
@@ -393,18 +424,6 @@ namespace TransferTools.Engine.Transfers
                 uri = TransferLocation.Combine(parent.Uri, entry.Name);
                 location = uri.AbsoluteUri;
                 display = TransferLocation.DisplayWithoutQuery(uri);
-            }
-
-            if (!entry.IsDirectory)
-            {
-                _ready.Enqueue(new FolderWalkEntry(FolderWalkEntryKind.File, relative, parent.Folder, location, display)
-                {
-                    Length = entry.Length,
-                    LastModified = entry.LastModified,
-                    Sha256 = entry.Sha256,
-                    TimeIsStorageTime = entry.TimeIsStorageTime,
-                });
-                return;
             }
 
             if (entry.IsLink)

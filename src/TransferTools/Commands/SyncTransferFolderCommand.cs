@@ -518,6 +518,8 @@ namespace TransferTools.Commands
             }
 
             var failed = false;
+            // A remote destination's deletes (no backup folder) go ThrottleLimit at a time, a batch at a time: each is a round trip.
+            var batch = !FolderSync.IsLocal(destination) && backup is null ? new List<string>(DeleteBatch) : null;
             foreach (var line in state.Deletes())
             {
                 var relative = line.Substring(1);
@@ -528,7 +530,12 @@ namespace TransferTools.Commands
                     continue;
                 }
 
-                if (TryRun(c => FolderSync.DeleteFileAsync(c, Session.Transfers, destination, relative, backup, options), target))
+                if (batch != null)
+                {
+                    batch.Add(relative);
+                    failed |= batch.Count == DeleteBatch && !DeleteBatchNow(batch, destination, options);
+                }
+                else if (TryRun(c => FolderSync.DeleteFileAsync(c, Session.Transfers, destination, relative, backup, options), target))
                 {
                     result.Deleted++;
                 }
@@ -538,6 +545,8 @@ namespace TransferTools.Commands
                     result.Failed++;
                 }
             }
+
+            failed |= batch != null && !DeleteBatchNow(batch, destination, options);
 
             // Deepest first: a folder is removed once what it held is gone (what the filters kept stays, and so does its folder).
             folderDeletes.Sort((a, b) => string.CompareOrdinal(b, a));
@@ -551,6 +560,46 @@ namespace TransferTools.Commands
             }
 
             result.DeletesDone = !failed;
+        }
+
+        private const int DeleteBatch = 256;
+
+        /// <summary>Deletes a batch of remote files, <see cref="ThrottleLimit"/> at once; false when any failed (each one reported).</summary>
+        private bool DeleteBatchNow(List<string> batch, string destination, TransferOptions options)
+        {
+            if (batch.Count == 0)
+            {
+                return true;
+            }
+
+            var relatives = batch.ToArray();
+            batch.Clear();
+            if (!TryRun(c => FolderSync.DeleteFilesAsync(c, Session.Transfers, destination, relatives, options, ThrottleLimit), destination, out Exception?[] errors))
+            {
+                _result!.Failed++;
+                return false;
+            }
+
+            var allDone = true;
+            for (var i = 0; i < relatives.Length; i++)
+            {
+                if (errors[i] is null)
+                {
+                    _result!.Deleted++;
+                    continue;
+                }
+
+                if (!IsExpected(errors[i]!))
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(errors[i]!).Throw();
+                }
+
+                WriteError(ErrorMapping.ToErrorRecord(errors[i]!, FolderSync.LocationOf(destination, relatives[i])));
+                _result!.Failed++;
+                allDone = false;
+            }
+
+            return allDone;
         }
 
         private void Fail(Exception error, object? target)

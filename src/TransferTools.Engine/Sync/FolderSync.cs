@@ -197,29 +197,37 @@ namespace TransferTools.Engine.Sync
         {
             var errors = new Exception?[relativePaths.Count];
             using var gate = new SemaphoreSlim(Math.Max(1, atOnce));
-            var deletes = new Task[relativePaths.Count];
-            for (var i = 0; i < deletes.Length; i++)
+            var deletes = new List<Task>(relativePaths.Count);
+            try
             {
-                var index = i;
-                await gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
-                deletes[i] = Task.Run(async () =>
+                for (var i = 0; i < relativePaths.Count; i++)
                 {
-                    try
+                    var index = i;
+                    await gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                    deletes.Add(Task.Run(async () =>
                     {
-                        await DeleteFileAsync(context, manager, destinationRoot, relativePaths[index], null, options).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
-                    {
-                        errors[index] = e;
-                    }
-                    finally
-                    {
-                        gate.Release();
-                    }
-                });
+                        try
+                        {
+                            await DeleteFileAsync(context, manager, destinationRoot, relativePaths[index], null, options).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
+                        {
+                            errors[index] = e;
+                        }
+                        finally
+                        {
+                            gate.Release();
+                        }
+                    }));
+                }
+            }
+            finally
+            {
+                // Also when cancelled while waiting for a slot: the deletes already started end before the gate they
+                // release is disposed.
+                await Task.WhenAll(deletes).ConfigureAwait(false);
             }
 
-            await Task.WhenAll(deletes).ConfigureAwait(false);
             return errors;
         }
 

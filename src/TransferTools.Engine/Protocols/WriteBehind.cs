@@ -106,6 +106,12 @@ namespace TransferTools.Engine.Protocols
             }
         }
 
+        /// <summary>False where the calls are not made (not Linux on x64 or Arm64, or a C library without them).</summary>
+        internal static bool Available => Volatile.Read(ref _unavailable) == 0;
+
+        /// <summary>Drops <paramref name="length"/> bytes from <paramref name="offset"/> of a file from the page cache (advice: errors are ignored).</summary>
+        internal static void Drop(SafeFileHandle handle, long offset, long length) => Advise(handle, offset, length, drop: true);
+
         private static void Advise(SafeFileHandle handle, long offset, long length, bool drop)
         {
             if (Volatile.Read(ref _unavailable) != 0)

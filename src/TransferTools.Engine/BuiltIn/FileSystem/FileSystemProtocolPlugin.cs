@@ -131,7 +131,7 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
                 }
 
                 stream.Seek(offset, SeekOrigin.Begin);
-                return Task.FromResult<Stream>(stream);
+                return Task.FromResult(ReadBehindFileStream.Wrap(stream));
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
@@ -504,6 +504,73 @@ namespace TransferTools.Engine.BuiltIn.FileSystem
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException)
             {
                 return -1;
+            }
+        }
+
+        /// <summary>A read stream that drops what it has read of a large file from the page cache (<see cref="ReadBehind"/>).</summary>
+        private sealed class ReadBehindFileStream : Stream
+        {
+            private readonly FileStream _inner;
+            private readonly ReadBehind _behind;
+
+            private ReadBehindFileStream(FileStream inner, ReadBehind behind)
+            {
+                _inner = inner;
+                _behind = behind;
+            }
+
+            /// <summary>The stream itself where the system has no way to drop pages.</summary>
+            public static Stream Wrap(FileStream inner) =>
+                ReadBehind.For(inner.SafeFileHandle, inner.Position) is { } behind ? new ReadBehindFileStream(inner, behind) : inner;
+
+            public override bool CanRead => true;
+            public override bool CanSeek => _inner.CanSeek;
+            public override bool CanWrite => false;
+            public override long Length => _inner.Length;
+
+            public override long Position
+            {
+                get => _inner.Position;
+                set => Seek(value, SeekOrigin.Begin);
+            }
+
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                var n = _inner.Read(buffer, offset, count);
+                _behind.Read(_inner.Position);
+                return n;
+            }
+
+            public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            {
+                var n = await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+                _behind.Read(_inner.Position);
+                return n;
+            }
+
+            public override long Seek(long offset, SeekOrigin origin)
+            {
+                var position = _inner.Seek(offset, origin);
+                _behind.Moved(position);
+                return position;
+            }
+
+            public override void Flush()
+            {
+            }
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                {
+                    _behind.Closed();
+                    _inner.Dispose();
+                }
+
+                base.Dispose(disposing);
             }
         }
 

@@ -1,7 +1,8 @@
 # Local 1 GiB copy with verification: TransferTools vs cp, rclone copy and Copy-Item. Target (issue 31): within 1.1x of the
 # SHA-256 floor (openssl sha256 of the source) and ahead of every verifying peer.
-# Each contender starts after `sync`, so none pays for the writeback of the gigabyte the one before it left dirty.
-function Reset-DestAndSync { Reset-Dir $dest; & sync }
+# Each contender starts after `sync`, so none pays for the writeback of the gigabyte the one before it left dirty, and
+# with the source in the page cache (rclone and Send-Transfer drop what they read).
+function Reset-DestAndSync { Reset-Dir $dest; & sync; Read-IntoCache $source }
 $rows = Invoke-Case "Local copy, $SizeMB MiB" ([ordered]@{
         'cp'                          = @{ Before = { Reset-DestAndSync }; Run = { Measure-Process 'cp' @($source, (Join-Path $dest 'payload.bin')) } }
         'rclone copy (checksum)'      = @{ Before = { Reset-DestAndSync }; Run = { Measure-Process 'rclone' @('copy', '--checksum', $source, $dest) } }

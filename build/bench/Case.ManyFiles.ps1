@@ -89,6 +89,7 @@ $fresh = New-ManyFilesRows "$SmallFiles files of 4 KiB, each run into a new fold
     $script:ManyFilesRun++
     $script:smallDest = Join-Path $WorkRoot "small-dest-fresh-$script:ManyFilesRun"
     Reset-Dir $script:smallDest
+    Read-IntoCache $smallSource
 }
 Add-Table "$SmallFiles files of 4 KiB, local folder to a new folder" $fresh 'rclone copy' $smallBytes -Cpu "Every run writes into a new folder and nothing is deleted until the case ends. Send-Transfer journals, hashes, verifies and delivers every file atomically and leaves a manifest line for each; rclone copies with its default 4 transfers and 8 checkers; cp does neither."
 Get-ChildItem $WorkRoot -Directory -Filter 'small-dest-fresh-*' | Remove-Item -Recurse -Force

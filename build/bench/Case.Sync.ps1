@@ -68,7 +68,7 @@ if (`$r.Failed) { throw "`$(`$r.Failed) failed: `$(`$r.Errors -join '; ')" }
 }
 
 $script:SyncFrom = $syncSource
-$script:SyncBefore = { param($who) $d = Get-SyncDest $who; if (Test-Path $d) { Remove-Item $d -Recurse -Force } }
+$script:SyncBefore = { param($who) $d = Get-SyncDest $who; if (Test-Path $d) { Remove-Item $d -Recurse -Force }; Read-IntoCache $syncSource }
 $first = Invoke-Case 'Sync (a): first sync into an empty folder' $syncContenders
 Add-Table "Folder sync (a): $SmallFiles x 4 KiB + $bigCount x 20 MiB in $folders folders, into an empty folder" $first 'rclone sync' $syncBytes "Each contender creates the destination tree. Sync-TransferFolder journals, hashes and verifies every file and keeps times and modes; rclone sync checks sizes and times with 4 transfers and 8 checkers; rsync -a copies with times and modes." -Cpu
 $script:SyncBefore = { param($who) }
@@ -120,7 +120,7 @@ if (`$r.Failed) { throw "`$(`$r.Failed) failed: `$(`$r.Errors -join '; ')" }
 }
 
 $script:SyncFrom = $syncSource
-$script:SyncBefore = { param($who) $d = Get-SftpSyncDest $who; if (Test-Path $d) { Remove-Item $d -Recurse -Force } }
+$script:SyncBefore = { param($who) $d = Get-SftpSyncDest $who; if (Test-Path $d) { Remove-Item $d -Recurse -Force }; Read-IntoCache $syncSource }
 $sftpFirst = Invoke-Case 'Sync to SFTP (a): first sync into an empty folder' $sftpContenders
 Add-Table "Folder sync to SFTP over loopback (a): the same tree into an empty folder" $sftpFirst 'rclone sync (sftp)' $syncBytes 'rclone sync to its sftp remote (4 transfers, 8 checkers), rsync -a --delete over ssh, Sync-TransferFolder to sftp:// (8 copies at once).' -Cpu
 $script:SyncBefore = { param($who) }

@@ -348,6 +348,13 @@ function Format-Seconds([object] $Row) {
 
 function Test-Rows([object[]] $Rows) { @($Rows | Where-Object { $null -eq $_ -or $_.Error }).Count -eq 0 }
 
+# Reads files (or every file under folders) into the page cache before a contender runs: rclone's local backend drops
+# what it reads from the cache, and so does TransferTools for a file over 2 MiB (ReadBehind), so without this whoever
+# runs after either reads the source from the disk and the rest from memory.
+function Read-IntoCache([string[]] $Path) {
+    & bash -c 'find "$@" -type f -exec cat {} + > /dev/null' read-into-cache @Path
+}
+
 function Reset-Dir([string] $Path) {
     if (Test-Path $Path) { Remove-Item $Path -Recurse -Force }
     New-Item -ItemType Directory -Path $Path | Out-Null

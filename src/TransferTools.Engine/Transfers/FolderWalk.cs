@@ -93,10 +93,10 @@ namespace TransferTools.Engine.Transfers
 
     /// <summary>
     /// Walks a folder tree through an <see cref="IFolderListing"/>-style lister, local and remote alike: memory holds the
-    /// listings of the folders on the current path, never the whole tree. A local tree is listed one folder at a time; a
-    /// remote one lists up to <see cref="ListAhead"/> of the folders the walk goes into next while the caller works on the
-    /// current one (a round trip per folder would otherwise add up: 200 folders over SFTP cost seconds), still handing
-    /// out entries in the same order, and holding at most that many listings more.
+    /// listings of the folders on the current path, never the whole tree. A remote walk lists up to
+    /// <see cref="ListAhead"/> of the folders it goes into next while the caller works on the current one (a round trip
+    /// per folder would otherwise add up: 200 folders over SFTP cost seconds), a local one <see cref="LocalListAhead"/>
+    /// (on another core), still handing out entries in the same order, and holding at most that many listings more.
     /// <para>Order: entries come in ordinal order of their <see cref="FolderWalkEntry.RelativePath"/>, a folder's path
     /// taken with a trailing '/' (so <c>a.txt</c> &lt; <c>a/x</c> &lt; <c>a0</c>), a folder right before its contents. Every
     /// endpoint gives the same order, so two walks can be merged in one pass, as rclone's march does.</para>
@@ -126,6 +126,14 @@ namespace TransferTools.Engine.Transfers
         /// </summary>
         public const int ListAhead = 8;
 
+        /// <summary>
+        /// How many folders a local walk lists ahead: a local listing has no round trip to hide, but it is CPU (a
+        /// directory read and a stat per entry) that another core can spend while the caller compares or copies what the
+        /// walk already gave. A re-sync of 10,050 unchanged files in 200 folders, both sides local: 0.12–0.16 s with 2
+        /// against 0.18–0.25 s with none; 4 measured the same as 2, and holds more folders' entries.
+        /// </summary>
+        public const int LocalListAhead = 2;
+
         private const string TemporarySuffix = ".ttpart";
 
         private readonly Func<OperationContext, Uri, Task<IReadOnlyList<RemoteFolderEntry>?>> _list;
@@ -144,8 +152,8 @@ namespace TransferTools.Engine.Transfers
         /// <param name="list">Lists one folder (any order; the walk sorts), or returns null when a file is there.</param>
         /// <param name="skippedVerb">How a message says what does not happen to the files of an unreadable folder ("sent", "received").</param>
         /// <param name="listAhead">How many folders a remote walk lists ahead (<see cref="ListAhead"/>); 0 lists one at a
-        /// time. A local walk always lists one at a time (a local listing has no round trip to hide). The lister must
-        /// then take concurrent calls.</param>
+        /// time. A local walk lists at most <see cref="LocalListAhead"/> ahead. The lister must then take concurrent
+        /// calls.</param>
         public FolderWalk(string root, Func<OperationContext, Uri, Task<IReadOnlyList<RemoteFolderEntry>?>> list, string skippedVerb, int listAhead = ListAhead)
         {
             _list = list ?? throw new ArgumentNullException(nameof(list));
@@ -153,7 +161,7 @@ namespace TransferTools.Engine.Transfers
             _rootLocation = root;
             var uri = TransferLocation.Parse(root);
             _local = uri.IsFile;
-            _ahead = _local ? 0 : Math.Max(0, listAhead);
+            _ahead = Math.Max(0, _local ? Math.Min(LocalListAhead, listAhead) : listAhead);
             var folder = AsFolder(uri);
             string? path = null;
             if (_local)

@@ -141,6 +141,77 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public async Task A_local_walk_lists_at_most_LocalListAhead_folders_ahead_in_the_same_order_with_warnings_in_walk_order()
+        {
+            var root = NewFolder("ahead");
+            for (var i = 0; i < 12; i++)
+            {
+                NewFolder(Path.Combine("ahead", $"d{i:D2}", "sub"));
+                NewFile(Path.Combine("ahead", $"d{i:D2}", "b"), 1);
+                NewFile(Path.Combine("ahead", $"d{i:D2}", "sub", "deep"), 2);
+                NewFile(Path.Combine("ahead", $"d{i:D2}", "a"), 3);
+            }
+
+            var fifo = Path.Combine(root, "d05", "sub", "pipe");
+            var pipes = RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
+            if (pipes)
+            {
+                using var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)!;
+                mkfifo.WaitForExit();
+            }
+
+            var plugin = new BuiltIn.FileSystem.FileSystemProtocolPlugin();
+            var inFlight = 0;
+            var most = 0;
+            var second = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var listed = new List<string>();
+            Func<OperationContext, Uri, Task<IReadOnlyList<RemoteFolderEntry>?>> lister = async (context, folder) =>
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                lock (listed)
+                {
+                    most = Math.Max(most, now);
+                    listed.Add(folder.LocalPath);
+                }
+
+                try
+                {
+                    if (now >= 2)
+                    {
+                        second.TrySetResult(true);
+                    }
+
+                    if (folder.LocalPath.TrimEnd('/').EndsWith("d00", StringComparison.Ordinal))
+                    {
+                        // Held until another listing runs beside it: only a walk that lists ahead gets past this.
+                        await second.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                    }
+
+                    return await plugin.ListFolderAsync(context, folder, new TransferOptions());
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref inFlight);
+                }
+            };
+            var aheadWarnings = new List<string>();
+            var serialWarnings = new List<string>();
+
+            var ahead = await Drain(new FolderWalk(root, lister, "sent"), Session.CreateContext(default, new Logger(aheadWarnings)));
+            var serial = await Drain(new FolderWalk(root, async (c, f) => await plugin.ListFolderAsync(c, f, new TransferOptions()), "sent", listAhead: 0),
+                Session.CreateContext(default, new Logger(serialWarnings)));
+
+            Assert.Equal(serial.Select(e => e.Kind + " " + e.RelativePath), ahead.Select(e => e.Kind + " " + e.RelativePath));
+            Assert.Equal(12 * 3, Files(ahead).Count());
+            Assert.InRange(most, 2, FolderWalk.LocalListAhead + 1);
+            Assert.Equal(serialWarnings, aheadWarnings);
+            if (pipes)
+            {
+                Assert.Contains($"'{fifo}' is a named pipe (FIFO), not a file; skipped.", aheadWarnings);
+            }
+        }
+
+        [Fact]
         public async Task A_local_tree_is_walked_in_the_same_order_with_sizes_and_each_file_goes_under_the_roots_name()
         {
             var root = NewFolder("tree");

@@ -147,9 +147,10 @@ namespace TransferTools.Abstractions
 
     /// <summary>
     /// Implemented by endpoints whose server can hash a file it holds (SFTP: <c>openssl dgst -sha256</c> or
-    /// <c>sha256sum</c> run over SSH exec, as rclone does): after an upload the engine compares that digest with the SHA-256 of the bytes it sent, before the file is
-    /// delivered under its final name, so a server that stored something else (a short write it did not report, a
-    /// corrupting gateway) makes the transfer fail with <see cref="ErrorCode.ChecksumMismatch"/> instead of Completed.
+    /// <c>sha256sum</c> run over SSH exec, as rclone does): after an upload the engine compares that digest with the
+    /// SHA-256 of the bytes it sent, before the file is delivered under its final name, so a server that stored
+    /// something else (a short write it did not report, a corrupting gateway) makes the transfer fail with
+    /// <see cref="ErrorCode.ChecksumMismatch"/> instead of Completed.
     /// </summary>
     public interface IServerDigest
     {

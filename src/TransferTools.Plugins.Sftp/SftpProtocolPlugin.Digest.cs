@@ -11,9 +11,9 @@ namespace TransferTools.Plugins.Sftp
 {
     /// <summary>
     /// The server's own SHA-256 of an uploaded file (<see cref="IServerDigest"/>): <c>openssl dgst -sha256</c>, or
-    /// <c>sha256sum</c> where the server has no OpenSSL, run over SSH exec on the connection the transfer already has, as
-    /// rclone does. A server that allows no exec (ProFTPD mod_sftp, an
-    /// <c>internal-sftp</c> account) or lacks the command gives null, and the engine relies on the size it stats.
+    /// <c>sha256sum</c> where the server has no OpenSSL, run over SSH exec on the connection the transfer already has,
+    /// as rclone does. A server that allows no exec (ProFTPD mod_sftp, an <c>internal-sftp</c> account) or lacks the
+    /// command gives null, and the engine relies on the size it stats.
     /// </summary>
     public sealed partial class SftpProtocolPlugin : IServerDigest
     {

@@ -13,10 +13,11 @@ namespace TransferTools.Engine.Protocols
     /// page the writer takes next. On a virtual machine that returns free memory to its host (virtio-balloon free page
     /// reporting, as here), a page the kernel has not used lately costs a host page fault the first time it is written:
     /// a local sync of 50 files of 20 MiB (each below <see cref="WriteBehind.LargeFile"/>) spent 4.0–7.3 s of system
-    /// time copying into fresh page cache against rclone's 0.6–1.0 s (docs/benchmarks.md, "Read-behind, the server digest, and local listing ahead"). The pages
-    /// dropped are clean (a source is only read), so the advice frees them at once; it never changes what is read.
-    /// The cost: a file read to the end is not in the cache afterwards, so reading it again comes from the disk.
-    /// Files of one window or less stay cached, as a small file is often read again soon.
+    /// time copying into fresh page cache against rclone's 0.6–1.0 s (docs/benchmarks.md, "Read-behind, the server
+    /// digest, and local listing ahead"). The pages dropped are clean (a source is only read), so the advice frees them
+    /// at once; it never changes what is read. The cost: a file read to the end is not in the cache afterwards, so
+    /// reading it again comes from the disk. Files of one window or less stay cached, as a small file is often read
+    /// again soon.
     /// </remarks>
     internal sealed class ReadBehind
     {

@@ -49,7 +49,7 @@ namespace TransferTools.Plugins.Sftp
             _requests = requests;
             _requestSize = requestSize;
             _maxPending = Math.Max(1, maxPending);
-            _window = new SftpWriteWindow(_maxPending);
+            _window = new SftpWriteWindow(_maxPending, shrinkBelow: (long)(SftpWriteWindow.ShortPath.TotalSeconds * Stopwatch.Frequency));
             _completed = OnCompleted;
             _confirmations = new SftpWriteConfirmations(position);
         }

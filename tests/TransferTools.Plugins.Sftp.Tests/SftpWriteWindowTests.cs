@@ -34,6 +34,32 @@ namespace TransferTools.Plugins.Sftp.Tests
         }
 
         [Fact]
+        public void A_long_path_whose_answers_vary_keeps_the_whole_budget()
+        {
+            // 10 ms of round trip (units of 1 µs), the answers 10 to 30 ms apart (jitter, the SSH window's stalls): the
+            // rule alone reads that as a queue and shrinks the window; on a path of 2 ms or more it may not.
+            void Vary(SftpWriteWindow w)
+            {
+                for (var i = 0; i < 1_000; i++)
+                {
+                    w.Answered(i % 2 == 0 ? 30_000 : 10_000);
+                }
+            }
+
+            var unguarded = new SftpWriteWindow(9);
+            Vary(unguarded);
+            Assert.InRange(unguarded.Size, SftpWriteWindow.MinimumSize, 6);
+            var guarded = new SftpWriteWindow(9, shrinkBelow: 2_000);
+            Vary(guarded);
+            Assert.Equal(9, guarded.Size);
+
+            // Loopback under the same guard: answers of 1 ms queue behind each other and still shrink the window.
+            var loopback = new SftpWriteWindow(9, shrinkBelow: 2_000);
+            Simulate(loopback, service: 1_000, latency: 0, rounds: 50);
+            Assert.InRange(loopback.Size, SftpWriteWindow.MinimumSize, 4);
+        }
+
+        [Fact]
         public void Requests_queueing_at_the_server_shrink_the_window_to_a_few()
         {
             // Loopback: no latency to hide, so every request beyond the one being written waits in the server's buffer.

@@ -73,6 +73,21 @@ Describe 'Segmented transfers' {
         (Get-FileHash (Join-Path $sshd.KeyUserData 'one/one.bin')).Hash | Should -Be (Get-FileHash $file).Hash
     }
 
+    It 'sends a file above the threshold as one stream where the measured round trip is short (loopback)' {
+        # Sparse: 256 MiB that cost no disk and read as fast as the page cache.
+        $file = Join-Path $work 'big-sparse.bin'
+        $stream = [IO.File]::Create($file); try { $stream.SetLength(256MB) } finally { $stream.Dispose() }
+        $verbose = Send-Transfer -Path $file -Destination "$keyBase/~/big/" -KeyFile $sshd.KeyFile -HostKeyFingerprint $sshd.HostKeyFingerprint -Verbose 4>&1
+        $sent = $verbose | Where-Object { $_ -is [TransferTools.Abstractions.Transfer] }
+        $sent.Status | Should -Be 'Completed'
+        $said = "$($verbose | Where-Object { $_ -is [Management.Automation.VerboseRecord] })"
+        $said | Should -Match 'round trip \d+[.,]\d ms, under 10 ms: one stream'
+        $said | Should -Not -BeLike '*bytes in * streams*'
+        (Get-Item (Join-Path $sshd.KeyUserData 'big/big-sparse.bin')).Length | Should -Be 256MB
+        $sent.Sha256 | Should -Be (Get-FileHash $file).Hash.ToLowerInvariant()
+        Remove-Item $file
+    }
+
     It 'resumes an SFTP upload killed midway with every range''s committed chunks kept' {
         $file = New-TestFile -Path (Join-Path $work 'killed-seg.bin') -Size 8MB -Seed 33
         # Four ranges of two 1 MiB chunks, 512 KiB/s each: a chunk of every range is committed after about 2 s.

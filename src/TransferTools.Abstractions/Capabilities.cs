@@ -202,6 +202,22 @@ namespace TransferTools.Abstractions
     }
 
     /// <summary>
+    /// Implemented by an endpoint that measures the round trip to its server, so that the engine splits a large file over
+    /// several streams by itself (<see cref="TransferOptions.Streams"/> not given) only where one stream is held by the
+    /// round trip. On a short one, one stream already moves its window faster than the machine can encrypt and hash it,
+    /// and each further stream's connection only costs a handshake.
+    /// </summary>
+    public interface IRoundTripMeasure
+    {
+        /// <summary>
+        /// The shortest time a small request has taken so far on the connection that serves <paramref name="location"/>
+        /// with <paramref name="options"/> (the network's round trip plus the server's quickest answer), or null when that
+        /// connection has measured none. Called after the transfer's first requests, so it does not send one itself.
+        /// </summary>
+        TimeSpan? MeasuredRoundTrip(Uri location, TransferOptions options);
+    }
+
+    /// <summary>
     /// Implemented by an endpoint that can copy a file from one of its locations to another without the bytes passing
     /// through this machine (S3 <c>CopyObject</c> and <c>UploadPartCopy</c> within one service). The engine asks for it
     /// when a transfer's source and destination are served by the same endpoint and the source announces its SHA-256

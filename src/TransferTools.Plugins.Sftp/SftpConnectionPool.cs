@@ -72,13 +72,8 @@ namespace TransferTools.Plugins.Sftp
         public async Task<SftpClient> AcquireAsync(OperationContext context, SftpLocation location, TransferOptions options,
             SftpConnectionSettings settings, int lane = 0)
         {
-            var user = location.User ?? options.Credential?.UserName;
-            if (string.IsNullOrEmpty(user))
-            {
-                user = Environment.UserName;
-            }
-
-            var key = PoolKey(location, user!, options, settings) + (lane > 0 ? "\n#" + lane.ToString(System.Globalization.CultureInfo.InvariantCulture) : "");
+            var user = UserOf(location, options);
+            var key = PoolKey(location, user, options, settings) + (lane > 0 ? "\n#" + lane.ToString(System.Globalization.CultureInfo.InvariantCulture) : "");
             Slot slot;
             lock (_slots)
             {
@@ -112,7 +107,7 @@ namespace TransferTools.Plugins.Sftp
 
                 if (lane == 0)
                 {
-                    slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
+                    slot.Client = await ConnectAsync(context, location, user, options, settings).ConfigureAwait(false);
                     return slot.Client;
                 }
 
@@ -121,7 +116,7 @@ namespace TransferTools.Plugins.Sftp
                 await _streamConnects.WaitAsync(context.CancellationToken).ConfigureAwait(false);
                 try
                 {
-                    slot.Client = await ConnectAsync(context, location, user!, options, settings).ConfigureAwait(false);
+                    slot.Client = await ConnectAsync(context, location, user, options, settings).ConfigureAwait(false);
                     return slot.Client;
                 }
                 finally
@@ -133,6 +128,22 @@ namespace TransferTools.Plugins.Sftp
             {
                 slot.Gate.Release();
             }
+        }
+
+        /// <summary>The shared (lane 0) connection for <paramref name="location"/> when it is open, without connecting.</summary>
+        public SftpClient? Connected(SftpLocation location, TransferOptions options, SftpConnectionSettings settings)
+        {
+            var key = PoolKey(location, UserOf(location, options), options, settings);
+            lock (_slots)
+            {
+                return _slots.TryGetValue(key, out var slot) && slot.Client is { IsConnected: true } client ? client : null;
+            }
+        }
+
+        private static string UserOf(SftpLocation location, TransferOptions options)
+        {
+            var user = location.User ?? options.Credential?.UserName;
+            return string.IsNullOrEmpty(user) ? Environment.UserName : user!;
         }
 
         /// <summary>Handshakes of streams' own connections (lane above 0) under way at once, at most.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using Renci.SshNet;
@@ -42,7 +43,9 @@ namespace TransferTools.Plugins.Sftp
                 return await _client.GetAttributesAsync(path, cancellationToken).ConfigureAwait(false);
             }
 
+            var sent = Stopwatch.GetTimestamp();
             var attributes = await _paths.LStat(_session!, path, cancellationToken).ConfigureAwait(false);
+            SftpRoundTrip.Observe(_client, sent);
             // A link: let SSH.NET resolve it (realpath, then lstat of the target), as before.
             return attributes.IsSymbolicLink ? await _client.GetAttributesAsync(path, cancellationToken).ConfigureAwait(false) : attributes;
         }
@@ -53,7 +56,9 @@ namespace TransferTools.Plugins.Sftp
             if (_paths != null && SftpQuietStat.Instance is { } quiet)
             {
                 // Without an exception for a missing path: most looks of an upload find nothing (a new file, its name free).
+                var sent = Stopwatch.GetTimestamp();
                 var attributes = await quiet.LStatAsync(_session!, path, cancellationToken).ConfigureAwait(false);
+                SftpRoundTrip.Observe(_client, sent);
                 return attributes?.IsSymbolicLink == true ? await ResolvedLinkAsync(path, cancellationToken).ConfigureAwait(false) : attributes;
             }
 

@@ -83,6 +83,10 @@ namespace TransferTools.Plugins.Sftp
             }, LaneOf(lane, settings));
         }
 
+        /// <inheritdoc/>
+        public TimeSpan? MeasuredRoundTrip(Uri location, TransferOptions options) =>
+            _pool.Connected(SftpLocation.Parse(location), options, Settings(options)) is { } client ? SftpRoundTrip.Of(client) : null;
+
         /// <summary>The pool's lane for a stream: its own connection, or the shared one (<see cref="StreamConnectionsKey"/>).</summary>
         private static int LaneOf(int lane, SftpConnectionSettings settings) => settings.StreamsShareConnection ? 0 : lane;
     }

@@ -28,7 +28,7 @@ namespace TransferTools.Plugins.Sftp
     /// </remarks>
     [TransferPlugin("Sftp", PluginType.Protocol, PathKeys = new[] { KnownHostsPathKey },
         Description = "SFTP over SSH (SSH.NET) with pinned or known_hosts-verified host keys.", Schemes = new[] { "sftp" })]
-    public sealed partial class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing, IRangedReads, IRangedWrites
+    public sealed partial class SftpProtocolPlugin : StreamingProtocolPlugin, IFolderListing, IRangedReads, IRangedWrites, IRoundTripMeasure
     {
         /// <summary>Configuration key: known_hosts file(s), separated by <c>;</c>.</summary>
         public const string KnownHostsPathKey = "KnownHostsPath";

@@ -41,6 +41,16 @@ namespace TransferTools.Engine.Transfers
         /// below it the ranges' extra opens and round trips cost more than they save on a short link.</summary>
         internal const long AutomaticThreshold = 256L * 1024 * 1024;
 
+        /// <summary>
+        /// The round trip under which the engine does not split a file by itself: one stream then moves its window
+        /// (2 MiB from OpenSSH's server) at 200 MiB/s or more, about what a core encrypts and hashes, and further streams
+        /// only add their connections' handshakes. Measured over SFTP with 256 MiB through the latency proxy
+        /// (docs/benchmarks.md): up to 10 ms one stream was as fast as eight or faster both ways, at 14 ms eight won
+        /// downloads and tied uploads, at 20 ms they won both. Over loopback (the bench's Sftp case) 8 streams took 1.83 s
+        /// up and 1.69 s down, one 1.12 s and 1.16 s.
+        /// </summary>
+        internal static readonly TimeSpan SplitRoundTrip = TimeSpan.FromMilliseconds(10);
+
         private readonly TransferRunner _runner;
         private readonly RunningTransfer _run;
         private readonly TransferRecord _record;
@@ -83,11 +93,13 @@ namespace TransferTools.Engine.Transfers
         /// How many streams move this transfer: 1 (one stream, the ordinary pipeline) unless both endpoints serve ranges,
         /// exactly one of them is local (its side is read again for the SHA-256; a local copy gains nothing), the size is
         /// known, and the file is at least <see cref="AutomaticThreshold"/> (or two chunks when
-        /// <c>-Streams</c> was given).
+        /// <c>-Streams</c> was given). Without <c>-Streams</c>, also 1 where the remote side has measured a round trip
+        /// under <see cref="SplitRoundTrip"/> (<see cref="IRoundTripMeasure"/>), which <paramref name="roundTrip"/> then holds.
         /// </summary>
         internal static int StreamsFor(TransferRecord record, ITransferEndpoint source, ITransferEndpoint destination, bool sizeKnown, long total,
-            TransferOptions options)
+            TransferOptions options, out TimeSpan? roundTrip)
         {
+            roundTrip = null;
             if (!sizeKnown || total <= 0 || record.Streams == 1 || record.TemporaryUri is null)
             {
                 return 1;
@@ -102,6 +114,17 @@ namespace TransferTools.Engine.Transfers
             if (record.Streams == 0 && total < AutomaticThreshold)
             {
                 return 1;
+            }
+
+            if (record.Streams == 0)
+            {
+                var remote = source is ILocalFileEndpoint ? destination : source;
+                var remoteUri = new Uri(ReferenceEquals(remote, source) ? record.SourceUri : record.TemporaryUri!);
+                roundTrip = (remote as IRoundTripMeasure)?.MeasuredRoundTrip(remoteUri, options);
+                if (roundTrip < SplitRoundTrip)
+                {
+                    return 1;
+                }
             }
 
             var chunks = (total + record.ChunkSize - 1) / record.ChunkSize;

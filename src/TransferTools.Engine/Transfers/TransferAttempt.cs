@@ -74,7 +74,13 @@ namespace TransferTools.Engine.Transfers
                     return;
                 }
 
-                var streams = SegmentedTransfer.StreamsFor(_record, _source, _destination, _sizeKnown, _total, _options);
+                var streams = SegmentedTransfer.StreamsFor(_record, _source, _destination, _sizeKnown, _total, _options, out var roundTrip);
+                if (roundTrip < SegmentedTransfer.SplitRoundTrip)
+                {
+                    _context.Logger.Log(LogLevel.Verbose, $"Transfer {TransferManager.Short(Id)}: round trip {roundTrip.Value.TotalMilliseconds:0.0} ms, under " +
+                        $"{SegmentedTransfer.SplitRoundTrip.TotalMilliseconds:0} ms: one stream (-Streams N splits the file all the same).");
+                }
+
                 if (streams > 1)
                 {
                     var segmented = new SegmentedTransfer(_runner, _run, _source, _destination, _context, _options, _stall, _sha, _sourceUri, _total);

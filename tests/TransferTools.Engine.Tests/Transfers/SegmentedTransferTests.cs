@@ -63,6 +63,44 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         [Fact]
+        public void The_engine_splits_a_file_by_itself_only_where_the_measured_round_trip_is_long()
+        {
+            var local = new FileSystemProtocolPlugin();
+            var remote = new RangedAsRemote();
+            var big = SegmentedTransfer.AutomaticThreshold;
+            TransferRecord Record(int streams) => new TransferRecord
+            {
+                SourceUri = "file:///data/big.bin", TemporaryUri = "ranged:///up/big.bin.ttpart", FinalUri = "ranged:///up/big.bin", Streams = streams,
+            };
+            int Streams(TransferRecord record, ITransferEndpoint source, ITransferEndpoint destination, out TimeSpan? measured) =>
+                SegmentedTransfer.StreamsFor(record, source, destination, sizeKnown: true, big, new TransferOptions(), out measured);
+
+            // Nothing measured yet: split, as a long link needs.
+            Assert.Equal(SegmentedTransfer.DefaultStreams, Streams(Record(0), local, remote, out var measured));
+            Assert.Null(measured);
+
+            // A short round trip (loopback, a LAN): one stream moves the window faster than the streams' handshakes pay.
+            remote.RoundTrip = TimeSpan.FromMilliseconds(0.4);
+            Assert.Equal(1, Streams(Record(0), local, remote, out measured));
+            Assert.Equal(TimeSpan.FromMilliseconds(0.4), measured);
+            var download = new TransferRecord
+            {
+                SourceUri = "ranged:///up/big.bin", TemporaryUri = "file:///data/big.bin.ttpart", FinalUri = "file:///data/big.bin",
+            };
+            Assert.Equal(1, Streams(download, remote, local, out _));
+            // -Streams N is obeyed whatever the round trip.
+            Assert.Equal(4, Streams(Record(4), local, remote, out measured));
+            Assert.Null(measured);
+
+            // A long one: split.
+            remote.RoundTrip = SegmentedTransfer.SplitRoundTrip;
+            Assert.Equal(SegmentedTransfer.DefaultStreams, Streams(Record(0), local, remote, out _));
+            remote.RoundTrip = TimeSpan.FromMilliseconds(50);
+            Assert.Equal(SegmentedTransfer.DefaultStreams, Streams(download, remote, local, out measured));
+            Assert.Equal(TimeSpan.FromMilliseconds(50), measured);
+        }
+
+        [Fact]
         public async Task A_receive_in_four_streams_is_byte_identical_and_reads_four_ranges()
         {
             await RegisterAsync();
@@ -145,9 +183,14 @@ namespace TransferTools.Engine.Tests.Transfers
         }
 
         /// <summary>The local file system seen as a remote server (<c>ranged:///path</c>) that serves ranges, noting each it opens.</summary>
-        public sealed class RangedAsRemote : StreamingProtocolPlugin, IRangedReads, IRangedWrites
+        public sealed class RangedAsRemote : StreamingProtocolPlugin, IRangedReads, IRangedWrites, IRoundTripMeasure
         {
             private readonly FileSystemProtocolPlugin _inner = new FileSystemProtocolPlugin();
+
+            /// <summary>What <see cref="MeasuredRoundTrip"/> answers (null: nothing measured, as before any request).</summary>
+            public TimeSpan? RoundTrip { get; set; }
+
+            public TimeSpan? MeasuredRoundTrip(Uri location, TransferOptions options) => RoundTrip;
 
             /// <summary>"read LANE OFFSET" / "write LANE OFFSET", for every range opened (tests run one at a time per class).</summary>
             public static ConcurrentBag<string> Opened { get; } = new ConcurrentBag<string>();

@@ -181,9 +181,10 @@ namespace TransferTools.Engine.Tests.Transfers
                         second.TrySetResult(true);
                     }
 
-                    if (folder.LocalPath.TrimEnd('/').EndsWith("d00", StringComparison.Ordinal))
+                    if (folder.LocalPath.TrimEnd('/') != root.TrimEnd('/'))
                     {
-                        // Held until another listing runs beside it: only a walk that lists ahead gets past this.
+                        // Every listing below the root is held until two run at once: only a walk that lists ahead gets
+                        // past this. (Holding only d00 raced: d01 and d02, listed ahead, could finish before d00 began.)
                         await second.Task.WaitAsync(TimeSpan.FromSeconds(60));
                     }
 

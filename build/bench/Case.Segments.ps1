@@ -29,7 +29,7 @@ try {
         }) -Count $segRounds
     Add-Table "SFTP upload of one large file over a 50 ms round trip, $SizeMB MiB" $up 'OpenSSH sftp put' $Bytes (
         'Through the latency proxy (25 ms each way, no bandwidth limit) in front of the loopback sshd. One SFTP stream moves at most its 2 MiB channel window per round trip; ' +
-        'Send-Transfer moves 8 ranges of at most 64 MiB at once (the default for a file of 256 MiB or more), each committing its own chunks; the SHA-256 of the whole file is taken in order and verified before the rename. ' +
+        'Send-Transfer moves 8 ranges of at most 64 MiB at once (the default for a file of 256 MiB or more over a measured round trip of 10 ms or more), each committing its own chunks; the SHA-256 of the whole file is taken in order and verified before the rename. ' +
         '"One connection" puts the four handles on one SSH connection, whose window they share. The loopback row (no proxy) is the floor the CPU sets on this machine at the time: no contender over the proxy can beat it.')
     $sftpUp = Get-Row $up 'OpenSSH sftp put'; $ttUp = Get-Row $up 'Send-Transfer (default: 8 streams)'; $rcUp = Get-Row $up 'rclone copyto --multi-thread-streams 4'
     Add-Target "SFTP upload of $SizeMB MiB over 50 ms at most 0.5x OpenSSH sftp" ((Test-Rows @($ttUp, $sftpUp)) -and $ttUp.Median -le 0.5 * $sftpUp.Median) ('{0} vs sftp {1}' -f (Format-Seconds $ttUp), (Format-Seconds $sftpUp))

@@ -758,7 +758,7 @@ namespace TransferTools.Engine.Transfers
         internal static bool HasChanged(TransferRecord record, RemoteFileInfo info) =>
             // (A size never given cannot have changed; the version, if any, still can.)
             (!record.SourceSizeUnknown && info.Length != record.SourceLength)
-            || (record.SourceVersion != null && info.Version != null && !string.Equals(record.SourceVersion, info.Version, StringComparison.Ordinal))
+            || (record.SourceVersion != null && info.Version != null && !SourceVersion.Same(record.SourceVersion, info.Version))
             || (record.SourceVersion is null && record.SourceModified != null && info.LastModified != null && record.SourceModified != info.LastModified);
 
         public void Dispose()

@@ -93,6 +93,16 @@ namespace TransferTools.Engine.Tests.Http
         }
 
         [Fact]
+        public void A_resumed_download_begun_on_a_weak_ETag_does_not_find_its_source_changed()
+        {
+            // The engine's own check on resume (once failed a third-party test against Apache): the same value, strong now.
+            var record = new Engine.Transfers.TransferRecord { SourceLength = 6, SourceVersion = "W/\"6-abc\"" };
+            Assert.False(Engine.Transfers.TransferAttempt.HasChanged(record, new RemoteFileInfo { Exists = true, Length = 6, Version = "\"6-abc\"" }));
+            Assert.True(Engine.Transfers.TransferAttempt.HasChanged(record, new RemoteFileInfo { Exists = true, Length = 6, Version = "\"6-abd\"" }));
+            Assert.True(Engine.Transfers.TransferAttempt.HasChanged(record, new RemoteFileInfo { Exists = true, Length = 7, Version = "\"6-abc\"" }));
+        }
+
+        [Fact]
         public async Task A_body_that_only_repeats_the_status_line_is_not_quoted()
         {
             using var answer = Answer(HttpStatusCode.MethodNotAllowed, "<html><head><title>405 Not Allowed</title></head><body><center><h1>405 Not Allowed</h1></center><hr><center>nginx</center></body></html>");

@@ -387,16 +387,9 @@ namespace TransferTools.Engine.BuiltIn.Http
             return response.Content.Headers.LastModified is DateTimeOffset lm ? "lm:" + lm.ToString("r", CultureInfo.InvariantCulture) : null;
         }
 
-        /// <summary>
-        /// Whether two versions name the same content. A weak ETag matches the strong one with the same value (RFC 9110's
-        /// weak comparison): Apache marks a file's ETag weak while it is less than a second old, so a download that began
-        /// right after an upload saw W/"x" and its resume sees "x" for the very same file. A changed file has another value.
-        /// </summary>
-        internal static bool SameVersion(string? a, string? b) =>
-            string.Equals(StripWeak(a), StripWeak(b), StringComparison.Ordinal);
-
-        private static string? StripWeak(string? version) =>
-            version != null && version.StartsWith("W/", StringComparison.Ordinal) ? version.Substring(2) : version;
+        /// <summary>Whether two versions name the same content (<see cref="Transfers.SourceVersion.Same"/>: a weak ETag
+        /// matches the strong one with the same value).</summary>
+        internal static bool SameVersion(string? a, string? b) => Transfers.SourceVersion.Same(a, b);
 
         private static void AddVersionCondition(HttpRequestMessage request, string? expectedVersion, long offset)
         {

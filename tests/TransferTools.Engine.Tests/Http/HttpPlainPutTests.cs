@@ -89,7 +89,7 @@ namespace TransferTools.Engine.Tests.Http
         public void A_weak_ETag_is_the_version_of_the_strong_one_with_its_value(string a, string b, bool same)
         {
             // Apache marks a file's ETag weak while it is less than a second old: a resume then sees it strong.
-            Assert.Equal(same, HttpProtocolPlugin.SameVersion(a, b));
+            Assert.Equal(same, Engine.Transfers.SourceVersion.Same(a, b));
         }
 
         [Fact]

@@ -5,6 +5,7 @@ using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Threading.Tasks;
 using TransferTools.Abstractions;
+using TransferTools.Engine.Transfers;
 
 namespace TransferTools.Engine.BuiltIn.Http
 {
@@ -69,7 +70,7 @@ namespace TransferTools.Engine.BuiltIn.Http
                 }
 
                 var version = VersionOf(response);
-                if (expectedVersion != null && version != null && !SameVersion(version, expectedVersion))
+                if (expectedVersion != null && version != null && !SourceVersion.Same(version, expectedVersion))
                 {
                     throw SourceChanged(location, expectedVersion, version);
                 }

@@ -313,7 +313,7 @@ namespace TransferTools.Engine.BuiltIn.Http
                         if (offset > 0)
                         {
                             // Either the If-Range condition failed (the file changed) or the server ignores Range.
-                            if (expectedVersion != null && !SameVersion(VersionOf(response), expectedVersion))
+                            if (expectedVersion != null && !SourceVersion.Same(VersionOf(response), expectedVersion))
                             {
                                 break; // reported below
                             }
@@ -339,7 +339,7 @@ namespace TransferTools.Engine.BuiltIn.Http
                             total = now.Exists && now.Length >= 0 ? now.Length : (long?)null;
                         }
 
-                        if (total == offset && (expectedVersion is null || VersionOf(response) is null || SameVersion(VersionOf(response), expectedVersion)))
+                        if (total == offset && (expectedVersion is null || VersionOf(response) is null || SourceVersion.Same(VersionOf(response), expectedVersion)))
                         {
                             response.Dispose();
                             return new MemoryStream(Array.Empty<byte>(), writable: false);
@@ -355,7 +355,7 @@ namespace TransferTools.Engine.BuiltIn.Http
                 }
 
                 var version = VersionOf(response);
-                if (expectedVersion != null && version != null && !SameVersion(version, expectedVersion))
+                if (expectedVersion != null && version != null && !SourceVersion.Same(version, expectedVersion))
                 {
                     throw SourceChanged(location, expectedVersion, version);
                 }
@@ -386,10 +386,6 @@ namespace TransferTools.Engine.BuiltIn.Http
 
             return response.Content.Headers.LastModified is DateTimeOffset lm ? "lm:" + lm.ToString("r", CultureInfo.InvariantCulture) : null;
         }
-
-        /// <summary>Whether two versions name the same content (<see cref="Transfers.SourceVersion.Same"/>: a weak ETag
-        /// matches the strong one with the same value).</summary>
-        internal static bool SameVersion(string? a, string? b) => Transfers.SourceVersion.Same(a, b);
 
         private static void AddVersionCondition(HttpRequestMessage request, string? expectedVersion, long offset)
         {

@@ -73,7 +73,7 @@ namespace TransferTools.Plugins.Sftp
                 if (SftpNewAttributes.Create(lastModified, posixMode is int bits ? OctalDigits(bits) : (short?)null) is { } only)
                 {
                     // A round trip less per file: the stat was only there to have an attributes object to change.
-                    SftpPathRequests.Of(client).SetAttributes(loc.Path, only);
+                    await SftpPathRequests.Of(client).SetAttributesAsync(loc.Path, only, ct).ConfigureAwait(false);
                     return true;
                 }
 
@@ -88,7 +88,7 @@ namespace TransferTools.Plugins.Sftp
                     attributes.LastWriteTimeUtc = time.UtcDateTime;
                 }
 
-                SftpPathRequests.Of(client).SetAttributes(loc.Path, attributes);
+                await SftpPathRequests.Of(client).SetAttributesAsync(loc.Path, attributes, ct).ConfigureAwait(false);
                 return true;
             });
 
@@ -111,7 +111,7 @@ namespace TransferTools.Plugins.Sftp
             {
                 var attributes = await SftpPathRequests.Of(client).GetAttributesAsync(path, ct).ConfigureAwait(false);
                 attributes.SetPermissions(OctalDigits(mode));
-                SftpPathRequests.Of(client).SetAttributes(path, attributes);
+                await SftpPathRequests.Of(client).SetAttributesAsync(path, attributes, ct).ConfigureAwait(false);
             }
             catch (SshException e) when (!(e is SshConnectionException))
             {

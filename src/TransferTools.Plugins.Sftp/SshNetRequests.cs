@@ -57,9 +57,15 @@ namespace TransferTools.Plugins.Sftp
             public Func<object, string, CancellationToken, Task> MkDir = null!;
             public Func<object, string, CancellationToken, Task> Remove = null!;
             public Func<object, string, string, CancellationToken, Task> Rename = null!;
-            public Action<object, string, string> PosixRename = null!;
-            /// <summary>setstat (synchronous, as SSH.NET offers it), or null when this SSH.NET lacks it.</summary>
-            public Action<object, string, Renci.SshNet.Sftp.SftpFileAttributes>? SetStat;
+
+            /// <summary>posix-rename@openssh.com; fails with <see cref="NotSupportedException"/> where the server lacks it.</summary>
+            public Func<object, string, string, CancellationToken, Task> PosixRename = null!;
+
+            /// <summary>setstat, or null when this SSH.NET lacks it.</summary>
+            public Func<object, string, Renci.SshNet.Sftp.SftpFileAttributes, CancellationToken, Task>? SetStat;
+
+            /// <summary>lstat answering null for a missing path, or null when this SSH.NET lacks the members to send it.</summary>
+            public Func<object, string, CancellationToken, Task<Renci.SshNet.Sftp.SftpFileAttributes?>>? LStatOrNull;
 
             /// <summary>Opens a file with SFTP open flags (<see cref="OpenForReading"/>, <see cref="OpenForWriting"/>):
             /// one round trip, where SSH.NET's <c>SftpFileStream</c> adds an <c>fstat</c>.</summary>
@@ -439,8 +445,10 @@ namespace TransferTools.Plugins.Sftp
                 BindPaths(sessionType));
         }
 
-        /// <summary>The session's <c>RequestSetStat</c>, or null when it has none.</summary>
-        private static Action<object, string, Renci.SshNet.Sftp.SftpFileAttributes>? BindSetStat(Type sessionType, Expression typed, ParameterExpression s, ParameterExpression path)
+        /// <summary>The session's <c>RequestSetStat</c> (synchronous, as SSH.NET offers it, so run on the thread pool), or
+        /// null when it has none.</summary>
+        private static Func<object, string, Renci.SshNet.Sftp.SftpFileAttributes, CancellationToken, Task>? BindSetStat(Type sessionType, Expression typed,
+            ParameterExpression s, ParameterExpression path)
         {
             var attributesType = typeof(Renci.SshNet.Sftp.SftpFileAttributes);
             var setStat = sessionType.GetMethod("RequestSetStat", new[] { typeof(string), attributesType });
@@ -450,8 +458,9 @@ namespace TransferTools.Plugins.Sftp
             }
 
             var attributes = Expression.Parameter(attributesType, "attributes");
-            return Expression.Lambda<Action<object, string, Renci.SshNet.Sftp.SftpFileAttributes>>(
+            var call = Expression.Lambda<Action<object, string, Renci.SshNet.Sftp.SftpFileAttributes>>(
                 Expression.Call(typed, setStat, path, attributes), s, path, attributes).Compile();
+            return (session, file, changed, ct) => Task.Run(() => call(session, file, changed), ct);
         }
 
         /// <summary>The path requests of <c>ISftpSession</c>; optional: null when any is missing.</summary>
@@ -483,7 +492,8 @@ namespace TransferTools.Plugins.Sftp
             var flags = Expression.Parameter(typeof(int), "flags");
             var handle = Expression.Parameter(typeof(byte[]), "handle");
             var typed = Expression.Convert(s, sessionType);
-            return new PathBinding
+            var posixRenameCall = Expression.Lambda<Action<object, string, string>>(Expression.Call(typed, posixRename, path, other), s, path, other).Compile();
+            var binding = new PathBinding
             {
                 LStat = Expression.Lambda<Func<object, string, CancellationToken, Task<Renci.SshNet.Sftp.SftpFileAttributes>>>(
                     Expression.Call(typed, lstat, path, token), s, path, token).Compile(),
@@ -491,13 +501,29 @@ namespace TransferTools.Plugins.Sftp
                 Remove = Expression.Lambda<Func<object, string, CancellationToken, Task>>(Expression.Call(typed, remove, path, token), s, path, token).Compile(),
                 Rename = Expression.Lambda<Func<object, string, string, CancellationToken, Task>>(
                     Expression.Call(typed, rename, path, other, token), s, path, other, token).Compile(),
-                PosixRename = Expression.Lambda<Action<object, string, string>>(Expression.Call(typed, posixRename, path, other), s, path, other).Compile(),
+                // SSH.NET has no asynchronous posix-rename.
+                PosixRename = (session, from, to, ct) => Task.Run(() => posixRenameCall(session, from, to), ct),
                 Open = Expression.Lambda<Func<object, string, int, CancellationToken, Task<byte[]>>>(
                     Expression.Call(typed, open, path, Expression.Convert(flags, flagsType), token), s, path, flags, token).Compile(),
                 Close = Expression.Lambda<Action<object, byte[]>>(Expression.Call(typed, close, handle), s, handle).Compile(),
                 SetStat = BindSetStat(sessionType, typed, s, path),
                 Directories = BindDirectories(sessionType, typed, s, path, handle, token),
             };
+
+            // Where this SSH.NET's members allow, the same requests without its per-request waits (SftpSessionRequests).
+            if (SftpSessionRequests.Instance is { } direct)
+            {
+                binding.LStat = async (session, file, ct) => (await direct.LStatAsync(session, file, nullWhenMissing: false, ct).ConfigureAwait(false))!;
+                binding.LStatOrNull = (session, file, ct) => direct.LStatAsync(session, file, nullWhenMissing: true, ct);
+                binding.MkDir = direct.MkDirAsync;
+                binding.Remove = direct.RemoveAsync;
+                binding.Rename = direct.RenameAsync;
+                binding.PosixRename = direct.PosixRenameAsync;
+                binding.Open = direct.OpenAsync;
+                binding.SetStat = direct.SetStatAsync;
+            }
+
+            return binding;
 
             static bool HasFlag(Type enumType, string name, int value) =>
                 Enum.IsDefined(enumType, name) && Convert.ToInt32(Enum.Parse(enumType, name), System.Globalization.CultureInfo.InvariantCulture) == value;

@@ -21,6 +21,12 @@ $objectBytes = $null
 $script:ManyFilesRun = 0
 $sendTitle = "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle"
 $recurseTitle = "Send-Transfer -Recurse -ThrottleLimit $throttle"
+# The same -Recurse command in a pwsh that has already sent the folder three times (untimed): what is left once the
+# runtime has compiled the hot code at its final tier, which shows how much of a first send is that compilation (issue
+# 31's floor). One send is not enough: the runtime's background compiler, sharing 2 cores with the copy, takes 3-4.
+$warmSends = 3
+$warmTitle = "Send-Transfer -Recurse, pwsh warmed by $warmSends such sends"
+$script:WarmRun = 0
 # Lines both TransferTools contenders run: an untimed warm-up (JIT, plugin loading), and the check of their results.
 $warmUp = "`$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 | Send-Transfer -Destination '$WorkRoot/warm/' -Force"
 # CPU time of the timed command (the pwsh's user + system time around it), printed as a CPU line.
@@ -60,6 +66,25 @@ $allCompleted
 "@
                     $script:ManyFilesObjectBytes = $f.OBJECTBYTES
                     $script:ManyFilesGrowth = [Math]::Max([double]$script:ManyFilesGrowth, $f.PEAKMB - $f.BASEMB)
+                    $script:LastCpu = $f.CPU
+                    $f.ELAPSED
+                }
+            }
+            $warmTitle    = @{
+                Before = $Reset
+                Run    = {
+                    $script:WarmRun++
+                    $f = Invoke-PwshTimed @"
+$warmUp
+foreach (`$i in 1..$warmSends) { `$null = Send-Transfer -Path '$smallSource' -Recurse -Destination "$WorkRoot/small-dest-fresh-warm-$($script:WarmRun)-`$i/" -ThrottleLimit $throttle }
+$cpuStart
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$($script:smallDest)/' -ThrottleLimit $throttle
+`$sw.Stop()
+$cpuEnd
+$allCompleted
+'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@
                     $script:LastCpu = $f.CPU
                     $f.ELAPSED
                 }
@@ -141,6 +166,7 @@ foreach ($pair in @(@('piped into Send-Transfer', $ttFresh), @('with Send-Transf
         $ttAfter = Get-Row $afterDelete $tt.Name; $rcAfter = Get-Row $afterDelete 'rclone copy'
         $measured += '; into a folder just emptied: {0} vs rclone {1}' -f (Format-WithCpu $ttAfter), (Format-WithCpu $rcAfter)
     }
+    if (($warmRow = Get-Row $fresh $warmTitle) -and -not $warmRow.Error) { $measured += '; -Recurse in a pwsh warmed by {0} such sends: {1}' -f $warmSends, (Format-WithCpu $warmRow) }
     Add-Target "$SmallFiles files of 4 KiB $($pair[0]), local to a new folder, at most 1.0x rclone copy" ((Test-Rows @($tt, $rcFresh)) -and $tt.Median -le $rcFresh.Median) $measured
 }
 if ($ttFresh -and -not $ttFresh.Error) {
@@ -175,6 +201,7 @@ $floorDll = Join-Path $floorProject 'bin/Release/net10.0/SftpFloor.dll'
 $floorTitle = "SSH.NET floor, $throttle at once (sftp)"
 $sftpPipedTitle = "Get-ChildItem | Send-Transfer -ThrottleLimit $throttle (sftp)"
 $sftpRecurseTitle = "Send-Transfer -Recurse -ThrottleLimit $throttle (sftp)"
+$sftpWarmTitle = "Send-Transfer -Recurse, pwsh warmed by $warmSends such sends (sftp)"
 $smallSftp = Invoke-Case "$SmallFiles files of 4 KiB to SFTP over loopback" ([ordered]@{
         'OpenSSH sftp put -r' = @{ Before = $resetSmallSftp; Run = { Invoke-SftpBatch "put -r $smallSource $($script:smallSftpDest)/" $smallSshOptions } }
         'rclone copy (sftp)'  = @{ Before = $resetSmallSftp; Run = { Measure-Process 'rclone' @('copy', $smallSource, "ttsmall:$($script:smallSftpDest)") -Environment $smallRcloneEnv } }
@@ -207,6 +234,24 @@ $allCompleted
                 $f.ELAPSED
             }
         }
+        $sftpWarmTitle        = @{
+            Before = $resetSmallSftp
+            Run    = {
+                $f = Invoke-PwshTimed @"
+$smallSftpWarm
+foreach (`$i in 1..$warmSends) { `$null = Send-Transfer -Path '$smallSource' -Recurse -Destination "$smallSftpUri$($script:smallSftpDest)-warm-`$i/" $smallAuth -ThrottleLimit $throttle }
+$cpuStart
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle
+`$sw.Stop()
+$cpuEnd
+$allCompleted
+'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@
+                $script:LastCpu = $f.CPU
+                $f.ELAPSED
+            }
+        }
         $sftpRecurseTitle     = @{
             Before = $resetSmallSftp
             Run    = {
@@ -228,7 +273,7 @@ $allCompleted
 Add-Table "$SmallFiles files of 4 KiB, local folder to a new folder over SFTP (loopback)" $smallSftp 'rclone copy (sftp)' $smallBytes -Cpu "Key login, host key verified. Send-Transfer hashes, verifies and delivers every file under a temporary name renamed into place, and leaves a manifest line per file in one file at the destination root; rclone copies with its default 4 transfers; OpenSSH sftp put -r sends one file after the other over one connection and checks nothing; the SSH.NET floor (build/bench/SftpFloor) sends the files over one connection by SSH.NET's own calls (open, fstat, write, close, realpath, setstat of the time: nothing checked, no temporary name) and reports its CPU after connecting, as the Send-Transfer rows do."
 Reset-SftpFolder $smallSftpRoot
 $ttSftp = Get-Row $smallSftp $sftpPipedTitle; $rrSftp = Get-Row $smallSftp $sftpRecurseTitle; $rcSftp = Get-Row $smallSftp 'rclone copy (sftp)'; $osSftp = Get-Row $smallSftp 'OpenSSH sftp put -r'
-$flSftp = Get-Row $smallSftp $floorTitle
+$flSftp = Get-Row $smallSftp $floorTitle; $wmSftp = Get-Row $smallSftp $sftpWarmTitle
 foreach ($pair in @(@('piped', $ttSftp), @('with -Recurse', $rrSftp))) {
-    Add-Target "$SmallFiles files of 4 KiB to SFTP (loopback) $($pair[0]) at most 1.0x rclone copy" ((Test-Rows @($pair[1], $rcSftp)) -and $pair[1].Median -le $rcSftp.Median) ('{0} vs rclone {1}, OpenSSH sftp put -r {2}, SSH.NET floor {3}' -f (Format-WithCpu $pair[1]), (Format-WithCpu $rcSftp), (Format-WithCpu $osSftp), (Format-WithCpu $flSftp))
+    Add-Target "$SmallFiles files of 4 KiB to SFTP (loopback) $($pair[0]) at most 1.0x rclone copy" ((Test-Rows @($pair[1], $rcSftp)) -and $pair[1].Median -le $rcSftp.Median) ('{0} vs rclone {1}, OpenSSH sftp put -r {2}, SSH.NET floor {3}; -Recurse in a pwsh warmed by {5} such sends {4}' -f (Format-WithCpu $pair[1]), (Format-WithCpu $rcSftp), (Format-WithCpu $osSftp), (Format-WithCpu $flSftp), (Format-WithCpu $wmSftp), $warmSends)
 }

@@ -33,6 +33,21 @@ $warmUp = "`$null = Get-ChildItem '$smallSource' -File | Select-Object -First 2 
 $cpuStart = "`$cpu0 = [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime"
 $cpuEnd = "'CPU ' + ([Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime - `$cpu0).TotalSeconds"
 $allCompleted = "if (`$result.Count -ne $SmallFiles -or @(`$result | Where-Object Status -ne 'Completed').Count) { throw `"`$(`$result.Count) results, not all completed`" }"
+# Runs SETUP untimed, then times COMMAND (which must assign $result) in a fresh pwsh; reports its CPU and returns its seconds.
+function Measure-TimedSend([string] $Setup, [string] $Command) {
+    $f = Invoke-PwshTimed @"
+$Setup
+$cpuStart
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+$Command
+`$sw.Stop()
+$cpuEnd
+$allCompleted
+'ELAPSED ' + `$sw.Elapsed.TotalSeconds
+"@
+    $script:LastCpu = $f.CPU
+    $f.ELAPSED
+}
 
 # The same contenders in two settings of the file system, because ext4 without a journal (as here) makes a new
 # file's inode cost depend on how many files were deleted in the last minutes: it scans past recently deleted inodes
@@ -74,38 +89,14 @@ $allCompleted
                 Before = $Reset
                 Run    = {
                     $script:WarmRun++
-                    $f = Invoke-PwshTimed @"
-$warmUp
-foreach (`$i in 1..$warmSends) { `$null = Send-Transfer -Path '$smallSource' -Recurse -Destination "$WorkRoot/small-dest-fresh-warm-$($script:WarmRun)-`$i/" -ThrottleLimit $throttle }
-$cpuStart
-`$sw = [Diagnostics.Stopwatch]::StartNew()
-`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$($script:smallDest)/' -ThrottleLimit $throttle
-`$sw.Stop()
-$cpuEnd
-$allCompleted
-'ELAPSED ' + `$sw.Elapsed.TotalSeconds
-"@
-                    $script:LastCpu = $f.CPU
-                    $f.ELAPSED
+                    Measure-TimedSend ("$warmUp`n" + "foreach (`$i in 1..$warmSends) { `$null = Send-Transfer -Path '$smallSource' -Recurse -Destination `"$WorkRoot/small-dest-fresh-warm-$($script:WarmRun)-`$i/`" -ThrottleLimit $throttle }") `
+                        "`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$($script:smallDest)/' -ThrottleLimit $throttle"
                 }
             }
             # The folder itself, as rclone is given it (it arrives as a subfolder of the destination).
             $recurseTitle = @{
                 Before = $Reset
-                Run    = {
-                    $f = Invoke-PwshTimed @"
-$warmUp
-$cpuStart
-`$sw = [Diagnostics.Stopwatch]::StartNew()
-`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$($script:smallDest)/' -ThrottleLimit $throttle
-`$sw.Stop()
-$cpuEnd
-$allCompleted
-'ELAPSED ' + `$sw.Elapsed.TotalSeconds
-"@
-                    $script:LastCpu = $f.CPU
-                    $f.ELAPSED
-                }
+                Run    = { Measure-TimedSend $warmUp "`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$($script:smallDest)/' -ThrottleLimit $throttle" }
             }
         })
 }
@@ -219,55 +210,18 @@ $smallSftp = Invoke-Case "$SmallFiles files of 4 KiB to SFTP over loopback" ([or
         }
         $sftpPipedTitle       = @{
             Before = $resetSmallSftp
-            Run    = {
-                $f = Invoke-PwshTimed @"
-$smallSftpWarm
-$cpuStart
-`$sw = [Diagnostics.Stopwatch]::StartNew()
-`$result = Get-ChildItem '$smallSource' -File | Send-Transfer -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle
-`$sw.Stop()
-$cpuEnd
-$allCompleted
-'ELAPSED ' + `$sw.Elapsed.TotalSeconds
-"@
-                $script:LastCpu = $f.CPU
-                $f.ELAPSED
-            }
+            Run    = { Measure-TimedSend $smallSftpWarm "`$result = Get-ChildItem '$smallSource' -File | Send-Transfer -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle" }
         }
         $sftpWarmTitle        = @{
             Before = $resetSmallSftp
             Run    = {
-                $f = Invoke-PwshTimed @"
-$smallSftpWarm
-foreach (`$i in 1..$warmSends) { `$null = Send-Transfer -Path '$smallSource' -Recurse -Destination "$smallSftpUri$($script:smallSftpDest)-warm-`$i/" $smallAuth -ThrottleLimit $throttle }
-$cpuStart
-`$sw = [Diagnostics.Stopwatch]::StartNew()
-`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle
-`$sw.Stop()
-$cpuEnd
-$allCompleted
-'ELAPSED ' + `$sw.Elapsed.TotalSeconds
-"@
-                $script:LastCpu = $f.CPU
-                $f.ELAPSED
+                Measure-TimedSend ("$smallSftpWarm`n" + "foreach (`$i in 1..$warmSends) { `$null = Send-Transfer -Path '$smallSource' -Recurse -Destination `"$smallSftpUri$($script:smallSftpDest)-warm-`$i/`" $smallAuth -ThrottleLimit $throttle }") `
+                    "`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle"
             }
         }
         $sftpRecurseTitle     = @{
             Before = $resetSmallSftp
-            Run    = {
-                $f = Invoke-PwshTimed @"
-$smallSftpWarm
-$cpuStart
-`$sw = [Diagnostics.Stopwatch]::StartNew()
-`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle
-`$sw.Stop()
-$cpuEnd
-$allCompleted
-'ELAPSED ' + `$sw.Elapsed.TotalSeconds
-"@
-                $script:LastCpu = $f.CPU
-                $f.ELAPSED
-            }
+            Run    = { Measure-TimedSend $smallSftpWarm "`$result = Send-Transfer -Path '$smallSource' -Recurse -Destination '$smallSftpUri$($script:smallSftpDest)/' $smallAuth -ThrottleLimit $throttle" }
         }
     })
 Add-Table "$SmallFiles files of 4 KiB, local folder to a new folder over SFTP (loopback)" $smallSftp 'rclone copy (sftp)' $smallBytes -Cpu "Key login, host key verified. Send-Transfer hashes, verifies and delivers every file under a temporary name renamed into place, and leaves a manifest line per file in one file at the destination root; rclone copies with its default 4 transfers; OpenSSH sftp put -r sends one file after the other over one connection and checks nothing; the SSH.NET floor (build/bench/SftpFloor) sends the files over one connection by SSH.NET's own calls (open, fstat, write, close, realpath, setstat of the time: nothing checked, no temporary name) and reports its CPU after connecting, as the Send-Transfer rows do."

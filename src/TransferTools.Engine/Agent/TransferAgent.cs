@@ -140,6 +140,17 @@ namespace TransferTools.Engine.Agent
             }
             finally
             {
+                // Runs that ended since the last tick are reported as such, not suspended: a stop right after a transfer
+                // completed would otherwise log "suspending" it and never log its completion.
+                try
+                {
+                    Reap(manager);
+                }
+                catch (Exception e) when (!(e is OutOfMemoryException))
+                {
+                    Write($"Could not read the journal of the runs that ended: {e.Message}");
+                }
+
                 var ids = _running.Keys.ToList();
                 if (ids.Count > 0)
                 {

@@ -43,7 +43,7 @@ namespace TransferTools.Plugins.Sftp
 
         /// <summary>The watch of <paramref name="session"/> (one per session, made on first use).</summary>
         internal static SftpSessionWatch Of(object session, Signals signals) =>
-            Watches.GetValue(session, s => new SftpSessionWatch(s, signals));
+            Watches.TryGetValue(session, out var watch) ? watch : Watches.GetValue(session, s => new SftpSessionWatch(s, signals));
 
         /// <summary>Requests in flight (for tests).</summary>
         internal int InFlight

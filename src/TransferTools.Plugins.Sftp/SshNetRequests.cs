@@ -492,25 +492,14 @@ namespace TransferTools.Plugins.Sftp
             var flags = Expression.Parameter(typeof(int), "flags");
             var handle = Expression.Parameter(typeof(byte[]), "handle");
             var typed = Expression.Convert(s, sessionType);
-            var posixRenameCall = Expression.Lambda<Action<object, string, string>>(Expression.Call(typed, posixRename, path, other), s, path, other).Compile();
             var binding = new PathBinding
             {
-                LStat = Expression.Lambda<Func<object, string, CancellationToken, Task<Renci.SshNet.Sftp.SftpFileAttributes>>>(
-                    Expression.Call(typed, lstat, path, token), s, path, token).Compile(),
-                MkDir = Expression.Lambda<Func<object, string, CancellationToken, Task>>(Expression.Call(typed, mkdir, path, token), s, path, token).Compile(),
-                Remove = Expression.Lambda<Func<object, string, CancellationToken, Task>>(Expression.Call(typed, remove, path, token), s, path, token).Compile(),
-                Rename = Expression.Lambda<Func<object, string, string, CancellationToken, Task>>(
-                    Expression.Call(typed, rename, path, other, token), s, path, other, token).Compile(),
-                // SSH.NET has no asynchronous posix-rename.
-                PosixRename = (session, from, to, ct) => Task.Run(() => posixRenameCall(session, from, to), ct),
-                Open = Expression.Lambda<Func<object, string, int, CancellationToken, Task<byte[]>>>(
-                    Expression.Call(typed, open, path, Expression.Convert(flags, flagsType), token), s, path, flags, token).Compile(),
                 Close = Expression.Lambda<Action<object, byte[]>>(Expression.Call(typed, close, handle), s, handle).Compile(),
-                SetStat = BindSetStat(sessionType, typed, s, path),
                 Directories = BindDirectories(sessionType, typed, s, path, handle, token),
             };
 
-            // Where this SSH.NET's members allow, the same requests without its per-request waits (SftpSessionRequests).
+            // Where this SSH.NET's members allow, the same requests without its per-request waits (SftpSessionRequests);
+            // otherwise SSH.NET's own.
             if (SftpSessionRequests.Instance is { } direct)
             {
                 binding.LStat = async (session, file, ct) => (await direct.LStatAsync(session, file, nullWhenMissing: false, ct).ConfigureAwait(false))!;
@@ -521,8 +510,21 @@ namespace TransferTools.Plugins.Sftp
                 binding.PosixRename = direct.PosixRenameAsync;
                 binding.Open = direct.OpenAsync;
                 binding.SetStat = direct.SetStatAsync;
+                return binding;
             }
 
+            binding.LStat = Expression.Lambda<Func<object, string, CancellationToken, Task<Renci.SshNet.Sftp.SftpFileAttributes>>>(
+                Expression.Call(typed, lstat, path, token), s, path, token).Compile();
+            binding.MkDir = Expression.Lambda<Func<object, string, CancellationToken, Task>>(Expression.Call(typed, mkdir, path, token), s, path, token).Compile();
+            binding.Remove = Expression.Lambda<Func<object, string, CancellationToken, Task>>(Expression.Call(typed, remove, path, token), s, path, token).Compile();
+            binding.Rename = Expression.Lambda<Func<object, string, string, CancellationToken, Task>>(
+                Expression.Call(typed, rename, path, other, token), s, path, other, token).Compile();
+            // SSH.NET has no asynchronous posix-rename.
+            var posixRenameCall = Expression.Lambda<Action<object, string, string>>(Expression.Call(typed, posixRename, path, other), s, path, other).Compile();
+            binding.PosixRename = (session, from, to, ct) => Task.Run(() => posixRenameCall(session, from, to), ct);
+            binding.Open = Expression.Lambda<Func<object, string, int, CancellationToken, Task<byte[]>>>(
+                Expression.Call(typed, open, path, Expression.Convert(flags, flagsType), token), s, path, flags, token).Compile();
+            binding.SetStat = BindSetStat(sessionType, typed, s, path);
             return binding;
 
             static bool HasFlag(Type enumType, string name, int value) =>
